@@ -1,0 +1,44 @@
+"""The hash chain: each event's hash covers its canonical content and the previous hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace: the same bytes for the same content, everywhere."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def chain_hash(
+    previous_hash: str,
+    *,
+    compartment_id: str,
+    version: int,
+    occurred_at: str,
+    event_type: str,
+    schema_version: int,
+    payload_json: str,
+    correlation_id: str,
+) -> str:
+    """SHA-256 over the previous hash and the event's canonical content (position is not part of it).
+
+    ``payload_json`` must already be canonical (``canonical_json``) so that what is hashed is exactly
+    what is stored.
+    """
+    content = canonical_json(
+        {
+            "compartment_id": compartment_id,
+            "version": version,
+            "occurred_at": occurred_at,
+            "event_type": event_type,
+            "schema_version": schema_version,
+            "payload": payload_json,
+            "correlation_id": correlation_id,
+        }
+    )
+    return hashlib.sha256(f"{previous_hash}\n{content}".encode()).hexdigest()

@@ -1,0 +1,56 @@
+"""Errors of the core and of the contracts its ports promise.
+
+Hierarchy (every package roots its own errors under ``LockerError``)::
+
+    LockerError
+    ├── TransitionRejected        a command or event is not valid in the current state
+    ├── ConcurrencyError          another writer appended to the stream first (optimistic concurrency)
+    ├── ConfigError               a configuration file or value is invalid
+    └── LockDriverError           the lock board could not do what was asked
+        ├── UnlockNotSent         certainly no pulse reached the board: the lock stayed latched
+        ├── UnlockOutcomeUnknown  the pulse may or may not have reached the board: never retry blindly
+        └── BoardUnreachable      reads failed: the board does not answer
+
+Adapters add their own subclasses (``storage.errors``, ``plc.errors``, ``recognition.errors``).
+"""
+
+from __future__ import annotations
+
+
+class LockerError(Exception):
+    """Root of every error this project raises on purpose."""
+
+
+class TransitionRejected(LockerError):
+    """A command or event is not valid for the compartment's current state."""
+
+    def __init__(self, compartment_id: str, state: str, action: str, reason: str) -> None:
+        self.compartment_id = compartment_id
+        self.state = state
+        self.action = action
+        self.reason = reason
+        super().__init__(f"compartment {compartment_id} in state {state!r} rejects {action}: {reason}")
+
+
+class ConcurrencyError(LockerError):
+    """The stream's version moved on since it was read: reload and decide again."""
+
+
+class ConfigError(LockerError):
+    """A configuration value is missing or invalid."""
+
+
+class LockDriverError(LockerError):
+    """The lock board failed to carry out a request."""
+
+
+class UnlockNotSent(LockDriverError):
+    """The unlock pulse certainly did not reach the board."""
+
+
+class UnlockOutcomeUnknown(LockDriverError):
+    """The unlock pulse may have reached the board; the door state decides, not a retry."""
+
+
+class BoardUnreachable(LockDriverError):
+    """The board did not answer a read within its timeout and retries."""

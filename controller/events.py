@@ -1,0 +1,198 @@
+"""Domain events: frozen facts in the past tense, one class per transition.
+
+Events hold evidence as primitives (ids, distances, thresholds, reasons), never images or
+embeddings. ``trigger`` names the transition in ``controller.machine.TRANSITIONS``;
+``schema_version`` is bumped (with an upcaster in ``storage.serialization``) when a payload changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+
+class AlarmReason(StrEnum):
+    """Why a compartment went into ``alarm``."""
+
+    FORCED_OPEN = "forced_open"
+    DOOR_LEFT_OPEN = "door_left_open"
+    UNLOCK_FAILED = "unlock_failed"
+    UNLOCK_OUTCOME_UNKNOWN = "unlock_outcome_unknown"
+    LOCKOUT = "lockout"
+    LOCK_BOARD_FAULT = "lock_board_fault"
+    RECONCILIATION_MISMATCH = "reconciliation_mismatch"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+class Purpose(StrEnum):
+    """Why an open compartment was unlocked."""
+
+    DEPOSIT = "deposit"
+    RETRIEVAL = "retrieval"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of every event: which stream, which position in it, and when (UTC, for humans)."""
+
+    trigger: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+
+    compartment_id: str
+    version: int
+    occurred_at: datetime
+    correlation_id: str = ""
+
+    def payload(self) -> dict[str, Any]:
+        """The event's own fields, without the base fields, as JSON-ready primitives."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in BASE_FIELDS}
+
+
+BASE_FIELDS = frozenset({"compartment_id", "version", "occurred_at", "correlation_id"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepositStarted(Event):
+    """A free compartment was assigned to a depositor whose template is stored under ``template_ref``."""
+
+    trigger: ClassVar[str] = "start_deposit"
+    subject_id: str
+    template_ref: str
+    model_version: str
+    unlock_id: str
+    pulse_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnlockPulseSent(Event):
+    """The lock board acknowledged the unlock pulse (not yet proof that the door opened)."""
+
+    trigger: ClassVar[str] = "pulse_sent"
+    unlock_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DoorOpened(Event):
+    """The door sensor reported the door open while the compartment was unlocked for access."""
+
+    trigger: ClassVar[str] = "door_opened"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DoorClosed(Event):
+    """The door sensor reported the door closed."""
+
+    trigger: ClassVar[str] = "door_closed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemDeposited(Event):
+    """The depositor closed the door: the compartment holds an item."""
+
+    trigger: ClassVar[str] = "deposit_completed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemRetrieved(Event):
+    """The verified owner closed the door after access: the compartment is free again."""
+
+    trigger: ClassVar[str] = "retrieval_completed"
+    template_ref: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnlockExpired(Event):
+    """The door was never opened after the unlock: the lock relatches and the flow is undone."""
+
+    trigger: ClassVar[str] = "unlock_expired"
+    unlock_id: str
+    released_template_ref: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerificationStarted(Event):
+    """A face in front of the camera resembles this compartment's owner: verification begins."""
+
+    trigger: ClassVar[str] = "start_verification"
+    distance: float
+    threshold: float
+    model_version: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdentityConfirmed(Event):
+    """Verification succeeded; the evidence explains why, the unlock pulse is called for."""
+
+    trigger: ClassVar[str] = "confirm_identity"
+    subject_id: str
+    distance: float
+    runner_up_distance: float | None
+    threshold: float
+    margin: float
+    frames_agreeing: int
+    frames_considered: int
+    model_version: str
+    unlock_id: str
+    pulse_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdentityRejected(Event):
+    """Verification failed; ``failed_attempts`` counts consecutive failures."""
+
+    trigger: ClassVar[str] = "reject_identity"
+    reason: str
+    distance: float | None
+    threshold: float
+    model_version: str
+    failed_attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerificationTimedOut(Event):
+    """No decision was reached within the verification window."""
+
+    trigger: ClassVar[str] = "verification_timed_out"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmRaised(Event):
+    """Something needs an operator; only ``AlarmCleared`` leaves the alarm state."""
+
+    trigger: ClassVar[str] = "raise_alarm"
+    reason: str
+    detail: str
+    operator_id: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmCleared(Event):
+    """An operator cleared the alarm; ``released_template_ref`` is set when they emptied the compartment."""
+
+    trigger: ClassVar[str] = "clear_alarm"
+    operator_id: str
+    note: str
+    resume_state: str
+    released_template_ref: str
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        DepositStarted,
+        UnlockPulseSent,
+        DoorOpened,
+        DoorClosed,
+        ItemDeposited,
+        ItemRetrieved,
+        UnlockExpired,
+        VerificationStarted,
+        IdentityConfirmed,
+        IdentityRejected,
+        VerificationTimedOut,
+        AlarmRaised,
+        AlarmCleared,
+    )
+}

@@ -1,0 +1,186 @@
+"""Ports: what the core needs from the outside world, as Protocols.
+
+Each port has a real adapter and a fake that pass the same contract tests:
+
+========== ====================================== ==========================================
+port       real adapter                           fake
+========== ====================================== ==========================================
+EventStore ``storage.event_store.SqlEventStore``  ``storage.memory.InMemoryEventStore``
+LockDriver ``plc.driver.ModbusLockDriver``        ``plc.fake.FakeLockDriver``
+Identifier ``recognition.worker``                 ``recognition.fakes.ScriptedIdentifier``
+Clock      ``SystemClock``                        ``FixedClock``
+========== ====================================== ==========================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import NewType, Protocol
+
+from controller.events import Event
+
+CompartmentId = NewType("CompartmentId", str)
+SubjectId = NewType("SubjectId", str)
+
+
+class Clock(Protocol):
+    """Source of UTC wall time; injected so that decisions are reproducible."""
+
+    def now(self) -> datetime:
+        """The current UTC time."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> datetime:
+        """The current UTC time."""
+        return datetime.now(UTC)
+
+
+@dataclass
+class FixedClock:
+    """A clock that moves only when told to: for tests and simulated scenarios."""
+
+    current: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
+
+    def now(self) -> datetime:
+        """The simulated current time."""
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        """Move the simulated time forward."""
+        self.current += timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as the log holds it: its global position and its link in the hash chain."""
+
+    position: int
+    event: Event
+    event_hash: str
+    previous_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """A log row before decoding: what ``audit verify`` hashes, so a corrupt payload is still checkable."""
+
+    position: int
+    compartment_id: str
+    version: int
+    occurred_at: str
+    event_type: str
+    schema_version: int
+    payload_json: str
+    correlation_id: str
+    event_hash: str
+    previous_hash: str
+
+
+class EventStore(Protocol):
+    """Append-only, hash-chained event log with optimistic concurrency per compartment."""
+
+    def append(self, compartment_id: str, expected_version: int, events: Sequence[Event]) -> list[StoredEvent]:
+        """Append atomically; raise ``ConcurrencyError`` when the stream is not at ``expected_version``."""
+        ...
+
+    def read_stream(self, compartment_id: str) -> list[Event]:
+        """Every event of one compartment, in version order."""
+        ...
+
+    def read_all(self, after: int = 0, limit: int | None = None) -> Iterator[StoredEvent]:
+        """Every event after global position ``after``, in position order."""
+        ...
+
+    def read_raw(self, after: int = 0) -> Iterator[RawRecord]:
+        """Every row as stored, undecoded, in position order (for audits)."""
+        ...
+
+    def stream_ids(self) -> list[str]:
+        """The ids of every compartment that has events."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class LockDriver(Protocol):
+    """A lock board: one relay and one door sensor per compartment (compartments are 1-based ints).
+
+    ``unlock`` raises ``UnlockNotSent`` when no pulse reached the board and ``UnlockOutcomeUnknown``
+    when it may have; it never retries a write. ``read_doors`` raises ``BoardUnreachable``.
+    """
+
+    async def unlock(self, compartment: int, pulse_ms: int) -> None:
+        """Send one unlock pulse."""
+        ...
+
+    async def read_doors(self) -> dict[int, bool]:
+        """Every compartment's door: True when open."""
+        ...
+
+    async def all_relays_off(self) -> None:
+        """De-energise every relay (at boot and at shutdown)."""
+        ...
+
+
+class TemplateVault(Protocol):
+    """Where biometric templates live, outside the log; the core only ever destroys them."""
+
+    def destroy(self, template_ref: str) -> None:
+        """Crypto-shred a template (its key and ciphertext); unknown refs are ignored."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DoorChanged:
+    """Observation from sensor polling: a debounced door change."""
+
+    compartment: int
+    is_open: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BoardFaulted:
+    """Observation from sensor polling: a board stopped answering."""
+
+    board: str
+    compartments: tuple[int, ...]
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class BoardRecovered:
+    """Observation from sensor polling: a faulted board answers again."""
+
+    board: str
+    compartments: tuple[int, ...]
+
+
+SensorObservation = DoorChanged | BoardFaulted | BoardRecovered
+
+
+@dataclass(frozen=True, slots=True)
+class FaceMatch:
+    """Observation from the recognition worker: the best match among occupied compartments.
+
+    ``compartment_id`` is None when no template is close enough (an unknown face). ``accepted`` is
+    True only when threshold, margin and k-of-n agreement all hold.
+    """
+
+    compartment_id: str | None
+    subject_id: str | None
+    distance: float
+    runner_up_distance: float | None
+    threshold: float
+    margin: float
+    frames_agreeing: int
+    frames_considered: int
+    accepted: bool
+    model_version: str
