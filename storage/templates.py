@@ -1,0 +1,211 @@
+"""Encrypted biometric template store: one data key per template, sealed by a master key.
+
+Layout (one SQLite file, separate from the event log)::
+
+    meta(name, value)                       the master key's check value (wrong key -> clear error)
+    templates(ref, model_version, dimensions, created_at, sealed_key, key_nonce, nonce, ciphertext)
+
+Each template is encrypted with AES-256-GCM under its own random data key; the data key is sealed
+(AES-256-GCM) under the master key from configuration. Both carry the template ref (and model
+version) as associated data, so a row copied under another ref or a tampered byte fails to open.
+``destroy`` deletes the row with ``secure_delete`` on: the data key is gone, so no backup of the
+ciphertext can be opened again (crypto-shredding).
+
+Errors (all ``TemplateError``, a ``LockerError``)::
+
+    TemplateError
+    ├── MasterKeyError       the master key is malformed or is not the one the store was sealed with
+    ├── TemplateNotFound     no template under this ref (never stored, or destroyed)
+    └── TemplateCorrupt      authentication failed: the row was tampered with or damaged
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from controller.errors import LockerError
+
+Embedding = npt.NDArray[np.float32]
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+_CHECK_LABEL = b"lockers-template-store/master-key-check/v1"
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS templates (
+        ref TEXT PRIMARY KEY, model_version TEXT NOT NULL, dimensions INTEGER NOT NULL,
+        created_at TEXT NOT NULL, sealed_key BLOB NOT NULL, key_nonce BLOB NOT NULL,
+        nonce BLOB NOT NULL, ciphertext BLOB NOT NULL)""",
+)
+
+
+class TemplateError(LockerError):
+    """Root of the template store's errors."""
+
+
+class MasterKeyError(TemplateError):
+    """The master key is malformed, or the store was sealed with a different one."""
+
+
+class TemplateNotFound(TemplateError):
+    """No template under this ref: never stored, or destroyed."""
+
+
+class TemplateCorrupt(TemplateError):
+    """A template failed authentication: its row was tampered with or damaged."""
+
+
+def generate_master_key() -> str:
+    """A fresh random master key, base64-encoded, for the configuration file."""
+    return base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
+
+
+def parse_master_key(encoded: str) -> bytes:
+    """Decode a base64 master key from configuration; it must be exactly 32 bytes."""
+    try:
+        key = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MasterKeyError("template master key is not valid base64") from exc
+    if len(key) != KEY_BYTES:
+        raise MasterKeyError(f"template master key must be {KEY_BYTES} bytes, got {len(key)}")
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateInfo:
+    """What can be known about a template without decrypting it."""
+
+    ref: str
+    model_version: str
+    dimensions: int
+    created_at: str
+
+
+class SqliteTemplateStore:
+    """Template vault in a SQLite file; implements ``controller.ports.TemplateVault``."""
+
+    def __init__(self, path: Path | str, master_key: bytes) -> None:
+        if len(master_key) != KEY_BYTES:
+            raise MasterKeyError(f"template master key must be {KEY_BYTES} bytes, got {len(master_key)}")
+        self._master = AESGCM(master_key)
+        self._check = hmac.new(master_key, _CHECK_LABEL, hashlib.sha256).digest()
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._configure()
+        self._verify_master_key()
+
+    def _configure(self) -> None:
+        # secure_delete zeroes freed pages and the rollback journal keeps no copy after commit:
+        # a destroyed key is really gone from the file, not just unlinked.
+        for pragma in ("secure_delete = ON", "journal_mode = DELETE", "synchronous = FULL"):
+            self._db.execute(f"PRAGMA {pragma}")
+        for statement in _SCHEMA:
+            self._db.execute(statement)
+
+    def _verify_master_key(self) -> None:
+        with self._transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE name = 'key_check'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta (name, value) VALUES ('key_check', ?)", (self._check,))
+            elif not hmac.compare_digest(bytes(row[0]), self._check):
+                raise MasterKeyError("the template store was sealed with a different master key")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def put(self, embedding: Embedding, model_version: str) -> str:
+        """Encrypt and store a template; return its opaque random ref."""
+        vector = _as_vector(embedding)
+        ref = secrets.token_urlsafe(18)
+        data_key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+        key_nonce, nonce = secrets.token_bytes(NONCE_BYTES), secrets.token_bytes(NONCE_BYTES)
+        aad = _associated_data(ref, model_version, vector.size)
+        ciphertext = AESGCM(data_key).encrypt(nonce, vector.astype("<f4").tobytes(), aad)
+        sealed_key = self._master.encrypt(key_nonce, data_key, aad)
+        row = (ref, model_version, vector.size, datetime.now(UTC).isoformat(), sealed_key, key_nonce)
+        with self._transaction() as db:
+            db.execute("INSERT INTO templates VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*row, nonce, ciphertext))
+        return ref
+
+    def get(self, ref: str) -> Embedding:
+        """Decrypt one template; raise ``TemplateNotFound`` or ``TemplateCorrupt``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT model_version, dimensions, sealed_key, key_nonce, nonce, ciphertext "
+                "FROM templates WHERE ref = ?",
+                (ref,),
+            ).fetchone()
+        if row is None:
+            raise TemplateNotFound(f"no template under ref {ref!r}")
+        model_version, dimensions, sealed_key, key_nonce, nonce, ciphertext = row
+        aad = _associated_data(ref, model_version, dimensions)
+        try:
+            data_key = self._master.decrypt(key_nonce, sealed_key, aad)
+            plain = AESGCM(data_key).decrypt(nonce, ciphertext, aad)
+        except InvalidTag as exc:
+            raise TemplateCorrupt(f"template {ref!r} failed authentication (tampered or damaged)") from exc
+        return np.frombuffer(plain, dtype="<f4").astype(np.float32)
+
+    def info(self, ref: str) -> TemplateInfo:
+        """A template's metadata, without decrypting it."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT ref, model_version, dimensions, created_at FROM templates WHERE ref = ?", (ref,)
+            ).fetchone()
+        if row is None:
+            raise TemplateNotFound(f"no template under ref {ref!r}")
+        return TemplateInfo(*row)
+
+    def destroy(self, template_ref: str) -> None:
+        """Crypto-shred a template (its sealed key and ciphertext); durable and idempotent."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM templates WHERE ref = ?", (template_ref,))
+
+    def refs(self) -> list[str]:
+        """The refs of every stored template, sorted."""
+        with self._lock:
+            return [row[0] for row in self._db.execute("SELECT ref FROM templates ORDER BY ref")]
+
+    def close(self) -> None:
+        """Close the database file."""
+        with self._lock:
+            self._db.close()
+
+
+def _as_vector(embedding: Embedding) -> Embedding:
+    vector = np.asarray(embedding)
+    if vector.ndim != 1 or vector.size == 0 or not np.issubdtype(vector.dtype, np.floating):
+        shape = f"{vector.dtype}{vector.shape}"
+        raise TemplateError(f"a template must be a non-empty 1-d float vector, not {shape}")
+    if not np.all(np.isfinite(vector)):
+        raise TemplateError("a template must not contain NaN or infinity")
+    return vector.astype(np.float32)
+
+
+def _associated_data(ref: str, model_version: str, dimensions: int) -> bytes:
+    return f"{ref}\x00{model_version}\x00{dimensions}".encode()
