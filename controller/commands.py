@@ -1,0 +1,121 @@
+"""Commands: imperative requests to one compartment. Timeouts are commands too, so replay is deterministic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    """Base of every command: the target compartment and a correlation id that ties one flow together."""
+
+    compartment_id: str
+    correlation_id: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartDeposit(Command):
+    """Assign a free compartment to a depositor whose template is already stored; unlock it."""
+
+    subject_id: str
+    template_ref: str
+    model_version: str
+    unlock_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordUnlockOutcome(Command):
+    """What the lock driver said about an unlock pulse: ``sent``, ``not_sent`` or ``unknown``."""
+
+    unlock_id: str
+    outcome: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObserveDoor(Command):
+    """A debounced door sensor reading."""
+
+    is_open: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartVerification(Command):
+    """A face near this compartment's template was seen: begin verifying."""
+
+    distance: float
+    threshold: float
+    model_version: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConfirmIdentity(Command):
+    """Identification holds (threshold, margin, k-of-n frames): unlock for retrieval."""
+
+    subject_id: str
+    distance: float
+    runner_up_distance: float | None
+    threshold: float
+    margin: float
+    frames_agreeing: int
+    frames_considered: int
+    model_version: str
+    unlock_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RejectIdentity(Command):
+    """Identification failed for a compartment under verification."""
+
+    reason: str
+    distance: float | None
+    threshold: float
+    model_version: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpireVerification(Command):
+    """Timeout: the verification window closed without a decision."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpireUnlock(Command):
+    """Timeout: the door was not opened within the access window after ``unlock_id``."""
+
+    unlock_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpireDoorOpen(Command):
+    """Timeout: the door has stayed open longer than allowed."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportBoardFault(Command):
+    """The lock board serving this compartment stopped answering."""
+
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reconcile(Command):
+    """Boot check: compare the folded state with the door sensor; disagreement is an alarm."""
+
+    door_is_open: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClearAlarm(Command):
+    """An operator clears an alarm; ``release`` means they emptied the compartment."""
+
+    operator_id: str
+    note: str = ""
+    release: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TakeOutOfService(Command):
+    """An operator takes the compartment out of service (an alarm until cleared)."""
+
+    operator_id: str
+    note: str = ""

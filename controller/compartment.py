@@ -1,0 +1,390 @@
+"""The compartment aggregate: ``decide`` turns a command into events, ``apply`` folds one event.
+
+``apply`` is the only place where state changes; it fires the event's trigger on a ``transitions``
+machine whose callbacks only copy facts from the event. ``decide`` validates, builds events with
+time from the injected clock, applies them and returns them; the service appends them and only
+then runs the effects they call for.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from transitions import Machine, MachineError
+
+from controller import commands as cmd
+from controller import events as ev
+from controller.errors import TransitionRejected
+from controller.machine import TRANSITIONS, with_recorders
+from controller.ports import Clock
+from controller.states import CompartmentState
+
+# transitions warns once per method it leaves unbound under model_override; that is the intent here.
+logging.getLogger("transitions.core").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Site rules the core applies when it decides."""
+
+    pulse_ms: int = 500
+    max_failed_verifications: int = 3
+
+
+class Compartment:
+    """One compartment: its state, the facts that state rests on, and its stream version."""
+
+    state: CompartmentState
+
+    def __init__(self, compartment_id: str, policy: Policy | None = None) -> None:
+        self.compartment_id = compartment_id
+        self.policy = policy or Policy()
+        self.version = 0
+        self.subject_id = ""
+        self.template_ref = ""
+        self.model_version = ""
+        self.purpose = ""
+        self.unlock_id = ""
+        self.pulse_confirmed = False
+        self.door_open = False
+        self.failed_attempts = 0
+        self.alarm_reason = ""
+        self.alarm_detail = ""
+        Machine(
+            model=self,
+            states=CompartmentState,
+            transitions=with_recorders(TRANSITIONS),
+            initial=CompartmentState.FREE,
+            auto_transitions=False,
+            ignore_invalid_triggers=False,
+            model_override=True,
+        )
+
+    def trigger(self, trigger_name: str, **kwargs: Any) -> bool:
+        """Fire a transition (bound by ``transitions`` at construction)."""
+        raise NotImplementedError  # pragma: no cover - replaced by the machine
+
+    # ------------------------------------------------------------------ fold
+    @classmethod
+    def replay(cls, compartment_id: str, events: Iterable[ev.Event], policy: Policy | None = None) -> Compartment:
+        """A fresh compartment with every event applied in order."""
+        compartment = cls(compartment_id, policy)
+        for event in events:
+            compartment.apply(event)
+        return compartment
+
+    def apply(self, event: ev.Event) -> None:
+        """Fold one event into the state; reject it if the table does not allow it here."""
+        if event.compartment_id != self.compartment_id or event.version != self.version + 1:
+            raise TransitionRejected(
+                self.compartment_id,
+                self.state,
+                type(event).__name__,
+                f"expected version {self.version + 1} of {self.compartment_id}, "
+                f"got {event.version} of {event.compartment_id}",
+            )
+        try:
+            moved = self.trigger(event.trigger, event=event)
+        except MachineError as exc:
+            raise TransitionRejected(self.compartment_id, self.state, type(event).__name__, exc.value) from exc
+        if not moved:
+            raise TransitionRejected(
+                self.compartment_id, self.state, type(event).__name__, "its conditions do not hold"
+            )
+        self.version = event.version
+
+    # ------------------------------------------------------------ conditions
+    def is_deposit(self, event: ev.Event) -> bool:
+        """The compartment is unlocked for a deposit."""
+        return self.purpose == ev.Purpose.DEPOSIT
+
+    def is_retrieval(self, event: ev.Event) -> bool:
+        """The compartment is unlocked for a retrieval."""
+        return self.purpose == ev.Purpose.RETRIEVAL
+
+    def is_expected_unlock(self, event: ev.UnlockPulseSent | ev.UnlockExpired) -> bool:
+        """The event speaks of the unlock this compartment is waiting on."""
+        return event.unlock_id == self.unlock_id
+
+    def resumes_free(self, event: ev.AlarmCleared) -> bool:
+        """Clearing the alarm returns the compartment to ``free``."""
+        return event.resume_state == CompartmentState.FREE
+
+    def resumes_occupied(self, event: ev.AlarmCleared) -> bool:
+        """Clearing the alarm returns the compartment to ``occupied``."""
+        return event.resume_state == CompartmentState.OCCUPIED
+
+    # ------------------------------------------------------------- recorders
+    def record_start_deposit(self, event: ev.DepositStarted) -> None:
+        """Remember the depositor and the pending unlock."""
+        self.subject_id, self.template_ref = event.subject_id, event.template_ref
+        self.model_version, self.purpose = event.model_version, ev.Purpose.DEPOSIT
+        self._await_unlock(event.unlock_id)
+
+    def record_pulse_sent(self, event: ev.UnlockPulseSent) -> None:
+        """The board acknowledged the pulse."""
+        self.pulse_confirmed = True
+
+    def record_door_opened(self, event: ev.DoorOpened) -> None:
+        """The door is open."""
+        self.door_open = True
+
+    def record_door_closed(self, event: ev.DoorClosed) -> None:
+        """The door is closed."""
+        self.door_open = False
+
+    def record_deposit_completed(self, event: ev.ItemDeposited) -> None:
+        """The item is inside; the access is over."""
+        self._end_access()
+
+    def record_start_verification(self, event: ev.VerificationStarted) -> None:
+        """Nothing to remember: the state says it all."""
+
+    def record_confirm_identity(self, event: ev.IdentityConfirmed) -> None:
+        """The owner is verified: unlock for retrieval."""
+        self.purpose, self.failed_attempts = ev.Purpose.RETRIEVAL, 0
+        self._await_unlock(event.unlock_id)
+
+    def record_reject_identity(self, event: ev.IdentityRejected) -> None:
+        """Count the failure."""
+        self.failed_attempts = event.failed_attempts
+
+    def record_verification_timed_out(self, event: ev.VerificationTimedOut) -> None:
+        """Nothing to remember: back to occupied."""
+
+    def record_retrieval_completed(self, event: ev.ItemRetrieved) -> None:
+        """The item is gone and its template with it."""
+        self._forget_owner()
+
+    def record_unlock_expired(self, event: ev.UnlockExpired) -> None:
+        """The door was never opened: undo the access (and the deposit, if it was one)."""
+        if event.released_template_ref:
+            self._forget_owner()
+        self._end_access()
+
+    def record_raise_alarm(self, event: ev.AlarmRaised) -> None:
+        """Remember why (the first reason stays the headline, later ones are in the log)."""
+        if not self.alarm_reason:
+            self.alarm_reason, self.alarm_detail = event.reason, event.detail
+
+    def record_clear_alarm(self, event: ev.AlarmCleared) -> None:
+        """An operator resolved it; the compartment resumes, emptied if they released it."""
+        if event.released_template_ref:
+            self._forget_owner()
+        self._end_access()
+        self.alarm_reason = self.alarm_detail = ""
+        self.failed_attempts = 0
+
+    def _await_unlock(self, unlock_id: str) -> None:
+        self.unlock_id, self.pulse_confirmed = unlock_id, False
+
+    def _end_access(self) -> None:
+        self.purpose, self.unlock_id, self.pulse_confirmed = "", "", False
+
+    def _forget_owner(self) -> None:
+        self.subject_id = self.template_ref = self.model_version = ""
+
+    # ---------------------------------------------------------------- decide
+    def decide(self, command: cmd.Command, clock: Clock) -> list[ev.Event]:
+        """Validate a command, build its events, apply them, return them (empty: nothing changed)."""
+        handler = _HANDLERS.get(type(command))
+        if handler is None:
+            raise TransitionRejected(self.compartment_id, self.state, type(command).__name__, "unknown command")
+        builder = _EventBuilder(self, command, clock)
+        handler(self, command, builder)
+        return builder.events
+
+    def _reject(self, command: cmd.Command, reason: str) -> TransitionRejected:
+        return TransitionRejected(self.compartment_id, self.state, type(command).__name__, reason)
+
+    def _require(self, command: cmd.Command, *states: CompartmentState) -> None:
+        if self.state not in states:
+            allowed = ", ".join(states)
+            raise self._reject(command, f"only allowed in {allowed}")
+
+    def _on_start_deposit(self, command: cmd.StartDeposit, out: _EventBuilder) -> None:
+        self._require(command, CompartmentState.FREE)
+        out.add(
+            ev.DepositStarted,
+            subject_id=command.subject_id,
+            template_ref=command.template_ref,
+            model_version=command.model_version,
+            unlock_id=command.unlock_id,
+            pulse_ms=self.policy.pulse_ms,
+        )
+
+    def _on_unlock_outcome(self, command: cmd.RecordUnlockOutcome, out: _EventBuilder) -> None:
+        if command.unlock_id != self.unlock_id or self.state != CompartmentState.OPEN:
+            raise self._reject(command, f"no pending unlock {command.unlock_id!r}")
+        if command.outcome == "sent":
+            out.add(ev.UnlockPulseSent, unlock_id=command.unlock_id)
+            return
+        reasons = {"not_sent": ev.AlarmReason.UNLOCK_FAILED, "unknown": ev.AlarmReason.UNLOCK_OUTCOME_UNKNOWN}
+        if command.outcome not in reasons:
+            raise self._reject(command, f"unknown unlock outcome {command.outcome!r}")
+        out.add(ev.AlarmRaised, reason=reasons[command.outcome], detail=command.detail)
+
+    def _on_observe_door(self, command: cmd.ObserveDoor, out: _EventBuilder) -> None:
+        if command.is_open == self.door_open:
+            return
+        if not command.is_open:
+            out.add(ev.DoorClosed)
+            if self.state == CompartmentState.OPEN:
+                self._complete_access(out)
+            return
+        if self.state not in (CompartmentState.OPEN, CompartmentState.ALARM):
+            out.add(ev.AlarmRaised, reason=ev.AlarmReason.FORCED_OPEN, detail=f"door opened while {self.state}")
+        out.add(ev.DoorOpened)
+
+    def _complete_access(self, out: _EventBuilder) -> None:
+        if self.purpose == ev.Purpose.DEPOSIT:
+            out.add(ev.ItemDeposited)
+        else:
+            out.add(ev.ItemRetrieved, template_ref=self.template_ref)
+
+    def _on_start_verification(self, command: cmd.StartVerification, out: _EventBuilder) -> None:
+        self._require(command, CompartmentState.OCCUPIED)
+        out.add(
+            ev.VerificationStarted,
+            distance=command.distance,
+            threshold=command.threshold,
+            model_version=command.model_version,
+        )
+
+    def _on_confirm_identity(self, command: cmd.ConfirmIdentity, out: _EventBuilder) -> None:
+        self._require(command, CompartmentState.VERIFYING)
+        if command.subject_id != self.subject_id:
+            raise self._reject(command, "the identified subject does not own this compartment")
+        if command.distance > command.threshold:
+            raise self._reject(command, f"distance {command.distance:.4f} is above {command.threshold:.4f}")
+        out.add(
+            ev.IdentityConfirmed,
+            subject_id=command.subject_id,
+            distance=command.distance,
+            runner_up_distance=command.runner_up_distance,
+            threshold=command.threshold,
+            margin=command.margin,
+            frames_agreeing=command.frames_agreeing,
+            frames_considered=command.frames_considered,
+            model_version=command.model_version,
+            unlock_id=command.unlock_id,
+            pulse_ms=self.policy.pulse_ms,
+        )
+
+    def _on_reject_identity(self, command: cmd.RejectIdentity, out: _EventBuilder) -> None:
+        self._require(command, CompartmentState.VERIFYING)
+        failures = self.failed_attempts + 1
+        out.add(
+            ev.IdentityRejected,
+            reason=command.reason,
+            distance=command.distance,
+            threshold=command.threshold,
+            model_version=command.model_version,
+            failed_attempts=failures,
+        )
+        if failures >= self.policy.max_failed_verifications:
+            out.add(ev.AlarmRaised, reason=ev.AlarmReason.LOCKOUT, detail=f"{failures} failed verifications")
+
+    def _on_expire_verification(self, command: cmd.ExpireVerification, out: _EventBuilder) -> None:
+        self._require(command, CompartmentState.VERIFYING)
+        out.add(ev.VerificationTimedOut)
+
+    def _on_expire_unlock(self, command: cmd.ExpireUnlock, out: _EventBuilder) -> None:
+        self._require(command, CompartmentState.OPEN)
+        if command.unlock_id != self.unlock_id or self.door_open:
+            raise self._reject(command, "the door was opened or another unlock is pending")
+        released = self.template_ref if self.purpose == ev.Purpose.DEPOSIT else ""
+        out.add(ev.UnlockExpired, unlock_id=command.unlock_id, released_template_ref=released)
+
+    def _on_expire_door_open(self, command: cmd.ExpireDoorOpen, out: _EventBuilder) -> None:
+        if not self.door_open or self.state == CompartmentState.ALARM:
+            raise self._reject(command, "the door is not open outside an alarm")
+        out.add(ev.AlarmRaised, reason=ev.AlarmReason.DOOR_LEFT_OPEN, detail="door left open too long")
+
+    def _on_board_fault(self, command: cmd.ReportBoardFault, out: _EventBuilder) -> None:
+        out.add(ev.AlarmRaised, reason=ev.AlarmReason.LOCK_BOARD_FAULT, detail=command.detail)
+
+    def _on_reconcile(self, command: cmd.Reconcile, out: _EventBuilder) -> None:
+        problems = []
+        if command.door_is_open != self.door_open:
+            seen, folded = _door_word(command.door_is_open), _door_word(self.door_open)
+            problems.append(f"door is {seen} but the log says {folded}")
+        if self.state == CompartmentState.OPEN and not self.pulse_confirmed:
+            problems.append(f"unlock {self.unlock_id} was requested but never acknowledged before restart")
+        if problems:
+            reason = (
+                ev.AlarmReason.UNLOCK_OUTCOME_UNKNOWN
+                if self.state == CompartmentState.OPEN and not self.pulse_confirmed
+                else ev.AlarmReason.RECONCILIATION_MISMATCH
+            )
+            out.add(ev.AlarmRaised, reason=reason, detail="; ".join(problems))
+
+    def _on_clear_alarm(self, command: cmd.ClearAlarm, out: _EventBuilder) -> None:
+        self._require(command, CompartmentState.ALARM)
+        if not command.operator_id:
+            raise self._reject(command, "an operator id is required")
+        if self.door_open:
+            raise self._reject(command, "close the door before clearing the alarm")
+        keeps_item = bool(self.template_ref) and not command.release
+        out.add(
+            ev.AlarmCleared,
+            operator_id=command.operator_id,
+            note=command.note,
+            resume_state=CompartmentState.OCCUPIED if keeps_item else CompartmentState.FREE,
+            released_template_ref=self.template_ref if command.release else "",
+        )
+
+    def _on_out_of_service(self, command: cmd.TakeOutOfService, out: _EventBuilder) -> None:
+        if not command.operator_id:
+            raise self._reject(command, "an operator id is required")
+        out.add(
+            ev.AlarmRaised,
+            reason=ev.AlarmReason.OUT_OF_SERVICE,
+            detail=command.note or "taken out of service",
+            operator_id=command.operator_id,
+        )
+
+
+def _door_word(is_open: bool) -> str:
+    return "open" if is_open else "closed"
+
+
+class _EventBuilder:
+    """Builds the next events of one decision with consecutive versions and applies each at once."""
+
+    def __init__(self, compartment: Compartment, command: cmd.Command, clock: Clock) -> None:
+        self.compartment = compartment
+        self.command = command
+        self.occurred_at = clock.now()
+        self.events: list[ev.Event] = []
+
+    def add(self, event_type: type[ev.Event], **fields: Any) -> None:
+        event = event_type(
+            compartment_id=self.compartment.compartment_id,
+            version=self.compartment.version + 1,
+            occurred_at=self.occurred_at,
+            correlation_id=self.command.correlation_id,
+            **fields,
+        )
+        self.compartment.apply(event)
+        self.events.append(event)
+
+
+_HANDLERS: dict[type[cmd.Command], Callable[[Compartment, Any, _EventBuilder], None]] = {
+    cmd.StartDeposit: Compartment._on_start_deposit,
+    cmd.RecordUnlockOutcome: Compartment._on_unlock_outcome,
+    cmd.ObserveDoor: Compartment._on_observe_door,
+    cmd.StartVerification: Compartment._on_start_verification,
+    cmd.ConfirmIdentity: Compartment._on_confirm_identity,
+    cmd.RejectIdentity: Compartment._on_reject_identity,
+    cmd.ExpireVerification: Compartment._on_expire_verification,
+    cmd.ExpireUnlock: Compartment._on_expire_unlock,
+    cmd.ExpireDoorOpen: Compartment._on_expire_door_open,
+    cmd.ReportBoardFault: Compartment._on_board_fault,
+    cmd.Reconcile: Compartment._on_reconcile,
+    cmd.ClearAlarm: Compartment._on_clear_alarm,
+    cmd.TakeOutOfService: Compartment._on_out_of_service,
+}
