@@ -1,0 +1,114 @@
+"""Agreement: threshold, margin over the runner-up, k of n frames, window expiry, evidence."""
+
+from __future__ import annotations
+
+import pytest
+
+from controller.errors import ConfigError
+from recognition.agreement import AgreementPolicy, FrameAgreement
+from recognition.gallery import Candidate, SearchResult
+
+POLICY = AgreementPolicy(threshold=0.5, margin=0.1, frames_required=3, frames_window=5, window_s=2.0)
+
+
+def frame(best: float, runner_up: float | None = None, cid: str = "A") -> SearchResult:
+    second = None if runner_up is None else Candidate("B", "sB", runner_up)
+    return SearchResult(Candidate(cid, f"s{cid}", best), second)
+
+
+def agreement() -> FrameAgreement:
+    return FrameAgreement(POLICY, "dlib-resnet@1+abc")
+
+
+def test_k_agreeing_frames_accept_with_full_evidence() -> None:
+    agree = agreement()
+    first = agree.observe(frame(0.3, 0.8), now=0.0)
+    second = agree.observe(frame(0.35, 0.9), now=0.1)
+    assert first is not None and second is not None
+    assert not first.accepted and not second.accepted
+    assert second.frames_agreeing == 2
+    third = agree.observe(frame(0.32, 0.7), now=0.2)
+    assert third is not None and third.accepted
+    assert (third.compartment_id, third.subject_id) == ("A", "sA")
+    assert (third.distance, third.runner_up_distance) == (0.32, 0.7)
+    assert (third.threshold, third.margin) == (0.5, 0.1)
+    assert (third.frames_agreeing, third.frames_considered) == (3, 3)
+    assert third.model_version == "dlib-resnet@1+abc"
+
+
+def test_acceptance_consumes_the_window() -> None:
+    agree = agreement()
+    for t in range(3):
+        match = agree.observe(frame(0.3), now=t * 0.1)
+    assert match is not None and match.accepted
+    again = agree.observe(frame(0.3), now=0.4)
+    assert again is not None and not again.accepted and again.frames_considered == 1
+
+
+def test_above_threshold_is_an_unknown_face() -> None:
+    agree = agreement()
+    for t in range(5):
+        match = agree.observe(frame(0.6), now=t * 0.1)
+    assert match is not None
+    assert match.compartment_id is None and match.subject_id is None and not match.accepted
+    assert match.distance == 0.6 and match.frames_agreeing == 0
+
+
+def test_ambiguous_runner_up_never_accepts() -> None:
+    agree = agreement()
+    for t in range(5):
+        match = agree.observe(frame(0.3, 0.35), now=t * 0.1)
+    assert match is not None and not match.accepted
+    assert match.compartment_id == "A" and match.frames_agreeing == 0
+
+
+def test_margin_boundary_is_inclusive() -> None:
+    assert agreement().vote_of(frame(0.3, 0.4 + 1e-9)) == "A"
+    assert agreement().vote_of(frame(0.3, 0.39)) is None
+
+
+def test_votes_outside_the_window_expire() -> None:
+    agree = agreement()
+    agree.observe(frame(0.3), now=0.0)
+    agree.observe(frame(0.3), now=0.5)
+    late = agree.observe(frame(0.3), now=2.6)
+    assert late is not None and not late.accepted
+    assert late.frames_considered == 1
+
+
+def test_only_last_n_frames_count() -> None:
+    agree = agreement()
+    agree.observe(frame(0.3), now=0.0)
+    agree.observe(frame(0.3), now=0.1)
+    for t in (0.2, 0.3, 0.4):
+        agree.observe(frame(0.3, cid="C"), now=t)
+    # The third C frame accepted C and cleared the window.
+    match = agree.observe(frame(0.3), now=0.5)
+    assert match is not None and match.frames_considered == 1
+
+
+def test_disagreeing_and_missing_frames_do_not_count() -> None:
+    agree = agreement()
+    agree.observe(frame(0.3), now=0.0)
+    agree.observe(frame(0.3, cid="C"), now=0.1)
+    agree.observe_miss(now=0.2)
+    match = agree.observe(frame(0.3), now=0.3)
+    assert match is not None and not match.accepted
+    assert (match.frames_agreeing, match.frames_considered) == (2, 4)
+    match = agree.observe(frame(0.3), now=0.4)
+    assert match is not None and match.accepted
+
+
+def test_empty_gallery_counts_as_a_miss() -> None:
+    agree = agreement()
+    assert agree.observe(SearchResult(None, None), now=0.0) is None
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"threshold": 0}, {"threshold": 0.5, "margin": -1}, {"threshold": 0.5, "frames_required": 6},
+     {"threshold": 0.5, "frames_required": 0}, {"threshold": 0.5, "window_s": 0}],
+)
+def test_invalid_policy(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ConfigError):
+        AgreementPolicy(**kwargs)  # type: ignore[arg-type]
