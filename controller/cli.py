@@ -1,15 +1,209 @@
-"""The ``lockers`` command line: the root app; subsystems register their own command groups."""
+"""The ``lockers`` command line: status and audits here; subsystems register their own command groups."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import dataclasses
 import importlib
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="LOCKERS: face-recognition locker bank.")
+from controller import audit
+from controller.bootstrap import event_decoder, open_event_store
+from controller.compartment import Compartment
+from controller.errors import LockerError
+from controller.logs import LogFormat, configure_logging
+from controller.ports import EventStore, FixedClock
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="LOCKERS: an unattended face-recognition locker bank.",
+)
+audit_app = typer.Typer(no_args_is_help=True, help="Verify, replay and export the event log.")
+sim_app = typer.Typer(no_args_is_help=True, help="Drive the real core with simulated inputs.")
+app.add_typer(audit_app, name="audit")
+app.add_typer(sim_app, name="sim")
 
 # Each module exposes ``register(app: typer.Typer) -> None`` and imports heavy libraries lazily.
-SUBSYSTEM_CLIS = ("plc.cli", "recognition.cli", "recognition.train_cli")
+SUBSYSTEM_CLIS = ("storage.cli", "plc.cli", "recognition.cli", "recognition.train_cli", "controller.daemon_cli")
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: SQLite file in the data dir).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+
+
+@app.callback()
+def _setup(
+    log_format: Annotated[str, typer.Option("--log-format", help="auto | json | console")] = "auto",
+    log_level: Annotated[str, typer.Option("--log-level")] = "INFO",
+) -> None:
+    if log_format not in ("auto", "json", "console"):
+        raise LockerError(f"--log-format must be auto, json or console, not {log_format!r}")
+    fmt: LogFormat = log_format  # type: ignore[assignment]
+    configure_logging(fmt, log_level)
+
+
+@contextmanager
+def event_store(url: str | None) -> Iterator[EventStore]:
+    """Open the store for one command and close it afterwards."""
+    store = open_event_store(url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def emit_json(value: Any) -> None:
+    """Print one JSON document on stdout."""
+    typer.echo(json.dumps(value, indent=2, default=str))
+
+
+def status_document(compartments: dict[str, Compartment]) -> dict[str, Any]:
+    """The JSON shape shared by ``status`` and ``audit replay``."""
+    ordered = sorted(compartments.values(), key=lambda k: audit.sort_key(k.compartment_id))
+    return {"compartments": [audit.compartment_summary(k) for k in ordered]}
+
+
+def print_status_table(document: dict[str, Any]) -> None:
+    """A readable table of compartments."""
+    typer.echo(f"{'id':>4}  {'state':<10} {'version':>7}  {'door':<6}  detail")
+    for row in document["compartments"]:
+        detail = row["alarm"] or (f"held for {row['occupied_by']}" if row["occupied_by"] else "")
+        typer.echo(f"{row['id']:>4}  {row['state']:<10} {row['version']:>7}  {row['door']:<6}  {detail}")
+
+
+@app.command()
+def status(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Current state of every compartment, folded from the log."""
+    with event_store(db) as store:
+        document = status_document(audit.fold(store.read_all()))
+    emit_json(document) if as_json else print_status_table(document)
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Check the hash chain, contiguous versions and that replay reproduces every transition."""
+    with event_store(db) as store:
+        report = audit.verify(store.read_raw(), event_decoder())
+    if as_json:
+        emit_json(report.to_json())
+    elif report.ok:
+        typer.echo(f"ok: {report.events} events, chain intact, replay consistent")
+    else:
+        typer.echo(f"FAILED at position {report.first_bad_position}", err=True)
+        for problem in report.problems[:20]:
+            typer.echo(f"  position {problem['position']}: {problem['problem']}", err=True)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@audit_app.command("replay")
+def audit_replay(
+    db: DbOption = None,
+    at: Annotated[int | None, typer.Option("--at", help="Fold up to and including this position.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Fold events up to this ISO-8601 time.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The state of every compartment as of a position or a moment, with a timeline."""
+    limit = _replay_limit(at, until)
+    with event_store(db) as store:
+        events = [stored for stored in store.read_all() if limit(stored)]
+    document = status_document(audit.fold(events))
+    if as_json:
+        emit_json(document)
+        return
+    for stored in events:
+        event = stored.event
+        typer.echo(
+            f"{stored.position:>8}  {event.occurred_at.isoformat()}  #{event.compartment_id:<4} v{event.version:<5} "
+            f"{type(event).__name__:<22} {json.dumps(event.payload(), default=str)}"
+        )
+    print_status_table(document)
+
+
+def _replay_limit(at: int | None, until: str | None) -> Any:
+    if at is not None and until is not None:
+        raise LockerError("give --at or --until, not both")
+    if until is not None:
+        try:
+            moment = datetime.fromisoformat(until)
+        except ValueError:
+            raise LockerError(f"--until {until!r} is not an ISO-8601 time") from None
+        if moment.tzinfo is None:
+            raise LockerError("--until needs a time zone, e.g. 2026-01-01T12:00:00+00:00")
+        return lambda stored: stored.event.occurred_at <= moment
+    return lambda stored: at is None or stored.position <= at
+
+
+@audit_app.command("export")
+def audit_export(
+    db: DbOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+    out: Annotated[Path | None, typer.Option("--out", help="File to write (default stdout).")] = None,
+) -> None:
+    """Every row of the log as stored (hashes included), for external auditors."""
+    if fmt not in ("jsonl", "csv"):
+        raise LockerError(f"--format must be jsonl or csv, not {fmt!r}")
+    with event_store(db) as store, (out.open("w", newline="") if out else _stdout()) as sink:
+        rows = (dataclasses.asdict(record) for record in store.read_raw())
+        if fmt == "jsonl":
+            for row in rows:
+                sink.write(json.dumps(row) + "\n")
+        else:
+            writer: csv.DictWriter[str] | None = None
+            for row in rows:
+                writer = writer or _csv_writer(sink, row)
+                writer.writerow(row)
+
+
+def _csv_writer(sink: Any, first_row: dict[str, Any]) -> csv.DictWriter[str]:
+    writer = csv.DictWriter(sink, fieldnames=list(first_row))
+    writer.writeheader()
+    return writer
+
+
+@contextmanager
+def _stdout() -> Iterator[Any]:
+    yield sys.stdout
+
+
+@sim_app.command("history")
+def sim_history(
+    compartments: Annotated[int, typer.Option("--compartments", min=1)] = 6,
+    steps: Annotated[int, typer.Option("--steps", min=1)] = 200,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Random but valid command sequences through the real core (fake locks and recognition) into a real log."""
+    from controller.service import CompartmentService
+    from controller.simulation import HistorySimulator
+    from plc.fake import FakeLockDriver
+
+    clock = FixedClock()
+    with event_store(db) as store:
+        ids = [str(k) for k in range(1, compartments + 1)]
+        service = CompartmentService(store, FakeLockDriver(compartments), _ForgetfulVault(), clock, ids)
+        simulator = HistorySimulator(service, clock, seed)
+        rejected = asyncio.run(simulator.run(steps))
+        written = sum(1 for _ in store.read_all())
+    summary = {"steps": steps, "rejected_commands": rejected, "events_in_log": written}
+    emit_json(summary) if as_json else typer.echo(f"{steps} commands, {rejected} rejected; log holds {written} events")
+
+
+class _ForgetfulVault:
+    """Simulated histories hold no real templates: destroying one is a no-op."""
+
+    def destroy(self, template_ref: str) -> None:
+        """Nothing to shred."""
 
 
 def _register_subsystems() -> None:
@@ -24,6 +218,10 @@ def _register_subsystems() -> None:
 
 
 def main() -> None:
-    """Entry point of the console script."""
+    """Entry point of the console script: one clear line and a non-zero exit on any project error."""
     _register_subsystems()
-    app()
+    try:
+        app()
+    except LockerError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None

@@ -1,0 +1,27 @@
+"""The composition root: the only core module that imports adapters (storage, plc, recognition)."""
+
+from __future__ import annotations
+
+from controller.audit import Decoder
+from controller.ports import EventStore
+
+
+def default_database_url() -> str:
+    """A SQLite file in the data directory (``LOCKERS_DATA_DIR``, default ``./var``)."""
+    from storage.config import default_url
+
+    return default_url()
+
+
+def open_event_store(url: str | None) -> EventStore:
+    """The SQL event store at ``url`` (SQLite by default, PostgreSQL for fleets), schema up to date."""
+    from storage.event_store import SqlEventStore
+
+    return SqlEventStore.from_url(url or default_database_url())
+
+
+def event_decoder() -> Decoder:
+    """Turns stored rows back into events, upcasting old schema versions."""
+    from storage.serialization import EventSerializer
+
+    return EventSerializer().decode
