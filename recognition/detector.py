@@ -1,0 +1,66 @@
+"""Face detection with facenet-pytorch's MTCNN: boxes, probabilities and five landmarks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from facenet_pytorch import MTCNN
+
+from recognition.types import Face, Image
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """MTCNN settings: a kiosk sees faces close up, and a larger ``min_face_size`` is much faster."""
+
+    min_face_size: int = 20
+    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
+    factor: float = 0.709
+    device: str = "cpu"
+
+
+class MtcnnDetector:
+    """Finds every face in an RGB frame (weights ship inside the facenet-pytorch wheel)."""
+
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        self.config = config or DetectorConfig()
+        self._mtcnn = MTCNN(
+            min_face_size=self.config.min_face_size,
+            thresholds=list(self.config.thresholds),
+            factor=self.config.factor,
+            keep_all=True,
+            select_largest=False,
+            post_process=False,
+            device=torch.device(self.config.device),
+        ).eval()
+
+    def detect(self, image: Image) -> list[Face]:
+        """Every face found, most probable first."""
+        with torch.inference_mode():
+            boxes, probs, points = self._mtcnn.detect(image, landmarks=True)
+        return faces_from_mtcnn(boxes, probs, points)
+
+
+def faces_from_mtcnn(boxes: object, probs: object, points: object) -> list[Face]:
+    """Normalise MTCNN's outputs (None, or object-dtype arrays under numpy 2) into ``Face`` values."""
+    if boxes is None or points is None:
+        return []
+    box_array = _float_array(boxes).reshape(-1, 4)
+    prob_array = _float_array(probs).reshape(-1)
+    point_array = _float_array(points).reshape(-1, 5, 2)
+    faces = [
+        Face(
+            box=(float(b[0]), float(b[1]), float(b[2]), float(b[3])),
+            probability=float(p),
+            landmarks=tuple((float(x), float(y)) for x, y in pts),
+        )
+        for b, p, pts in zip(box_array, prob_array, point_array, strict=True)
+    ]
+    return sorted(faces, key=lambda face: -face.probability)
+
+
+def _float_array(values: object) -> npt.NDArray[np.float32]:
+    return np.asarray(np.asarray(values, dtype=object).tolist(), dtype=np.float32)

@@ -1,0 +1,64 @@
+"""Load image files robustly as RGB uint8 arrays, or fail with one clear ``ImageError``."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image as PilImage
+from PIL import UnidentifiedImageError
+
+from recognition.errors import ImageTooLarge, ImageUnreadable, NotAnImage
+from recognition.types import Image
+
+MAX_PIXELS = 40_000_000
+"""Default pixel limit: a 40-megapixel photo is the largest a kiosk or a dataset should feed us."""
+
+
+def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image:
+    """Read ``path`` and return an (H, W, 3) RGB uint8 array (grey, palette and RGBA are converted)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageUnreadable(f"{path}: no such file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PilImage.DecompressionBombWarning)
+            with PilImage.open(path) as img:
+                _check_size(path, img.size, max_pixels)
+                return to_rgb_array(img)
+    except UnidentifiedImageError as exc:
+        raise NotAnImage(f"{path}: not an image file") from exc
+    except (PilImage.DecompressionBombWarning, PilImage.DecompressionBombError) as exc:
+        raise ImageTooLarge(f"{path}: image too large ({exc})") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageUnreadable(f"{path}: corrupt or unreadable image ({exc})") from exc
+
+
+def _check_size(path: Path, size: tuple[int, int], max_pixels: int) -> None:
+    width, height = size
+    if width * height > max_pixels:
+        raise ImageTooLarge(f"{path}: {width}x{height} pixels exceeds the limit of {max_pixels}")
+    if width < 1 or height < 1:
+        raise ImageUnreadable(f"{path}: empty image")
+
+
+def to_rgb_array(img: PilImage.Image) -> Image:
+    """Convert a PIL image of any mode to an RGB uint8 array (alpha is composited on white)."""
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = PilImage.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = PilImage.alpha_composite(background, rgba)
+    rgb = img.convert("RGB")
+    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+
+
+def ensure_rgb(array: Image) -> Image:
+    """Validate an in-memory frame: (H, W, 3) uint8; a 2-D grey frame is expanded to RGB."""
+    if array.dtype != np.uint8:
+        raise ImageUnreadable(f"frame dtype must be uint8, got {array.dtype}")
+    if array.ndim == 2:
+        return np.ascontiguousarray(np.repeat(array[:, :, None], 3, axis=2))
+    if array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise ImageUnreadable(f"frame must be (H, W, 3) RGB, got shape {array.shape}")
+    return np.ascontiguousarray(array[:, :, :3])

@@ -1,0 +1,39 @@
+"""Session fixtures: models are loaded once per test session (real weights from the assets folder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recognition.detector import DetectorConfig, MtcnnDetector
+from recognition.embedder import TorchEmbedder, load_embedder
+from recognition.pipeline import MtcnnPipeline, build_pipeline
+
+
+@pytest.fixture(scope="session")
+def models_root(assets: Path) -> Path:
+    root = assets / "models"
+    if not (root / "face-api" / "face_recognition_model.bin").is_file():
+        pytest.skip(f"dlib-resnet weights not found under {root}")
+    return root
+
+
+@pytest.fixture(scope="session")
+def samples(assets: Path) -> Path:
+    return assets / "data" / "samples" / "face_recognition"
+
+
+@pytest.fixture(scope="session")
+def dlib_embedder(models_root: Path) -> TorchEmbedder:
+    return load_embedder("dlib-resnet", root=models_root)
+
+
+@pytest.fixture(scope="session")
+def detector() -> MtcnnDetector:
+    return MtcnnDetector(DetectorConfig(min_face_size=20))
+
+
+@pytest.fixture(scope="session")
+def pipeline(models_root: Path) -> MtcnnPipeline:
+    return build_pipeline("dlib-resnet", min_face_size=40, models_root=models_root)
