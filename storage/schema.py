@@ -1,0 +1,53 @@
+"""The log's table, declared once with SQLAlchemy Core; Alembic compares migrations against it."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, UniqueConstraint
+
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+events = Table(
+    "events",
+    metadata,
+    # SQLite only auto-increments an INTEGER PRIMARY KEY; AUTOINCREMENT never reuses a position.
+    Column("position", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("compartment_id", String(64), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("occurred_at", String(40), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("schema_version", Integer(), nullable=False),
+    Column("payload", Text(), nullable=False),
+    Column("correlation_id", String(100), nullable=False),
+    Column("event_hash", String(64), nullable=False),
+    Column("previous_hash", String(64), nullable=False),
+    UniqueConstraint("compartment_id", "version"),
+    sqlite_autoincrement=True,
+)
+
+RAW_COLUMNS: Final = (
+    events.c.position,
+    events.c.compartment_id,
+    events.c.version,
+    events.c.occurred_at,
+    events.c.event_type,
+    events.c.schema_version,
+    events.c.payload,
+    events.c.correlation_id,
+    events.c.event_hash,
+    events.c.previous_hash,
+)
+"""The columns in ``controller.ports.RawRecord`` field order."""
+
+APPEND_ONLY_TRIGGERS: Final = {
+    "sqlite": ("events_refuse_update", "events_refuse_delete"),
+    "postgresql": ("events_refuse_update", "events_refuse_delete", "events_refuse_truncate"),
+}
+"""The triggers (created by migration 0001) that make the database refuse changes to the log."""
