@@ -152,7 +152,7 @@ def audit_export(
     """Every row of the log as stored (hashes included), for external auditors."""
     if fmt not in ("jsonl", "csv"):
         raise LockerError(f"--format must be jsonl or csv, not {fmt!r}")
-    with event_store(db) as store, (out.open("w", newline="") if out else _stdout()) as sink:
+    with event_store(db) as store, out.open("w", newline="") if out else _stdout() as sink:
         rows = (dataclasses.asdict(record) for record in store.read_raw())
         if fmt == "jsonl":
             for row in rows:

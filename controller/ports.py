@@ -184,3 +184,15 @@ class FaceMatch:
     frames_considered: int
     accepted: bool
     model_version: str
+
+
+class TemplateGallery(Protocol):
+    """The identification side of recognition: which compartments' templates a face is compared with."""
+
+    def add(self, compartment_id: str, subject_id: str, template_ref: str) -> None:
+        """Compare future faces with this compartment's template (loaded from the vault)."""
+        ...
+
+    def remove(self, compartment_id: str) -> None:
+        """Stop comparing faces with this compartment's template."""
+        ...

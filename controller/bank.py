@@ -1,0 +1,179 @@
+"""The locker bank: the flows of DESIGN.md over the compartment service.
+
+It turns the outside world's inputs (a deposit request with a stored template, recognition
+evidence, sensor observations, the passing of time, operator actions) into commands, keeps the
+identification gallery in step with the log, and re-arms timeouts and reconciles doors at boot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+
+from controller import commands as c
+from controller import events as ev
+from controller.bridge import RecognitionBridge
+from controller.effects import DestroyTemplate, effects_of
+from controller.errors import BoardUnreachable, LockerError, TransitionRejected
+from controller.ports import (
+    BoardFaulted,
+    BoardRecovered,
+    DoorChanged,
+    FaceMatch,
+    SensorObservation,
+    StoredEvent,
+    TemplateGallery,
+)
+from controller.scheduler import TimeoutScheduler
+from controller.service import CompartmentService
+from controller.states import CompartmentState as S
+
+log = structlog.get_logger("lockers.bank")
+
+
+class BankFull(LockerError):
+    """No compartment is free."""
+
+
+@dataclass(frozen=True, slots=True)
+class DepositReceipt:
+    """Where the item goes and the id that ties the deposit's events together."""
+
+    compartment_id: str
+    correlation_id: str
+
+
+class LockerBank:
+    """One bank of compartments, driven by inputs and the clock."""
+
+    def __init__(
+        self,
+        service: CompartmentService,
+        gallery: TemplateGallery,
+        scheduler: TimeoutScheduler,
+        bridge: RecognitionBridge,
+        new_id: Callable[[], str],
+    ) -> None:
+        self.service = service
+        self.gallery = gallery
+        self.scheduler = scheduler
+        self.bridge = bridge
+        self.new_id = new_id
+        service.subscribe(scheduler.on_committed)
+        service.subscribe(self._sync_gallery)
+
+    # ---------------------------------------------------------------- boot
+    async def boot(self) -> None:
+        """Relays off, reconcile every compartment with its door, reload templates, re-arm timeouts."""
+        for compartment in self.service.compartments.values():
+            if compartment.template_ref:
+                self.gallery.add(compartment.compartment_id, compartment.subject_id, compartment.template_ref)
+        try:
+            await self.service.locks.all_relays_off()
+            doors = await self.service.locks.read_doors()
+        except BoardUnreachable as exc:
+            await self._fault_all(f"lock board unreachable at boot: {exc}")
+            return
+        for cid in sorted(self.service.compartments, key=int):
+            door_is_open = doors.get(int(cid))
+            if door_is_open is None:
+                await self._try(c.ReportBoardFault(compartment_id=cid, detail="no door input for this compartment"))
+            else:
+                await self._try(c.Reconcile(compartment_id=cid, door_is_open=door_is_open))
+        self.scheduler.resume(self.service.compartments.values(), self.service.clock.now())
+
+    async def _fault_all(self, detail: str) -> None:
+        for cid in self.service.compartments:
+            await self._try(c.ReportBoardFault(compartment_id=cid, detail=detail))
+
+    # ------------------------------------------------------------- deposit
+    def free_compartment(self) -> str:
+        """The lowest-numbered free compartment."""
+        free = [cid for cid, k in self.service.compartments.items() if k.state == S.FREE and not k.door_open]
+        if not free:
+            raise BankFull("no compartment is free")
+        return min(free, key=int)
+
+    async def deposit(self, subject_id: str, template_ref: str, model_version: str) -> DepositReceipt:
+        """Assign the lowest free compartment to a template already in the vault, and unlock it."""
+        receipt = DepositReceipt(self.free_compartment(), self.new_id())
+        command = c.StartDeposit(
+            compartment_id=receipt.compartment_id,
+            correlation_id=receipt.correlation_id,
+            subject_id=subject_id,
+            template_ref=template_ref,
+            model_version=model_version,
+            unlock_id=self.new_id(),
+        )
+        try:
+            await self.service.handle(command)
+        except BaseException:
+            self.service.vault.destroy(template_ref)
+            raise
+        return receipt
+
+    # ---------------------------------------------------------- recognition
+    async def on_face(self, match: FaceMatch, now_s: float) -> None:
+        """Recognition evidence for one frame: start, confirm or reject a verification."""
+        compartment = self.service.compartments.get(match.compartment_id or "")
+        for command in self.bridge.commands_for(match, compartment, now_s):
+            if not await self._try(command):
+                break
+
+    # -------------------------------------------------------------- sensors
+    async def on_sensor(self, observation: SensorObservation) -> None:
+        """A debounced door change, a board fault or a recovery."""
+        if isinstance(observation, DoorChanged):
+            cid = str(observation.compartment)
+            if cid in self.service.compartments:
+                await self._try(c.ObserveDoor(compartment_id=cid, is_open=observation.is_open))
+        elif isinstance(observation, BoardFaulted):
+            for number in observation.compartments:
+                detail = f"board {observation.board}: {observation.detail}"
+                await self._try(c.ReportBoardFault(compartment_id=str(number), detail=detail))
+        elif isinstance(observation, BoardRecovered):
+            log.info("lock board recovered; alarms stay until an operator clears them", board=observation.board)
+
+    # ----------------------------------------------------------------- time
+    async def tick(self, now: datetime) -> int:
+        """Issue every timeout due at ``now``; returns how many changed something."""
+        applied = 0
+        for command in self.scheduler.due(now):
+            applied += await self._try(command)
+        return applied
+
+    # ------------------------------------------------------------- operator
+    async def clear_alarm(self, compartment_id: str, operator_id: str, note: str = "", release: bool = False) -> None:
+        """An operator clears an alarm (raises ``TransitionRejected`` with the reason when not possible)."""
+        command = c.ClearAlarm(compartment_id=compartment_id, operator_id=operator_id, note=note, release=release)
+        await self.service.handle(command)
+
+    async def take_out_of_service(self, compartment_id: str, operator_id: str, note: str = "") -> None:
+        """An operator takes a compartment out of service."""
+        await self.service.handle(c.TakeOutOfService(compartment_id=compartment_id, operator_id=operator_id, note=note))
+
+    # -------------------------------------------------------------- helpers
+    async def _try(self, command: c.Command) -> bool:
+        """Run a command that may be stale (a timeout, a sensor echo); a rejection is logged, not raised."""
+        try:
+            return bool(await self.service.handle(command))
+        except TransitionRejected as exc:
+            log.info(
+                "command rejected",
+                command=type(command).__name__,
+                reason=exc.reason,
+                compartment_id=command.compartment_id,
+            )
+            return False
+
+    def _sync_gallery(self, stored: Sequence[StoredEvent]) -> None:
+        for record in stored:
+            event = record.event
+            if isinstance(event, ev.ItemDeposited):
+                owner = self.service.get(event.compartment_id)
+                self.gallery.add(event.compartment_id, owner.subject_id, owner.template_ref)
+            elif any(isinstance(effect, DestroyTemplate) for effect in effects_of([event])):
+                self.gallery.remove(event.compartment_id)

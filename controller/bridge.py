@@ -1,0 +1,87 @@
+"""From recognition evidence to commands: when to start, confirm or reject a verification.
+
+A face only ever concerns the compartment whose template it matched within the threshold; a
+stranger matches none and so causes no command at all. A verification that fills its frame window
+without agreement is rejected (a failed attempt, counted towards the lockout); after a rejection,
+the compartment waits ``retry_after_s`` before a new attempt can start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from controller import commands as c
+from controller.compartment import Compartment
+from controller.ports import FaceMatch
+from controller.states import CompartmentState as S
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeSettings:
+    """How many frames make a full verification window and how long a rejected face waits."""
+
+    frames_window: int = 5
+    retry_after_s: float = 2.0
+
+
+class RecognitionBridge:
+    """Turns one ``FaceMatch`` into the commands it calls for, given the matched compartment's state."""
+
+    def __init__(self, settings: BridgeSettings, new_id: Callable[[], str]) -> None:
+        self.settings = settings
+        self.new_id = new_id
+        self._rejected_at: dict[str, float] = {}
+        self._attempt: dict[str, str] = {}
+
+    def commands_for(self, match: FaceMatch, compartment: Compartment | None, now_s: float) -> list[c.Command]:
+        """Commands for ``compartment`` (the one the face matched); ``now_s`` is monotonic seconds."""
+        if compartment is None or match.compartment_id != compartment.compartment_id:
+            return []
+        cid = compartment.compartment_id
+        commands: list[c.Command] = []
+        if compartment.state == S.OCCUPIED:
+            if now_s - self._rejected_at.get(cid, float("-inf")) < self.settings.retry_after_s:
+                return []
+            self._attempt[cid] = self.new_id()
+            commands.append(
+                c.StartVerification(
+                    compartment_id=cid,
+                    correlation_id=self._attempt[cid],
+                    distance=match.distance,
+                    threshold=match.threshold,
+                    model_version=match.model_version,
+                )
+            )
+        elif compartment.state != S.VERIFYING:
+            return []
+        if match.accepted:
+            commands.append(self._confirm(cid, match))
+        elif match.frames_considered >= self.settings.frames_window and compartment.state == S.VERIFYING:
+            self._rejected_at[cid] = now_s
+            commands.append(
+                c.RejectIdentity(
+                    compartment_id=cid,
+                    correlation_id=self._attempt.get(cid, ""),
+                    reason=f"only {match.frames_agreeing} of {match.frames_considered} frames agreed",
+                    distance=match.distance,
+                    threshold=match.threshold,
+                    model_version=match.model_version,
+                )
+            )
+        return commands
+
+    def _confirm(self, cid: str, match: FaceMatch) -> c.ConfirmIdentity:
+        return c.ConfirmIdentity(
+            compartment_id=cid,
+            correlation_id=self._attempt.get(cid, ""),
+            subject_id=match.subject_id or "",
+            distance=match.distance,
+            runner_up_distance=match.runner_up_distance,
+            threshold=match.threshold,
+            margin=match.margin,
+            frames_agreeing=match.frames_agreeing,
+            frames_considered=match.frames_considered,
+            model_version=match.model_version,
+            unlock_id=self.new_id(),
+        )

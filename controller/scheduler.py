@@ -1,0 +1,75 @@
+"""Timeouts as commands: deadlines derived from committed events, issued when their time comes.
+
+The scheduler never decides whether a timeout still applies: it issues the command and the
+aggregate rejects it when the flow has moved on (a stale timeout is a ``TransitionRejected``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from controller import commands as c
+from controller import events as ev
+from controller.compartment import Compartment
+from controller.config import Timeouts
+from controller.ports import StoredEvent
+from controller.states import CompartmentState as S
+
+
+class TimeoutScheduler:
+    """A deadline queue fed by committed events; ``due(now)`` pops the commands whose time has come."""
+
+    def __init__(self, timeouts: Timeouts) -> None:
+        self.timeouts = timeouts
+        self._queue: list[tuple[datetime, int, c.Command]] = []
+        self._tiebreak = itertools.count()
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def schedule(self, at: datetime, command: c.Command) -> None:
+        """Issue ``command`` at ``at``."""
+        heapq.heappush(self._queue, (at, next(self._tiebreak), command))
+
+    def next_deadline(self) -> datetime | None:
+        """When the earliest pending command is due."""
+        return self._queue[0][0] if self._queue else None
+
+    def due(self, now: datetime) -> list[c.Command]:
+        """Every command due at ``now``, earliest first."""
+        ready = []
+        while self._queue and self._queue[0][0] <= now:
+            ready.append(heapq.heappop(self._queue)[2])
+        return ready
+
+    def on_committed(self, stored: Sequence[StoredEvent]) -> None:
+        """Derive deadlines from what was just committed."""
+        for record in stored:
+            self._on_event(record.event)
+
+    def _on_event(self, event: ev.Event) -> None:
+        cid, at, t = event.compartment_id, event.occurred_at, self.timeouts
+        if isinstance(event, ev.DepositStarted | ev.IdentityConfirmed):
+            expire = c.ExpireUnlock(compartment_id=cid, correlation_id=event.correlation_id, unlock_id=event.unlock_id)
+            self.schedule(at + timedelta(seconds=t.unlocked_door_not_opened_s), expire)
+        elif isinstance(event, ev.DoorOpened):
+            self.schedule(at + timedelta(seconds=t.door_left_open_s), c.ExpireDoorOpen(compartment_id=cid))
+        elif isinstance(event, ev.VerificationStarted):
+            verification = c.ExpireVerification(compartment_id=cid, correlation_id=event.correlation_id)
+            self.schedule(at + timedelta(seconds=t.verification_s), verification)
+
+    def resume(self, compartments: Iterable[Compartment], now: datetime) -> None:
+        """After a restart: re-arm the deadlines of flows that were in progress, counted from ``now``."""
+        t = self.timeouts
+        for k in compartments:
+            cid = k.compartment_id
+            if k.door_open and k.state != S.ALARM:
+                self.schedule(now + timedelta(seconds=t.door_left_open_s), c.ExpireDoorOpen(compartment_id=cid))
+            elif k.state == S.OPEN:
+                expire = c.ExpireUnlock(compartment_id=cid, unlock_id=k.unlock_id)
+                self.schedule(now + timedelta(seconds=t.unlocked_door_not_opened_s), expire)
+            elif k.state == S.VERIFYING:
+                self.schedule(now, c.ExpireVerification(compartment_id=cid))
