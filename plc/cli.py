@@ -1,0 +1,153 @@
+"""``lockers plc-sim`` and the ``lockers plc`` maintenance group (status, unlock).
+
+pymodbus is imported inside the commands so that ``lockers --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from controller.errors import LockerError, UnlockOutcomeUnknown
+from plc.registers import DEFAULT_COMPARTMENTS, PlcConfig, default_plc_config, load_plc_config
+from plc.sim_board import DoorBehaviour
+
+T = TypeVar("T")
+EXIT_FAILED = 1
+EXIT_OUTCOME_UNKNOWN = 3
+
+Host = Annotated[str | None, typer.Option(help="Board address (default 127.0.0.1).")]
+Port = Annotated[int | None, typer.Option(min=1, max=65535, help="Modbus TCP port (default 502).")]
+ConfigFile = Annotated[Path | None, typer.Option("--config", help="TOML file with a [plc] section.")]
+Compartments = Annotated[int, typer.Option(min=1, max=2000, help="Compartments (with --host/--port).")]
+TimeoutMs = Annotated[int, typer.Option(min=1, max=60_000, help="Reply timeout in ms (with --host/--port).")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``plc-sim`` and the ``plc`` group to the root app."""
+    app.command("plc-sim")(plc_sim)
+    group = typer.Typer(no_args_is_help=True, help="Lock-board maintenance: door and relay states, test unlocks.")
+    group.command("status")(status)
+    group.command("unlock")(unlock)
+    app.add_typer(group, name="plc")
+
+
+def status(host: Host = None, port: Port = None, config: ConfigFile = None,
+           compartments: Compartments = DEFAULT_COMPARTMENTS, timeout_ms: TimeoutMs = 1000,
+           as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False) -> None:
+    """Show every compartment's door and relay state."""
+    plc_config = _config(host, port, config, compartments, timeout_ms)
+    doors, relays = _run(_read_status(plc_config))
+    rows = [{"id": str(k), "door": "open" if doors[k] else "closed", "relay": "on" if relays[k] else "off"}
+            for k in plc_config.compartments]
+    if as_json:
+        typer.echo(json.dumps({"compartments": rows}))
+        return
+    typer.echo(f"{'compartment':<12} {'door':<7} relay")
+    for row in rows:
+        typer.echo(f"{row['id']:<12} {row['door']:<7} {row['relay']}")
+
+
+def unlock(compartment: Annotated[int, typer.Argument(help="Compartment number (1-based).")],
+           host: Host = None, port: Port = None, config: ConfigFile = None,
+           compartments: Compartments = DEFAULT_COMPARTMENTS, timeout_ms: TimeoutMs = 1000,
+           pulse_ms: Annotated[int, typer.Option(min=1, max=600_000, help="Pulse length in ms.")] = 500) -> None:
+    """Send one unlock pulse (never repeated) and print the outcome."""
+    plc_config = _config(host, port, config, compartments, timeout_ms)
+    _run(_unlock(plc_config, compartment, pulse_ms))
+    typer.echo(f"compartment {compartment}: unlock pulse sent ({pulse_ms} ms)")
+
+
+def plc_sim(host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+            port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port (0 = any free port).")] = 5020,
+            compartments: Annotated[int, typer.Option(min=1, max=2000)] = DEFAULT_COMPARTMENTS,
+            behaviour: Annotated[DoorBehaviour, typer.Option(help="What a released door does.")] = DoorBehaviour.POP,
+            pop_delay_ms: Annotated[int, typer.Option(min=0, max=60_000)] = 200,
+            rtu: Annotated[bool, typer.Option(help="RTU framing over TCP (for serial tests).")] = False,
+            silent: Annotated[bool, typer.Option(help="Fault: never answer.")] = False,
+            lose_replies: Annotated[bool, typer.Option(help="Fault: execute requests, lose the replies.")] = False,
+            delay_ms: Annotated[int, typer.Option(min=0, max=600_000, help="Fault: delay every reply.")] = 0,
+            exception_code: Annotated[int | None, typer.Option(min=1, max=255, help="Fault: refuse with this "
+                                                               "Modbus exception code.")] = None,
+            drop_connections: Annotated[bool, typer.Option(help="Fault: close the connection on every "
+                                                           "request.")] = False) -> None:
+    """Run a simulated lock board (default register map) as a Modbus TCP server until Ctrl-C."""
+    _quiet_pymodbus()
+    from plc.simulator import Faults, LockBoardSimulator
+
+    faults = Faults(silent=silent, lose_replies=lose_replies, delay_s=delay_ms / 1000,
+                    exception_code=exception_code, drop_connections=drop_connections)
+    sim = LockBoardSimulator(compartments=compartments, host=host, port=port, behaviour=behaviour,
+                             pop_delay_s=pop_delay_ms / 1000, rtu_framing=rtu, faults=faults)
+    try:
+        asyncio.run(_serve(sim))
+    except KeyboardInterrupt:
+        pass
+    except LockerError as exc:
+        _fail(str(exc), EXIT_FAILED)
+
+
+async def _serve(sim: Any) -> None:
+    await sim.start()
+    typer.echo(f"lock-board simulator: {sim.compartments} compartments on {sim.host}:{sim.port} "
+               "(device id 1); Ctrl-C to stop")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await sim.stop()
+
+
+def _config(host: str | None, port: int | None, config: Path | None, compartments: int,
+            timeout_ms: int) -> PlcConfig:
+    """The board to talk to: a config file, or the default map at --host/--port."""
+    if config is not None and (host is not None or port is not None):
+        _fail("give either --host/--port or --config, not both", EXIT_FAILED)
+    try:
+        loaded = load_plc_config(config) if config is not None else default_plc_config(
+            compartments, host or "127.0.0.1", port or 502, timeout_ms / 1000)
+    except LockerError as exc:
+        _fail(str(exc), EXIT_FAILED)
+    # a maintenance command answers within one timeout: no read retries
+    return dataclasses.replace(loaded, read_retries=0)
+
+
+async def _read_status(config: PlcConfig) -> tuple[dict[int, bool], dict[int, bool]]:
+    from plc.driver import ModbusLockDriver
+
+    async with ModbusLockDriver(config) as driver:
+        return await driver.read_doors(), await driver.read_relays()
+
+
+async def _unlock(config: PlcConfig, compartment: int, pulse_ms: int) -> None:
+    from plc.driver import ModbusLockDriver
+
+    async with ModbusLockDriver(config) as driver:
+        await driver.unlock(compartment, pulse_ms)
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine; a project error becomes one line on stderr and a non-zero exit."""
+    _quiet_pymodbus()
+    try:
+        return asyncio.run(work)
+    except UnlockOutcomeUnknown as exc:
+        _fail(f"{exc} (outcome unknown: check the door before sending another pulse)", EXIT_OUTCOME_UNKNOWN)
+    except LockerError as exc:
+        _fail(str(exc), EXIT_FAILED)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _quiet_pymodbus() -> None:
+    """Silence pymodbus, which logs every timeout and refused connection: the CLI reports errors itself."""
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
