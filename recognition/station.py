@@ -1,0 +1,130 @@
+"""Recognition as the locker bank sees it: enrol from frames, identify frames, keep the gallery in step.
+
+``FaceStation`` runs synchronously on frames handed to it (scenarios, benchmarks, the HTTP deposit
+of uploaded photos); ``WorkerGallery`` keeps a live ``RecognitionWorker``'s gallery in step with the
+log. Both implement ``controller.ports.TemplateGallery`` by decrypting templates from the vault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from controller.ports import FaceMatch
+from recognition.agreement import AgreementPolicy, FrameAgreement
+from recognition.enrolment import EnrolmentPolicy, EnrolmentResult, build_template
+from recognition.gallery import Gallery
+from recognition.types import Embedding, FacePipeline, Image
+
+
+class TemplateVault(Protocol):
+    """The encrypted template store as recognition uses it."""
+
+    def put(self, embedding: Embedding, model_version: str) -> str:
+        """Store a template, return its ref."""
+        ...
+
+    def get(self, ref: str) -> Embedding:
+        """Decrypt a template."""
+        ...
+
+    def destroy(self, template_ref: str) -> None:
+        """Crypto-shred a template."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEnrolment:
+    """A template built from frames and stored encrypted: only ``template_ref`` goes into events."""
+
+    template_ref: str
+    model_version: str
+    result: EnrolmentResult
+
+
+def enrol_and_store(
+    pipeline: FacePipeline, vault: TemplateVault, images: Sequence[Image], policy: EnrolmentPolicy
+) -> StoredEnrolment:
+    """Analyse each frame, build one template (raises ``EnrolmentError`` with reasons), store it."""
+    result = build_template([pipeline.analyse(image) for image in images], policy)
+    return store_enrolment(vault, result, pipeline.card.model_version)
+
+
+def store_enrolment(vault: TemplateVault, result: EnrolmentResult, model_version: str) -> StoredEnrolment:
+    """Encrypt and store an enrolment's template."""
+    return StoredEnrolment(vault.put(result.template, model_version), model_version, result)
+
+
+class FaceStation:
+    """Frames in, evidence out, on the caller's thread and the caller's clock."""
+
+    def __init__(
+        self,
+        pipeline: FacePipeline,
+        vault: TemplateVault,
+        agreement: AgreementPolicy,
+        enrolment: EnrolmentPolicy | None = None,
+    ) -> None:
+        card = pipeline.card
+        self.pipeline = pipeline
+        self.vault = vault
+        self.enrolment_policy = enrolment or EnrolmentPolicy.for_card(card)
+        self.gallery = Gallery(card.embedding_size, card.metric)
+        self.agreement = FrameAgreement(agreement, card.model_version)
+
+    def enrol(self, images: Sequence[Image]) -> StoredEnrolment:
+        """Build and store a template from a depositor's frames."""
+        return enrol_and_store(self.pipeline, self.vault, images, self.enrolment_policy)
+
+    def match(self, image: Image, now_s: float) -> FaceMatch | None:
+        """Identify one frame against the gallery; None when no usable face or no template."""
+        analysis = self.pipeline.analyse(image)
+        embedding = analysis.primary.embedding if analysis.primary is not None else None
+        if embedding is None:
+            self.agreement.observe_miss(now_s)
+            return None
+        return self.agreement.observe(self.gallery.search(embedding), now_s)
+
+    def add(self, compartment_id: str, subject_id: str, template_ref: str) -> None:
+        """Identify against this compartment's template from now on."""
+        self.gallery.add(compartment_id, self.vault.get(template_ref), subject_id)
+        self.agreement.reset()
+
+    def remove(self, compartment_id: str) -> None:
+        """Stop identifying against this compartment."""
+        if compartment_id in self.gallery:
+            self.gallery.remove(compartment_id)
+        self.agreement.reset()
+
+
+class TemplateTarget(Protocol):
+    """Something holding a gallery: the live ``RecognitionWorker``."""
+
+    def add_template(self, compartment_id: str, template: Embedding, subject_id: str = "") -> None:
+        """Add a compartment's template."""
+        ...
+
+    def remove_template(self, compartment_id: str) -> None:
+        """Remove a compartment's template."""
+        ...
+
+
+class WorkerGallery:
+    """``TemplateGallery`` for the daemon: decrypts templates into the worker's gallery."""
+
+    def __init__(self, target: TemplateTarget, vault: TemplateVault) -> None:
+        self.target = target
+        self.vault = vault
+        self.members: set[str] = set()
+
+    def add(self, compartment_id: str, subject_id: str, template_ref: str) -> None:
+        """Identify against this compartment's template from now on."""
+        self.target.add_template(compartment_id, self.vault.get(template_ref), subject_id)
+        self.members.add(compartment_id)
+
+    def remove(self, compartment_id: str) -> None:
+        """Stop identifying against this compartment."""
+        if compartment_id in self.members:
+            self.target.remove_template(compartment_id)
+            self.members.discard(compartment_id)
