@@ -33,7 +33,10 @@ def run_migrations_offline() -> None:
 
 def run_with(connection: Connection) -> None:
     """Run the migrations on ``connection`` inside one transaction."""
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    # SQLite and PostgreSQL both roll DDL back with the transaction: a failed upgrade leaves no trace.
+    context.configure(
+        connection=connection, target_metadata=target_metadata, render_as_batch=True, transactional_ddl=True
+    )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})")

@@ -2,25 +2,43 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from typing import Final
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, MetaData, text
-from sqlalchemy.engine import URL
+# Alembic announces each autogenerate plugin at INFO while it is imported: noise for every CLI command.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-from storage.engine import migration_engine, unavailable_as_storage_error
-from storage.errors import SchemaError
-from storage.schema import APPEND_ONLY_TRIGGERS, metadata
+from alembic import command  # noqa: E402
+from alembic.autogenerate import compare_metadata  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from alembic.runtime.migration import MigrationContext  # noqa: E402
+from alembic.script import ScriptDirectory  # noqa: E402
+from sqlalchemy import Connection, MetaData, text  # noqa: E402
+from sqlalchemy.engine import URL  # noqa: E402
+
+from storage.engine import migration_engine, unavailable_as_storage_error  # noqa: E402
+from storage.errors import SchemaError  # noqa: E402
+from storage.schema import APPEND_ONLY_TRIGGERS, metadata  # noqa: E402
 
 _TRIGGER_QUERIES: Final = {
     "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'",
     "postgresql": "SELECT tgname FROM pg_trigger WHERE tgrelid = 'events'::regclass AND NOT tgisinternal",
 }
+
+
+@contextmanager
+def _alembic_quiet() -> Iterator[None]:
+    """Alembic logs its plumbing at INFO; the commands report what matters themselves."""
+    logger = logging.getLogger("alembic")
+    level = logger.level
+    logger.setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -49,7 +67,7 @@ def upgrade(url: URL) -> str:
     """Bring the database at ``url`` to the newest revision; return it."""
     engine = migration_engine(url, write=True)
     try:
-        with unavailable_as_storage_error(url), engine.connect() as connection:
+        with _alembic_quiet(), unavailable_as_storage_error(url), engine.connect() as connection:
             command.upgrade(alembic_config(connection), "head")
             connection.commit()
             return current_revision(connection) or ""
@@ -61,7 +79,7 @@ def schema_problems(url: URL, target: MetaData = metadata) -> list[str]:
     """What differs between the database and ``target``: revision, tables and columns, triggers."""
     engine = migration_engine(url, write=False)
     try:
-        with unavailable_as_storage_error(url), engine.connect() as connection:
+        with _alembic_quiet(), unavailable_as_storage_error(url), engine.connect() as connection:
             head, current = head_revision(), current_revision(connection)
             if current != head:
                 return [f"database is at revision {current or 'none'}, the migrations at {head}"]
@@ -76,7 +94,7 @@ def require_current(url: URL) -> None:
     """Raise ``SchemaError`` unless the database is at the newest revision."""
     engine = migration_engine(url, write=False)
     try:
-        with unavailable_as_storage_error(url), engine.connect() as connection:
+        with _alembic_quiet(), unavailable_as_storage_error(url), engine.connect() as connection:
             current, head = current_revision(connection), head_revision()
     finally:
         engine.dispose()
