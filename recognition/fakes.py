@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-import itertools
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -96,29 +97,47 @@ class FakeFacePipeline:
 
 
 class FileFrameSource:
-    """A ``FrameSource`` replaying images or image files in order; ``loop`` replays them forever."""
+    """A ``FrameSource`` replaying images or image files in order, paced like a camera.
 
-    def __init__(self, images: Sequence[Image | Path | str], loop: bool = False) -> None:
+    ``interval_s`` is the time between frames (0: as fast as read); ``loop`` replays forever.
+    """
+
+    def __init__(
+        self,
+        images: Sequence[Image | Path | str],
+        loop: bool = False,
+        interval_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._images = list(images)
         self._loop = loop
-        self._order = itertools.count()
+        self._interval_s = interval_s
+        self._clock = clock
         self._position = 0
-        self.closed = False
+        self._count = 0
+        self._closed = threading.Event()
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called."""
+        return self._closed.is_set()
 
     def read(self) -> Frame | None:
-        """The next frame, or None at the end (never, when looping)."""
-        if self._position >= len(self._images):
-            if not self._loop or not self._images:
-                return None
-            self._position = 0
-        item = self._images[self._position]
+        """The next frame, or None at the end (never, when looping) or once closed."""
+        if self._count and self._closed.wait(self._interval_s):
+            return None
+        if self.closed or not self._images or (self._position >= len(self._images) and not self._loop):
+            return None
+        item = self._images[self._position % len(self._images)]
         self._position += 1
         image = item if isinstance(item, np.ndarray) else load_image(Path(item))
-        return Frame(image=image, index=next(self._order), captured_at=0.0)
+        frame = Frame(image=image, index=self._count, captured_at=self._clock())
+        self._count += 1
+        return frame
 
     def close(self) -> None:
-        """Nothing to release; remembers that it was closed."""
-        self.closed = True
+        """Stop replaying; a paced ``read`` returns at once."""
+        self._closed.set()
 
 
 class ScriptedIdentifier:

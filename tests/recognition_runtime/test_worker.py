@@ -1,0 +1,146 @@
+"""The worker end to end with the fake pipeline: camera thread -> analysis -> gallery -> agreement -> sink."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+import pytest
+
+from controller.ports import FaceMatch
+from recognition.agreement import AgreementPolicy
+from recognition.enrolment import EnrolmentError
+from recognition.fakes import BLURRY, NO_FACE, FakeFacePipeline, FileFrameSource, ScriptedIdentifier
+from recognition.gallery import Gallery
+from recognition.worker import NO_TEMPLATES, FaceRejected, Observation, RecognitionWorker, asyncio_sink
+
+POLICY = AgreementPolicy(threshold=0.5, margin=0.1, frames_required=3, frames_window=5, window_s=2.0)
+DEPOSITOR, OTHER, STRANGER = 7, 9, 11
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.seen: list[Observation] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, observation: Observation) -> None:
+        with self.lock:
+            self.seen.append(observation)
+
+    def matches(self) -> list[FaceMatch]:
+        return [o for o in self.seen if isinstance(o, FaceMatch)]
+
+    def rejections(self) -> list[str]:
+        return [o.reason for o in self.seen if isinstance(o, FaceRejected)]
+
+
+def run(identities: list[int], enrolled: tuple[int, ...] = (DEPOSITOR, OTHER)) -> tuple[Recorder, RecognitionWorker]:
+    pipeline = FakeFacePipeline()
+    source = FileFrameSource([pipeline.frame(i) for i in identities], interval_s=0.02)
+    worker = RecognitionWorker(source, pipeline, Gallery(32), POLICY)
+    for identity in enrolled:
+        worker.add_template(f"C{identity}", pipeline.embedding_of(identity), subject_id=f"subject-{identity}")
+    recorder = Recorder()
+    worker.start(recorder)
+    worker.join(timeout=30)
+    worker.stop()
+    assert worker.error is None
+    return recorder, worker
+
+
+def test_depositor_is_identified_after_k_agreeing_frames() -> None:
+    recorder, worker = run([DEPOSITOR] * 6)
+    accepted = [m for m in recorder.matches() if m.accepted]
+    assert accepted, recorder.seen
+    first = accepted[0]
+    assert (first.compartment_id, first.subject_id) == (f"C{DEPOSITOR}", f"subject-{DEPOSITOR}")
+    assert first.frames_agreeing >= 3 and first.distance < 0.1 and first.runner_up_distance is not None
+    assert first.model_version == FakeFacePipeline().card.model_version
+    assert worker.latency.summary()["frames"] >= 5
+
+
+def test_stranger_is_rejected() -> None:
+    recorder, _ = run([STRANGER] * 8)
+    assert recorder.matches()
+    assert all(not m.accepted and m.compartment_id is None for m in recorder.matches())
+
+
+def test_no_face_and_quality_rejections_are_reported_on_change() -> None:
+    recorder, _ = run([NO_FACE] * 4 + [BLURRY] * 3 + [NO_FACE] * 2)
+    assert recorder.rejections() == ["no_face", "too_blurry", "no_face"]
+
+
+def test_no_templates() -> None:
+    recorder, _ = run([DEPOSITOR] * 3, enrolled=())
+    assert recorder.rejections() == [NO_TEMPLATES]
+
+
+def test_released_compartment_is_no_longer_identified() -> None:
+    pipeline = FakeFacePipeline()
+    worker = RecognitionWorker(FileFrameSource([], loop=True), pipeline, Gallery(32), POLICY)
+    worker.add_template("C1", pipeline.embedding_of(DEPOSITOR))
+    worker.remove_template("C1")
+    assert len(worker.gallery) == 0
+
+
+def test_enrolment_captures_good_frames_into_a_template() -> None:
+    pipeline = FakeFacePipeline()
+    frames = [pipeline.frame(i) for i in (NO_FACE, DEPOSITOR, BLURRY, DEPOSITOR, DEPOSITOR, DEPOSITOR)]
+    worker = RecognitionWorker(FileFrameSource(frames, interval_s=0.02), pipeline, Gallery(32), POLICY)
+    future = worker.enrol(samples=3, timeout_s=10)
+    recorder = Recorder()
+    worker.start(recorder)
+    result = future.result(timeout=10)
+    worker.stop()
+    assert np.linalg.norm(result.template - pipeline.embedding_of(DEPOSITOR)) < 0.05
+    assert len(result.used) == 3
+    assert {r.reason for r in result.rejections} <= {"no_face", "too_blurry"}
+
+
+def test_enrolment_times_out_with_reasons() -> None:
+    pipeline = FakeFacePipeline()
+    source = FileFrameSource([pipeline.frame(NO_FACE)], loop=True, interval_s=0.02)
+    worker = RecognitionWorker(source, pipeline, Gallery(32), POLICY)
+    future = worker.enrol(samples=3, timeout_s=0.3)
+    worker.start(Recorder())
+    with pytest.raises(EnrolmentError, match="timed out") as info:
+        future.result(timeout=10)
+    worker.stop()
+    assert info.value.rejections and {r.reason for r in info.value.rejections} == {"no_face"}
+
+
+def test_only_one_enrolment_at_a_time() -> None:
+    pipeline = FakeFacePipeline()
+    worker = RecognitionWorker(FileFrameSource([]), pipeline, Gallery(32), POLICY)
+    worker.enrol(3, 10)
+    with pytest.raises(EnrolmentError, match="already in progress"):
+        worker.enrol(3, 10).result(timeout=1)
+
+
+def test_observations_reach_an_asyncio_queue() -> None:
+    async def scenario() -> list[Observation]:
+        queue: asyncio.Queue[Observation] = asyncio.Queue()
+        pipeline = FakeFacePipeline()
+        source = FileFrameSource([pipeline.frame(DEPOSITOR)], loop=True, interval_s=0.02)
+        worker = RecognitionWorker(source, pipeline, Gallery(32), POLICY)
+        worker.add_template("C1", pipeline.embedding_of(DEPOSITOR))
+        worker.start(asyncio_sink(asyncio.get_running_loop(), queue))
+        seen = []
+        while not any(isinstance(o, FaceMatch) and o.accepted for o in seen):
+            seen.append(await asyncio.wait_for(queue.get(), timeout=10))
+        await asyncio.to_thread(worker.stop)
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert isinstance(seen[-1], FaceMatch) and seen[-1].compartment_id == "C1"
+
+
+def test_scripted_identifier_delivers_what_it_is_told() -> None:
+    identifier = ScriptedIdentifier()
+    recorder = Recorder()
+    identifier.start(recorder)
+    identifier.show(FaceRejected("no_face", 0, 0.0))
+    assert recorder.rejections() == ["no_face"]
+    with pytest.raises(TimeoutError):
+        identifier.enrol(3, 1.0).result(timeout=1)
