@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
 from controller.chain import GENESIS_HASH
@@ -22,6 +22,17 @@ class InMemoryEventStore:
         self._rows: list[RawRecord] = []
         self._streams: dict[str, list[int]] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_records(
+        cls, records: Iterable[RawRecord], serializer: EventSerializer | None = None
+    ) -> InMemoryEventStore:
+        """A store holding ``records`` as they are (e.g. rows read from another store), unchecked."""
+        store = cls(serializer)
+        for record in records:
+            store._rows.append(record)
+            store._streams.setdefault(record.compartment_id, []).append(len(store._rows))
+        return store
 
     def append(self, compartment_id: str, expected_version: int, events: Sequence[Event]) -> list[StoredEvent]:
         """Append atomically; raise ``VersionConflict`` when the stream is not at ``expected_version``."""

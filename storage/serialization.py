@@ -88,13 +88,14 @@ class EventSerializer:
         upcasters: UpcasterRegistry = DEFAULT_UPCASTERS,
     ) -> None:
         self._types = dict(event_types)
+        self._names = {cls: name for name, cls in self._types.items()}
         self._upcasters = upcasters
 
     def encode(self, event: Event) -> EncodedEvent:
         """The row fields of ``event``; raise ``EventEncodingError`` when it cannot be stored."""
-        name = type(event).__name__
-        if self._types.get(name) is not type(event):
-            raise EventEncodingError(f"{name} is not a registered event type")
+        name = self._names.get(type(event))
+        if name is None:
+            raise EventEncodingError(f"{type(event).__name__} is not a registered event type")
         try:
             payload_json = canonical_json(event.payload())
         except (TypeError, ValueError) as exc:

@@ -1,0 +1,49 @@
+"""Backends for the storage tests: SQLite files in tmp_path, PostgreSQL in a fresh schema per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+PG_ENV = "LOCKERS_TEST_POSTGRES_URL"
+
+
+def postgres_base_url() -> str:
+    """The server named by ``LOCKERS_TEST_POSTGRES_URL``; skips the test when it is not set."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV}, e.g. postgresql+psycopg://lockers:lockers@127.0.0.1/lockers_test")
+    return url
+
+
+def _libpq_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A URL whose ``search_path`` is a brand-new schema, dropped after the test."""
+    base = postgres_base_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq_dsn(base), autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield (
+            make_url(base)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with psycopg.connect(_libpq_dsn(base), autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: object) -> str:
+    """A SQLite file that does not exist yet."""
+    return f"sqlite:///{tmp_path}/events.db"

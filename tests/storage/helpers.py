@@ -1,0 +1,109 @@
+"""Events to store and an independent check of the hash chain (the audit module is not used here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from controller.chain import GENESIS_HASH, chain_hash
+from controller.events import (
+    AlarmCleared,
+    AlarmRaised,
+    DepositStarted,
+    DoorClosed,
+    DoorOpened,
+    Event,
+    IdentityConfirmed,
+    IdentityRejected,
+    ItemDeposited,
+    ItemRetrieved,
+    UnlockPulseSent,
+    VerificationStarted,
+)
+from controller.ports import RawRecord
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def flow(cid: str, start: int, count: int) -> list[Event]:
+    """``count`` events of varied types for compartment ``cid``, versions ``start + 1`` onwards."""
+    builders = [
+        lambda v, t: DepositStarted(
+            compartment_id=cid,
+            version=v,
+            occurred_at=t,
+            subject_id=f"s-{v}",
+            template_ref=f"t-{v}",
+            model_version="facenet-vggface2",
+            unlock_id=f"u-{v}",
+            pulse_ms=500,
+            correlation_id=f"c-{v}",
+        ),
+        lambda v, t: UnlockPulseSent(compartment_id=cid, version=v, occurred_at=t, unlock_id=f"u-{v}"),
+        lambda v, t: DoorOpened(compartment_id=cid, version=v, occurred_at=t),
+        lambda v, t: DoorClosed(compartment_id=cid, version=v, occurred_at=t),
+        lambda v, t: ItemDeposited(compartment_id=cid, version=v, occurred_at=t),
+        lambda v, t: VerificationStarted(
+            compartment_id=cid, version=v, occurred_at=t, distance=0.41, threshold=0.6, model_version="m1"
+        ),
+        lambda v, t: IdentityConfirmed(
+            compartment_id=cid,
+            version=v,
+            occurred_at=t,
+            subject_id="s-1",
+            distance=0.3125,
+            runner_up_distance=None,
+            threshold=0.6,
+            margin=0.1,
+            frames_agreeing=3,
+            frames_considered=5,
+            model_version="m1",
+            unlock_id=f"u-{v}",
+            pulse_ms=500,
+        ),
+        lambda v, t: IdentityRejected(
+            compartment_id=cid,
+            version=v,
+            occurred_at=t,
+            reason="no match — ünïcode",
+            distance=None,
+            threshold=0.6,
+            model_version="m1",
+            failed_attempts=2,
+        ),
+        lambda v, t: AlarmRaised(compartment_id=cid, version=v, occurred_at=t, reason="forced_open", detail="d"),
+        lambda v, t: AlarmCleared(
+            compartment_id=cid,
+            version=v,
+            occurred_at=t,
+            operator_id="op-7",
+            note="ok",
+            resume_state="free",
+            released_template_ref="",
+        ),
+        lambda v, t: ItemRetrieved(compartment_id=cid, version=v, occurred_at=t, template_ref=f"t-{v}"),
+    ]
+    return [
+        builders[(start + i) % len(builders)](start + i + 1, T0 + timedelta(seconds=start + i, microseconds=i))
+        for i in range(count)
+    ]
+
+
+def first_bad_position(records: Iterable[RawRecord]) -> int | None:
+    """Recompute the chain over ``records``; the first position whose link or hash is wrong, else None."""
+    previous = GENESIS_HASH
+    for record in records:
+        recomputed = chain_hash(
+            previous,
+            compartment_id=record.compartment_id,
+            version=record.version,
+            occurred_at=record.occurred_at,
+            event_type=record.event_type,
+            schema_version=record.schema_version,
+            payload_json=record.payload_json,
+            correlation_id=record.correlation_id,
+        )
+        if record.previous_hash != previous or record.event_hash != recomputed:
+            return record.position
+        previous = record.event_hash
+    return None
