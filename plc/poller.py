@@ -51,7 +51,7 @@ class Debouncer:
             streak = self._streaks.get(compartment, 0) + 1
             if streak >= self.polls:
                 self.stable[compartment] = is_open
-                self._streaks.pop(compartment)
+                self._streaks.pop(compartment, None)
                 changes.append(DoorChanged(compartment=compartment, is_open=is_open))
             else:
                 self._streaks[compartment] = streak
