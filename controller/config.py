@@ -55,6 +55,12 @@ class Config:
         return self.sections.get(name, {})
 
 
+def assets_root() -> Path:
+    """Read-only assets (faces, weights): ``LOCKERS_ASSETS``, else ``shared`` beside the repository."""
+    configured = os.environ.get("LOCKERS_ASSETS")
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared"
+
+
 def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> Config:
     """Read ``path`` (or defaults), apply ``overrides`` (same shape as the file), validate."""
     raw: dict[str, Any] = {}

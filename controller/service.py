@@ -83,7 +83,7 @@ class CompartmentService:
                 compartment_id=record.event.compartment_id,
                 position=record.position,
                 version=record.event.version,
-                event=type(record.event).__name__,
+                event_type=type(record.event).__name__,
                 state=compartment.state,
                 correlation_id=record.event.correlation_id,
             )

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 CONTROLLER = Path(__file__).resolve().parents[2] / "controller"
-SHELL_MODULES = {"bootstrap.py", "cli.py", "daemon.py", "daemon_cli.py", "api.py", "scenario.py"}
+SHELL_MODULES = {"bootstrap.py", "cli.py", "daemon.py", "daemon_cli.py", "api.py", "scenario.py", "stack.py"}
 ALLOWED_THIRD_PARTY = {"transitions", "structlog"}
 
 

@@ -1,0 +1,65 @@
+"""``lockers run`` and ``lockers scenario run``: the service and its scripted scenarios."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from controller.config import Config
+
+scenario_app = typer.Typer(no_args_is_help=True, help="Scripted scenarios on the real stack in simulate mode.")
+
+
+@cache
+def _pipeline(model: str, min_face_size: int, min_face_px: float, device: str) -> Any:
+    """One pipeline per process: loading the networks is the slow part of a (re)start."""
+    from recognition.pipeline import build_pipeline
+    from recognition.quality import QualityConfig
+
+    quality = QualityConfig(min_face_px=min_face_px)
+    return build_pipeline(model, device=device, min_face_size=min_face_size, quality=quality)
+
+
+def make_station(vault: Any, config: Config) -> Any:
+    """A frame station for scenarios and benchmarks, with the configured model and decision rules."""
+    from recognition.settings import RecognitionSettings
+    from recognition.station import FaceStation
+
+    settings = RecognitionSettings.from_sections(config.section("recognition"), config.section("camera"))
+    pipeline = _pipeline(settings.model, settings.min_face_size, settings.min_face_px, settings.device)
+    return FaceStation(pipeline, vault, settings.agreement(pipeline.card.default_threshold))
+
+
+@scenario_app.command("run")
+def scenario_run(
+    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: a temporary SQLite file).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Run a scenario; exit 0 only when every expectation held."""
+    from controller.scenario import ScenarioRun, load_scenario
+
+    scenario = load_scenario(file)
+    with tempfile.TemporaryDirectory(prefix="lockers-scenario-") as data_dir:
+        run = ScenarioRun(scenario, Path(data_dir), make_station, db_url=db)
+        asyncio.run(run.run())
+    if as_json:
+        document = {"ok": run.ok, "steps": [r.to_json() for r in run.results], "final": {"compartments": run.final}}
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        for result in run.results:
+            typer.echo(f"{'ok ' if result.ok else 'FAIL'} step {result.index:>3}: {result.detail}")
+        states = ", ".join(f"{k['id']}={k['state']}" for k in run.final)
+        typer.echo(f"{'PASSED' if run.ok else 'FAILED'}; final: {states}")
+    raise typer.Exit(0 if run.ok else 1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``scenario`` (and ``run``) to the root CLI."""
+    app.add_typer(scenario_app, name="scenario")

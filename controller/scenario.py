@@ -1,0 +1,401 @@
+"""Scripted scenarios: the real stack in simulate mode, on a simulated clock, from a YAML file.
+
+Each step is one thing that happens in front of the bank (a deposit, a face, a door, time passing,
+an operator, the lock board going away, the controller restarting) or an expectation about what the
+previous steps caused. Image paths are relative to the scenario file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from controller import audit
+from controller.bootstrap import event_decoder
+from controller.config import Config, assets_root, deep_merge, load_config
+from controller.errors import LockerError
+from controller.ports import FixedClock, LockDriver, SensorObservation
+from controller.stack import Stack, build_stack, open_vault, start_simulator
+
+FRAME_INTERVAL_S = 0.1
+STEP_KINDS = ("deposit", "show", "expect", "door", "wait", "operator", "plc", "restart")
+DOOR_ACTIONS = ("open", "close", "force", "jam", "unjam")
+
+
+class ScenarioError(LockerError):
+    """The scenario file is invalid; the message names the step."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One validated step: its position, its kind and its argument."""
+
+    index: int
+    kind: str
+    arg: Any
+
+
+@dataclass
+class Scenario:
+    """A parsed scenario file."""
+
+    path: Path
+    compartments: int
+    config: Mapping[str, Any]
+    steps: list[Step]
+
+    def image(self, name: Any, step: Step) -> Path:
+        """An image path relative to the scenario file; ``${LOCKERS_ASSETS}`` names the assets folder."""
+        if not isinstance(name, str):
+            raise _fail(step, f"image names must be strings, got {name!r}")
+        expanded = name.replace("${LOCKERS_ASSETS}", str(assets_root()))
+        path = (self.path.parent / expanded).resolve()
+        if not path.is_file():
+            raise _fail(step, f"image {name} not found at {path}")
+        return path
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Parse and validate a scenario file (every step is checked before anything runs)."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"scenario file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"scenario file {path} is not valid YAML: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("steps"), list):
+        raise ScenarioError(f"{path}: expected a mapping with a 'steps' list")
+    compartments = document.get("compartments", 6)
+    if not isinstance(compartments, int) or isinstance(compartments, bool) or not 1 <= compartments <= 256:
+        raise ScenarioError(f"{path}: 'compartments' must be an integer from 1 to 256")
+    config = document.get("config", {})
+    if not isinstance(config, dict):
+        raise ScenarioError(f"{path}: 'config' must be a mapping")
+    steps = [_parse_step(i, raw) for i, raw in enumerate(document["steps"])]
+    return Scenario(path.resolve(), compartments, config, steps)
+
+
+def _parse_step(index: int, raw: Any) -> Step:
+    if not isinstance(raw, dict) or len(raw) != 1:
+        raise ScenarioError(f"step {index}: expected a mapping with exactly one of {', '.join(STEP_KINDS)}")
+    ((kind, arg),) = raw.items()
+    if kind not in STEP_KINDS:
+        raise ScenarioError(f"step {index}: unknown step {kind!r} (known: {', '.join(STEP_KINDS)})")
+    step = Step(index, kind, arg)
+    _VALIDATORS[kind](step)
+    return step
+
+
+def _fail(step: Step, why: str) -> ScenarioError:
+    return ScenarioError(f"step {step.index} ({step.kind}): {why}")
+
+
+def _images_list(step: Step) -> None:
+    if not isinstance(step.arg, list) or not step.arg:
+        raise _fail(step, "expected a non-empty list of image paths")
+
+
+def _expect_mapping(step: Step) -> None:
+    if not isinstance(step.arg, dict) or not set(step.arg) <= {"unlocked", "states", "alarms", "audit"}:
+        raise _fail(step, "expected a mapping of unlocked, states, alarms and/or audit")
+
+
+def _door(step: Step) -> None:
+    if not isinstance(step.arg, dict) or step.arg.get("action") not in DOOR_ACTIONS:
+        raise _fail(step, f"expected {{compartment: K, action: {'|'.join(DOOR_ACTIONS)}}}")
+    if not isinstance(step.arg.get("compartment"), int):
+        raise _fail(step, "compartment must be an integer")
+
+
+def _wait(step: Step) -> None:
+    if isinstance(step.arg, bool) or not isinstance(step.arg, int | float) or step.arg < 0:
+        raise _fail(step, "expected a number of seconds >= 0")
+
+
+def _operator(step: Step) -> None:
+    arg = step.arg
+    if not isinstance(arg, dict) or not isinstance(arg.get("operator"), str):
+        raise _fail(step, "expected {clear: K, operator: ID} or {out_of_service: K, operator: ID}")
+    if not any(isinstance(arg.get(key), int) for key in ("clear", "out_of_service")):
+        raise _fail(step, "name the compartment with clear: K or out_of_service: K")
+
+
+def _plc(step: Step) -> None:
+    if step.arg not in ("disconnect", "reconnect"):
+        raise _fail(step, "expected disconnect or reconnect")
+
+
+def _restart(step: Step) -> None:
+    if step.arg not in (None, {}):
+        raise _fail(step, "expected {}")
+
+
+_VALIDATORS: dict[str, Callable[[Step], None]] = {
+    "deposit": _images_list,
+    "show": _images_list,
+    "expect": _expect_mapping,
+    "door": _door,
+    "wait": _wait,
+    "operator": _operator,
+    "plc": _plc,
+    "restart": _restart,
+}
+
+
+class RecordingLocks:
+    """Wraps the lock driver to record which compartments an unlock pulse was sent to."""
+
+    def __init__(self, inner: LockDriver) -> None:
+        self.inner = inner
+        self.unlocked: list[int] = []
+
+    async def unlock(self, compartment: int, pulse_ms: int) -> None:
+        """Record, then pass the pulse on."""
+        self.unlocked.append(compartment)
+        await self.inner.unlock(compartment, pulse_ms)
+
+    async def read_doors(self) -> dict[int, bool]:
+        """Pass through."""
+        return await self.inner.read_doors()
+
+    async def all_relays_off(self) -> None:
+        """Pass through."""
+        await self.inner.all_relays_off()
+
+
+@dataclass
+class StepResult:
+    """What one step did, for the report."""
+
+    index: int
+    ok: bool
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON shape of a step in ``scenario run --json``."""
+        return {"index": self.index, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass
+class ScenarioRun:
+    """Runs a scenario against a freshly built stack; ``restart`` rebuilds it from the same log.
+
+    ``make_station(vault, config)`` builds the recognition station; the data directory (templates,
+    master key, and the log unless ``db_url`` is given) is ``data_dir``.
+    """
+
+    scenario: Scenario
+    data_dir: Path
+    make_station: Callable[[Any, Config], Any]
+    db_url: str | None = None
+    clock: FixedClock = field(default_factory=FixedClock)
+    results: list[StepResult] = field(default_factory=list)
+    final: list[dict[str, Any]] = field(default_factory=list)
+    _stack: Stack | None = None
+    _station: Any = None
+    _locks: RecordingLocks | None = None
+    _config: Config | None = None
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def ok(self) -> bool:
+        """Every step and every expectation held."""
+        return all(result.ok for result in self.results)
+
+    @property
+    def stack(self) -> Stack:
+        """The running stack."""
+        assert self._stack is not None, "the scenario is not running"
+        return self._stack
+
+    async def run(self) -> list[StepResult]:
+        """Run every step (a failed expectation does not stop the run), then check the log; returns the results."""
+        overrides = {
+            "bank": {"compartments": self.scenario.compartments, "data_dir": str(self.data_dir)},
+            "simulator": {"behaviour": "stay-closed"},
+        }
+        self._config = load_config(None, deep_merge(overrides, self.scenario.config))
+        self.db_url = self.db_url or f"sqlite:///{self.data_dir / 'scenario.db'}"
+        simulator = await start_simulator(self._config)
+        try:
+            await self._start(simulator)
+            await self._run_steps()
+            self.results.append(self._check_log(len(self.scenario.steps)))
+            self.final = summary(sorted(self.stack.service.compartments.values(), key=lambda k: int(k.compartment_id)))
+        finally:
+            self._stop()
+            await simulator.stop()
+        return self.results
+
+    async def _run_steps(self) -> None:
+        last_unlocked: list[int] = []
+        for step in self.scenario.steps:
+            if step.kind == "expect":
+                self.results.append(self._expect(step, last_unlocked))
+                continue
+            assert self._locks is not None
+            self._locks.unlocked.clear()
+            try:
+                detail = await self._do(step)
+            except LockerError as exc:
+                self.results.append(StepResult(step.index, False, f"{step.kind} failed: {exc}"))
+                continue
+            await self._settle()
+            last_unlocked = sorted(self._locks.unlocked)
+            self.results.append(StepResult(step.index, True, detail))
+
+    def _check_log(self, index: int) -> StepResult:
+        """After the run: the audit passes and a replay of the log equals the live state."""
+        stack = self.stack
+        report = audit.verify(stack.store.read_raw(), event_decoder())
+        replayed = audit.fold(stack.store.read_all())
+        differing = [
+            cid
+            for cid, live in stack.service.compartments.items()
+            if cid in replayed and audit.compartment_summary(replayed[cid]) != audit.compartment_summary(live)
+        ]
+        problems = ([] if report.ok else [f"audit failed at position {report.first_bad_position}"]) + (
+            [f"replay differs from the live state for {differing}"] if differing else []
+        )
+        detail = "; ".join(problems) or f"audit ok over {report.events} events; replay equals the live state"
+        return StepResult(index, not problems, detail)
+
+    def _next_id(self) -> str:
+        return f"sc-{next(self._ids)}"
+
+    async def _start(self, simulator: Any) -> None:
+        assert self._config is not None
+        vault = open_vault(self._config, simulate=True)
+        self._station = self.make_station(vault, self._config)
+        stack = build_stack(
+            self._config,
+            self.db_url,
+            self.clock,
+            self._station,
+            simulator=simulator,
+            vault=vault,
+            make_id=self._next_id,
+        )
+        self._locks = RecordingLocks(stack.service.locks)
+        stack.service.locks = self._locks
+        self._stack = stack
+        self._poller = stack.poller(self._on_sensor, debounce_polls=1)
+        await stack.bank.boot()
+
+    async def _on_sensor(self, observation: SensorObservation) -> None:
+        await self.stack.bank.on_sensor(observation)
+
+    def _stop(self) -> None:
+        if self._stack is not None:
+            self._stack.close()
+            self._stack = None
+
+    async def _settle(self) -> None:
+        """Let the simulator's timers run, read the doors once, and issue due timeouts."""
+        await asyncio.sleep(0.05)
+        await self._poller.poll_once()
+        await self.stack.bank.tick(self.clock.now())
+
+    async def _do(self, step: Step) -> str:
+        handler: Callable[[Step], Awaitable[str]] = getattr(self, f"_step_{step.kind}")
+        return await handler(step)
+
+    async def _step_deposit(self, step: Step) -> str:
+        from recognition.images import load_image
+
+        images = [load_image(self.scenario.image(name, step)) for name in step.arg]
+        enrolment = await asyncio.to_thread(self._station.enrol, images)
+        self.clock.advance(FRAME_INTERVAL_S * len(images))
+        receipt = await self.stack.bank.deposit(
+            f"subject-{self._next_id()}", enrolment.template_ref, enrolment.model_version
+        )
+        return f"deposit assigned compartment {receipt.compartment_id}"
+
+    async def _step_show(self, step: Step) -> str:
+        from recognition.images import load_image
+
+        matched = []
+        for name in step.arg:
+            image = load_image(self.scenario.image(name, step))
+            self.clock.advance(FRAME_INTERVAL_S)
+            now_s = self.clock.now().timestamp()
+            match = await asyncio.to_thread(self._station.match, image, now_s)
+            if match is not None:
+                matched.append(f"{match.compartment_id or '-'}@{match.distance:.3f}")
+                await self.stack.bank.on_face(match, now_s)
+        return f"{len(step.arg)} frames shown; matches: {', '.join(matched) or 'none'}"
+
+    async def _step_door(self, step: Step) -> str:
+        from plc.sim_board import Control
+
+        simulator = self.stack.simulator
+        assert simulator is not None
+        action, compartment = step.arg["action"], step.arg["compartment"]
+        code = {
+            "open": Control.PULL,
+            "force": Control.PULL,
+            "close": Control.CLOSE,
+            "jam": Control.JAM,
+            "unjam": Control.NORMAL,
+        }[action]
+        simulator.board.control(compartment - 1, code)
+        return f"door {compartment}: {action}"
+
+    async def _step_wait(self, step: Step) -> str:
+        self.clock.advance(float(step.arg))
+        applied = await self.stack.bank.tick(self.clock.now())
+        return f"waited {step.arg} s; {applied} timeouts applied"
+
+    async def _step_operator(self, step: Step) -> str:
+        arg, bank = step.arg, self.stack.bank
+        if "clear" in arg:
+            await bank.clear_alarm(
+                str(arg["clear"]), arg["operator"], str(arg.get("note", "")), bool(arg.get("release", False))
+            )
+            return f"operator {arg['operator']} cleared compartment {arg['clear']}"
+        await bank.take_out_of_service(str(arg["out_of_service"]), arg["operator"], str(arg.get("note", "")))
+        return f"operator {arg['operator']} took compartment {arg['out_of_service']} out of service"
+
+    async def _step_plc(self, step: Step) -> str:
+        simulator = self.stack.simulator
+        assert simulator is not None
+        simulator.faults.silent = step.arg == "disconnect"
+        if step.arg == "disconnect":
+            simulator.drop_all_connections()
+        return f"lock board {step.arg}ed"
+
+    async def _step_restart(self, step: Step) -> str:
+        simulator = self.stack.simulator
+        self._stop()
+        await self._start(simulator)
+        return "controller restarted from the log"
+
+    def _expect(self, step: Step, last_unlocked: list[int]) -> StepResult:
+        problems: list[str] = []
+        spec, compartments = step.arg, self.stack.service.compartments
+        if "unlocked" in spec and sorted(spec["unlocked"]) != last_unlocked:
+            problems.append(f"unlocked {last_unlocked}, expected {sorted(spec['unlocked'])}")
+        for cid, state in (spec.get("states") or {}).items():
+            actual = compartments[str(cid)].state if str(cid) in compartments else "missing"
+            if actual != state:
+                problems.append(f"compartment {cid} is {actual}, expected {state}")
+        for cid, reason in (spec.get("alarms") or {}).items():
+            actual = compartments[str(cid)].alarm_reason if str(cid) in compartments else "missing"
+            if actual != reason:
+                problems.append(f"compartment {cid} alarm is {actual or 'none'}, expected {reason}")
+        if spec.get("audit"):
+            report = audit.verify(self.stack.store.read_raw(), event_decoder())
+            if not report.ok:
+                problems.append(f"audit failed at position {report.first_bad_position}")
+        return StepResult(step.index, not problems, "; ".join(problems) or "as expected")
+
+
+def summary(compartments: Sequence[Any]) -> list[dict[str, Any]]:
+    """Final states in the report's shape."""
+    return [{"id": k.compartment_id, "state": str(k.state), "version": k.version} for k in compartments]

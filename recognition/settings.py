@@ -1,0 +1,86 @@
+"""The ``[recognition]`` and ``[camera]`` sections of the configuration file, validated on load.
+
+Example::
+
+    [recognition]
+    model = "dlib-resnet"       # or facenet-vggface2, facenet-casia, or a fine-tuned checkpoint path
+    threshold = 0.45            # default: the model card's; calibrate it for the site's population
+    margin = 0.05               # best must beat the runner-up by this much
+    frames_required = 3         # k of ...
+    frames_window = 5           # ... the last n frames
+    window_s = 2.0
+    min_face_size = 80          # MTCNN's smallest face (pixels): larger is faster
+    min_face_px = 60            # quality gate: the smallest face accepted for enrolment and matching
+    device = "cpu"
+    enrol_samples = 3
+
+    [camera]
+    source = "0"                # device index, rtsp:// or http:// URL, video file, or folder of images
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from controller.errors import ConfigError
+from recognition.agreement import AgreementPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class RecognitionSettings:
+    """What the service needs to build its recognition pipeline and decision rules."""
+
+    model: str = "dlib-resnet"
+    threshold: float | None = None
+    margin: float = 0.05
+    frames_required: int = 3
+    frames_window: int = 5
+    window_s: float = 2.0
+    min_face_size: int = 80
+    min_face_px: float = 60.0
+    device: str = "cpu"
+    enrol_samples: int = 3
+    camera: str = ""
+
+    @classmethod
+    def from_sections(cls, recognition: Mapping[str, Any], camera: Mapping[str, Any]) -> RecognitionSettings:
+        """Validate both sections; unknown keys and wrong types are a ``ConfigError``."""
+        known = {f.name for f in fields(cls)} - {"camera"}
+        unknown = sorted(set(recognition) - known)
+        if unknown:
+            raise ConfigError(f"[recognition] has unknown keys: {', '.join(unknown)}")
+        values: dict[str, Any] = {}
+        for key, value in recognition.items():
+            values[key] = _checked(key, value, getattr(cls(), key))
+        source = camera.get("source", "")
+        if not isinstance(source, str | int) or isinstance(source, bool):
+            raise ConfigError("camera.source must be a string or a device index")
+        settings = cls(**values, camera=str(source))
+        settings.agreement(settings.threshold or 1.0)  # validates the decision rule now, not at the first face
+        return settings
+
+    def agreement(self, default_threshold: float) -> AgreementPolicy:
+        """The k-of-n decision rule, with the model card's threshold unless one is configured."""
+        return AgreementPolicy(
+            threshold=self.threshold if self.threshold is not None else default_threshold,
+            margin=self.margin,
+            frames_required=self.frames_required,
+            frames_window=self.frames_window,
+            window_s=self.window_s,
+        )
+
+
+def _checked(key: str, value: Any, default: Any) -> Any:
+    if key == "threshold" or isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"recognition.{key} must be a non-negative number, got {value!r}")
+        return float(value)
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"recognition.{key} must be a positive integer, got {value!r}")
+        return value
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"recognition.{key} must be a non-empty string, got {value!r}")
+    return value
