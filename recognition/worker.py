@@ -23,11 +23,15 @@ from controller.ports import FaceMatch
 from recognition.agreement import AgreementPolicy, FrameAgreement
 from recognition.camera import Frame, FrameGrabber, FrameSource, LatestFrameBuffer
 from recognition.enrolment import EnrolmentError, EnrolmentPolicy, EnrolmentResult, build_template
+from recognition.errors import RecognitionError
 from recognition.gallery import Gallery
 from recognition.types import Embedding, FacePipeline, FrameAnalysis
 
 NO_TEMPLATES = "no_templates"
 """Rejection reason: a face was seen but no compartment is occupied."""
+
+ANALYSIS_FAILED = "analysis_failed"
+"""Rejection reason: the pipeline refused the frame (a corrupt or unusable image); the worker goes on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,7 @@ class RecognitionWorker:
         self.enrolment_policy = enrolment_policy or EnrolmentPolicy.for_card(pipeline.card)
         self.latency = LatencyStats()
         self.error: BaseException | None = None
+        self.last_frame_error: RecognitionError | None = None
         self._buffer = LatestFrameBuffer()
         self._grabber = FrameGrabber(source, self._buffer)
         self._clock = clock
@@ -179,7 +184,13 @@ class RecognitionWorker:
 
     def _process(self, frame: Frame) -> None:
         started = self._clock()
-        analysis = self.pipeline.analyse(frame.image)
+        try:
+            analysis = self.pipeline.analyse(frame.image)
+        except RecognitionError as exc:
+            # One bad frame must not stop the camera: report it and carry on with the next.
+            self.last_frame_error = exc
+            self._reject(ANALYSIS_FAILED, frame)
+            return
         analysed = self._clock()
         if not self._feed_enrolment(analysis):
             self._identify(frame, analysis)

@@ -11,9 +11,11 @@ import pytest
 from controller.ports import FaceMatch
 from recognition.agreement import AgreementPolicy
 from recognition.enrolment import EnrolmentError
+from recognition.errors import ImageError
 from recognition.fakes import BLURRY, NO_FACE, FakeFacePipeline, FileFrameSource, ScriptedIdentifier
 from recognition.gallery import Gallery
-from recognition.worker import NO_TEMPLATES, FaceRejected, Observation, RecognitionWorker, asyncio_sink
+from recognition.types import FrameAnalysis
+from recognition.worker import ANALYSIS_FAILED, NO_TEMPLATES, FaceRejected, Observation, RecognitionWorker, asyncio_sink
 
 POLICY = AgreementPolicy(threshold=0.5, margin=0.1, frames_required=3, frames_window=5, window_s=2.0)
 DEPOSITOR, OTHER, STRANGER = 7, 9, 11
@@ -144,3 +146,24 @@ def test_scripted_identifier_delivers_what_it_is_told() -> None:
     assert recorder.rejections() == ["no_face"]
     with pytest.raises(TimeoutError):
         identifier.enrol(3, 1.0).result(timeout=1)
+
+
+class BrokenPipeline(FakeFacePipeline):
+    def analyse(self, image: np.ndarray) -> FrameAnalysis:
+        if int(image[0, 0, 0]) == 13:
+            raise ImageError("unusable frame")
+        return super().analyse(image)
+
+
+def test_a_bad_frame_is_reported_and_the_worker_goes_on() -> None:
+    pipeline = BrokenPipeline()
+    frames = [pipeline.frame(i) for i in (13, DEPOSITOR, DEPOSITOR, DEPOSITOR, DEPOSITOR)]
+    worker = RecognitionWorker(FileFrameSource(frames, interval_s=0.02), pipeline, Gallery(32), POLICY)
+    worker.add_template("C1", pipeline.embedding_of(DEPOSITOR))
+    recorder = Recorder()
+    worker.start(recorder)
+    worker.join(timeout=30)
+    worker.stop()
+    assert recorder.rejections() == [ANALYSIS_FAILED]
+    assert isinstance(worker.last_frame_error, ImageError) and worker.error is None
+    assert any(m.accepted for m in recorder.matches())
