@@ -122,8 +122,9 @@ class SimulatedBoard:
         self.registers[PULSE_REGISTER_BASE + index] = 0
         self.set_relay(index, False)
 
-    def control(self, index: int, code: Control) -> None:
+    def control(self, index: int, code: Control | int) -> None:
         """What a person (or a test) does to door ``index + 1``."""
+        code = Control(code)
         if code is Control.CLOSE:
             self.closed[index] = True
         elif code is Control.PULL:

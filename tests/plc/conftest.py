@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import pytest
 
+from plc.driver import ModbusLockDriver
 from plc.registers import PlcConfig, default_plc_config
 from plc.simulator import LockBoardSimulator
 
@@ -67,3 +69,15 @@ def threaded_sim() -> Iterator[ThreadedSimulator]:
     harness = ThreadedSimulator(compartments=8)
     with harness:
         yield harness
+
+
+@asynccontextmanager
+async def rig(read_retries: int = 2, **sim_options: Any) -> AsyncIterator[tuple[LockBoardSimulator, ModbusLockDriver]]:
+    """A simulator (default 8 compartments) and a connected-on-demand driver with the fast config."""
+    sim_options.setdefault("compartments", 8)
+    async with LockBoardSimulator(**sim_options) as sim:
+        driver = ModbusLockDriver(fast_config(sim.port, read_retries=read_retries))
+        try:
+            yield sim, driver
+        finally:
+            driver.close()

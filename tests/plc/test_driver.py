@@ -8,12 +8,18 @@ import dataclasses
 import pytest
 
 from plc.driver import ModbusLockDriver
-from plc.errors import (PlcBoardUnreachable, PlcConnectionError, PlcDeviceError, PlcTimeout, PlcUnlockNotSent,
-                        PlcUnlockOutcomeUnknown)
+from plc.errors import (
+    PlcBoardUnreachable,
+    PlcConnectionError,
+    PlcDeviceError,
+    PlcTimeout,
+    PlcUnlockNotSent,
+    PlcUnlockOutcomeUnknown,
+)
 from plc.registers import parse_plc_config
 from plc.sim_board import Control, DoorBehaviour
 from plc.simulator import LockBoardSimulator
-from tests.plc.conftest import fast_config, run, wait_door
+from tests.plc.conftest import fast_config, rig, run, wait_door
 
 pytestmark = pytest.mark.timeout(30)
 WRITE_REGISTER, WRITE_COIL, READ_INPUTS = 6, 5, 2
@@ -25,18 +31,17 @@ def writes(sim: LockBoardSimulator) -> list[tuple[int, int]]:
 
 def test_board_timed_unlock_is_one_register_write_and_the_door_pops() -> None:
     async def go() -> None:
-        async with LockBoardSimulator(compartments=8) as sim:
-            async with ModbusLockDriver(fast_config(sim.port)) as driver:
-                await driver.unlock(4, 250)
-                assert writes(sim) == [(WRITE_REGISTER, 512 + 3)]
-                assert sim.board.registers[515] == 3  # 250 ms rounds up to 3 units of 100 ms
-                assert (await driver.read_relays())[4] is True
-                await wait_door(driver, 4, True)
-                await asyncio.sleep(0.2)
-                assert (await driver.read_relays())[4] is False
-                sim.board.control(3, Control.CLOSE)
-                await wait_door(driver, 4, False)
-                assert sim.board.forced_openings == []
+        async with rig() as (sim, driver):
+            await driver.unlock(4, 250)
+            assert writes(sim) == [(WRITE_REGISTER, 512 + 3)]
+            assert sim.board.registers[515] == 3  # 250 ms rounds up to 3 units of 100 ms
+            assert (await driver.read_relays())[4] is True
+            await wait_door(driver, 4, True)
+            await asyncio.sleep(0.2)
+            assert (await driver.read_relays())[4] is False
+            sim.board.control(3, Control.CLOSE)
+            await wait_door(driver, 4, False)
+            assert sim.board.forced_openings == []
     run(go())
 
 
@@ -73,11 +78,10 @@ def test_relay_goes_off_even_when_the_unlock_is_cancelled() -> None:
 
 def test_forced_opening_is_seen_as_an_open_door_without_a_pulse() -> None:
     async def go() -> None:
-        async with LockBoardSimulator(compartments=8) as sim:
-            async with ModbusLockDriver(fast_config(sim.port)) as driver:
-                await driver.channel.write_register(1000 + 6, int(Control.PULL), device_id=1)
-                assert (await driver.read_doors())[7] is True
-                assert sim.board.forced_openings == [7] and sim.board.pulses == []
+        async with rig() as (sim, driver):
+            await driver.channel.write_register(1000 + 6, int(Control.PULL), device_id=1)
+            assert (await driver.read_doors())[7] is True
+            assert sim.board.forced_openings == [7] and sim.board.pulses == []
     run(go())
 
 
@@ -85,54 +89,50 @@ def test_forced_opening_is_seen_as_an_open_door_without_a_pulse() -> None:
 def test_jammed_door_never_opens_although_the_pulse_was_sent(jam: str) -> None:
     async def go() -> None:
         behaviour = DoorBehaviour.JAM if jam == "board behaviour" else DoorBehaviour.POP
-        async with LockBoardSimulator(compartments=8, behaviour=behaviour, pop_delay_s=0.05) as sim:
-            async with ModbusLockDriver(fast_config(sim.port)) as driver:
-                if jam == "control register":
-                    await driver.channel.write_register(1000, int(Control.JAM), device_id=1)
-                await driver.unlock(1, 100)
-                await asyncio.sleep(0.3)
-                assert (await driver.read_doors())[1] is False
-                assert sim.board.pulses == [1]
+        async with rig(behaviour=behaviour, pop_delay_s=0.05) as (sim, driver):
+            if jam == "control register":
+                await driver.channel.write_register(1000, int(Control.JAM), device_id=1)
+            await driver.unlock(1, 100)
+            await asyncio.sleep(0.3)
+            assert (await driver.read_doors())[1] is False
+            assert sim.board.pulses == [1]
     run(go())
 
 
 def test_stay_closed_door_opens_only_when_pulled_during_the_pulse() -> None:
     async def go() -> None:
-        async with LockBoardSimulator(compartments=8, behaviour=DoorBehaviour.STAY_CLOSED) as sim:
-            async with ModbusLockDriver(fast_config(sim.port)) as driver:
-                await driver.unlock(2, 300)
-                await asyncio.sleep(0.25)
-                assert (await driver.read_doors())[2] is False
-                sim.board.control(1, Control.PULL)
-                assert (await driver.read_doors())[2] is True
-                assert sim.board.forced_openings == []
+        async with rig(behaviour=DoorBehaviour.STAY_CLOSED) as (sim, driver):
+            await driver.unlock(2, 300)
+            await asyncio.sleep(0.25)
+            assert (await driver.read_doors())[2] is False
+            sim.board.control(1, Control.PULL)
+            assert (await driver.read_doors())[2] is True
+            assert sim.board.forced_openings == []
     run(go())
 
 
 def test_board_that_stops_answering_mid_unlock_gets_no_second_pulse() -> None:
     async def go() -> None:
-        async with LockBoardSimulator(compartments=8) as sim:
-            async with ModbusLockDriver(fast_config(sim.port)) as driver:
-                await driver.read_doors()
-                sim.faults.silent = True
-                with pytest.raises(PlcUnlockOutcomeUnknown) as caught:
-                    await driver.unlock(3, 500)
-                assert isinstance(caught.value.cause, PlcTimeout)
-                await asyncio.sleep(0.3)
-                assert writes(sim) == [(WRITE_REGISTER, 514)]
+        async with rig() as (sim, driver):
+            await driver.read_doors()
+            sim.faults.silent = True
+            with pytest.raises(PlcUnlockOutcomeUnknown) as caught:
+                await driver.unlock(3, 500)
+            assert isinstance(caught.value.cause, PlcTimeout)
+            await asyncio.sleep(0.3)
+            assert writes(sim) == [(WRITE_REGISTER, 514)]
     run(go())
 
 
 def test_lost_reply_means_unknown_outcome_although_the_door_opened() -> None:
     async def go() -> None:
-        async with LockBoardSimulator(compartments=8, pop_delay_s=0.05) as sim:
-            async with ModbusLockDriver(fast_config(sim.port)) as driver:
-                sim.faults.lose_replies = True
-                with pytest.raises(PlcUnlockOutcomeUnknown):
-                    await driver.unlock(8, 200)
-                sim.faults.lose_replies = False
-                await wait_door(driver, 8, True)
-                assert writes(sim) == [(WRITE_REGISTER, 519)] and sim.board.pulses == [8]
+        async with rig(pop_delay_s=0.05) as (sim, driver):
+            sim.faults.lose_replies = True
+            with pytest.raises(PlcUnlockOutcomeUnknown):
+                await driver.unlock(8, 200)
+            sim.faults.lose_replies = False
+            await wait_door(driver, 8, True)
+            assert writes(sim) == [(WRITE_REGISTER, 519)] and sim.board.pulses == [8]
     run(go())
 
 
@@ -140,14 +140,13 @@ def test_lost_reply_means_unknown_outcome_although_the_door_opened() -> None:
                                                (4, PlcUnlockOutcomeUnknown), (11, PlcUnlockOutcomeUnknown)])
 def test_exception_replies_are_mapped_by_code(code: int, outcome: type[Exception]) -> None:
     async def go() -> None:
-        async with LockBoardSimulator(compartments=8) as sim:
-            async with ModbusLockDriver(fast_config(sim.port)) as driver:
-                sim.faults.exception_code = code
-                with pytest.raises(outcome) as caught:
-                    await driver.unlock(1, 500)
-                cause = caught.value.cause  # type: ignore[attr-defined]
-                assert isinstance(cause, PlcDeviceError) and cause.exception_code == code
-                assert sim.board.pulses == []
+        async with rig() as (sim, driver):
+            sim.faults.exception_code = code
+            with pytest.raises(outcome) as caught:
+                await driver.unlock(1, 500)
+            cause = caught.value.cause  # type: ignore[attr-defined]
+            assert isinstance(cause, PlcDeviceError) and cause.exception_code == code
+            assert sim.board.pulses == []
     run(go())
 
 
@@ -166,11 +165,10 @@ def test_reads_are_retried_a_bounded_number_of_times() -> None:
 
 def test_busy_board_read_succeeds_on_retry() -> None:
     async def go() -> None:
-        async with LockBoardSimulator(compartments=8) as sim:
-            async with ModbusLockDriver(fast_config(sim.port, read_retries=1)) as driver:
-                sim.faults.exception_code = 6
-                asyncio.get_running_loop().call_later(0.01, setattr, sim.faults, "exception_code", None)
-                assert await driver.read_doors() == dict.fromkeys(range(1, 9), False)
+        async with rig(read_retries=1) as (sim, driver):
+            sim.faults.exception_code = 6
+            asyncio.get_running_loop().call_later(0.01, setattr, sim.faults, "exception_code", None)
+            assert await driver.read_doors() == dict.fromkeys(range(1, 9), False)
     run(go())
 
 
@@ -213,13 +211,12 @@ def test_reconnect_attempts_back_off() -> None:
 
 def test_dropped_connection_is_reopened_by_the_next_request() -> None:
     async def go() -> None:
-        async with LockBoardSimulator(compartments=8) as sim:
-            async with ModbusLockDriver(fast_config(sim.port)) as driver:
-                await driver.read_doors()
-                sim.drop_all_connections()
-                await asyncio.sleep(0.05)
-                assert not driver.channel.connected
-                assert len(await driver.read_doors()) == 8
+        async with rig() as (sim, driver):
+            await driver.read_doors()
+            sim.drop_all_connections()
+            await asyncio.sleep(0.05)
+            assert not driver.channel.connected
+            assert len(await driver.read_doors()) == 8
     run(go())
 
 
@@ -238,17 +235,16 @@ def test_server_that_drops_every_connection_makes_reads_fail() -> None:
 
 def test_delayed_replies_within_the_timeout_are_fine_beyond_it_they_time_out() -> None:
     async def go() -> None:
-        async with LockBoardSimulator(compartments=8) as sim:
-            async with ModbusLockDriver(fast_config(sim.port, read_retries=0)) as driver:
-                sim.faults.delay_s = 0.05
-                assert len(await driver.read_doors()) == 8
-                sim.faults.delay_s = 0.4
-                with pytest.raises(PlcBoardUnreachable) as caught:
-                    await driver.read_doors()
-                assert isinstance(caught.value.cause, PlcTimeout)
-                sim.faults.delay_s = 0
-                await asyncio.sleep(0.3)  # the late reply must not be taken for the next answer
-                assert len(await driver.read_doors()) == 8
+        async with rig(read_retries=0) as (sim, driver):
+            sim.faults.delay_s = 0.05
+            assert len(await driver.read_doors()) == 8
+            sim.faults.delay_s = 0.4
+            with pytest.raises(PlcBoardUnreachable) as caught:
+                await driver.read_doors()
+            assert isinstance(caught.value.cause, PlcTimeout)
+            sim.faults.delay_s = 0
+            await asyncio.sleep(0.3)  # the late reply must not be taken for the next answer
+            assert len(await driver.read_doors()) == 8
     run(go())
 
 

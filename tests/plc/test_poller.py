@@ -10,8 +10,7 @@ from controller.ports import BoardFaulted, BoardRecovered, DoorChanged, SensorOb
 from plc.driver import ModbusLockDriver
 from plc.poller import Debouncer, DoorPoller
 from plc.sim_board import Control
-from plc.simulator import LockBoardSimulator
-from tests.plc.conftest import fast_config, run
+from tests.plc.conftest import fast_config, rig, run
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -42,78 +41,74 @@ class Recorder:
 
 def test_flickering_input_is_not_reported_but_a_steady_change_is() -> None:
     async def go() -> None:
-        async with LockBoardSimulator(compartments=8) as sim:
-            async with ModbusLockDriver(fast_config(sim.port)) as driver:
-                emitted = Recorder()
-                poller = DoorPoller(driver, emitted, debounce_polls=2)
-                await poller.poll_once()
-                for _ in range(3):
-                    sim.board.control(2, Control.PULL)
-                    await poller.poll_once()
-                    sim.board.control(2, Control.CLOSE)
-                    await poller.poll_once()
-                assert emitted.seen == []
+        async with rig() as (sim, driver):
+            emitted = Recorder()
+            poller = DoorPoller(driver, emitted, debounce_polls=2)
+            await poller.poll_once()
+            for _ in range(3):
                 sim.board.control(2, Control.PULL)
                 await poller.poll_once()
+                sim.board.control(2, Control.CLOSE)
                 await poller.poll_once()
-                assert emitted.seen == [DoorChanged(compartment=3, is_open=True)]
-                assert sim.board.forced_openings == [3, 3, 3, 3]  # the core judges these as forced
+            assert emitted.seen == []
+            sim.board.control(2, Control.PULL)
+            await poller.poll_once()
+            await poller.poll_once()
+            assert emitted.seen == [DoorChanged(compartment=3, is_open=True)]
+            assert sim.board.forced_openings == [3, 3, 3, 3]  # the core judges these as forced
     run(go())
 
 
 def test_initial_snapshot_makes_an_early_change_visible() -> None:
     async def go() -> None:
-        async with LockBoardSimulator(compartments=8) as sim:
-            async with ModbusLockDriver(fast_config(sim.port)) as driver:
-                snapshot = await driver.read_doors()
-                sim.board.control(0, Control.PULL)
-                emitted = Recorder()
-                poller = DoorPoller(driver, emitted, debounce_polls=1, initial=snapshot)
-                await poller.poll_once()
-                assert emitted.seen == [DoorChanged(compartment=1, is_open=True)]
+        async with rig() as (sim, driver):
+            snapshot = await driver.read_doors()
+            sim.board.control(0, Control.PULL)
+            emitted = Recorder()
+            poller = DoorPoller(driver, emitted, debounce_polls=1, initial=snapshot)
+            await poller.poll_once()
+            assert emitted.seen == [DoorChanged(compartment=1, is_open=True)]
     run(go())
 
 
 def test_board_that_stops_answering_is_faulted_once_and_recovers() -> None:
     async def go() -> None:
-        async with LockBoardSimulator(compartments=8) as sim:
-            async with ModbusLockDriver(fast_config(sim.port, read_retries=0)) as driver:
-                emitted = Recorder()
-                poller = DoorPoller(driver, emitted, debounce_polls=1)
-                await poller.poll_once()
-                sim.faults.silent = True
-                await poller.poll_once()
-                await poller.poll_once()
-                sim.faults.silent = False
-                sim.board.control(4, Control.PULL)
-                await asyncio.sleep(0.1)
-                await poller.poll_once()
-                compartments = tuple(range(1, 9))
-                assert [type(o) for o in emitted.seen] == [BoardFaulted, BoardRecovered, DoorChanged]
-                faulted = emitted.seen[0]
-                assert isinstance(faulted, BoardFaulted) and faulted.board == "board1"
-                assert faulted.compartments == compartments and "does not answer" in faulted.detail
-                assert emitted.seen[1:] == [BoardRecovered(board="board1", compartments=compartments),
-                                            DoorChanged(compartment=5, is_open=True)]
+        async with rig(read_retries=0) as (sim, driver):
+            emitted = Recorder()
+            poller = DoorPoller(driver, emitted, debounce_polls=1)
+            await poller.poll_once()
+            sim.faults.silent = True
+            await poller.poll_once()
+            await poller.poll_once()
+            sim.faults.silent = False
+            sim.board.control(4, Control.PULL)
+            await asyncio.sleep(0.1)
+            await poller.poll_once()
+            compartments = tuple(range(1, 9))
+            assert [type(o) for o in emitted.seen] == [BoardFaulted, BoardRecovered, DoorChanged]
+            faulted = emitted.seen[0]
+            assert isinstance(faulted, BoardFaulted) and faulted.board == "board1"
+            assert faulted.compartments == compartments and "does not answer" in faulted.detail
+            assert emitted.seen[1:] == [BoardRecovered(board="board1", compartments=compartments),
+                                        DoorChanged(compartment=5, is_open=True)]
     run(go())
 
 
 def test_run_polls_at_the_interval_and_reports_an_unlocked_door() -> None:
     async def go() -> None:
-        async with LockBoardSimulator(compartments=8, pop_delay_s=0.05) as sim:
-            async with ModbusLockDriver(fast_config(sim.port)) as driver:
-                emitted = Recorder()
-                poller = DoorPoller(driver, emitted, interval_s=0.02, debounce_polls=2)
-                task = asyncio.create_task(poller.run())
-                await asyncio.sleep(0.15)
-                reads_before = len(sim.received)
-                await driver.unlock(6, 100)
-                await asyncio.sleep(0.3)
-                task.cancel()
-                with pytest.raises(asyncio.CancelledError):
-                    await task
-                assert emitted.seen == [DoorChanged(compartment=6, is_open=True)]
-                assert 8 <= len(sim.received) - reads_before <= 20  # ~15 polls in 0.3 s at 20 ms
+        async with rig(pop_delay_s=0.05) as (sim, driver):
+            emitted = Recorder()
+            poller = DoorPoller(driver, emitted, interval_s=0.02, debounce_polls=2)
+            task = asyncio.create_task(poller.run())
+            await asyncio.sleep(0.15)
+            reads_before = len(sim.received)
+            await driver.unlock(6, 100)
+            await asyncio.sleep(0.3)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert emitted.seen == [DoorChanged(compartment=6, is_open=True)]
+            assert 8 <= len(sim.received) - reads_before <= 20  # ~15 polls in 0.3 s at 20 ms
     run(go())
 
 

@@ -39,9 +39,10 @@ def test_rtu_client_cannot_talk_to_a_tcp_framed_board() -> None:
     """Proves the RTU test above really used RTU frames: the same client fails on MBAP framing."""
     async def go() -> None:
         async with LockBoardSimulator(compartments=8, rtu_framing=False) as sim:
-            async with ModbusLockDriver(rtu_config(sim.port)) as driver:  # type: ignore[arg-type]
-                with pytest.raises(PlcUnlockOutcomeUnknown):
-                    await driver.unlock(1, 100)
+            driver = ModbusLockDriver(rtu_config(sim.port))  # type: ignore[arg-type]
+            with pytest.raises(PlcUnlockOutcomeUnknown):
+                await driver.unlock(1, 100)
+            driver.close()
     run(go())
 
 
