@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -20,7 +20,7 @@ from tests.plc.conftest import fast_config, run, wait_door
 pytestmark = pytest.mark.timeout(30)
 
 
-class Board:
+class Board(Protocol):
     """What a contract test can do to the board behind a driver."""
 
     driver: Any
@@ -70,7 +70,7 @@ class FakeBoard(Board):
         self.driver.silent = True
 
     def pulses(self) -> list[int]:
-        return self.driver.pulses
+        return list(self.driver.pulses)
 
 
 class LockDriverContract:
@@ -145,7 +145,7 @@ class LockDriverContract:
 
 class TestModbusLockDriver(LockDriverContract):
     @asynccontextmanager
-    async def board(self) -> AsyncIterator[Board]:  # type: ignore[override]
+    async def board(self) -> AsyncIterator[Board]:
         async with LockBoardSimulator(compartments=8, pop_delay_s=0.05) as sim:
             board = SimulatedModbusBoard(sim)
             try:
@@ -156,7 +156,7 @@ class TestModbusLockDriver(LockDriverContract):
 
 class TestFakeLockDriver(LockDriverContract):
     @asynccontextmanager
-    async def board(self) -> AsyncIterator[Board]:  # type: ignore[override]
+    async def board(self) -> AsyncIterator[Board]:
         await asyncio.sleep(0)
         yield FakeBoard()
 
