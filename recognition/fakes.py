@@ -147,7 +147,16 @@ class ScriptedIdentifier:
         self.sink: Callable[[Observation], None] | None = None
         self.enrolments: list[EnrolmentResult | BaseException] = []
         self.enrol_requests: list[int] = []
+        self.templates: dict[str, tuple[Embedding, str]] = {}
         self.running = False
+
+    def add_template(self, compartment_id: str, template: Embedding, subject_id: str = "") -> None:
+        """Remember a compartment's template (tests inspect ``templates``)."""
+        self.templates[compartment_id] = (template, subject_id)
+
+    def remove_template(self, compartment_id: str) -> None:
+        """Forget a compartment's template; unknown ids are ignored."""
+        self.templates.pop(compartment_id, None)
 
     def start(self, sink: Callable[[Observation], None]) -> None:
         """Begin delivering observations to ``sink``."""

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -45,6 +46,30 @@ class FaceRejected:
 
 Observation = FaceMatch | FaceRejected
 Sink = Callable[[Observation], None]
+
+
+class Identifier(Protocol):
+    """What the service drives: ``RecognitionWorker`` for real, ``fakes.ScriptedIdentifier`` in tests."""
+
+    def start(self, sink: Sink) -> None:
+        """Begin reporting observations to ``sink``."""
+        ...
+
+    def stop(self) -> None:
+        """Stop reporting."""
+        ...
+
+    def enrol(self, samples: int, timeout_s: float) -> Future[EnrolmentResult]:
+        """Capture good frames into a template."""
+        ...
+
+    def add_template(self, compartment_id: str, template: Embedding, subject_id: str = "") -> None:
+        """Identify against this compartment from now on."""
+        ...
+
+    def remove_template(self, compartment_id: str) -> None:
+        """Stop identifying against this compartment."""
+        ...
 
 
 def asyncio_sink(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Observation]) -> Sink:

@@ -15,7 +15,15 @@ from recognition.errors import ImageError
 from recognition.fakes import BLURRY, NO_FACE, FakeFacePipeline, FileFrameSource, ScriptedIdentifier
 from recognition.gallery import Gallery
 from recognition.types import FrameAnalysis
-from recognition.worker import ANALYSIS_FAILED, NO_TEMPLATES, FaceRejected, Observation, RecognitionWorker, asyncio_sink
+from recognition.worker import (
+    ANALYSIS_FAILED,
+    NO_TEMPLATES,
+    FaceRejected,
+    Identifier,
+    Observation,
+    RecognitionWorker,
+    asyncio_sink,
+)
 
 POLICY = AgreementPolicy(threshold=0.5, margin=0.1, frames_required=3, frames_window=5, window_s=2.0)
 DEPOSITOR, OTHER, STRANGER = 7, 9, 11
@@ -80,7 +88,8 @@ def test_no_templates() -> None:
 
 def test_released_compartment_is_no_longer_identified() -> None:
     pipeline = FakeFacePipeline()
-    worker = RecognitionWorker(FileFrameSource([], loop=True), pipeline, Gallery(32), POLICY)
+    worker: Identifier = RecognitionWorker(FileFrameSource([], loop=True), pipeline, Gallery(32), POLICY)
+    assert isinstance(worker, RecognitionWorker)
     worker.add_template("C1", pipeline.embedding_of(DEPOSITOR))
     worker.remove_template("C1")
     assert len(worker.gallery) == 0
@@ -128,7 +137,7 @@ def test_observations_reach_an_asyncio_queue() -> None:
         worker = RecognitionWorker(source, pipeline, Gallery(32), POLICY)
         worker.add_template("C1", pipeline.embedding_of(DEPOSITOR))
         worker.start(asyncio_sink(asyncio.get_running_loop(), queue))
-        seen = []
+        seen: list[Observation] = []
         while not any(isinstance(o, FaceMatch) and o.accepted for o in seen):
             seen.append(await asyncio.wait_for(queue.get(), timeout=10))
         await asyncio.to_thread(worker.stop)
@@ -140,6 +149,11 @@ def test_observations_reach_an_asyncio_queue() -> None:
 
 def test_scripted_identifier_delivers_what_it_is_told() -> None:
     identifier = ScriptedIdentifier()
+    port: Identifier = identifier
+    port.add_template("C1", np.zeros(32, np.float32))
+    port.remove_template("C1")
+    port.remove_template("C1")
+    assert identifier.templates == {}
     recorder = Recorder()
     identifier.start(recorder)
     identifier.show(FaceRejected("no_face", 0, 0.0))
