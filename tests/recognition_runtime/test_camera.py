@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -39,7 +40,7 @@ def folder(tmp_path: Path) -> Path:
 @pytest.fixture
 def video(tmp_path: Path) -> Path:
     path = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (64, 48))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (64, 48))
     assert writer.isOpened()
     for value in (40, 80, 120, 160, 200):
         writer.write(painted(value))
@@ -114,7 +115,7 @@ class FlakyCapture:
         self.opens, self.frames, self.released = opens, frames, False
 
     @staticmethod
-    def opener(script: list[tuple[bool, int]]) -> object:
+    def opener(script: list[tuple[bool, int]]) -> Callable[[int | str], FlakyCapture]:
         captures = iter(script)
 
         def open_capture(spec: int | str) -> FlakyCapture:

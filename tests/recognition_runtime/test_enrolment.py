@@ -14,12 +14,13 @@ from recognition.enrolment import (
     normalised_mean,
 )
 from recognition.fakes import FAKE_CARD, FakeFacePipeline, analysis
+from recognition.types import FrameAnalysis
 
 PIPELINE = FakeFacePipeline()
 POLICY = EnrolmentPolicy.for_card(FAKE_CARD)
 
 
-def frames(*identities: int) -> list:
+def frames(*identities: int) -> list[FrameAnalysis]:
     return [PIPELINE.analyse(PIPELINE.frame(i)) for i in identities]
 
 
