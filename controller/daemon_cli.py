@@ -60,6 +60,25 @@ def scenario_run(
     raise typer.Exit(0 if run.ok else 1)
 
 
+def run(
+    config: Annotated[Path | None, typer.Option("--config", help="TOML configuration file.")] = None,
+    simulate: Annotated[bool, typer.Option("--simulate", help="Simulated lock board in-process; SQLite.")] = False,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: SQLite file in the data dir).")] = None,
+    camera: Annotated[
+        str | None, typer.Option("--camera", help="Device index, URL, video file or image folder.")
+    ] = None,
+    host: Annotated[str | None, typer.Option("--host", help="HTTP API address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="HTTP API port (default 8080).")] = None,
+) -> None:
+    """Run the locker bank until SIGINT/SIGTERM."""
+    from controller.config import load_config
+    from controller.daemon import RunOptions, run_daemon
+
+    options = RunOptions(simulate=simulate, db_url=db, camera=camera, host=host, port=port)
+    run_daemon(load_config(config), options)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``scenario`` (and ``run``) to the root CLI."""
+    """Add ``run`` and ``scenario`` to the root CLI."""
+    app.command("run")(run)
     app.add_typer(scenario_app, name="scenario")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -21,10 +22,21 @@ def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image:
     path = Path(path)
     if not path.is_file():
         raise ImageUnreadable(f"{path}: no such file")
+    return _decode(path, path, max_pixels)
+
+
+def decode_image_bytes(data: bytes, label: str = "upload", max_pixels: int = MAX_PIXELS) -> Image:
+    """Decode an encoded image (JPEG, PNG, ...) held in memory, with the same checks as ``load_image``."""
+    if not data:
+        raise ImageUnreadable(f"{label}: empty")
+    return _decode(io.BytesIO(data), Path(label), max_pixels)
+
+
+def _decode(source: Path | io.BytesIO, path: Path, max_pixels: int) -> Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PilImage.DecompressionBombWarning)
-            with PilImage.open(path) as img:
+            with PilImage.open(source) as img:
                 _check_size(path, img.size, max_pixels)
                 return to_rgb_array(img)
     except UnidentifiedImageError as exc:

@@ -7,12 +7,15 @@ log. Both implement ``controller.ports.TemplateGallery`` by decrypting templates
 
 from __future__ import annotations
 
+import contextlib
+import queue
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from controller.ports import FaceMatch
 from recognition.agreement import AgreementPolicy, FrameAgreement
+from recognition.camera import Frame
 from recognition.enrolment import EnrolmentPolicy, EnrolmentResult, build_template
 from recognition.gallery import Gallery
 from recognition.types import Embedding, FacePipeline, Image
@@ -128,3 +131,34 @@ class WorkerGallery:
         if compartment_id in self.members:
             self.target.remove_template(compartment_id)
             self.members.discard(compartment_id)
+
+
+class PushFrameSource:
+    """A frame source fed from outside (HTTP uploads in simulate mode); ``read`` blocks until a frame comes."""
+
+    def __init__(self) -> None:
+        self._frames: queue.Queue[Frame | None] = queue.Queue(maxsize=8)
+        self._count = 0
+
+    def push(self, image: Image, captured_at: float) -> None:
+        """Offer one frame; when the reader lags, the oldest waiting frame is dropped."""
+        self._count += 1
+        frame = Frame(image, self._count, captured_at)
+        while True:
+            try:
+                self._frames.put_nowait(frame)
+                return
+            except queue.Full:
+                with contextlib.suppress(queue.Empty):
+                    self._frames.get_nowait()
+
+    def read(self) -> Frame | None:
+        """The next pushed frame, or None once closed."""
+        return self._frames.get()
+
+    def close(self) -> None:
+        """End the source: pending frames are dropped and a blocked ``read`` returns None."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._frames.get_nowait()
+        self._frames.put_nowait(None)

@@ -1,0 +1,273 @@
+"""``lockers run``: one asyncio application running a whole bank until SIGINT/SIGTERM.
+
+It composes the event store, the compartment service, the recognition worker (its own thread),
+the lock driver and door poller, the timeout scheduler and the HTTP API. ``--simulate`` runs the
+Modbus simulator in-process and takes camera frames from a folder, a video or HTTP uploads.
+Shutdown is clean: the API stops, the worker stops, every relay is switched off, files are closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from controller.api import ApiContext, EventBroadcaster, create_app
+from controller.bank import DepositReceipt
+from controller.config import Config
+from controller.errors import ConfigError, LockDriverError, LockerError
+from controller.metrics import Metrics
+from controller.ports import FaceMatch, SensorObservation, SystemClock
+from controller.stack import Stack, build_stack, new_id, open_vault, start_simulator
+
+log = structlog.get_logger("lockers.daemon")
+
+ENROL_TIMEOUT_S = 15.0
+SCHEDULER_TICK_S = 0.2
+
+
+@dataclass
+class TimedPipeline:
+    """Wraps a face pipeline to record each frame's analysis time in a histogram."""
+
+    inner: Any
+    histogram: Any
+
+    @property
+    def card(self) -> Any:
+        """The wrapped pipeline's model card."""
+        return self.inner.card
+
+    def analyse(self, image: Any) -> Any:
+        """Analyse and time one frame."""
+        started = time.perf_counter()
+        try:
+            return self.inner.analyse(image)
+        finally:
+            self.histogram.observe(time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Command-line choices for ``lockers run``."""
+
+    simulate: bool = False
+    db_url: str | None = None
+    camera: str | None = None
+    host: str | None = None
+    port: int | None = None
+
+
+def open_camera(spec: str, simulate: bool) -> tuple[Any, Callable[[bytes], None] | None]:
+    """A frame source for ``spec`` (folder, video, device, URL); simulate mode without one takes HTTP uploads."""
+    from recognition.camera import FolderFrameSource, OpenCvFrameSource
+
+    if spec:
+        if Path(spec).is_dir():
+            return FolderFrameSource(spec, loop=simulate), None
+        return OpenCvFrameSource(spec, loop=simulate), None
+    if not simulate:
+        raise ConfigError("no camera: set [camera] source (device index, rtsp:// URL, video file or image folder)")
+    from recognition.images import decode_image_bytes
+    from recognition.station import PushFrameSource
+
+    pushed = PushFrameSource()
+    return pushed, lambda data: pushed.push(decode_image_bytes(data), time.monotonic())
+
+
+class Daemon:
+    """The running service; ``run`` returns after a clean shutdown."""
+
+    def __init__(self, config: Config, options: RunOptions) -> None:
+        self.config = config
+        self.options = options
+        self.metrics = Metrics()
+        self.broadcaster = EventBroadcaster()
+        self.stop_requested = asyncio.Event()
+        self.stack: Stack | None = None
+        self.worker: Any = None
+
+    async def run(self) -> None:
+        """Start everything, serve until asked to stop, then shut down in order."""
+        simulator = await start_simulator(self.config) if self.options.simulate else None
+        try:
+            stack, push_frame = self._compose(simulator)
+            self.stack = stack
+            try:
+                await self._serve(stack, push_frame)
+            finally:
+                await self._shutdown(stack)
+        finally:
+            if simulator is not None:
+                await simulator.stop()
+
+    def _compose(self, simulator: Any) -> tuple[Stack, Callable[[bytes], None] | None]:
+        from recognition.enrolment import EnrolmentPolicy
+        from recognition.gallery import Gallery
+        from recognition.pipeline import build_pipeline
+        from recognition.quality import QualityConfig
+        from recognition.settings import RecognitionSettings
+        from recognition.station import WorkerGallery
+        from recognition.worker import RecognitionWorker
+
+        settings = RecognitionSettings.from_sections(self.config.section("recognition"), self.config.section("camera"))
+        quality = QualityConfig(min_face_px=settings.min_face_px)
+        raw = build_pipeline(settings.model, device=settings.device, min_face_size=settings.min_face_size,
+                             quality=quality)
+        pipeline = TimedPipeline(raw, self.metrics.recognition_seconds)
+        card = raw.card
+        source, push_frame = open_camera(self.options.camera or settings.camera, self.options.simulate)
+        self.worker = RecognitionWorker(
+            source,
+            pipeline,
+            Gallery(card.embedding_size, card.metric),
+            settings.agreement(card.default_threshold),
+            EnrolmentPolicy.for_card(card, settings.enrol_samples),
+        )
+        self.enrol_samples = settings.enrol_samples
+        vault = open_vault(self.config, simulate=self.options.simulate)
+        stack = build_stack(self.config, self.options.db_url, SystemClock(), WorkerGallery(self.worker, vault),
+                            simulator=simulator, vault=vault)
+        stack.service.subscribe(self.metrics.on_committed)
+        stack.service.subscribe(self.broadcaster.on_committed)
+        return stack, push_frame
+
+    async def _serve(self, stack: Stack, push_frame: Callable[[bytes], None] | None) -> None:
+        import uvicorn
+
+        from recognition.worker import asyncio_sink
+
+        await stack.bank.boot()
+        observations: asyncio.Queue[Any] = asyncio.Queue()
+        self.worker.start(asyncio_sink(asyncio.get_running_loop(), observations))
+        api = self.config.api
+        server = uvicorn.Server(
+            uvicorn.Config(self._app(stack, push_frame), host=self.options.host or api.host,
+                           port=self.options.port or api.port, log_config=None, access_log=False, lifespan="off")
+        )
+        self._install_signal_handlers()
+        tasks = [
+            asyncio.create_task(self._poll(stack), name="door-poller"),
+            asyncio.create_task(self._tick(stack), name="scheduler"),
+            asyncio.create_task(self._recognise(stack, observations), name="recognition"),
+            asyncio.create_task(server.serve(), name="http-api"),
+            asyncio.create_task(self.stop_requested.wait(), name="stop"),
+        ]
+        self._announce(stack, push_frame is not None)
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        for task in done:
+            if task.get_name() != "stop" and task.exception() is not None:
+                log.error("component failed", component=task.get_name(), error=repr(task.exception()))
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def request_stop(signum: int, _frame: Any) -> None:
+            loop.call_soon_threadsafe(self.stop_requested.set)
+
+        # signal.signal, not loop.add_signal_handler: uvicorn saves and re-raises into these handlers.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, request_stop)
+
+    def _announce(self, stack: Stack, takes_uploads: bool) -> None:
+        api = self.config.api
+        url = f"http://{self.options.host or api.host}:{self.options.port or api.port}"
+        log.info("bank running", compartments=len(stack.service.compartments), api=url,
+                 simulate=self.options.simulate, model=self.worker.pipeline.card.model_version)
+        if takes_uploads:
+            log.info(f"no camera configured: feed faces with `curl --data-binary @face.jpg {url}/simulate/frames`; "
+                     f"deposit with `curl -X POST {url}/deposit`; doors with "
+                     f"`curl -H 'content-type: application/json' -d '{{\"action\":\"close\"}}' {url}/simulate/doors/1`")
+
+    async def _poll(self, stack: Stack) -> None:
+        async def on_sensor(observation: SensorObservation) -> None:
+            self.metrics.on_sensor(observation)
+            await stack.bank.on_sensor(observation)
+
+        await stack.poller(on_sensor).run()
+
+    async def _tick(self, stack: Stack) -> None:
+        while True:
+            await stack.bank.tick(stack.service.clock.now())
+            await asyncio.sleep(SCHEDULER_TICK_S)
+
+    async def _recognise(self, stack: Stack, observations: asyncio.Queue[Any]) -> None:
+        while True:
+            observation = await observations.get()
+            if isinstance(observation, FaceMatch):
+                await stack.bank.on_face(observation, time.monotonic())
+
+    async def deposit(self) -> DepositReceipt:
+        """Enrol the person in front of the camera, store the template, assign and unlock a compartment."""
+        from recognition.station import store_enrolment
+
+        stack = self.stack
+        assert stack is not None
+        stack.bank.free_compartment()  # fail fast when full, before asking anyone to look at the camera
+        result = await asyncio.wrap_future(self.worker.enrol(self.enrol_samples, ENROL_TIMEOUT_S))
+        stored = store_enrolment(stack.vault, result, self.worker.pipeline.card.model_version)
+        return await stack.bank.deposit(f"subject-{new_id()[:12]}", stored.template_ref, stored.model_version)
+
+    def _app(self, stack: Stack, push_frame: Callable[[bytes], None] | None) -> Any:
+        return create_app(
+            ApiContext(
+                bank=stack.bank,
+                store=stack.store,
+                metrics=self.metrics,
+                broadcaster=self.broadcaster,
+                deposit=self.deposit,
+                operator_token_sha256=self.config.api.operator_token_sha256,
+                health=lambda: self._health(stack),
+                simulate_frame=push_frame,
+                simulate_door=self._door_control(stack) if stack.simulator is not None else None,
+            )
+        )
+
+    def _health(self, stack: Stack) -> dict[str, Any]:
+        alarms = [cid for cid, k in stack.service.compartments.items() if k.state == "alarm"]
+        worker_ok = self.worker is not None and self.worker.error is None
+        return {"status": "ok" if worker_ok else "degraded", "recognition": "ok" if worker_ok else "failed",
+                "compartments": len(stack.service.compartments), "alarms": alarms,
+                "recognition_latency": self.worker.latency.summary() if self.worker else {}}
+
+    def _door_control(self, stack: Stack) -> Callable[[int, str], None]:
+        from plc.sim_board import Control
+
+        codes = {"open": Control.PULL, "force": Control.PULL, "close": Control.CLOSE, "jam": Control.JAM,
+                 "unjam": Control.NORMAL}
+
+        def control(compartment: int, action: str) -> None:
+            assert stack.simulator is not None
+            if not 1 <= compartment <= stack.simulator.compartments:
+                raise LockerError(f"no compartment {compartment} in the simulated bank")
+            stack.simulator.board.control(compartment - 1, codes[action])
+
+        return control
+
+    async def _shutdown(self, stack: Stack) -> None:
+        if self.worker is not None:
+            await asyncio.to_thread(self.worker.stop)
+        try:
+            await stack.driver.all_relays_off()
+        except LockDriverError as exc:
+            log.error("could not switch the relays off at shutdown", error=str(exc))
+        stack.close()
+        log.info("bank stopped cleanly")
+
+
+def run_daemon(config: Config, options: RunOptions) -> None:
+    """Run until SIGINT/SIGTERM."""
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(Daemon(config, options).run())
+
