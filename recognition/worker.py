@@ -111,6 +111,7 @@ class LatencyStats:
 @dataclass
 class _Enrolment:
     samples: int
+    requested_at: float
     deadline: float
     future: Future[EnrolmentResult]
     analyses: list[FrameAnalysis] = field(default_factory=list)
@@ -162,7 +163,7 @@ class RecognitionWorker:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the camera and the worker; a pending enrolment fails."""
+        """Stop the camera and the worker; a pending enrolment finishes with what it has."""
         self._stop.set()
         self._grabber.stop(timeout)
         if self._thread.is_alive():
@@ -183,13 +184,18 @@ class RecognitionWorker:
         self._gallery_changed.set()
 
     def enrol(self, samples: int, timeout_s: float) -> Future[EnrolmentResult]:
-        """Capture ``samples`` good frames and build a template; the future fails with ``EnrolmentError``."""
+        """Build a template from the next ``samples`` good frames captured after this call.
+
+        At the deadline (or on ``stop``) the good frames so far are used if the enrolment policy's
+        minimum is met; otherwise the future fails with ``EnrolmentError`` and every rejection.
+        """
         future: Future[EnrolmentResult] = Future()
         with self._enrolment_lock:
             if self._enrolment is not None:
                 future.set_exception(EnrolmentError("an enrolment is already in progress", ()))
             else:
-                self._enrolment = _Enrolment(samples, self._clock() + timeout_s, future)
+                now = self._clock()
+                self._enrolment = _Enrolment(samples, now, now + timeout_s, future)
         return future
 
     def _run(self) -> None:
@@ -217,7 +223,7 @@ class RecognitionWorker:
             self._reject(ANALYSIS_FAILED, frame)
             return
         analysed = self._clock()
-        if not self._feed_enrolment(analysis):
+        if not self._feed_enrolment(frame, analysis):
             self._identify(frame, analysis)
         done = self._clock()
         self.latency.record((analysed - started) * 1000.0, (done - frame.captured_at) * 1000.0)
@@ -247,11 +253,14 @@ class RecognitionWorker:
         if self._sink is not None:
             self._sink(observation)
 
-    def _feed_enrolment(self, analysis: FrameAnalysis) -> bool:
+    def _feed_enrolment(self, frame: Frame, analysis: FrameAnalysis) -> bool:
+        """Give the frame to a pending enrolment; True when it was taken (and is not to be identified)."""
         with self._enrolment_lock:
             pending = self._enrolment
             if pending is None:
                 return False
+            if frame.captured_at < pending.requested_at:
+                return True  # seen before the request: perhaps the previous person
             pending.analyses.append(analysis)
             if pending.good < pending.samples:
                 return True

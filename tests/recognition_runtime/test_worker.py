@@ -181,3 +181,14 @@ def test_a_bad_frame_is_reported_and_the_worker_goes_on() -> None:
     assert recorder.rejections() == [ANALYSIS_FAILED]
     assert isinstance(worker.last_frame_error, ImageError) and worker.error is None
     assert any(m.accepted for m in recorder.matches())
+
+
+def test_enrolment_ignores_frames_captured_before_the_request() -> None:
+    pipeline = FakeFacePipeline()
+    stale = FileFrameSource([pipeline.frame(DEPOSITOR)], loop=True, interval_s=0.02, clock=lambda: 0.0)
+    worker = RecognitionWorker(stale, pipeline, Gallery(32), POLICY)
+    future = worker.enrol(samples=3, timeout_s=0.3)
+    worker.start(Recorder())
+    with pytest.raises(EnrolmentError, match="only 0 of 0"):
+        future.result(timeout=10)
+    worker.stop()
