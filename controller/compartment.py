@@ -53,6 +53,7 @@ class Compartment:
         self.failed_attempts = 0
         self.alarm_reason = ""
         self.alarm_detail = ""
+        self.flow_id = ""
         Machine(
             model=self,
             states=CompartmentState,
@@ -95,6 +96,7 @@ class Compartment:
                 self.compartment_id, self.state, type(event).__name__, "its conditions do not hold"
             )
         self.version = event.version
+        self.flow_id = event.correlation_id or self.flow_id
 
     # ------------------------------------------------------------ conditions
     def is_deposit(self, event: ev.Event) -> bool:
@@ -366,7 +368,7 @@ class _EventBuilder:
             compartment_id=self.compartment.compartment_id,
             version=self.compartment.version + 1,
             occurred_at=self.occurred_at,
-            correlation_id=self.command.correlation_id,
+            correlation_id=self.command.correlation_id or self.compartment.flow_id,
             **fields,
         )
         self.compartment.apply(event)

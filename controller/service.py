@@ -84,7 +84,6 @@ class CompartmentService:
                 position=record.position,
                 version=record.event.version,
                 event_type=type(record.event).__name__,
-                state=compartment.state,
                 correlation_id=record.event.correlation_id,
             )
         for listener in self._listeners:

@@ -1,0 +1,210 @@
+"""The bank's flows over the real service, with the in-memory store and the fake lock driver."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterator
+
+import pytest
+
+from controller import audit
+from controller.bank import BankFull, LockerBank
+from controller.bridge import BridgeSettings, RecognitionBridge
+from controller.config import Timeouts
+from controller.errors import UnlockOutcomeUnknown
+from controller.ports import BoardFaulted, DoorChanged, FaceMatch, FixedClock
+from controller.scheduler import TimeoutScheduler
+from controller.service import CompartmentService
+from plc.fake import FakeLockDriver
+from storage.memory import InMemoryEventStore
+
+
+class FakeGallery:
+    def __init__(self) -> None:
+        self.members: dict[str, str] = {}
+
+    def add(self, compartment_id: str, subject_id: str, template_ref: str) -> None:
+        self.members[compartment_id] = subject_id
+
+    def remove(self, compartment_id: str) -> None:
+        self.members.pop(compartment_id, None)
+
+
+class FakeVault:
+    def __init__(self) -> None:
+        self.destroyed: list[str] = []
+
+    def destroy(self, template_ref: str) -> None:
+        self.destroyed.append(template_ref)
+
+
+class World:
+    def __init__(self, store: InMemoryEventStore | None = None, locks: FakeLockDriver | None = None) -> None:
+        self.clock = FixedClock()
+        self.store = store or InMemoryEventStore()
+        self.locks = locks or FakeLockDriver(4, pop_doors=False)
+        self.vault = FakeVault()
+        self.gallery = FakeGallery()
+        counter = itertools.count(1)
+        ids = [str(k) for k in range(1, 5)]
+        self.service = CompartmentService(self.store, self.locks, self.vault, self.clock, ids)
+        self.bank = LockerBank(
+            self.service,
+            self.gallery,
+            TimeoutScheduler(Timeouts(unlocked_door_not_opened_s=20, door_left_open_s=60, verification_s=8)),
+            RecognitionBridge(BridgeSettings(frames_window=5, retry_after_s=2), lambda: f"id-{next(counter)}"),
+            lambda: f"id-{next(counter)}",
+        )
+
+    def state(self, cid: str) -> str:
+        return str(self.service.get(cid).state)
+
+    async def door(self, cid: str, is_open: bool) -> None:
+        (self.locks.open_door if is_open else self.locks.close_door)(int(cid))
+        await self.bank.on_sensor(DoorChanged(int(cid), is_open))
+
+    async def deposit(self, subject: str = "alice") -> str:
+        receipt = await self.bank.deposit(subject, f"tpl-{subject}", "m@1")
+        await self.door(receipt.compartment_id, True)
+        await self.door(receipt.compartment_id, False)
+        return receipt.compartment_id
+
+    def face(self, cid: str | None, subject: str | None, accepted: bool, considered: int = 3) -> FaceMatch:
+        return FaceMatch(cid, subject, 0.3, 0.9, 0.45, 0.05, 3 if accepted else 1, considered, accepted, "m@1")
+
+
+def run(coro: object) -> None:
+    asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    yield World()
+
+
+def test_deposit_then_retrieval_by_face(world: World) -> None:
+    async def scenario() -> None:
+        cid = await world.deposit()
+        assert (cid, world.state(cid)) == ("1", "occupied")
+        assert world.gallery.members == {"1": "alice"}
+        await world.bank.on_face(world.face("1", "alice", accepted=False, considered=1), 0.0)
+        assert world.state("1") == "verifying"
+        await world.bank.on_face(world.face("1", "alice", accepted=True), 0.3)
+        assert world.state("1") == "open"
+        assert world.locks.pulses == [1, 1]
+        await world.door("1", True)
+        await world.door("1", False)
+        assert world.state("1") == "free"
+        assert world.vault.destroyed == ["tpl-alice"]
+        assert world.gallery.members == {}
+
+    run(scenario())
+    assert audit.verify(world.store.read_raw(), world.store._serializer.decode).ok
+
+
+def test_lowest_free_compartment_and_full_bank(world: World) -> None:
+    async def scenario() -> None:
+        assert [await world.deposit(s) for s in ("a", "b", "c", "d")] == ["1", "2", "3", "4"]
+        with pytest.raises(BankFull):
+            await world.bank.deposit("e", "tpl-e", "m@1")
+
+    run(scenario())
+
+
+def test_a_stranger_opens_nothing_and_a_face_of_another_compartment_is_ignored(world: World) -> None:
+    async def scenario() -> None:
+        await world.deposit("alice")
+        await world.bank.on_face(world.face(None, None, accepted=False), 0.0)
+        await world.bank.on_face(world.face("3", "bob", accepted=True), 0.1)
+        assert world.state("1") == "occupied"
+        assert world.locks.pulses == [1]
+
+    run(scenario())
+
+
+def test_failed_verifications_lock_out_after_retries(world: World) -> None:
+    async def scenario() -> None:
+        await world.deposit("alice")
+        for attempt in range(3):
+            now = attempt * 10.0
+            await world.bank.on_face(world.face("1", "alice", accepted=False, considered=1), now)
+            await world.bank.on_face(world.face("1", "alice", accepted=False, considered=5), now + 0.5)
+        assert world.state("1") == "alarm"
+        assert world.service.get("1").alarm_reason == "lockout"
+
+    run(scenario())
+
+
+def test_timeouts_are_issued_by_the_scheduler(world: World) -> None:
+    async def scenario() -> None:
+        receipt = await world.bank.deposit("alice", "tpl-alice", "m@1")
+        world.clock.advance(19)
+        assert await world.bank.tick(world.clock.now()) == 0
+        world.clock.advance(2)
+        assert await world.bank.tick(world.clock.now()) == 1
+        assert world.state(receipt.compartment_id) == "free"
+        assert world.vault.destroyed == ["tpl-alice"]
+
+    run(scenario())
+
+
+def test_door_left_open_alarm_then_operator_clear(world: World) -> None:
+    async def scenario() -> None:
+        receipt = await world.bank.deposit("alice", "tpl-alice", "m@1")
+        await world.door(receipt.compartment_id, True)
+        world.clock.advance(61)
+        await world.bank.tick(world.clock.now())
+        assert world.service.get("1").alarm_reason == "door_left_open"
+        await world.door("1", False)
+        await world.bank.clear_alarm("1", "ops-1", "closed it")
+        assert world.state("1") == "occupied"
+
+    run(scenario())
+
+
+def test_unlock_outcome_unknown_is_an_alarm_and_never_a_second_pulse(world: World) -> None:
+    async def scenario() -> None:
+        world.locks.fail_next_unlock(UnlockOutcomeUnknown("no reply"))
+        receipt = await world.bank.deposit("alice", "tpl-alice", "m@1")
+        assert world.state(receipt.compartment_id) == "alarm"
+        assert world.service.get("1").alarm_reason == "unlock_outcome_unknown"
+        world.clock.advance(100)
+        await world.bank.tick(world.clock.now())
+        unlocks = [call for call in world.locks.calls if call.name == "unlock"]
+        assert len(unlocks) == 1
+
+    run(scenario())
+
+
+def test_board_fault_observation_alarms_every_compartment_on_it(world: World) -> None:
+    async def scenario() -> None:
+        await world.bank.on_sensor(BoardFaulted("fake", (1, 2, 3, 4), "timeout"))
+        assert {world.state(c) for c in "1234"} == {"alarm"}
+
+    run(scenario())
+
+
+def test_restart_rebuilds_from_the_log_and_reconciles_with_the_doors() -> None:
+    first = World()
+
+    async def before_crash() -> None:
+        await first.deposit("alice")
+        await first.bank.deposit("bob", "tpl-bob", "m@1")  # unlocked, door not yet opened
+
+    run(before_crash())
+    first.locks.open_door(3)  # while the controller was down, someone forced door 3
+    second = World(store=first.store, locks=first.locks)
+
+    async def after_restart() -> None:
+        await second.bank.boot()
+
+    run(after_restart())
+    assert second.state("1") == "occupied"
+    assert second.gallery.members == {"1": "alice", "2": "bob"}
+    assert second.state("3") == "alarm"
+    assert second.service.get("3").alarm_reason == "reconciliation_mismatch"
+    assert second.state("2") == "open"  # the pulse was acknowledged before the crash: nothing to re-send
+    names = [c.name for c in second.locks.calls]
+    assert names.count("unlock") == 2
+    assert names[-2:] == ["all_relays_off", "read_doors"]
