@@ -31,8 +31,22 @@ SIM_COMMAND = "import sys; from controller.cli import main; sys.argv[0] = 'locke
 
 def start_simulator() -> tuple[subprocess.Popen[str], int]:
     process = subprocess.Popen(
-        [sys.executable, "-c", SIM_COMMAND, "plc-sim", "--port", "0", "--compartments", str(COMPARTMENTS),
-         "--behaviour", "stay-closed"], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            SIM_COMMAND,
+            "plc-sim",
+            "--port",
+            "0",
+            "--compartments",
+            str(COMPARTMENTS),
+            "--behaviour",
+            "stay-closed",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout is not None
     banner = process.stdout.readline()
     if "simulator" not in banner:
@@ -60,9 +74,11 @@ async def measure(port: int, unlocks: int, polls: int) -> dict[str, float]:
             started = time.perf_counter()
             await driver.read_doors()
             poll_ms.append((time.perf_counter() - started) * 1000)
-    return {"unlock_rtt_ms_p50": round(statistics.median(unlock_ms), 3),
-            "unlock_rtt_ms_p99": round(percentile(unlock_ms, 0.99), 3),
-            "poll_48_ms_p50": round(statistics.median(poll_ms), 3)}
+    return {
+        "unlock_rtt_ms_p50": round(statistics.median(unlock_ms), 3),
+        "unlock_rtt_ms_p99": round(percentile(unlock_ms, 0.99), 3),
+        "poll_48_ms_p50": round(statistics.median(poll_ms), 3),
+    }
 
 
 def main() -> None:
@@ -77,6 +93,8 @@ def main() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
     if args.json:
         print(json.dumps(result))
     else:

@@ -86,21 +86,20 @@ def test_unlock_outside_the_map_is_refused_before_sending() -> None:
 
 
 def test_plc_sim_command_serves_until_interrupted() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from controller.cli import main; sys.argv[0] = 'lockers'; main()",
-         "plc-sim", "--port", "0", "--compartments", "4", "--behaviour", "jam"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        banner = process.stdout.readline()
-        assert banner.startswith("lock-board simulator: 4 compartments on 127.0.0.1:")
-        port = banner.split(":")[2].split()[0]
-        code, out, _ = invoke("plc", "unlock", "1", "--port", port, "--compartments", "4")
-        assert code == 0
-        time.sleep(0.4)
-        code, out, _ = invoke("plc", "status", "--port", port, "--compartments", "4", "--json")
-        assert json.loads(out)["compartments"][0]["door"] == "closed"  # jammed
-    finally:
-        process.send_signal(2)
-        process.wait(timeout=10)
+    command = [sys.executable, "-c", "import sys; from controller.cli import main; sys.argv[0] = 'lockers'; main()",
+               "plc-sim", "--port", "0", "--compartments", "4", "--behaviour", "jam"]
+    with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+        try:
+            assert process.stdout is not None
+            banner = process.stdout.readline()
+            assert banner.startswith("lock-board simulator: 4 compartments on 127.0.0.1:")
+            port = banner.split(":")[2].split()[0]
+            code, out, _ = invoke("plc", "unlock", "1", "--port", port, "--compartments", "4")
+            assert code == 0
+            time.sleep(0.4)
+            code, out, _ = invoke("plc", "status", "--port", port, "--compartments", "4", "--json")
+            assert json.loads(out)["compartments"][0]["door"] == "closed"  # jammed
+        finally:
+            process.send_signal(2)
+            process.wait(timeout=10)
     assert process.returncode == 0
