@@ -1,0 +1,95 @@
+"""A real ``lockers run --simulate`` process with its HTTP API on a free loopback port."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+OPERATOR_TOKEN = "test-operator-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningBank:
+    process: subprocess.Popen[bytes]
+    url: str
+    data_dir: Path
+    log_path: Path
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30.0)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def write_config(directory: Path, extra: str = "") -> Path:
+    token_hash = hashlib.sha256(OPERATOR_TOKEN.encode()).hexdigest()
+    config = directory / "lockers.toml"
+    config.write_text(
+        f"""
+[bank]
+compartments = 4
+data_dir = "{directory}"
+
+[api]
+operator_token_sha256 = "{token_hash}"
+
+[recognition]
+min_face_size = 40
+min_face_px = 40
+threshold = 0.5
+frames_required = 2
+frames_window = 4
+
+[timeouts]
+unlocked_door_not_opened_s = 60.0
+{extra}
+"""
+    )
+    return config
+
+
+def start_bank(directory: Path, *args: str) -> RunningBank:
+    port = free_port()
+    log_path = directory / "daemon.log"
+    env = {**os.environ, "LOCKERS_DATA_DIR": str(directory)}
+    command = [sys.executable, "-m", "controller", "--log-format", "json", "run", "--config",
+               str(write_config(directory)), "--port", str(port), *args]
+    process = subprocess.Popen(command, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, env=env)
+    bank = RunningBank(process, f"http://127.0.0.1:{port}", directory, log_path)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"lockers run exited early:\n{bank.log()}")
+        try:
+            if httpx.get(f"{bank.url}/healthz", timeout=1.0).status_code == 200:
+                return bank
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    process.kill()
+    raise AssertionError(f"lockers run did not come up:\n{bank.log()}")
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory: pytest.TempPathFactory, assets: Path) -> Iterator[RunningBank]:
+    running = start_bank(tmp_path_factory.mktemp("bank"), "--simulate")
+    yield running
+    if running.process.poll() is None:
+        running.process.terminate()
+        running.process.wait(timeout=30)

@@ -1,0 +1,134 @@
+"""The HTTP API of a real ``lockers run --simulate`` process, over loopback."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from tests.service.conftest import OPERATOR_TOKEN, RunningBank
+
+AUTH = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+
+
+def powell(assets: Path, number: int) -> bytes:
+    return (assets / f"data/lfw-dev/images/Colin_Powell/Colin_Powell_{number:04d}.jpg").read_bytes()
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+def compartment(client: httpx.Client, cid: str) -> dict[str, object]:
+    rows = client.get("/compartments").json()["compartments"]
+    return next(row for row in rows if row["id"] == cid)
+
+
+def test_health_and_openapi(bank: RunningBank) -> None:
+    with bank.client() as client:
+        assert client.get("/healthz").json()["status"] == "ok"
+        paths = client.get("/openapi.json").json()["paths"]
+        assert {"/compartments", "/deposit", "/events", "/operator/alarms/{compartment_id}/clear"} <= set(paths)
+        assert len(client.get("/compartments").json()["compartments"]) == 4
+
+
+def test_operator_actions_need_the_token(bank: RunningBank) -> None:
+    with bank.client() as client:
+        body = {"operator_id": "ops-1"}
+        assert client.post("/operator/alarms/4/clear", json=body).status_code == 401
+        wrong = {"Authorization": "Bearer not-the-token"}
+        assert client.post("/operator/alarms/4/clear", json=body, headers=wrong).status_code == 401
+        assert client.post("/operator/alarms/4/clear", json={}, headers=AUTH).status_code == 422
+
+
+def test_forced_door_is_streamed_live_and_cleared_by_an_operator(bank: RunningBank) -> None:
+    received: list[dict[str, object]] = []
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{bank.url}/events", timeout=30.0) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data: "):
+                    received.append(json.loads(line[6:]))
+                    if received[-1]["type"] == "AlarmCleared":
+                        return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    with bank.client() as client:
+        assert client.post("/simulate/doors/4", json={"action": "force"}).status_code == 200
+        wait_for(lambda: compartment(client, "4")["state"] == "alarm")
+        assert compartment(client, "4")["alarm"] == "forced_open"
+        clear = {"operator_id": "ops-7", "note": "checked the hinge"}
+        refused = client.post("/operator/alarms/4/clear", json=clear, headers=AUTH)
+        assert refused.status_code == 409 and "close the door" in refused.json()["detail"]
+        client.post("/simulate/doors/4", json={"action": "close"})
+        wait_for(lambda: compartment(client, "4")["door"] == "closed")
+        cleared = client.post("/operator/alarms/4/clear", json=clear, headers=AUTH)
+        assert cleared.status_code == 200 and cleared.json()["state"] == "free"
+    listener.join(timeout=20)
+    kinds = [(event["compartment_id"], event["type"]) for event in received]
+    assert ("4", "AlarmRaised") in kinds and ("4", "AlarmCleared") in kinds
+    cleared_event = next(event for event in received if event["type"] == "AlarmCleared")
+    assert cleared_event["payload"]["operator_id"] == "ops-7"  # type: ignore[index]
+
+
+def push_frames(client: httpx.Client, frames: list[bytes], until: Callable[[], bool]) -> None:
+    for frame in frames:
+        assert client.post("/simulate/frames", content=frame).status_code == 202
+        time.sleep(0.4)
+        if until():
+            return
+
+
+def test_deposit_then_retrieval_by_face(bank: RunningBank, assets: Path) -> None:
+    with bank.client() as client, ThreadPoolExecutor(1) as pool:
+        deposit = pool.submit(client.post, "/deposit")
+        push_frames(client, [powell(assets, n) for n in (1, 2, 3, 4, 5, 6)], deposit.done)
+        response = deposit.result(timeout=30)
+        assert response.status_code == 201, response.text
+        cid = response.json()["compartment_id"]
+        assert cid == "1"
+        wait_for(lambda: compartment(client, cid)["door"] == "open")  # the simulator pops the door
+        client.post(f"/simulate/doors/{cid}", json={"action": "close"})
+        wait_for(lambda: compartment(client, cid)["state"] == "occupied")
+
+        push_frames(client, [powell(assets, n) for n in range(10, 24)],
+                    lambda: compartment(client, cid)["state"] == "open")
+        assert compartment(client, cid)["state"] == "open"
+        metrics = client.get("/metrics").text
+        assert 'lockers_decisions_total{decision="confirmed"} 1.0' in metrics
+        assert 'lockers_unlocks_total{outcome="sent"} 2.0' in metrics
+        assert "lockers_recognition_frame_seconds_count" in metrics
+
+
+def test_garbage_frame_is_refused_with_a_clear_error(bank: RunningBank) -> None:
+    with bank.client() as client:
+        response = client.post("/simulate/frames", content=b"not an image")
+        assert response.status_code == 422
+        assert "not an image" in response.json()["detail"]
+
+
+def test_sigterm_shuts_down_cleanly_and_leaves_a_verifiable_log(bank: RunningBank) -> None:
+    bank.process.send_signal(signal.SIGTERM)
+    assert bank.process.wait(timeout=30) == 0
+    assert "bank stopped cleanly" in bank.log()
+    verify = subprocess.run(
+        [sys.executable, "-m", "controller", "audit", "verify", "--json", "--db",
+         f"sqlite:///{bank.data_dir / 'lockers.db'}"],
+        capture_output=True, text=True, check=False,
+    )
+    assert verify.returncode == 0, verify.stderr
+    assert json.loads(verify.stdout)["ok"] is True
