@@ -21,7 +21,7 @@ from controller.bootstrap import event_decoder, open_event_store
 from controller.compartment import Compartment
 from controller.errors import LockerError
 from controller.logs import LogFormat, configure_logging
-from controller.ports import EventStore, FixedClock
+from controller.ports import EventStore
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -33,6 +33,8 @@ audit_app = typer.Typer(no_args_is_help=True, help="Verify, replay and export th
 sim_app = typer.Typer(no_args_is_help=True, help="Drive the real core with simulated inputs.")
 app.add_typer(audit_app, name="audit")
 app.add_typer(sim_app, name="sim")
+keys_app = typer.Typer(no_args_is_help=True, help="Make the secrets a site configures.")
+app.add_typer(keys_app, name="keys")
 
 # Each module exposes ``register(app: typer.Typer) -> None`` and imports heavy libraries lazily.
 SUBSYSTEM_CLIS = ("storage.cli", "plc.cli", "recognition.cli", "recognition.train_cli", "controller.daemon_cli")
@@ -181,29 +183,53 @@ def sim_history(
     steps: Annotated[int, typer.Option("--steps", min=1)] = 200,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     db: DbOption = None,
+    plc_host: Annotated[str, typer.Option("--plc-host", help="Lock board address (with --plc-port).")] = "127.0.0.1",
+    plc_port: Annotated[
+        int | None,
+        typer.Option("--plc-port", help="Drive a real Modbus board (e.g. lockers plc-sim) instead of a fake."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Random but valid command sequences through the real core (fake locks and recognition) into a real log."""
-    from controller.service import CompartmentService
-    from controller.simulation import HistorySimulator
-    from plc.fake import FakeLockDriver
+    """Random but valid command sequences through the real core into a real log (fake recognition).
 
-    clock = FixedClock()
+    With ``--plc-port`` unlocks go to a real Modbus lock board and the run starts like the service does:
+    relays off, then every compartment reconciled with its door.
+    """
     with event_store(db) as store:
-        ids = [str(k) for k in range(1, compartments + 1)]
-        service = CompartmentService(store, FakeLockDriver(compartments), _ForgetfulVault(), clock, ids)
-        simulator = HistorySimulator(service, clock, seed)
-        rejected = asyncio.run(simulator.run(steps))
+        rejected = asyncio.run(_simulate_history(store, compartments, steps, seed, plc_host, plc_port))
         written = sum(1 for _ in store.read_all())
     summary = {"steps": steps, "rejected_commands": rejected, "events_in_log": written}
     emit_json(summary) if as_json else typer.echo(f"{steps} commands, {rejected} rejected; log holds {written} events")
 
 
-class _ForgetfulVault:
-    """Simulated histories hold no real templates: destroying one is a no-op."""
+async def _simulate_history(
+    store: EventStore, compartments: int, steps: int, seed: int, plc_host: str, plc_port: int | None
+) -> int:
+    from controller.bank import LockerBank
+    from controller.bridge import BridgeSettings, RecognitionBridge
+    from controller.config import Timeouts
+    from controller.scheduler import TimeoutScheduler
+    from controller.service import CompartmentService
+    from controller.simulation import ForgetfulVault, HistorySimulator, NoGallery, resume_clock
+    from plc.driver import ModbusLockDriver
+    from plc.fake import FakeLockDriver
+    from plc.registers import default_plc_config
 
-    def destroy(self, template_ref: str) -> None:
-        """Nothing to shred."""
+    clock = resume_clock(store)
+    ids = [str(k) for k in range(1, compartments + 1)]
+    if plc_port is None:
+        service = CompartmentService(store, FakeLockDriver(compartments), ForgetfulVault(), clock, ids)
+        return await HistorySimulator(service, clock, seed).run(steps)
+    driver = ModbusLockDriver(default_plc_config(compartments, plc_host, plc_port))
+    try:
+        service = CompartmentService(store, driver, ForgetfulVault(), clock, ids)
+        bank = LockerBank(
+            service, NoGallery(), TimeoutScheduler(Timeouts()), RecognitionBridge(BridgeSettings(), str), str
+        )
+        await bank.boot()
+        return await HistorySimulator(service, clock, seed).run(steps)
+    finally:
+        driver.close()
 
 
 def _register_subsystems() -> None:

@@ -119,8 +119,9 @@ class Daemon:
 
         settings = RecognitionSettings.from_sections(self.config.section("recognition"), self.config.section("camera"))
         quality = QualityConfig(min_face_px=settings.min_face_px)
-        raw = build_pipeline(settings.model, device=settings.device, min_face_size=settings.min_face_size,
-                             quality=quality)
+        raw = build_pipeline(
+            settings.model, device=settings.device, min_face_size=settings.min_face_size, quality=quality
+        )
         pipeline = TimedPipeline(raw, self.metrics.recognition_seconds)
         card = raw.card
         source, push_frame = open_camera(self.options.camera or settings.camera, self.options.simulate)
@@ -133,8 +134,14 @@ class Daemon:
         )
         self.enrol_samples = settings.enrol_samples
         vault = open_vault(self.config, simulate=self.options.simulate)
-        stack = build_stack(self.config, self.options.db_url, SystemClock(), WorkerGallery(self.worker, vault),
-                            simulator=simulator, vault=vault)
+        stack = build_stack(
+            self.config,
+            self.options.db_url,
+            SystemClock(),
+            WorkerGallery(self.worker, vault),
+            simulator=simulator,
+            vault=vault,
+        )
         stack.service.subscribe(self.metrics.on_committed)
         stack.service.subscribe(self.broadcaster.on_committed)
         return stack, push_frame
@@ -149,8 +156,14 @@ class Daemon:
         self.worker.start(asyncio_sink(asyncio.get_running_loop(), observations))
         api = self.config.api
         server = uvicorn.Server(
-            uvicorn.Config(self._app(stack, push_frame), host=self.options.host or api.host,
-                           port=self.options.port or api.port, log_config=None, access_log=False, lifespan="off")
+            uvicorn.Config(
+                self._app(stack, push_frame),
+                host=self.options.host or api.host,
+                port=self.options.port or api.port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+            )
         )
         self._install_signal_handlers()
         tasks = [
@@ -183,12 +196,19 @@ class Daemon:
     def _announce(self, stack: Stack, takes_uploads: bool) -> None:
         api = self.config.api
         url = f"http://{self.options.host or api.host}:{self.options.port or api.port}"
-        log.info("bank running", compartments=len(stack.service.compartments), api=url,
-                 simulate=self.options.simulate, model=self.worker.pipeline.card.model_version)
+        log.info(
+            "bank running",
+            compartments=len(stack.service.compartments),
+            api=url,
+            simulate=self.options.simulate,
+            model=self.worker.pipeline.card.model_version,
+        )
         if takes_uploads:
-            log.info(f"no camera configured: feed faces with `curl --data-binary @face.jpg {url}/simulate/frames`; "
-                     f"deposit with `curl -X POST {url}/deposit`; doors with "
-                     f"`curl -H 'content-type: application/json' -d '{{\"action\":\"close\"}}' {url}/simulate/doors/1`")
+            log.info(
+                f"no camera configured: feed faces with `curl --data-binary @face.jpg {url}/simulate/frames`; "
+                f"deposit with `curl -X POST {url}/deposit`; doors with "
+                f"`curl -H 'content-type: application/json' -d '{{\"action\":\"close\"}}' {url}/simulate/doors/1`"
+            )
 
     async def _poll(self, stack: Stack) -> None:
         async def on_sensor(observation: SensorObservation) -> None:
@@ -237,15 +257,24 @@ class Daemon:
     def _health(self, stack: Stack) -> dict[str, Any]:
         alarms = [cid for cid, k in stack.service.compartments.items() if k.state == "alarm"]
         worker_ok = self.worker is not None and self.worker.error is None
-        return {"status": "ok" if worker_ok else "degraded", "recognition": "ok" if worker_ok else "failed",
-                "compartments": len(stack.service.compartments), "alarms": alarms,
-                "recognition_latency": self.worker.latency.summary() if self.worker else {}}
+        return {
+            "status": "ok" if worker_ok else "degraded",
+            "recognition": "ok" if worker_ok else "failed",
+            "compartments": len(stack.service.compartments),
+            "alarms": alarms,
+            "recognition_latency": self.worker.latency.summary() if self.worker else {},
+        }
 
     def _door_control(self, stack: Stack) -> Callable[[int, str], None]:
         from plc.sim_board import Control
 
-        codes = {"open": Control.PULL, "force": Control.PULL, "close": Control.CLOSE, "jam": Control.JAM,
-                 "unjam": Control.NORMAL}
+        codes = {
+            "open": Control.PULL,
+            "force": Control.PULL,
+            "close": Control.CLOSE,
+            "jam": Control.JAM,
+            "unjam": Control.NORMAL,
+        }
 
         def control(compartment: int, action: str) -> None:
             assert stack.simulator is not None
@@ -270,4 +299,3 @@ def run_daemon(config: Config, options: RunOptions) -> None:
     """Run until SIGINT/SIGTERM."""
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(Daemon(config, options).run())
-

@@ -17,9 +17,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.decisions = Counter(
-            "lockers_decisions", "Verification decisions", ["decision"], registry=self.registry
-        )
+        self.decisions = Counter("lockers_decisions", "Verification decisions", ["decision"], registry=self.registry)
         self.unlocks = Counter("lockers_unlocks", "Unlock pulses by outcome", ["outcome"], registry=self.registry)
         self.alarms = Counter("lockers_alarms", "Alarms raised by reason", ["reason"], registry=self.registry)
         self.plc_errors = Counter("lockers_plc_errors", "Lock board faults and failed unlocks", registry=self.registry)

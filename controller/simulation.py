@@ -8,12 +8,37 @@ from collections.abc import Callable
 from controller import commands as c
 from controller.compartment import Compartment
 from controller.errors import TransitionRejected
-from controller.ports import FixedClock
+from controller.ports import EventStore, FixedClock
 from controller.service import CompartmentService
 from controller.states import CompartmentState as S
 
 SUBJECTS = ("alice", "bob", "chen", "dae-jung", "eun-ji", "farid", "grace", "hiro")
 MODEL = "simulated@1"
+
+
+class ForgetfulVault:
+    """Simulated histories hold no real templates: destroying one is a no-op."""
+
+    def destroy(self, template_ref: str) -> None:
+        """Nothing to shred."""
+
+
+class NoGallery:
+    """Simulated histories identify nobody."""
+
+    def add(self, compartment_id: str, subject_id: str, template_ref: str) -> None:
+        """Nothing to compare with."""
+
+    def remove(self, compartment_id: str) -> None:
+        """Nothing to forget."""
+
+
+def resume_clock(store: EventStore) -> FixedClock:
+    """A simulated clock that continues after the newest event of the log (or starts at its default)."""
+    clock = FixedClock()
+    for stored in store.read_all():
+        clock.current = max(clock.current, stored.event.occurred_at)
+    return clock
 
 
 class HistorySimulator:
