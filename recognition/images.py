@@ -22,37 +22,37 @@ def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image:
     path = Path(path)
     if not path.is_file():
         raise ImageUnreadable(f"{path}: no such file")
-    return _decode(path, path, max_pixels)
+    return _decode(path, str(path), max_pixels)
 
 
-def decode_image_bytes(data: bytes, label: str = "upload", max_pixels: int = MAX_PIXELS) -> Image:
+def decode_image_bytes(data: bytes, max_pixels: int = MAX_PIXELS) -> Image:
     """Decode an encoded image (JPEG, PNG, ...) held in memory, with the same checks as ``load_image``."""
     if not data:
-        raise ImageUnreadable(f"{label}: empty")
-    return _decode(io.BytesIO(data), Path(label), max_pixels)
+        raise ImageUnreadable("<bytes>: empty image data")
+    return _decode(io.BytesIO(data), "<bytes>", max_pixels)
 
 
-def _decode(source: Path | io.BytesIO, path: Path, max_pixels: int) -> Image:
+def _decode(source: Path | io.BytesIO, label: str, max_pixels: int) -> Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PilImage.DecompressionBombWarning)
             with PilImage.open(source) as img:
-                _check_size(path, img.size, max_pixels)
+                _check_size(label, img.size, max_pixels)
                 return to_rgb_array(img)
     except UnidentifiedImageError as exc:
-        raise NotAnImage(f"{path}: not an image file") from exc
+        raise NotAnImage(f"{label}: not an image file") from exc
     except (PilImage.DecompressionBombWarning, PilImage.DecompressionBombError) as exc:
-        raise ImageTooLarge(f"{path}: image too large ({exc})") from exc
+        raise ImageTooLarge(f"{label}: image too large ({exc})") from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageUnreadable(f"{path}: corrupt or unreadable image ({exc})") from exc
+        raise ImageUnreadable(f"{label}: corrupt or unreadable image ({exc})") from exc
 
 
-def _check_size(path: Path, size: tuple[int, int], max_pixels: int) -> None:
+def _check_size(label: str, size: tuple[int, int], max_pixels: int) -> None:
     width, height = size
     if width * height > max_pixels:
-        raise ImageTooLarge(f"{path}: {width}x{height} pixels exceeds the limit of {max_pixels}")
+        raise ImageTooLarge(f"{label}: {width}x{height} pixels exceeds the limit of {max_pixels}")
     if width < 1 or height < 1:
-        raise ImageUnreadable(f"{path}: empty image")
+        raise ImageUnreadable(f"{label}: empty image")
 
 
 def to_rgb_array(img: PilImage.Image) -> Image:
@@ -74,3 +74,4 @@ def ensure_rgb(array: Image) -> Image:
     if array.ndim != 3 or array.shape[2] not in (3, 4):
         raise ImageUnreadable(f"frame must be (H, W, 3) RGB, got shape {array.shape}")
     return np.ascontiguousarray(array[:, :, :3])
+

@@ -96,3 +96,11 @@ class FacePipeline(Protocol):
     def analyse(self, image: Image) -> FrameAnalysis:
         """Detect faces, judge them, embed the one that passes (or report why none did)."""
         ...
+
+
+class Detector(Protocol):
+    """A face detector: every face in an RGB frame, most probable first."""
+
+    def detect(self, image: Image) -> list[Face]:
+        """Detect faces."""
+        ...
