@@ -13,11 +13,15 @@ def default_database_url() -> str:
     return default_url()
 
 
-def open_event_store(url: str | None) -> EventStore:
-    """The SQL event store at ``url`` (SQLite by default, PostgreSQL for fleets), schema up to date."""
+def open_event_store(url: str | None, *, create: bool = True) -> EventStore:
+    """The SQL event store at ``url`` (SQLite by default, PostgreSQL for fleets).
+
+    With ``create`` a missing database is made and migrated; without it (audits, status) a missing or
+    outdated database is a clear error rather than a new empty log.
+    """
     from storage.event_store import SqlEventStore
 
-    return SqlEventStore.from_url(url or default_database_url())
+    return SqlEventStore.from_url(url or default_database_url(), create=create)
 
 
 def event_decoder() -> Decoder:

@@ -55,9 +55,9 @@ def _setup(
 
 
 @contextmanager
-def event_store(url: str | None) -> Iterator[EventStore]:
-    """Open the store for one command and close it afterwards."""
-    store = open_event_store(url)
+def event_store(url: str | None, *, create: bool = False) -> Iterator[EventStore]:
+    """Open the store for one command and close it afterwards (read commands never create a log)."""
+    store = open_event_store(url, create=create)
     try:
         yield store
     finally:
@@ -195,7 +195,7 @@ def sim_history(
     With ``--plc-port`` unlocks go to a real Modbus lock board and the run starts like the service does:
     relays off, then every compartment reconciled with its door.
     """
-    with event_store(db) as store:
+    with event_store(db, create=True) as store:
         rejected = asyncio.run(_simulate_history(store, compartments, steps, seed, plc_host, plc_port))
         written = sum(1 for _ in store.read_all())
     summary = {"steps": steps, "rejected_commands": rejected, "events_in_log": written}
