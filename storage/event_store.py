@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import starmap
 from typing import Any
 
 from sqlalchemy.engine import URL, Engine
@@ -86,8 +87,7 @@ class SqlEventStore:
     def read_raw(self, after: int = 0) -> Iterator[RawRecord]:
         """Every row as stored, undecoded, in position order."""
         for page in self._pages(after, None):
-            for row in page:
-                yield RawRecord(*row)
+            yield from starmap(RawRecord, page)
 
     def stream_ids(self) -> list[str]:
         """The ids of every compartment that has events, sorted."""
