@@ -61,7 +61,15 @@ def link(head_hash: str, encoded: Sequence[EncodedEvent]) -> list[LinkedRow]:
     rows = []
     previous = head_hash
     for item in encoded:
-        current = chain_hash(
+        current = _hash(previous, item)
+        rows.append(LinkedRow(item, current, previous))
+        previous = current
+    return rows
+
+
+def _hash(previous: str, item: EncodedEvent) -> str:
+    try:
+        return chain_hash(
             previous,
             compartment_id=item.compartment_id,
             version=item.version,
@@ -71,6 +79,5 @@ def link(head_hash: str, encoded: Sequence[EncodedEvent]) -> list[LinkedRow]:
             payload_json=item.payload_json,
             correlation_id=item.correlation_id,
         )
-        rows.append(LinkedRow(item, current, previous))
-        previous = current
-    return rows
+    except UnicodeEncodeError as exc:  # a lone surrogate: such text cannot be stored or hashed
+        raise EventEncodingError(f"{item.event_type} text is not valid Unicode: {exc.reason}") from exc
