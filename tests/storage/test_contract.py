@@ -174,6 +174,22 @@ class EventStoreContract:
         assert first_bad_position(raw) is None
         assert [e.version for e in store.read_stream("shared")] == list(range(1, 41))
 
+    def test_a_tailing_reader_never_skips_a_position(self, store: EventStore) -> None:
+        def writer(cid: str) -> None:
+            for version in range(0, 60, 3):
+                store.append(cid, version, flow(cid, version, 3))
+
+        writers = [threading.Thread(target=writer, args=(cid,)) for cid in "abc"]
+        for thread in writers:
+            thread.start()
+        seen: list[int] = []
+        while True:
+            finished = not any(t.is_alive() for t in writers)  # checked before the last read
+            seen.extend(s.position for s in store.read_all(after=seen[-1] if seen else 0))
+            if finished:
+                break
+        assert seen == list(range(1, 181))
+
     @staticmethod
     def _append_with_retry(store: EventStore, cid: str) -> None:
         while True:
