@@ -1,0 +1,164 @@
+"""Every scenario shipped under scenarios/, run in-process on the real stack with real faces.
+
+Each file's own expectations must hold; then the log and the vault it left on disk are checked
+(audit, replay equals live, contiguous versions, one unlock per decision, no wrong door, templates
+shredded) and, per scenario, the evidence the log must carry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from controller import events as ev
+from tests.e2e.helpers import SCENARIOS, Outcome, assert_passed, confirmations, run_scenario
+
+THRESHOLD = 0.45
+
+
+def _demo(outcome: Outcome) -> None:
+    assert [cid for cid, _ in confirmations(outcome)] == ["1"]
+    assert all(d <= THRESHOLD for _, d in confirmations(outcome))
+    assert len(outcome.of_type(ev.VerificationStarted)) == 1, "the stranger started a verification"
+    assert outcome.run.starts == 2
+
+
+def _stranger(outcome: Outcome) -> None:
+    # 16 stranger frames started nothing: the only verifications are the two owners'.
+    started = outcome.of_type(ev.VerificationStarted)
+    assert [e.compartment_id for e in started] == ["2", "1"]
+    assert all(e.distance <= THRESHOLD and e.threshold == THRESHOLD for e in started)
+    assert [cid for cid, _ in confirmations(outcome)] == ["2", "1"]
+    assert not outcome.of_type(ev.IdentityRejected)
+
+
+def _retrieve(outcome: Outcome) -> None:
+    confirmed = outcome.of_type(ev.IdentityConfirmed)
+    assert len(confirmed) == 1
+    evidence = confirmed[0]
+    assert evidence.frames_agreeing >= 2 and evidence.frames_considered <= 4
+    assert evidence.distance <= evidence.threshold == THRESHOLD
+    assert evidence.runner_up_distance is None  # the only occupied compartment
+    assert evidence.model_version.startswith("dlib-resnet@")
+    assert outcome.run.unlock_calls == [1, 1]  # the deposit and the retrieval, nothing for the extra frames
+    retrieved = outcome.of_type(ev.ItemRetrieved)
+    deposited = outcome.of_type(ev.DepositStarted)
+    assert [e.template_ref for e in retrieved] == [deposited[0].template_ref]
+    assert outcome.vault_refs == set()
+
+
+def _two_depositors(outcome: Outcome) -> None:
+    assert [cid for cid, _ in confirmations(outcome)] == ["2", "1", "2"]
+    subjects = {}
+    for event in outcome.events:
+        if isinstance(event, ev.DepositStarted):
+            subjects[event.compartment_id] = event.subject_id
+        elif isinstance(event, ev.IdentityConfirmed):
+            assert event.subject_id == subjects[event.compartment_id]
+            assert event.runner_up_distance is None or event.runner_up_distance - event.distance >= event.margin
+
+
+def _forced_open(outcome: Outcome) -> None:
+    raised = [(e.compartment_id, e.reason) for e in outcome.of_type(ev.AlarmRaised)]
+    assert raised == [("1", "forced_open"), ("3", "forced_open")]
+    cleared = outcome.of_type(ev.AlarmCleared)
+    assert [(e.compartment_id, e.operator_id, e.resume_state) for e in cleared] == [
+        ("1", "ops-7", "occupied"),
+        ("3", "ops-7", "free"),
+    ]
+    assert cleared[0].note == "inspected, item in place"
+
+
+def _door_left_open(outcome: Outcome) -> None:
+    opened = [e for e in outcome.of_type(ev.DoorOpened) if e.compartment_id == "1"][-1]
+    (alarm,) = outcome.of_type(ev.AlarmRaised)
+    assert alarm.reason == "door_left_open"
+    assert timedelta(seconds=60) <= alarm.occurred_at - opened.occurred_at <= timedelta(seconds=62)
+    (cleared,) = outcome.of_type(ev.AlarmCleared)
+    assert cleared.released_template_ref and cleared.resume_state == "free"
+    assert outcome.vault_refs == set()
+
+
+def _jammed_door(outcome: Outcome) -> None:
+    expired = outcome.of_type(ev.UnlockExpired)
+    assert len(expired) == 2
+    retrieval, deposit = expired
+    assert retrieval.released_template_ref == ""  # the item stays, the owner may try again
+    assert deposit.released_template_ref != ""  # the deposit is undone, its template shredded
+    assert not outcome.of_type(ev.AlarmRaised)
+    assert deposit.released_template_ref not in outcome.vault_refs
+
+
+def _board_lost(outcome: Outcome) -> None:
+    faults = [e for e in outcome.of_type(ev.AlarmRaised) if e.reason == "lock_board_fault"]
+    assert sorted(e.compartment_id for e in faults) == ["1", "2", "3"]
+    assert len(outcome.of_type(ev.VerificationStarted)) == 1  # only the retrieval after the clear
+    assert outcome.run.unlock_calls == [1, 1]
+
+
+def _lockout(outcome: Outcome) -> None:
+    rejected = outcome.of_type(ev.IdentityRejected)
+    assert [e.failed_attempts for e in rejected] == [1, 2, 3]
+    assert all(e.compartment_id == "1" and e.distance is not None and e.distance <= THRESHOLD for e in rejected)
+    assert len(outcome.of_type(ev.VerificationStarted)) == 3
+    (alarm,) = outcome.of_type(ev.AlarmRaised)
+    assert (alarm.compartment_id, alarm.reason) == ("1", "lockout")
+    # attempts are at least the bridge's retry delay apart
+    starts = [e.occurred_at for e in outcome.of_type(ev.VerificationStarted)]
+    assert all(b - a >= timedelta(seconds=2) for a, b in zip(starts, starts[1:], strict=False))
+    (cleared,) = outcome.of_type(ev.AlarmCleared)
+    assert cleared.operator_id == "ops-4" and cleared.resume_state == "occupied"
+    assert not outcome.of_type(ev.IdentityConfirmed)
+
+
+def _restart_deposit(outcome: Outcome) -> None:
+    assert outcome.run.starts == 5
+    assert not outcome.of_type(ev.AlarmRaised)
+    retrieval, deposit = outcome.of_type(ev.UnlockExpired)
+    assert retrieval.compartment_id == "1" and not retrieval.released_template_ref
+    assert deposit.compartment_id == "2" and deposit.released_template_ref
+
+
+def _restart_verifying(outcome: Outcome) -> None:
+    assert outcome.run.starts == 2
+    assert len(outcome.of_type(ev.VerificationTimedOut)) == 1
+    assert not outcome.of_type(ev.IdentityRejected) and not outcome.of_type(ev.AlarmRaised)
+
+
+def _restart_retrieval(outcome: Outcome) -> None:
+    assert outcome.run.starts == 4
+    assert not outcome.of_type(ev.AlarmRaised)
+    (expired,) = outcome.of_type(ev.UnlockExpired)
+    assert expired.compartment_id == "2" and expired.released_template_ref == ""
+    assert [cid for cid, _ in confirmations(outcome)] == ["1", "2", "2"]
+
+
+CHECKS: dict[str, Callable[[Outcome], None]] = {
+    "demo": _demo,
+    "stranger": _stranger,
+    "retrieve": _retrieve,
+    "two_depositors": _two_depositors,
+    "forced_open": _forced_open,
+    "door_left_open": _door_left_open,
+    "jammed_door": _jammed_door,
+    "board_lost": _board_lost,
+    "lockout": _lockout,
+    "restart_deposit": _restart_deposit,
+    "restart_verifying": _restart_verifying,
+    "restart_retrieval": _restart_retrieval,
+}
+
+
+def test_every_shipped_scenario_is_checked() -> None:
+    assert sorted(p.stem for p in SCENARIOS.glob("*.yaml")) == sorted(CHECKS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_scenario(name: str, assets: Path, tmp_path: Path) -> None:
+    outcome = run_scenario(SCENARIOS / f"{name}.yaml", tmp_path)
+    assert_passed(outcome)
+    CHECKS[name](outcome)
