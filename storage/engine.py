@@ -15,7 +15,7 @@ from typing import Any, Final
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
-from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.pool import NullPool
 
 from storage.errors import DatabaseUnavailable, DatabaseUrlError
 
@@ -37,16 +37,18 @@ def parse_url(url: str) -> URL:
     except ArgumentError as exc:
         raise DatabaseUrlError(f"not a database URL: {url!r} (expected {SUPPORTED})") from exc
     driver = _DRIVERS.get(parsed.drivername)
+    shown = parsed.render_as_string(hide_password=True)
     if driver is None:
-        raise DatabaseUrlError(f"unsupported database {parsed.drivername!r} in {url!r} (expected {SUPPORTED})")
-    if driver.startswith("postgresql") and not parsed.database:
-        raise DatabaseUrlError(f"no database name in {parsed.render_as_string(hide_password=True)!r}")
+        raise DatabaseUrlError(f"unsupported database {parsed.drivername!r} in {shown!r} (expected {SUPPORTED})")
+    if parsed.database in (None, "", ":memory:"):
+        hint = " (for tests, use storage.memory.InMemoryEventStore)" if driver == "sqlite" else ""
+        raise DatabaseUrlError(f"no database file or name in {shown!r}{hint}")
     return parsed.set(drivername=driver)
 
 
 def sqlite_path(url: URL) -> Path | None:
-    """The file of a SQLite URL; None for PostgreSQL and in-memory SQLite."""
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    """The file of a SQLite URL; None for PostgreSQL."""
+    if url.get_backend_name() != "sqlite" or not url.database:
         return None
     return Path(url.database)
 
@@ -67,10 +69,7 @@ def check_exists(url: URL, *, create: bool) -> None:
 
 def open_engine(url: URL) -> Engine:
     """An engine whose connections are in driver autocommit mode, tuned for the event log."""
-    options: dict[str, Any] = {}
-    if sqlite_path(url) is None and url.get_backend_name() == "sqlite":
-        options["poolclass"] = StaticPool  # one shared in-memory database
-    engine = create_engine(url, **options)
+    engine = create_engine(url)
     event.listen(engine, "connect", _on_connect_sqlite if url.get_backend_name() == "sqlite" else _on_connect_pg)
     return engine
 
@@ -103,10 +102,7 @@ def unavailable_as_storage_error(url: URL) -> Iterator[None]:
 
 def migration_engine(url: URL, *, write: bool) -> Engine:
     """A short-lived engine for Alembic: transactional DDL; on SQLite, writers lock up front."""
-    options: dict[str, Any] = {}
-    if url.get_backend_name() == "sqlite":
-        options["poolclass"] = StaticPool if sqlite_path(url) is None else NullPool
-    engine = create_engine(url, **options)
+    engine = create_engine(url, poolclass=NullPool)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _on_connect_sqlite)
         if write:

@@ -32,7 +32,10 @@ from tests.storage.helpers import T0, flow
     [
         ("not a url", "not a database URL"),
         ("mysql://u:p@host/db", "unsupported database 'mysql'"),
-        ("postgresql+psycopg://u:p@host", "no database name"),
+        ("postgresql+psycopg://u:p@host", "no database file or name in 'postgresql\\+psycopg://u:\\*\\*\\*@host'"),
+        ("mysql://u:secret@host/db", "unsupported database 'mysql' in 'mysql://u:\\*\\*\\*@host/db'"),
+        ("sqlite://", "InMemoryEventStore"),
+        ("sqlite:///:memory:", "InMemoryEventStore"),
     ],
 )
 def test_bad_urls_are_refused_clearly(url: str, message: str) -> None:
