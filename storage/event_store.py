@@ -29,7 +29,11 @@ Row = tuple[Any, ...]
 
 
 class SqlEventStore:
-    """Append-only, hash-chained log in one ``events`` table, read and written through DBAPI cursors."""
+    """Append-only, hash-chained log in one ``events`` table, read and written through DBAPI cursors.
+
+    Build it with ``from_url``; a hand-made engine must come from ``storage.engine.open_engine``
+    (driver autocommit, so that the store's own ``BEGIN`` opens every write transaction).
+    """
 
     def __init__(self, engine: Engine, serializer: EventSerializer | None = None, page_size: int = 10_000) -> None:
         self._engine = engine
