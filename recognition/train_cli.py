@@ -32,7 +32,7 @@ def train(
     t_max: Annotated[int | None, Opt(help="Cosine: half-period in epochs (default: --epochs).")] = None,
     eta_min: Annotated[float, Opt(help="Cosine: final learning rate.")] = 0.0,
     epochs: Annotated[int, Opt(help="Epochs in total (a resumed run continues up to this).")] = 10,
-    warmup_epochs: Annotated[int, Opt(help="First epochs train the new head alone (backbone fixed).")] = 1,
+    warmup_epochs: Annotated[int, Opt(help="First epochs train the (imprinted) head alone, backbone fixed.")] = 0,
     batch_size: Annotated[int, Opt(help="Images per batch.")] = 32,
     freeze: Annotated[
         list[str] | None, Opt(help="Freeze parameters by name prefix, or 'backbone'; repeatable.")

@@ -33,7 +33,7 @@ class TrainConfig:
     t_max: int | None = None
     eta_min: float = 0.0
     epochs: int = 10
-    warmup_epochs: int = 1
+    warmup_epochs: int = 0
     batch_size: int = 32
     freeze: tuple[str, ...] = ()
     augment: bool = True

@@ -21,7 +21,7 @@ from recognition.training.checkpoint import Progress
 from recognition.training.config import TrainConfig
 from recognition.training.data import load_dataset
 from recognition.training.errors import ConfigInvalid, ResumeMismatch
-from recognition.training.heads import build_head
+from recognition.training.heads import build_head, imprint_from
 from recognition.training.optim import build_optimizer, build_scheduler, freeze
 from recognition.training.preprocess import FaceSet, default_cache_dir, prepare
 from recognition.training.split import Split, split_identities
@@ -103,6 +103,8 @@ def _build_trainer(session: Session) -> tuple[Trainer, torch.optim.lr_scheduler.
     config, network = session.config, session.embedder.network
     freeze(network, session.embedder.arch, config.freeze)
     head = build_head(config.loss, session.base_card.embedding_size, len(session.split.train))
+    train_embeddings = embed_chips(session.embedder, session.train.chips.numpy())
+    imprint_from(head, torch.from_numpy(train_embeddings), session.train.labels)
     optimizer = build_optimizer(config, network, head)
     augment = FaceAugment() if config.augment else FaceAugment.none()
     trainer = Trainer(network, head, optimizer, session.embedder.device, augment)

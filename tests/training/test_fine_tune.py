@@ -1,0 +1,105 @@
+"""A short, real fine-tune on AT&T on the CPU: 30 identities for training, 10 unseen for validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from recognition.detector import MtcnnDetector
+from recognition.embedder import load_embedder
+from recognition.images import load_image
+from recognition.models import sha256_of
+from recognition.training.config import TrainConfig
+from recognition.training.errors import ResumeMismatch
+from recognition.training.run import fine_tune
+from tests.training.conftest import variant
+
+
+def test_training_loss_falls(att_run: dict[str, Any]) -> None:
+    losses = [epoch["loss"] for epoch in att_run["epochs"]]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    assert [epoch["backbone"] for epoch in att_run["epochs"]] == [False, True, True]
+
+
+def test_step_scheduler_halves_the_rate_every_epoch(att_run: dict[str, Any]) -> None:
+    assert [epoch["lr"] for epoch in att_run["epochs"]] == pytest.approx([1e-3, 5e-4, 2.5e-4])
+
+
+def test_split_holds_no_identity_on_both_sides(att_run: dict[str, Any]) -> None:
+    split = att_run["split"]
+    assert (len(split["train"]), len(split["validation"])) == (30, 10)
+    assert not set(split["train"]) & set(split["validation"])
+    assert att_run["base"]["genuine_pairs"] == 10 * 3  # 3 images each: C(3, 2) genuine pairs per identity
+
+
+def test_report_compares_base_and_finetuned_and_is_written_beside(
+    att_run: dict[str, Any], att_config: TrainConfig
+) -> None:
+    assert list(att_run)[-3:] == ["base", "finetuned", "epochs"]
+    for side in ("base", "finetuned"):
+        assert set(att_run[side]["tar_at_far"]) == {"0.01", "0.001"}
+        assert 0.0 <= att_run[side]["tar_at_far"]["0.01"] <= 1.0
+    sidecar = att_config.out.with_name(att_config.out.name + ".json")
+    assert json.loads(sidecar.read_text()) == json.loads(json.dumps(att_run))
+
+
+def test_checkpoint_reloads_through_recognition_and_embeds(
+    att_run: dict[str, Any], att_config: TrainConfig, att: Path
+) -> None:
+    embedder = load_embedder(att_config.out)
+    card = embedder.card
+    notes = json.loads(card.notes)
+    assert card.name == "dlib-resnet-ft" and card.metric == "euclidean" and card.embedding_size == 128
+    assert card.weights_sha256 == sha256_of(att_config.out)
+    assert card.default_threshold == pytest.approx(att_run["finetuned"]["threshold_at_far"]["0.001"])
+    assert notes["split_sha256"] == att_run["split"]["sha256"] and notes["data_sha256"] == att_run["data"]["sha256"]
+    assert notes["base"].startswith("dlib-resnet@1.0+")
+    image = load_image(att / "s1" / "1.pgm")
+    (embedding,) = embedder.embed(image, MtcnnDetector().detect(image)[:1])
+    assert embedding.shape == (128,) and np.isfinite(embedding).all()
+
+
+def test_every_epoch_leaves_a_loadable_checkpoint(att_run: dict[str, Any], att_config: TrainConfig) -> None:
+    folder = att_config.checkpoint_dir()
+    assert sorted(p.name for p in folder.iterdir()) == ["epoch-003.pt"]
+    assert load_embedder(folder / "epoch-003.pt").card.version.endswith("-e3")
+
+
+def test_resume_continues_where_it_stopped(att_run: dict[str, Any], att_config: TrainConfig, tmp_path: Path) -> None:
+    first = variant(att_config, tmp_path / "part.pt", epochs=1)
+    fine_tune(first, progress=False, log=lambda line: None)
+    resumed = fine_tune(
+        variant(first, first.out, epochs=2), resume=first.checkpoint_dir() / "epoch-001.pt", progress=False, log=print
+    )
+    assert [e["epoch"] for e in resumed["epochs"]] == [1, 2]
+    straight, continued = att_run["epochs"][1], resumed["epochs"][1]
+    assert continued["loss"] == pytest.approx(straight["loss"], rel=1e-4)
+    assert continued["validation"]["auc"] == pytest.approx(straight["validation"]["auc"], abs=1e-4)
+
+
+def test_resume_refuses_another_run(att_run: dict[str, Any], att_config: TrainConfig) -> None:
+    other = variant(att_config, att_config.out, loss="arcface")
+    with pytest.raises(ResumeMismatch, match="loss: 'ce' -> 'arcface'"):
+        fine_tune(other, resume=att_config.checkpoint_dir() / "epoch-003.pt", progress=False)
+
+
+def test_arcface_with_adam_and_cosine_schedule(att_config: TrainConfig, tmp_path: Path) -> None:
+    config = variant(
+        att_config,
+        tmp_path / "arc.pt",
+        loss="arcface",
+        optimizer="adam",
+        lr=1e-4,
+        scheduler="cosine",
+        t_max=2,
+        epochs=2,
+        step_size=5,
+    )
+    report = fine_tune(config, progress=False, log=lambda line: None)
+    assert [epoch["lr"] for epoch in report["epochs"]] == pytest.approx([1e-4, 5e-5])
+    assert all(np.isfinite(epoch["loss"]) for epoch in report["epochs"])
+    assert load_embedder(config.out).card.metric == "cosine"
