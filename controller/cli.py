@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from controller import audit
-from controller.bootstrap import event_decoder, open_event_store
+from controller.bootstrap import open_event_store
 from controller.compartment import Compartment
 from controller.errors import LockerError
 from controller.logs import LogFormat, configure_logging
@@ -92,10 +92,17 @@ def status(db: DbOption = None, as_json: JsonOption = False) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(db: DbOption = None, as_json: JsonOption = False) -> None:
+def audit_verify(
+    db: DbOption = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Processes (default: one per CPU).")] = None,
+    as_json: JsonOption = False,
+) -> None:
     """Check the hash chain, contiguous versions and that replay reproduces every transition."""
-    with event_store(db) as store:
-        report = audit.verify(store.read_raw(), event_decoder())
+    from controller.auditor import verify_log
+
+    with event_store(db):  # a missing or outdated database is a clear error before any worker starts
+        pass
+    report = verify_log(db, workers)
     if as_json:
         emit_json(report.to_json())
     elif report.ok:

@@ -10,6 +10,7 @@ CONTROLLER = Path(__file__).resolve().parents[2] / "controller"
 # The composition root and the outer shell (CLI, daemon, HTTP, metrics) may import adapters.
 SHELL_MODULES = {
     "bootstrap.py",
+    "auditor.py",
     "stack.py",
     "cli.py",
     "daemon.py",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from transitions import Machine
 
 from controller import commands as c
 from controller.compartment import Compartment, Policy
@@ -111,6 +112,12 @@ class CompartmentMachine(RuleBasedStateMachine):
         assert vars_of(replayed) == vars_of(self.live)
 
     @invariant()
+    def lean_machine_agrees_with_stock_transitions(self) -> None:
+        reference = ReferenceCompartment.replay(CID, self.log)
+        assert vars_of(reference) == vars_of(self.live)
+        assert reference.state == self.live.state
+
+    @invariant()
     def versions_are_contiguous(self) -> None:
         assert [e.version for e in self.log] == list(range(1, len(self.log) + 1))
 
@@ -122,6 +129,12 @@ class CompartmentMachine(RuleBasedStateMachine):
         for event in self.log:
             if isinstance(event, IdentityConfirmed):
                 assert event.distance <= event.threshold
+
+
+class ReferenceCompartment(Compartment):
+    """The same table run by transitions' stock Machine, Event and Transition classes."""
+
+    machine_cls = Machine
 
 
 FIELDS = (
