@@ -86,12 +86,12 @@ class Trainer:
             with torch.set_grad_enabled(self.backbone):
                 embeddings = self.network(batch)
             loss = self.criterion(self.head(embeddings, labels).float(), labels)
+            with torch.no_grad():  # inside autocast: under AMP the embeddings are float16
+                predicted = self.head(embeddings.detach()).argmax(dim=1)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        with torch.no_grad():
-            predicted = self.head(embeddings.detach()).argmax(dim=1)
         return float(loss.detach()), int((predicted == labels).sum())
 
 
