@@ -2,19 +2,18 @@
 
     python benchmarks/event_store.py --json [--events 1000000] [--appends 2000] [--workers 2]
 
-Not a test: it prints figures. ``replay_verify_per_cpu_s`` divides by the CPU time the verifying
-processes used, so it stays meaningful when other work shares the machine. ``replay_verify`` recomputes every hash with
-``controller.chain.chain_hash`` and decodes every event; with ``--workers`` > 1 the position range
-is split between processes (each row's hash depends only on its own content and stored
-``previous_hash``; the seams are checked by the parent).
+Not a test: it prints figures. ``replay_verify`` runs ``lockers audit verify`` itself
+(``controller.auditor.verify_log``): every link and hash of the chain, contiguous versions, and the replay of
+every event through the compartment state machine, spread over ``--workers`` processes.
+``replay_verify_per_cpu_s`` divides by the CPU time used, so it stays meaningful on a shared machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
+import resource
 import sqlite3
 import tempfile
 import time
@@ -23,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from controller.chain import GENESIS_HASH, chain_hash
+from controller.auditor import verify_log
 from controller.events import (
     DepositStarted,
     DoorClosed,
@@ -35,9 +34,8 @@ from controller.events import (
     UnlockPulseSent,
     VerificationStarted,
 )
-from storage.engine import BUSY_TIMEOUT_MS, open_engine, parse_url
+from storage.engine import BUSY_TIMEOUT_MS
 from storage.event_store import SqlEventStore
-from storage.serialization import EventSerializer
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -117,51 +115,21 @@ def fill(url: str, total: int, batch_cycles: int = 10, compartments: int = 200) 
     return written / elapsed
 
 
-def verify_range(url: str, after: int, stop: int) -> tuple[int, int | None, str, str, float]:
-    """Verify positions ``after < p <= stop``: (rows, first bad, first previous_hash, last hash, CPU s)."""
-    cpu = time.process_time()
-    store = SqlEventStore(open_engine(parse_url(url)), EventSerializer())
-    decode = EventSerializer().decode_fields
-    rows, bad, first_previous, previous = 0, None, "", ""
-    for r in store.read_raw(after):
-        if r.position > stop:
-            break
-        if rows == 0:
-            first_previous = previous = r.previous_hash
-        recomputed = chain_hash(
-            previous, compartment_id=r.compartment_id, version=r.version, occurred_at=r.occurred_at,
-            event_type=r.event_type, schema_version=r.schema_version, payload_json=r.payload_json,
-            correlation_id=r.correlation_id,
-        )  # fmt: skip
-        if bad is None and (r.previous_hash != previous or recomputed != r.event_hash):
-            bad = r.position
-        decode(r.position, r.compartment_id, r.version, r.occurred_at, r.event_type, r.schema_version,
-               r.payload_json, r.correlation_id)  # fmt: skip
-        previous = r.event_hash
-        rows += 1
-    store.close()
-    return rows, bad, first_previous, previous, time.process_time() - cpu
-
-
 def replay_verify(url: str, last_position: int, workers: int) -> tuple[float, float, int, int | None]:
-    """Verify the whole log with ``workers`` processes; (events/s, events per CPU s, events, first bad)."""
-    bounds = [last_position * i // workers for i in range(workers + 1)]
-    ranges = list(zip(bounds, bounds[1:], strict=False))
-    started = time.perf_counter()
-    if workers == 1:
-        parts = [verify_range(url, *ranges[0])]
-    else:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.starmap(verify_range, [(url, a, b) for a, b in ranges])
+    """``lockers audit verify`` itself (chain, hashes, versions, replay of every transition) over the whole log.
+
+    Returns (events/s wall, events per CPU-second of the workers, events, first bad position).
+    """
+    started, cpu_started = time.perf_counter(), _children_cpu() + time.process_time()
+    report = verify_log(url, workers)
     elapsed = time.perf_counter() - started
-    bad = next((p[1] for p in parts if p[1] is not None), None)
-    expected_previous = GENESIS_HASH
-    for rows, _, first_previous, last_hash, _ in parts:  # the seams between ranges
-        if rows and first_previous != expected_previous and bad is None:
-            bad = -1
-        expected_previous = last_hash or expected_previous
-    total = sum(p[0] for p in parts)
-    return total / elapsed, total / sum(p[4] for p in parts), total, bad
+    cpu = _children_cpu() + time.process_time() - cpu_started
+    return report.events / elapsed, report.events / max(cpu, 1e-9), report.events, report.first_bad_position
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:

@@ -43,7 +43,8 @@ class FoldTransition(Transition):
         for callback in self.before:
             _call(model, callback, event)
         if self.dest:
-            event_data.machine.set_state(self.dest, model)
+            machine = event_data.machine
+            setattr(model, machine.model_attribute, machine.states[self.dest].value)
         return True
 
 
@@ -57,11 +58,11 @@ class FoldEvent(Event):
 
     def trigger(self, model: Any, *args: Any, **kwargs: Any) -> bool:
         """Fire the trigger on ``model``; an invalid source state raises ``MachineError``."""
-        state = self.machine.get_model_state(model)
+        state = getattr(model, self.machine.model_attribute)
         candidates = self.transitions.get(state.name)
         if not candidates:
             raise MachineError(f"Can't trigger event {self.name} from state {state.name}!")
-        event_data = EventData(state, self, self.machine, model, args=args, kwargs=kwargs)
+        event_data = EventData(None, self, self.machine, model, args=args, kwargs=kwargs)
         return any(transition.execute(event_data) for transition in candidates)
 
 
