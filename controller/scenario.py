@@ -20,12 +20,16 @@ from controller import audit
 from controller.bootstrap import event_decoder
 from controller.config import Config, assets_root, deep_merge, load_config
 from controller.errors import LockerError
+from controller.events import AlarmReason
 from controller.ports import FixedClock, LockDriver, SensorObservation
 from controller.stack import Stack, build_stack, open_vault, start_simulator
+from controller.states import CompartmentState
 
 FRAME_INTERVAL_S = 0.1
 STEP_KINDS = ("deposit", "show", "expect", "door", "wait", "operator", "plc", "restart")
 DOOR_ACTIONS = ("open", "close", "force", "jam", "unjam")
+STATE_NAMES = tuple(state.value for state in CompartmentState)
+ALARM_REASONS = tuple(reason.value for reason in AlarmReason)
 
 
 class ScenarioError(LockerError):
@@ -62,7 +66,7 @@ class Scenario:
 
 
 def load_scenario(path: Path) -> Scenario:
-    """Parse and validate a scenario file (every step is checked before anything runs)."""
+    """Parse and validate a scenario file: every step and every image is checked before anything runs."""
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -72,23 +76,24 @@ def load_scenario(path: Path) -> Scenario:
     if not isinstance(document, dict) or not isinstance(document.get("steps"), list):
         raise ScenarioError(f"{path}: expected a mapping with a 'steps' list")
     compartments = document.get("compartments", 6)
-    if not isinstance(compartments, int) or isinstance(compartments, bool) or not 1 <= compartments <= 256:
+    if not _is_int(compartments) or not 1 <= compartments <= 256:
         raise ScenarioError(f"{path}: 'compartments' must be an integer from 1 to 256")
     config = document.get("config", {})
     if not isinstance(config, dict):
         raise ScenarioError(f"{path}: 'config' must be a mapping")
-    steps = [_parse_step(i, raw) for i, raw in enumerate(document["steps"])]
-    return Scenario(path.resolve(), compartments, config, steps)
+    scenario = Scenario(path.resolve(), compartments, config, [])
+    scenario.steps = [_parse_step(scenario, i, raw) for i, raw in enumerate(document["steps"])]
+    return scenario
 
 
-def _parse_step(index: int, raw: Any) -> Step:
+def _parse_step(scenario: Scenario, index: int, raw: Any) -> Step:
     if not isinstance(raw, dict) or len(raw) != 1:
         raise ScenarioError(f"step {index}: expected a mapping with exactly one of {', '.join(STEP_KINDS)}")
     ((kind, arg),) = raw.items()
     if kind not in STEP_KINDS:
         raise ScenarioError(f"step {index}: unknown step {kind!r} (known: {', '.join(STEP_KINDS)})")
     step = Step(index, kind, arg)
-    _VALIDATORS[kind](step)
+    _VALIDATORS[kind](scenario, step)
     return step
 
 
@@ -96,47 +101,75 @@ def _fail(step: Step, why: str) -> ScenarioError:
     return ScenarioError(f"step {step.index} ({step.kind}): {why}")
 
 
-def _images_list(step: Step) -> None:
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _compartment(scenario: Scenario, step: Step, value: Any, what: str = "compartment") -> None:
+    if not _is_int(value) or not 1 <= value <= scenario.compartments:
+        raise _fail(step, f"{what} must be a compartment number from 1 to {scenario.compartments}, got {value!r}")
+
+
+def _images_list(scenario: Scenario, step: Step) -> None:
     if not isinstance(step.arg, list) or not step.arg:
         raise _fail(step, "expected a non-empty list of image paths")
+    for name in step.arg:
+        scenario.image(name, step)
 
 
-def _expect_mapping(step: Step) -> None:
-    if not isinstance(step.arg, dict) or not set(step.arg) <= {"unlocked", "states", "alarms", "audit"}:
+def _expect_mapping(scenario: Scenario, step: Step) -> None:
+    arg = step.arg
+    if not isinstance(arg, dict) or not arg or not set(arg) <= {"unlocked", "states", "alarms", "audit"}:
         raise _fail(step, "expected a mapping of unlocked, states, alarms and/or audit")
+    if "unlocked" in arg:
+        if not isinstance(arg["unlocked"], list):
+            raise _fail(step, "unlocked must be a list of compartment numbers, e.g. [1]")
+        for value in arg["unlocked"]:
+            _compartment(scenario, step, value, "unlocked")
+    for key, allowed in (("states", STATE_NAMES), ("alarms", ALARM_REASONS)):
+        table = arg.get(key, {})
+        if not isinstance(table, dict):
+            raise _fail(step, f"{key} must map compartment numbers to values")
+        for cid, value in table.items():
+            _compartment(scenario, step, cid, key)
+            if value not in allowed:
+                raise _fail(step, f"{key}: {value!r} is not one of {', '.join(allowed)}")
+    if "audit" in arg and not isinstance(arg["audit"], bool):
+        raise _fail(step, "audit must be true or false")
 
 
-def _door(step: Step) -> None:
+def _door(scenario: Scenario, step: Step) -> None:
     if not isinstance(step.arg, dict) or step.arg.get("action") not in DOOR_ACTIONS:
         raise _fail(step, f"expected {{compartment: K, action: {'|'.join(DOOR_ACTIONS)}}}")
-    if not isinstance(step.arg.get("compartment"), int):
-        raise _fail(step, "compartment must be an integer")
+    _compartment(scenario, step, step.arg.get("compartment"))
 
 
-def _wait(step: Step) -> None:
+def _wait(scenario: Scenario, step: Step) -> None:
     if isinstance(step.arg, bool) or not isinstance(step.arg, int | float) or step.arg < 0:
         raise _fail(step, "expected a number of seconds >= 0")
 
 
-def _operator(step: Step) -> None:
+def _operator(scenario: Scenario, step: Step) -> None:
     arg = step.arg
-    if not isinstance(arg, dict) or not isinstance(arg.get("operator"), str):
+    if not isinstance(arg, dict) or not isinstance(arg.get("operator"), str) or not arg["operator"]:
         raise _fail(step, "expected {clear: K, operator: ID} or {out_of_service: K, operator: ID}")
-    if not any(isinstance(arg.get(key), int) for key in ("clear", "out_of_service")):
-        raise _fail(step, "name the compartment with clear: K or out_of_service: K")
+    actions = [key for key in ("clear", "out_of_service") if key in arg]
+    if len(actions) != 1:
+        raise _fail(step, "name the compartment with exactly one of clear: K or out_of_service: K")
+    _compartment(scenario, step, arg[actions[0]], actions[0])
 
 
-def _plc(step: Step) -> None:
+def _plc(scenario: Scenario, step: Step) -> None:
     if step.arg not in ("disconnect", "reconnect"):
         raise _fail(step, "expected disconnect or reconnect")
 
 
-def _restart(step: Step) -> None:
+def _restart(scenario: Scenario, step: Step) -> None:
     if step.arg not in (None, {}):
         raise _fail(step, "expected {}")
 
 
-_VALIDATORS: dict[str, Callable[[Step], None]] = {
+_VALIDATORS: dict[str, Callable[[Scenario, Step], None]] = {
     "deposit": _images_list,
     "show": _images_list,
     "expect": _expect_mapping,
