@@ -1,0 +1,148 @@
+"""Frame -> embedding latency, sustained fps, 1:N identification and memory growth, per embedder.
+
+Usage: .venv/bin/python benchmarks/recognition.py [--models dlib-resnet,facenet-vggface2] [--frames 200]
+       [--memory-frames 10000] [--threads 2] [--min-face-size 80] [--json]
+
+The frame is a 640x480 crop of ../shared/data/samples/face_recognition/examples/obama-480p.jpg (one face,
+~107 px). facenet-* models whose weights are absent are timed with randomly initialised weights and
+labelled so ("weights": "random-init"): the timings are the same, the embeddings meaningless.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+# Run as a script, this file's folder comes first on sys.path and its name shadows the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from recognition.errors import WeightsMissing  # noqa: E402
+from recognition.images import load_image  # noqa: E402
+from recognition.pipeline import MtcnnPipeline, build_pipeline, set_threads  # noqa: E402
+
+ASSETS = Path(os.environ.get("LOCKERS_ASSETS", Path(__file__).resolve().parents[2] / "shared"))
+FRAME = ASSETS / "data/samples/face_recognition/examples/obama-480p.jpg"
+
+
+def frame_640x480() -> np.ndarray:
+    image = load_image(FRAME)
+    height, width = image.shape[:2]
+    left = (width - 640) // 2
+    return np.ascontiguousarray(image[(height - 480) // 2 : (height - 480) // 2 + 480, left : left + 640])
+
+
+def pipeline_for(model: str, min_face_size: int) -> tuple[MtcnnPipeline, str]:
+    try:
+        return build_pipeline(model, min_face_size=min_face_size), "pretrained"
+    except WeightsMissing:
+        if not model.startswith("facenet"):
+            raise
+    import dataclasses
+
+    from recognition.embedder import TorchEmbedder
+    from recognition.facenet import FacenetNetwork
+
+    pipeline = build_pipeline("dlib-resnet", min_face_size=min_face_size)
+    card = dataclasses.replace(pipeline.card, name=model, input_size=160, embedding_size=512, weights_sha256="0" * 64)
+    pipeline.embedder = TorchEmbedder(FacenetNetwork(), card, "facenet")
+    return pipeline, "random-init"
+
+
+def latency(pipeline: MtcnnPipeline, frame: np.ndarray, frames: int) -> dict[str, float]:
+    totals, detects, embeds = [], [], []
+    for _ in range(frames):
+        start = time.perf_counter()
+        analysis = pipeline.analyse(frame)
+        totals.append((time.perf_counter() - start) * 1000)
+        assert analysis.primary is not None and analysis.primary.embedding is not None, analysis.rejection
+        detects.append(analysis.detect_ms)
+        embeds.append(analysis.embed_ms)
+    return {
+        "frame_to_embedding_ms_p50": _p(totals, 50),
+        "frame_to_embedding_ms_p95": _p(totals, 95),
+        "detect_ms_p50": _p(detects, 50),
+        "embed_ms_p50": _p(embeds, 50),
+    }
+
+
+def sustained(pipeline: MtcnnPipeline, frame: np.ndarray, frames: int) -> dict[str, float]:
+    rss_before = _rss_mb()
+    start = time.perf_counter()
+    for index in range(frames):
+        pipeline.analyse(frame)
+        if index == min(100, frames - 1):
+            rss_warm = _rss_mb()
+    elapsed = time.perf_counter() - start
+    return {
+        "fps_sustained": round(frames / elapsed, 2),
+        "sustained_frames": frames,
+        "rss_mb_start": round(rss_before, 1),
+        "rss_mb_after_100": round(rss_warm, 1),
+        "rss_mb_end": round(_rss_mb(), 1),
+        "rss_growth_mb_after_warmup": round(_rss_mb() - rss_warm, 1),
+    }
+
+
+def identify_100k(dimensions: int, metric: str, repeats: int = 200) -> float | None:
+    try:
+        from recognition.gallery import Gallery
+    except ImportError:
+        return None
+    rng = np.random.default_rng(0)
+    gallery = Gallery(dimensions, metric, capacity=100_000)
+    for i, row in enumerate(rng.standard_normal((100_000, dimensions)).astype(np.float32)):
+        gallery.add(f"c{i}", row)
+    timings = []
+    for probe in rng.standard_normal((repeats, dimensions)).astype(np.float32):
+        start = time.perf_counter()
+        gallery.search(probe)
+        timings.append((time.perf_counter() - start) * 1000)
+    return _p(timings, 50)
+
+
+def _p(values: list[float], q: int) -> float:
+    return round(float(np.percentile(values, q)), 2)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def run(model: str, args: argparse.Namespace, frame: np.ndarray) -> dict[str, Any]:
+    pipeline, weights = pipeline_for(model, args.min_face_size)
+    for _ in range(10):
+        pipeline.analyse(frame)
+    result: dict[str, Any] = {"weights": weights, "model_version": pipeline.card.model_version}
+    result.update(latency(pipeline, frame, args.frames))
+    result["identify_100k_ms_p50"] = identify_100k(pipeline.card.embedding_size, pipeline.card.metric)
+    result.update(sustained(pipeline, frame, args.memory_frames))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default="dlib-resnet,facenet-vggface2")
+    parser.add_argument("--frames", type=int, default=200)
+    parser.add_argument("--memory-frames", type=int, default=10_000)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--min-face-size", type=int, default=80)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    set_threads(args.threads)
+    frame = frame_640x480()
+    results = {model: run(model, args, frame) for model in args.models.split(",")}
+    results["_settings"] = {"threads": args.threads, "min_face_size": args.min_face_size, "frame": "640x480"}
+    print(json.dumps(results, indent=2) if args.json else results)
+
+
+if __name__ == "__main__":
+    main()

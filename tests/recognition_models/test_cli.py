@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from recognition.cli import register
+
+
+@pytest.fixture(scope="module")
+def app(models_root: Path) -> typer.Typer:
+    root = typer.Typer()
+    register(root)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def assets_env(models_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCKERS_MODELS", str(models_root))
+
+
+def run(app: typer.Typer, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_detect_json(app: typer.Typer, samples: Path) -> None:
+    code, out, _ = run(app, "faces", "detect", str(samples / "examples" / "two_people.jpg"), "--json")
+    assert code == 0
+    faces = json.loads(out)["faces"]
+    assert len(faces) == 2
+    assert {"box", "probability", "landmarks", "quality"} <= faces[0].keys()
+    assert len(faces[0]["landmarks"]) == 5 and "reasons" in faces[0]["quality"]
+
+
+def test_compare_json(app: typer.Typer, samples: Path) -> None:
+    code, out, _ = run(
+        app, "faces", "compare", str(samples / "examples" / "obama.jpg"), str(samples / "examples" / "obama2.jpg"), "--json"
+    )
+    result = json.loads(out)
+    assert code == 0 and result["same"] is True and result["threshold"] == 0.6
+    assert result["model"].startswith("dlib-resnet@")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [("absent.jpg", None, "no such file"), ("text.jpg", b"hello", "not an image"), ("cut.jpg", "truncated", "corrupt")],
+)
+def test_bad_input_is_one_clear_line(
+    app: typer.Typer, samples: Path, tmp_path: Path, name: str, content: bytes | str | None, message: str
+) -> None:
+    path = tmp_path / name
+    if content == "truncated":
+        path.write_bytes((samples / "examples" / "obama.jpg").read_bytes()[:5000])
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    code, out, err = run(app, "faces", "detect", str(path))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+
+
+def test_compare_refuses_no_face_and_several_faces(app: typer.Typer, samples: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(blank)
+    obama = str(samples / "examples" / "obama.jpg")
+    code, _, err = run(app, "faces", "compare", obama, str(blank))
+    assert code == 2 and "no face" in err
+    code, _, err = run(app, "faces", "compare", obama, str(samples / "examples" / "two_people.jpg"))
+    assert code == 2 and "2 faces" in err
+
+
+def test_eval_folder_with_people_and_plot(app: typer.Typer, assets: Path, tmp_path: Path) -> None:
+    people = tmp_path / "people.txt"
+    people.write_text("# a comment\nx\ts1\t10\nx\ts2\t10\ns3\n")
+    plot = tmp_path / "roc.png"
+    code, out, _ = run(
+        app, "eval", "--folder", str(assets / "data" / "att_faces" / "orl_faces"), "--people", str(people),
+        "--plot", str(plot), "--json",
+    )
+    report = json.loads(out)
+    assert code == 0 and report["identities"] == 3 and report["images"] == 30
+    for key in ("pairs", "accuracy", "threshold", "best_threshold", "auc", "eer", "no_face", "rank1"):
+        assert key in report
+    assert set(report["threshold_at_far"]) == set(report["tar_at_far"]) == {"0.01", "0.001"}
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_argument_errors(app: typer.Typer, tmp_path: Path) -> None:
+    code, _, err = run(app, "eval", "--pairs", str(tmp_path / "p.txt"))
+    assert code == 2 and "--pairs and --images go together" in err
+    bad = tmp_path / "pairs.txt"
+    bad.write_text("500\nonly_one_field\n")
+    code, _, err = run(app, "eval", "--pairs", str(bad), "--images", str(tmp_path))
+    assert code == 2 and "pairs.txt:2" in err
+
+
+def test_models_list_and_verify(app: typer.Typer) -> None:
+    code, out, _ = run(app, "models", "list", "--json")
+    rows = {row["name"]: row for row in json.loads(out)["models"]}
+    assert code == 0 and rows["dlib-resnet"]["installed"] is True
+    code, out, _ = run(app, "models", "verify", "dlib-resnet", "--json")
+    assert code == 0 and all(row["ok"] for row in json.loads(out)["files"])

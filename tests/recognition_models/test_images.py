@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image as PilImage
+
+from recognition.errors import ImageTooLarge, ImageUnreadable, NotAnImage
+from recognition.images import decode_image_bytes, ensure_rgb, load_image
+
+
+def test_rgba_png_becomes_rgb(samples: Path) -> None:
+    image = load_image(samples / "tests" / "test_images" / "32bit.png")
+    assert image.shape == (1200, 626, 3) and image.dtype == np.uint8
+
+
+def test_grayscale_pgm_becomes_rgb(assets: Path) -> None:
+    image = load_image(assets / "data" / "att_faces" / "orl_faces" / "s1" / "1.pgm")
+    assert image.shape == (112, 92, 3)
+    assert np.array_equal(image[..., 0], image[..., 2])
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ImageUnreadable, match="no such file"):
+        load_image(tmp_path / "absent.jpg")
+
+
+def test_not_an_image(tmp_path: Path) -> None:
+    path = tmp_path / "notes.jpg"
+    path.write_text("this is text, not a JPEG")
+    with pytest.raises(NotAnImage):
+        load_image(path)
+
+
+def test_truncated_jpeg_is_corrupt(tmp_path: Path, samples: Path) -> None:
+    data = (samples / "examples" / "obama.jpg").read_bytes()
+    path = tmp_path / "truncated.jpg"
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(ImageUnreadable, match="corrupt"):
+        load_image(path)
+
+
+def test_huge_image_is_refused_before_decoding(tmp_path: Path) -> None:
+    path = tmp_path / "big.png"
+    PilImage.new("RGB", (400, 300)).save(path)
+    with pytest.raises(ImageTooLarge, match="400x300"):
+        load_image(path, max_pixels=100_000)
+
+
+def test_decode_bytes(samples: Path) -> None:
+    image = decode_image_bytes((samples / "examples" / "obama-240p.jpg").read_bytes())
+    assert image.shape == (240, 427, 3)
+    with pytest.raises(ImageUnreadable):
+        decode_image_bytes(b"")
+    with pytest.raises(NotAnImage):
+        decode_image_bytes(b"GIF? no")
+
+
+def test_ensure_rgb_checks_frames() -> None:
+    grey = np.zeros((4, 5), dtype=np.uint8)
+    assert ensure_rgb(grey).shape == (4, 5, 3)
+    assert ensure_rgb(np.zeros((4, 5, 4), dtype=np.uint8)).shape == (4, 5, 3)
+    with pytest.raises(ImageUnreadable):
+        ensure_rgb(np.zeros((4, 5, 3), dtype=np.float32))  # type: ignore[arg-type]
