@@ -38,9 +38,8 @@ def test_detect_json(app: typer.Typer, samples: Path) -> None:
 
 
 def test_compare_json(app: typer.Typer, samples: Path) -> None:
-    code, out, _ = run(
-        app, "faces", "compare", str(samples / "examples" / "obama.jpg"), str(samples / "examples" / "obama2.jpg"), "--json"
-    )
+    examples = samples / "examples"
+    code, out, _ = run(app, "faces", "compare", str(examples / "obama.jpg"), str(examples / "obama2.jpg"), "--json")
     result = json.loads(out)
     assert code == 0 and result["same"] is True and result["threshold"] == 0.6
     assert result["model"].startswith("dlib-resnet@")
