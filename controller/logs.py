@@ -31,3 +31,5 @@ def configure_logging(log_format: LogFormat = "auto", level: str = "INFO") -> No
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(stream=sys.stderr, level=numeric_level, format="%(levelname)s %(name)s: %(message)s")
+    # pymodbus reports every malformed frame (with a hex dump) as a warning; the driver maps those to our errors.
+    logging.getLogger("pymodbus").setLevel(max(numeric_level, logging.ERROR))

@@ -18,6 +18,7 @@ import yaml
 
 from controller import audit
 from controller.bootstrap import event_decoder
+from controller.compartment import Compartment
 from controller.config import Config, assets_root, deep_merge, load_config
 from controller.errors import LockerError
 from controller.events import AlarmReason
@@ -291,7 +292,7 @@ class ScenarioRun:
         differing = [
             cid
             for cid, live in stack.service.compartments.items()
-            if cid in replayed and audit.compartment_summary(replayed[cid]) != audit.compartment_summary(live)
+            if audit.compartment_summary(replayed.get(cid) or Compartment(cid)) != audit.compartment_summary(live)
         ]
         problems = ([] if report.ok else [f"audit failed at position {report.first_bad_position}"]) + (
             [f"replay differs from the live state for {differing}"] if differing else []
