@@ -24,7 +24,7 @@ def evaluate(
     seed: Annotated[int, typer.Option(help="Seed of the impostor sampling.")] = 0,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the ROC curve to this PNG.")] = None,
     as_json: JsonFlag = False,
-    min_face_size: MinFace = 20,
+    min_face_size: MinFace = 40,
     device: DeviceOption = "cpu",
 ) -> None:
     """Accuracy, calibrated thresholds (at FAR 0.01 and 0.001), AUC, EER and, for folders, rank-1.

@@ -31,7 +31,7 @@ def dlib_embedder(models_root: Path) -> TorchEmbedder:
 
 @pytest.fixture(scope="session")
 def detector() -> MtcnnDetector:
-    return MtcnnDetector(DetectorConfig(min_face_size=20))
+    return MtcnnDetector(DetectorConfig(min_face_size=40))  # what `lockers eval` uses
 
 
 @pytest.fixture(scope="session")
