@@ -129,7 +129,7 @@ class Daemon:
             source,
             pipeline,
             Gallery(card.embedding_size, card.metric),
-            settings.agreement(card.default_threshold),
+            settings.agreement(card),
             EnrolmentPolicy.for_card(card, settings.enrol_samples),
         )
         self.enrol_samples = settings.enrol_samples

@@ -33,7 +33,7 @@ def make_station(vault: Any, config: Config) -> Any:
 
     settings = RecognitionSettings.from_sections(config.section("recognition"), config.section("camera"))
     pipeline = _pipeline(settings.model, settings.min_face_size, settings.min_face_px, settings.device)
-    return FaceStation(pipeline, vault, settings.agreement(pipeline.card.default_threshold))
+    return FaceStation(pipeline, vault, settings.agreement(pipeline.card))
 
 
 @scenario_app.command("run")

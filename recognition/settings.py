@@ -4,7 +4,7 @@ Example::
 
     [recognition]
     model = "dlib-resnet"       # or facenet-vggface2, facenet-casia, or a fine-tuned checkpoint path
-    threshold = 0.45            # default: the model card's; calibrate it for the site's population
+    threshold = 0.45            # default: 0.45 for dlib-resnet, else the model card's; calibrate per population
     margin = 0.05               # best must beat the runner-up by this much
     frames_required = 3         # k of ...
     frames_window = 5           # ... the last n frames
@@ -26,6 +26,12 @@ from typing import Any
 
 from controller.errors import ConfigError
 from recognition.agreement import AgreementPolicy
+from recognition.types import ModelCard
+
+SERVICE_THRESHOLDS = {"dlib-resnet": 0.45}
+"""Unlock thresholds used when none is configured. dlib's published 0.6 accepts 43% of East Asian impostor
+pairs in lfw-dev; 0.45 is about its 1% false-accept point there (0.442), and k-of-n agreement and the
+margin come on top. Sites should still calibrate on their own population (``lockers eval``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +64,22 @@ class RecognitionSettings:
         if not isinstance(source, str | int) or isinstance(source, bool):
             raise ConfigError("camera.source must be a string or a device index")
         settings = cls(**values, camera=str(source))
-        settings.agreement(settings.threshold or 1.0)  # validates the decision rule now, not at the first face
+        settings._policy(settings.threshold or 1.0)  # validates the decision rule now, not at the first face
         return settings
 
-    def agreement(self, default_threshold: float) -> AgreementPolicy:
-        """The k-of-n decision rule, with the model card's threshold unless one is configured."""
+    def threshold_for(self, card: ModelCard) -> float:
+        """The configured threshold, else the service default for the model, else its card's."""
+        if self.threshold is not None:
+            return self.threshold
+        return SERVICE_THRESHOLDS.get(card.name, card.default_threshold)
+
+    def agreement(self, card: ModelCard) -> AgreementPolicy:
+        """The k-of-n decision rule for a pipeline whose model card is ``card``."""
+        return self._policy(self.threshold_for(card))
+
+    def _policy(self, threshold: float) -> AgreementPolicy:
         return AgreementPolicy(
-            threshold=self.threshold if self.threshold is not None else default_threshold,
+            threshold=threshold,
             margin=self.margin,
             frames_required=self.frames_required,
             frames_window=self.frames_window,
