@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from controller.chain import GENESIS_HASH, chain_hash
+from controller.audit import record_hash
+from controller.chain import GENESIS_HASH
 from controller.events import (
     AlarmCleared,
     AlarmRaised,
@@ -93,17 +94,7 @@ def first_bad_position(records: Iterable[RawRecord]) -> int | None:
     """Recompute the chain over ``records``; the first position whose link or hash is wrong, else None."""
     previous = GENESIS_HASH
     for record in records:
-        recomputed = chain_hash(
-            previous,
-            compartment_id=record.compartment_id,
-            version=record.version,
-            occurred_at=record.occurred_at,
-            event_type=record.event_type,
-            schema_version=record.schema_version,
-            payload_json=record.payload_json,
-            correlation_id=record.correlation_id,
-        )
-        if record.previous_hash != previous or record.event_hash != recomputed:
+        if record.previous_hash != previous or record.event_hash != record_hash(record, previous):
             return record.position
         previous = record.event_hash
     return None
