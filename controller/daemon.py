@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,8 +95,17 @@ class Daemon:
         self.stack: Stack | None = None
         self.worker: Any = None
 
+    def _bind_api(self) -> socket.socket:
+        """Take the API's address first: a port in use is one clear error before any hardware is touched."""
+        host, port = self.options.host or self.config.api.host, self.options.port or self.config.api.port
+        try:
+            return socket.create_server((host, port))
+        except OSError as exc:
+            raise ConfigError(f"cannot serve the HTTP API on {host}:{port}: {exc.strerror} (use --port)") from None
+
     async def run(self) -> None:
         """Start everything, serve until asked to stop, then shut down in order."""
+        self.api_socket = self._bind_api()
         simulator = await start_simulator(self.config) if self.options.simulate else None
         try:
             stack, push_frame = self._compose(simulator)
@@ -170,7 +180,7 @@ class Daemon:
             asyncio.create_task(self._poll(stack), name="door-poller"),
             asyncio.create_task(self._tick(stack), name="scheduler"),
             asyncio.create_task(self._recognise(stack, observations), name="recognition"),
-            asyncio.create_task(server.serve(), name="http-api"),
+            asyncio.create_task(server.serve(sockets=[self.api_socket]), name="http-api"),
             asyncio.create_task(self.stop_requested.wait(), name="stop"),
         ]
         self._announce(stack, push_frame is not None)

@@ -105,8 +105,9 @@ def test_deposit_then_retrieval_by_face(bank: RunningBank, assets: Path) -> None
         client.post(f"/simulate/doors/{cid}", json={"action": "close"})
         wait_for(lambda: compartment(client, cid)["state"] == "occupied")
 
-        push_frames(client, [powell(assets, n) for n in range(10, 24)],
-                    lambda: compartment(client, cid)["state"] == "open")
+        push_frames(
+            client, [powell(assets, n) for n in range(10, 24)], lambda: compartment(client, cid)["state"] == "open"
+        )
         assert compartment(client, cid)["state"] == "open"
         metrics = client.get("/metrics").text
         assert 'lockers_decisions_total{decision="confirmed"} 1.0' in metrics
@@ -126,9 +127,37 @@ def test_sigterm_shuts_down_cleanly_and_leaves_a_verifiable_log(bank: RunningBan
     assert bank.process.wait(timeout=30) == 0
     assert "bank stopped cleanly" in bank.log()
     verify = subprocess.run(
-        [sys.executable, "-m", "controller", "audit", "verify", "--json", "--db",
-         f"sqlite:///{bank.data_dir / 'lockers.db'}"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "controller",
+            "audit",
+            "verify",
+            "--json",
+            "--db",
+            f"sqlite:///{bank.data_dir / 'lockers.db'}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert verify.returncode == 0, verify.stderr
     assert json.loads(verify.stdout)["ok"] is True
+
+
+def test_a_port_in_use_is_one_clear_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "controller", "run", "--simulate", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+            env={"LOCKERS_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        )
+    assert result.returncode == 2
+    assert f"cannot serve the HTTP API on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
