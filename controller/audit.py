@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from controller.chain import GENESIS_HASH, chain_hash
+from controller.chain import GENESIS_HASH, content_hash
 from controller.compartment import Compartment
 from controller.errors import LockerError
 from controller.events import Event
@@ -46,19 +46,6 @@ class AuditReport:
             "problems": self.problems,
         }
 
-
-def record_hash(record: RawRecord, previous_hash: str) -> str:
-    """Recompute a row's hash from its stored content and the given previous hash."""
-    return chain_hash(
-        previous_hash,
-        compartment_id=record.compartment_id,
-        version=record.version,
-        occurred_at=record.occurred_at,
-        event_type=record.event_type,
-        schema_version=record.schema_version,
-        payload_json=record.payload_json,
-        correlation_id=record.correlation_id,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +109,7 @@ def _chain_problems(record: RawRecord, previous_hash: str) -> Problems:
     problems = []
     if record.previous_hash != previous_hash:
         problems.append(("chain", "chain broken: previous_hash does not match the hash of the row before"))
-    if record_hash(record, record.previous_hash) != record.event_hash:
+    if content_hash(record.previous_hash, record) != record.event_hash:
         problems.append(("hash", "hash mismatch: the row's content was changed after it was written"))
     return problems
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, Protocol
 
 GENESIS_HASH = "0" * 64
 
@@ -38,3 +38,36 @@ def chain_hash(
         f'"payload":{encode_basestring(payload_json)},"schema_version":{int(schema_version)},"version":{int(version)}}}'
     )
     return hashlib.sha256(f"{previous_hash}\n{content}".encode()).hexdigest()
+
+
+class HashedContent(Protocol):
+    """What the hash covers: an encoded event about to be stored, or a row read back."""
+
+    @property
+    def compartment_id(self) -> str: ...  # noqa: D102
+    @property
+    def version(self) -> int: ...  # noqa: D102
+    @property
+    def occurred_at(self) -> str: ...  # noqa: D102
+    @property
+    def event_type(self) -> str: ...  # noqa: D102
+    @property
+    def schema_version(self) -> int: ...  # noqa: D102
+    @property
+    def payload_json(self) -> str: ...  # noqa: D102
+    @property
+    def correlation_id(self) -> str: ...  # noqa: D102
+
+
+def content_hash(previous_hash: str, row: HashedContent) -> str:
+    """``chain_hash`` of a row's content after ``previous_hash``: the one place writers and auditors hash."""
+    return chain_hash(
+        previous_hash,
+        compartment_id=row.compartment_id,
+        version=row.version,
+        occurred_at=row.occurred_at,
+        event_type=row.event_type,
+        schema_version=row.schema_version,
+        payload_json=row.payload_json,
+        correlation_id=row.correlation_id,
+    )

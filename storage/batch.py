@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from controller.chain import chain_hash
+from controller.chain import content_hash
 from controller.events import Event
 from controller.ports import RawRecord
 from storage.errors import EventEncodingError
@@ -69,15 +69,6 @@ def link(head_hash: str, encoded: Sequence[EncodedEvent]) -> list[LinkedRow]:
 
 def _hash(previous: str, item: EncodedEvent) -> str:
     try:
-        return chain_hash(
-            previous,
-            compartment_id=item.compartment_id,
-            version=item.version,
-            occurred_at=item.occurred_at,
-            event_type=item.event_type,
-            schema_version=item.schema_version,
-            payload_json=item.payload_json,
-            correlation_id=item.correlation_id,
-        )
+        return content_hash(previous, item)
     except UnicodeEncodeError as exc:  # a lone surrogate: such text cannot be stored or hashed
         raise EventEncodingError(f"{item.event_type} text is not valid Unicode: {exc.reason}") from exc

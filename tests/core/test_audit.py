@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller import audit
-from controller.chain import canonical_json, chain_hash
+from controller.chain import canonical_json, chain_hash, content_hash
 from controller.ports import FixedClock, RawRecord
 from controller.service import CompartmentService
 from controller.simulation import ForgetfulVault, HistorySimulator
@@ -106,7 +106,7 @@ def test_a_reordered_but_rehashed_transition_fails_replay() -> None:
         from dataclasses import replace
 
         r = replace(r, previous_hash=previous)
-        r = replace(r, event_hash=audit.record_hash(r, previous))
+        r = replace(r, event_hash=content_hash(previous, r))
         rehashed.append(r)
         previous = r.event_hash
     report = audit.verify(rehashed, EventSerializer().decode)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from controller.audit import record_hash
-from controller.chain import GENESIS_HASH
+from controller.chain import GENESIS_HASH, content_hash
 from controller.events import (
     AlarmCleared,
     AlarmRaised,
@@ -94,7 +93,7 @@ def first_bad_position(records: Iterable[RawRecord]) -> int | None:
     """Recompute the chain over ``records``; the first position whose link or hash is wrong, else None."""
     previous = GENESIS_HASH
     for record in records:
-        if record.previous_hash != previous or record.event_hash != record_hash(record, previous):
+        if record.previous_hash != previous or record.event_hash != content_hash(previous, record):
             return record.position
         previous = record.event_hash
     return None
