@@ -3,7 +3,7 @@
     python benchmarks/event_store.py --json [--events 1000000] [--appends 2000] [--workers 2]
 
 Not a test: it prints figures. ``replay_verify`` runs ``lockers audit verify`` itself
-(``controller.auditor.verify_log``): every link and hash of the chain, contiguous versions, and the replay of
+(``controller.app.auditor.verify_log``): every link and hash of the chain, contiguous versions, and the replay of
 every event through the compartment state machine, spread over ``--workers`` processes.
 ``replay_verify_per_cpu_s`` divides by the CPU time used, so it stays meaningful on a shared machine.
 """
@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from controller.auditor import verify_log
-from controller.events import (
+from controller.app.auditor import verify_log
+from controller.domain.events import (
     DepositStarted,
     DoorClosed,
     DoorOpened,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NewType, Protocol
 
-from controller.events import Event
+from controller.domain.events import Event
 
 CompartmentId = NewType("CompartmentId", str)
 SubjectId = NewType("SubjectId", str)

@@ -15,7 +15,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from controller.errors import LockerError, UnlockOutcomeUnknown
+from controller.domain.errors import LockerError, UnlockOutcomeUnknown
 from plc.registers import DEFAULT_COMPARTMENTS, PlcConfig, default_plc_config, load_plc_config
 from plc.sim_board import DoorBehaviour
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from controller.errors import ConfigError
+from controller.domain.errors import ConfigError
 
 
 class SectionReader:

@@ -3,7 +3,7 @@
 Every pymodbus failure is translated into these at one boundary (``plc.channel``)::
 
     LockerError
-    └── LockDriverError                         (controller.errors)
+    └── LockDriverError                         (controller.domain.errors)
         └── PlcError                            any lock-board failure
             ├── PlcTimeout                      no reply within the timeout (the request may have arrived)
             ├── PlcConnectionError              no connection: the request was never sent
@@ -17,7 +17,7 @@ The last three wrap one of the first three as ``cause`` (and ``__cause__``).
 
 from __future__ import annotations
 
-from controller.errors import BoardUnreachable, LockDriverError, UnlockNotSent, UnlockOutcomeUnknown
+from controller.domain.errors import BoardUnreachable, LockDriverError, UnlockNotSent, UnlockOutcomeUnknown
 
 # Exception codes after which the board certainly did not act on the request: illegal function,
 # illegal address, illegal value, busy, gateway path unavailable. Any other code (device failure,

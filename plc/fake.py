@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from controller.errors import BoardUnreachable, LockDriverError, UnlockNotSent, UnlockOutcomeUnknown
+from controller.domain.errors import BoardUnreachable, LockDriverError, UnlockNotSent, UnlockOutcomeUnknown
 from plc.registers import BoardMap
 
 

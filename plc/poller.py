@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
-from controller.errors import BoardUnreachable
+from controller.domain.errors import BoardUnreachable
 from controller.ports import BoardFaulted, BoardRecovered, DoorChanged, SensorObservation
 from plc.registers import BoardMap
 

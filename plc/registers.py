@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from controller.errors import ConfigError
+from controller.domain.errors import ConfigError
 from plc.config_reader import SectionReader
 
 DEFAULT_COMPARTMENTS = 16

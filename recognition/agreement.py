@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from controller.errors import ConfigError
+from controller.domain.errors import ConfigError
 from controller.ports import FaceMatch
 from recognition.gallery import Candidate, SearchResult
 

@@ -7,30 +7,19 @@ Project errors become one line on stderr and exit status 2; ``--json`` prints to
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import typer
 
-from controller.errors import LockerError
+from recognition.cli_options import DeviceOption, JsonFlag, MinFace, ModelOption, clean_errors, emit
 from recognition.errors import FaceNotFound, MultipleFaces
+from recognition.eval_cli import evaluate
 from recognition.images import load_image
 from recognition.types import Face, Image
 
-P = ParamSpec("P")
-R = TypeVar("R")
-EXIT_ERROR = 2
 COMPARE_MIN_PROBABILITY = 0.9  # MTCNN's weak detections (background blobs) do not count as a second face
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
-ModelOption = Annotated[
-    str, typer.Option("--model", help="dlib-resnet, facenet-vggface2, facenet-casia or a checkpoint path.")
-]
-DeviceOption = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
-MinFace = Annotated[int, typer.Option("--min-face-size", min=10, help="MTCNN minimum face size in pixels.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -39,33 +28,12 @@ def register(app: typer.Typer) -> None:
     faces.command("detect")(detect)
     faces.command("compare")(compare)
     app.add_typer(faces, name="faces")
-    from recognition.eval_cli import evaluate
-
     app.command("eval")(evaluate)
     models = typer.Typer(no_args_is_help=True, help="Embedder weights: installed files, checksums, downloads.")
     models.command("list")(models_list)
     models.command("verify")(models_verify)
     models.command("fetch")(models_fetch)
     app.add_typer(models, name="models")
-
-
-def clean_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn project errors into one clear stderr line and exit status 2 (no traceback)."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except LockerError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(EXIT_ERROR) from None
-
-    return wrapper
-
-
-def emit(value: Any, as_json: bool, text: Callable[[], str]) -> None:
-    """Print ``value`` as JSON or ``text()`` for humans."""
-    typer.echo(json.dumps(value, indent=2) if as_json else text())
 
 
 @clean_errors

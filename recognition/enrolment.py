@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from controller.errors import ConfigError
+from controller.domain.errors import ConfigError
 from recognition.errors import RecognitionError
 from recognition.gallery import FloatArray, pairwise_distances, unit
 from recognition.types import Embedding, FrameAnalysis, ModelCard

@@ -1,6 +1,6 @@
 """Errors of the recognition package.
 
-Hierarchy (rooted under ``controller.errors.LockerError``)::
+Hierarchy (rooted under ``controller.domain.errors.LockerError``)::
 
     RecognitionError              recognition could not do what was asked
     ├── ImageError                an image file could not be turned into an RGB uint8 array
@@ -18,7 +18,7 @@ Hierarchy (rooted under ``controller.errors.LockerError``)::
 
 from __future__ import annotations
 
-from controller.errors import LockerError
+from controller.domain.errors import LockerError
 
 
 class RecognitionError(LockerError):

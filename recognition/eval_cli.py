@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from recognition.cli import DeviceOption, JsonFlag, MinFace, ModelOption, clean_errors, emit
+from recognition.cli_options import DeviceOption, JsonFlag, MinFace, ModelOption, clean_errors, emit
 from recognition.errors import EvaluationInputError
 
 

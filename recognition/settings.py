@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from controller.errors import ConfigError
+from controller.domain.errors import ConfigError
 from recognition.agreement import AgreementPolicy
 from recognition.types import ModelCard
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from controller.errors import LockerError
+from controller.domain.errors import LockerError
 
 Opt = typer.Option
 

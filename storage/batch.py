@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from controller.chain import content_hash
-from controller.events import Event
+from controller.domain.chain import content_hash
+from controller.domain.events import Event
 from controller.ports import RawRecord
 from storage.errors import EventEncodingError
 from storage.serialization import EncodedEvent, EventSerializer

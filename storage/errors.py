@@ -14,7 +14,7 @@ Hierarchy::
 
 from __future__ import annotations
 
-from controller.errors import ConcurrencyError, LockerError
+from controller.domain.errors import ConcurrencyError, LockerError
 
 
 class StorageError(LockerError):

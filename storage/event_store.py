@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy.engine import URL, Engine
 
-from controller.chain import GENESIS_HASH
-from controller.events import Event
+from controller.domain.chain import GENESIS_HASH
+from controller.domain.events import Event
 from controller.ports import RawRecord, StoredEvent
 from storage import migration
 from storage.batch import LinkedRow, encode_batch, link

@@ -6,8 +6,8 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
-from controller.chain import GENESIS_HASH
-from controller.events import Event
+from controller.domain.chain import GENESIS_HASH
+from controller.domain.events import Event
 from controller.ports import RawRecord, StoredEvent
 from storage.batch import encode_batch, link
 from storage.errors import VersionConflict

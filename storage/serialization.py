@@ -1,6 +1,6 @@
 """Events to log rows and back, with upcasting of old payload versions.
 
-A row stores the payload as canonical JSON (``controller.chain.canonical_json``): the very text
+A row stores the payload as canonical JSON (``controller.domain.chain.canonical_json``): the very text
 that the hash chain covers. When an event's payload changes, bump its ``schema_version`` and
 register an upcaster from the old version here; stored rows are never rewritten::
 
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from controller.chain import canonical_json
-from controller.events import EVENT_TYPES, Event
+from controller.domain.chain import canonical_json
+from controller.domain.events import EVENT_TYPES, Event
 from controller.ports import RawRecord
 from storage.errors import CorruptRecord, EventEncodingError
 

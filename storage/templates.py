@@ -39,7 +39,7 @@ import numpy.typing as npt
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from controller.errors import LockerError
+from controller.domain.errors import LockerError
 
 Embedding = npt.NDArray[np.float32]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from controller import commands as c
-from controller.compartment import Compartment, Policy
-from controller.events import Event
+from controller.domain import commands as c
+from controller.domain.compartment import Compartment, Policy
+from controller.domain.events import Event
 from controller.ports import FixedClock
 
 CID = "1"

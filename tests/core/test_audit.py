@@ -6,11 +6,11 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller import audit
-from controller.chain import canonical_json, chain_hash, content_hash
+from controller.domain.chain import canonical_json, chain_hash, content_hash
 from controller.ports import FixedClock, RawRecord
-from controller.service import CompartmentService
-from controller.simulation import ForgetfulVault, HistorySimulator
+from controller.service import audit
+from controller.service.compartments import CompartmentService
+from controller.service.simulation import ForgetfulVault, HistorySimulator
 from plc.fake import FakeLockDriver
 from storage.memory import InMemoryEventStore
 from storage.serialization import EventSerializer
@@ -96,7 +96,7 @@ def test_a_deleted_row_breaks_the_chain_and_the_versions() -> None:
 
 def test_a_reordered_but_rehashed_transition_fails_replay() -> None:
     """Even a log whose hashes were all recomputed cannot hold an impossible transition."""
-    from controller.chain import GENESIS_HASH
+    from controller.domain.chain import GENESIS_HASH
 
     records = history(60)
     first = records[0]

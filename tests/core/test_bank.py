@@ -8,14 +8,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from controller import audit
-from controller.bank import BankFull, LockerBank
-from controller.bridge import BridgeSettings, RecognitionBridge
-from controller.config import Timeouts
-from controller.errors import UnlockOutcomeUnknown
+from controller.app.config import Timeouts
+from controller.domain.errors import UnlockOutcomeUnknown
 from controller.ports import BoardFaulted, DoorChanged, FaceMatch, FixedClock
-from controller.scheduler import TimeoutScheduler
-from controller.service import CompartmentService
+from controller.service import audit
+from controller.service.bank import BankFull, LockerBank
+from controller.service.bridge import BridgeSettings, RecognitionBridge
+from controller.service.compartments import CompartmentService
+from controller.service.scheduler import TimeoutScheduler
 from plc.fake import FakeLockDriver
 from storage.memory import InMemoryEventStore
 

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from controller import commands as c
-from controller.compartment import Compartment, Policy
-from controller.effects import DestroyTemplate, Unlock, effects_of
-from controller.errors import TransitionRejected
-from controller.events import AlarmRaised, DoorOpened
+from controller.domain import commands as c
+from controller.domain.compartment import Compartment, Policy
+from controller.domain.effects import DestroyTemplate, Unlock, effects_of
+from controller.domain.errors import TransitionRejected
+from controller.domain.events import AlarmRaised, DoorOpened
 from tests.core.helpers import (
     CID,
     Driven,

@@ -7,11 +7,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from transitions import Machine
 
-from controller import commands as c
-from controller.compartment import Compartment, Policy
-from controller.effects import Unlock, effects_of
-from controller.errors import TransitionRejected
-from controller.events import AlarmCleared, DepositStarted, Event, IdentityConfirmed
+from controller.domain import commands as c
+from controller.domain.compartment import Compartment, Policy
+from controller.domain.effects import Unlock, effects_of
+from controller.domain.errors import TransitionRejected
+from controller.domain.events import AlarmCleared, DepositStarted, Event, IdentityConfirmed
 from controller.ports import FixedClock
 from tests.core.helpers import CID
 

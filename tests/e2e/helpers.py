@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller import audit
-from controller import events as ev
-from controller.bootstrap import event_decoder, open_event_store
-from controller.config import load_config
-from controller.daemon_cli import make_station
+from controller.app.bootstrap import event_decoder, open_event_store
+from controller.app.config import load_config
+from controller.app.daemon_cli import make_station
+from controller.app.scenario import Scenario, ScenarioRun, Step, load_scenario
+from controller.app.stack import open_vault
+from controller.domain import events as ev
 from controller.ports import StoredEvent
-from controller.scenario import Scenario, ScenarioRun, Step, load_scenario
-from controller.stack import open_vault
+from controller.service import audit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO_ROOT / "scenarios"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from controller import events as ev
+from controller.domain import events as ev
 from tests.e2e.helpers import SCENARIOS, Outcome, assert_passed, confirmations, run_scenario
 
 THRESHOLD = 0.45

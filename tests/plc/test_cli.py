@@ -86,7 +86,7 @@ def test_unlock_outside_the_map_is_refused_before_sending() -> None:
 
 
 def test_plc_sim_command_serves_until_interrupted() -> None:
-    command = [sys.executable, "-c", "import sys; from controller.cli import main; sys.argv[0] = 'lockers'; main()",
+    command = [sys.executable, "-c", "import sys; from controller.app.cli import main; sys.argv[0] = 'lockers'; main()",
                "plc-sim", "--port", "0", "--compartments", "4", "--behaviour", "jam"]
     with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
         try:

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import pytest
 
-from controller.errors import BoardUnreachable, UnlockNotSent, UnlockOutcomeUnknown
+from controller.domain.errors import BoardUnreachable, UnlockNotSent, UnlockOutcomeUnknown
 from controller.ports import LockDriver
 from plc.driver import ModbusLockDriver
 from plc.fake import FakeLockDriver

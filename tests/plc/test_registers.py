@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.errors import ConfigError
+from controller.domain.errors import ConfigError
 from plc.registers import BoardMap, RtuEndpoint, TcpEndpoint, default_plc_config, load_plc_config, parse_plc_config
 
 

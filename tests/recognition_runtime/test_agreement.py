@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controller.errors import ConfigError
+from controller.domain.errors import ConfigError
 from recognition.agreement import AgreementPolicy, FrameAgreement
 from recognition.gallery import Candidate, SearchResult
 

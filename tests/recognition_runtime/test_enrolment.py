@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from controller.errors import ConfigError
+from controller.domain.errors import ConfigError
 from recognition.enrolment import (
     INCONSISTENT,
     EnrolmentError,

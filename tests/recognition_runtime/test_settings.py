@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from controller.errors import ConfigError
+from controller.domain.errors import ConfigError
 from recognition.settings import RecognitionSettings
 from recognition.types import ModelCard
 

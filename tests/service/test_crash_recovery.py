@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from controller import audit
-from controller.events import DepositStarted, IdentityConfirmed, UnlockPulseSent
+from controller.domain.events import DepositStarted, IdentityConfirmed, UnlockPulseSent
+from controller.service import audit
 from plc.simulator import LockBoardSimulator
 from storage.event_store import SqlEventStore
 from storage.serialization import EventSerializer

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from controller.chain import GENESIS_HASH, content_hash
-from controller.events import (
+from controller.domain.chain import GENESIS_HASH, content_hash
+from controller.domain.events import (
     AlarmCleared,
     AlarmRaised,
     DepositStarted,

@@ -10,9 +10,9 @@ from typing import ClassVar
 
 import pytest
 
-from controller.chain import GENESIS_HASH, canonical_json
-from controller.errors import ConcurrencyError, LockerError
-from controller.events import DoorOpened, Event
+from controller.domain.chain import GENESIS_HASH, canonical_json
+from controller.domain.errors import ConcurrencyError, LockerError
+from controller.domain.events import DoorOpened, Event
 from controller.ports import EventStore
 from storage.errors import EventEncodingError
 from storage.event_store import SqlEventStore

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.events import BASE_FIELDS, EVENT_TYPES, Event
+from controller.domain.events import BASE_FIELDS, EVENT_TYPES, Event
 from storage.errors import EventEncodingError
 from storage.event_store import SqlEventStore
 from storage.memory import InMemoryEventStore

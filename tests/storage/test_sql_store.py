@@ -12,7 +12,7 @@ from typing import ClassVar
 import pytest
 from sqlalchemy.engine import make_url
 
-from controller.events import AlarmRaised, DoorOpened, Event
+from controller.domain.events import AlarmRaised, DoorOpened, Event
 from storage.config import default_url
 from storage.errors import (
     CorruptRecord,

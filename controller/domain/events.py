@@ -1,7 +1,7 @@
 """Domain events: frozen facts in the past tense, one class per transition.
 
 Events hold evidence as primitives (ids, distances, thresholds, reasons), never images or
-embeddings. ``trigger`` names the transition in ``controller.machine.TRANSITIONS``;
+embeddings. ``trigger`` names the transition in ``controller.domain.machine.TRANSITIONS``;
 ``schema_version`` is bumped (with an upcaster in ``storage.serialization``) when a payload changes.
 """
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from controller.audit import Decoder
 from controller.ports import EventStore
+from controller.service.audit import Decoder
 
 
 def default_database_url() -> str:

@@ -9,10 +9,10 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from controller.chain import GENESIS_HASH, content_hash
-from controller.compartment import Compartment
-from controller.errors import LockerError
-from controller.events import Event
+from controller.domain.chain import GENESIS_HASH, content_hash
+from controller.domain.compartment import Compartment
+from controller.domain.errors import LockerError
+from controller.domain.events import Event
 from controller.ports import RawRecord, StoredEvent
 
 Decoder = Callable[[RawRecord], Event]

@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from controller.bank import LockerBank
-from controller.bootstrap import open_event_store
-from controller.bridge import BridgeSettings, RecognitionBridge
-from controller.compartment import Policy
-from controller.config import Config
-from controller.errors import ConfigError
+from controller.app.bootstrap import open_event_store
+from controller.app.config import Config
+from controller.domain.compartment import Policy
+from controller.domain.errors import ConfigError
 from controller.ports import Clock, EventStore, TemplateGallery
-from controller.scheduler import TimeoutScheduler
-from controller.service import CompartmentService
+from controller.service.bank import LockerBank
+from controller.service.bridge import BridgeSettings, RecognitionBridge
+from controller.service.compartments import CompartmentService
+from controller.service.scheduler import TimeoutScheduler
 
 if TYPE_CHECKING:
     from plc.driver import ModbusLockDriver

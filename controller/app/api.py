@@ -18,11 +18,11 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from controller import audit
-from controller.bank import BankFull, DepositReceipt, LockerBank
-from controller.errors import LockerError, TransitionRejected
-from controller.metrics import Metrics
+from controller.app.metrics import Metrics
+from controller.domain.errors import LockerError, TransitionRejected
 from controller.ports import EventStore, StoredEvent
+from controller.service import audit
+from controller.service.bank import BankFull, DepositReceipt, LockerBank
 
 SSE_QUEUE_SIZE = 1000
 

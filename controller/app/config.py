@@ -15,18 +15,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from controller.errors import ConfigError
+from controller.domain.errors import ConfigError
+from controller.service.scheduler import Timeouts
 
 DEFAULT_DATA_DIR = "var"
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds before the scheduler issues each timeout command."""
-
-    unlocked_door_not_opened_s: float = 20.0
-    door_left_open_s: float = 120.0
-    verification_s: float = 8.0
 
 
 @dataclass(frozen=True)
@@ -58,7 +50,7 @@ class Config:
 def assets_root() -> Path:
     """Read-only assets (faces, weights): ``LOCKERS_ASSETS``, else ``shared`` beside the repository."""
     configured = os.environ.get("LOCKERS_ASSETS")
-    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared"
+    return Path(configured) if configured else Path(__file__).resolve().parents[3] / "shared"
 
 
 def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> Config:

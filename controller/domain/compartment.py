@@ -15,12 +15,12 @@ from typing import Any
 
 from transitions import Event, EventData, Machine, MachineError, Transition
 
-from controller import commands as cmd
-from controller import events as ev
-from controller.errors import TransitionRejected
-from controller.machine import TRANSITIONS, with_recorders
+from controller.domain import commands as cmd
+from controller.domain import events as ev
+from controller.domain.errors import TransitionRejected
+from controller.domain.machine import TRANSITIONS, with_recorders
+from controller.domain.states import CompartmentState
 from controller.ports import Clock
-from controller.states import CompartmentState
 
 # transitions warns once per method it leaves unbound under model_override; that is the intent here.
 logging.getLogger("transitions.core").setLevel(logging.ERROR)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from controller.config import Config
+from controller.app.config import Config
 
 scenario_app = typer.Typer(no_args_is_help=True, help="Scripted scenarios on the real stack in simulate mode.")
 
@@ -43,7 +43,7 @@ def scenario_run(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Run a scenario; exit 0 only when every expectation held."""
-    from controller.scenario import ScenarioRun, load_scenario
+    from controller.app.scenario import ScenarioRun, load_scenario
 
     scenario = load_scenario(file)
     with tempfile.TemporaryDirectory(prefix="lockers-scenario-") as data_dir:
@@ -71,8 +71,8 @@ def run(
     port: Annotated[int | None, typer.Option("--port", help="HTTP API port (default 8080).")] = None,
 ) -> None:
     """Run the locker bank until SIGINT/SIGTERM."""
-    from controller.config import load_config
-    from controller.daemon import RunOptions, run_daemon
+    from controller.app.config import load_config
+    from controller.app.daemon import RunOptions, run_daemon
 
     options = RunOptions(simulate=simulate, db_url=db, camera=camera, host=host, port=port)
     run_daemon(load_config(config), options)

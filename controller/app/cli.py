@@ -16,12 +16,12 @@ from typing import Annotated, Any
 
 import typer
 
-from controller import audit
-from controller.bootstrap import open_event_store
-from controller.compartment import Compartment
-from controller.errors import LockerError
-from controller.logs import LogFormat, configure_logging
+from controller.app.bootstrap import open_event_store
+from controller.app.logs import LogFormat, configure_logging
+from controller.domain.compartment import Compartment
+from controller.domain.errors import LockerError
 from controller.ports import EventStore
+from controller.service import audit
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -37,7 +37,7 @@ keys_app = typer.Typer(no_args_is_help=True, help="Make the secrets a site confi
 app.add_typer(keys_app, name="keys")
 
 # Each module exposes ``register(app: typer.Typer) -> None`` and imports heavy libraries lazily.
-SUBSYSTEM_CLIS = ("storage.cli", "plc.cli", "recognition.cli", "recognition.train_cli", "controller.daemon_cli")
+SUBSYSTEM_CLIS = ("storage.cli", "plc.cli", "recognition.cli", "recognition.train_cli", "controller.app.daemon_cli")
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: SQLite file in the data dir).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
@@ -98,7 +98,7 @@ def audit_verify(
     as_json: JsonOption = False,
 ) -> None:
     """Check the hash chain, contiguous versions and that replay reproduces every transition."""
-    from controller.auditor import verify_log
+    from controller.app.auditor import verify_log
 
     with event_store(db):  # a missing or outdated database is a clear error before any worker starts
         pass
@@ -212,12 +212,11 @@ def sim_history(
 async def _simulate_history(
     store: EventStore, compartments: int, steps: int, seed: int, plc_host: str, plc_port: int | None
 ) -> int:
-    from controller.bank import LockerBank
-    from controller.bridge import BridgeSettings, RecognitionBridge
-    from controller.config import Timeouts
-    from controller.scheduler import TimeoutScheduler
-    from controller.service import CompartmentService
-    from controller.simulation import ForgetfulVault, HistorySimulator, NoGallery, resume_clock
+    from controller.service.bank import LockerBank
+    from controller.service.bridge import BridgeSettings, RecognitionBridge
+    from controller.service.compartments import CompartmentService
+    from controller.service.scheduler import Timeouts, TimeoutScheduler
+    from controller.service.simulation import ForgetfulVault, HistorySimulator, NoGallery, resume_clock
     from plc.driver import ModbusLockDriver
     from plc.fake import FakeLockDriver
     from plc.registers import default_plc_config

@@ -6,8 +6,8 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
-from controller import audit
-from controller.bootstrap import event_decoder, open_event_store
+from controller.app.bootstrap import event_decoder, open_event_store
+from controller.service import audit
 
 
 def verify_shard(url: str | None, shard: audit.Shard) -> audit.AuditReport:

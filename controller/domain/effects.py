@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from controller.events import (
+from controller.domain.events import (
     AlarmCleared,
     DepositStarted,
     Event,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from controller import commands as c
-from controller.compartment import Compartment
-from controller.errors import TransitionRejected
+from controller.domain import commands as c
+from controller.domain.compartment import Compartment
+from controller.domain.errors import TransitionRejected
+from controller.domain.states import CompartmentState as S
 from controller.ports import EventStore, FixedClock
-from controller.service import CompartmentService
-from controller.states import CompartmentState as S
+from controller.service.compartments import CompartmentService
 
 SUBJECTS = ("alice", "bob", "chen", "dae-jung", "eun-ji", "farid", "grace", "hiro")
 MODEL = "simulated@1"

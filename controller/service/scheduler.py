@@ -9,14 +9,23 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from controller import commands as c
-from controller import events as ev
-from controller.compartment import Compartment
-from controller.config import Timeouts
+from controller.domain import commands as c
+from controller.domain import events as ev
+from controller.domain.compartment import Compartment
+from controller.domain.states import CompartmentState as S
 from controller.ports import StoredEvent
-from controller.states import CompartmentState as S
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds before the scheduler issues each timeout command."""
+
+    unlocked_door_not_opened_s: float = 20.0
+    door_left_open_s: float = 120.0
+    verification_s: float = 8.0
 
 
 class TimeoutScheduler:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from controller.states import CompartmentState as S
+from controller.domain.states import CompartmentState as S
 
 ANY_STATE: Final = "*"
 UNLOCKED_FOR_DEPOSIT: Final = "is_deposit"

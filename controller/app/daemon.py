@@ -20,13 +20,13 @@ from typing import Any
 
 import structlog
 
-from controller.api import ApiContext, EventBroadcaster, create_app
-from controller.bank import DepositReceipt
-from controller.config import Config
-from controller.errors import ConfigError, LockDriverError, LockerError
-from controller.metrics import Metrics
+from controller.app.api import ApiContext, EventBroadcaster, create_app
+from controller.app.config import Config
+from controller.app.metrics import Metrics
+from controller.app.stack import Stack, build_stack, new_id, open_vault, start_simulator
+from controller.domain.errors import ConfigError, LockDriverError, LockerError
 from controller.ports import FaceMatch, SensorObservation, SystemClock
-from controller.stack import Stack, build_stack, new_id, open_vault, start_simulator
+from controller.service.bank import DepositReceipt
 
 log = structlog.get_logger("lockers.daemon")
 

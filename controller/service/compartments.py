@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable, Sequence
 
 import structlog
 
-from controller import commands as cmd
-from controller.compartment import Compartment, Policy
-from controller.effects import DestroyTemplate, Effect, Unlock, effects_of
-from controller.errors import LockerError, TransitionRejected, UnlockNotSent, UnlockOutcomeUnknown
+from controller.domain import commands as cmd
+from controller.domain.compartment import Compartment, Policy
+from controller.domain.effects import DestroyTemplate, Effect, Unlock, effects_of
+from controller.domain.errors import LockerError, TransitionRejected, UnlockNotSent, UnlockOutcomeUnknown
 from controller.ports import Clock, EventStore, LockDriver, StoredEvent, TemplateVault
 
 log = structlog.get_logger("lockers.service")

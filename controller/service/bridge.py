@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from controller import commands as c
-from controller.compartment import Compartment
+from controller.domain import commands as c
+from controller.domain.compartment import Compartment
+from controller.domain.states import CompartmentState as S
 from controller.ports import FaceMatch
-from controller.states import CompartmentState as S
 
 
 @dataclass(frozen=True, slots=True)

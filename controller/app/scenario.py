@@ -16,15 +16,15 @@ from typing import Any
 
 import yaml
 
-from controller import audit
-from controller.bootstrap import event_decoder
-from controller.compartment import Compartment
-from controller.config import Config, assets_root, deep_merge, load_config
-from controller.errors import LockerError
-from controller.events import AlarmReason
+from controller.app.bootstrap import event_decoder
+from controller.app.config import Config, assets_root, deep_merge, load_config
+from controller.app.stack import Stack, build_stack, open_vault, start_simulator
+from controller.domain.compartment import Compartment
+from controller.domain.errors import LockerError
+from controller.domain.events import AlarmReason
+from controller.domain.states import CompartmentState
 from controller.ports import FixedClock, LockDriver, SensorObservation
-from controller.stack import Stack, build_stack, open_vault, start_simulator
-from controller.states import CompartmentState
+from controller.service import audit
 
 FRAME_INTERVAL_S = 0.1
 STEP_KINDS = ("deposit", "show", "expect", "door", "wait", "operator", "plc", "restart")

@@ -13,11 +13,11 @@ from datetime import datetime
 
 import structlog
 
-from controller import commands as c
-from controller import events as ev
-from controller.bridge import RecognitionBridge
-from controller.effects import DestroyTemplate, effects_of
-from controller.errors import BoardUnreachable, LockerError, TransitionRejected
+from controller.domain import commands as c
+from controller.domain import events as ev
+from controller.domain.effects import DestroyTemplate, effects_of
+from controller.domain.errors import BoardUnreachable, LockerError, TransitionRejected
+from controller.domain.states import CompartmentState as S
 from controller.ports import (
     BoardFaulted,
     BoardRecovered,
@@ -27,9 +27,9 @@ from controller.ports import (
     StoredEvent,
     TemplateGallery,
 )
-from controller.scheduler import TimeoutScheduler
-from controller.service import CompartmentService
-from controller.states import CompartmentState as S
+from controller.service.bridge import RecognitionBridge
+from controller.service.compartments import CompartmentService
+from controller.service.scheduler import TimeoutScheduler
 
 log = structlog.get_logger("lockers.bank")
 
