@@ -1,25 +1,32 @@
 """The HTTP API (FastAPI): compartments, deposits, live events (SSE), operator actions, health, metrics.
 
-Operator actions need ``Authorization: Bearer <token>``; only the token's SHA-256 is configured
-(``api.operator_token_sha256``). Simulate mode adds ``/simulate/...`` inputs for frames and doors.
+Access (``controller.app.access``): reading the log, the grid or the metrics needs an operator or
+auditor (session cookie from ``/operator`` or ``Authorization: Bearer <token>``); acting needs an
+operator, who is recorded as the one acting; deposits need the kiosk or an operator outside simulate
+mode. Simulate mode adds ``/simulate/...`` inputs for frames and doors. The kiosk page, the console
+and their endpoints come from ``controller.app.web``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from controller.app.metrics import Metrics
-from controller.domain.errors import LockerError, TransitionRejected
+from controller.app.operators import Principal
+from controller.app.web import WebOptions
+from controller.app.web.console import console_router, operator_call
+from controller.app.web.documents import stored_document
+from controller.app.web.guard import GuardMiddleware
+from controller.app.web.pages import pages_router
+from controller.domain.errors import LockerError
 from controller.ports import EventStore, StoredEvent
 from controller.service import audit
 from controller.service.bank import BankFull, DepositReceipt, LockerBank
@@ -56,7 +63,7 @@ class ApiContext:
     metrics: Metrics
     broadcaster: EventBroadcaster
     deposit: Callable[[], Awaitable[DepositReceipt]]
-    operator_token_sha256: str
+    web: WebOptions
     health: Callable[[], dict[str, Any]]
     simulate_frame: Callable[[bytes], None] | None = None
     simulate_door: Callable[[int, str], None] | None = None
@@ -64,10 +71,16 @@ class ApiContext:
 
 
 class OperatorAction(BaseModel):
-    """Who does it and why."""
+    """Why the operator acts; ``operator_id`` is deprecated and never recorded as the actor."""
 
-    operator_id: str = Field(min_length=1, max_length=64)
+    operator_id: str = Field(default="", max_length=64)
     note: str = Field(default="", max_length=500)
+
+    def recorded_note(self, who: Principal) -> str:
+        """The note; a name claimed beside the shared token is kept in it as an unverified claim."""
+        if who.via == "shared-token" and self.operator_id:
+            return f"{self.note} [operator_id claimed with the shared token: {self.operator_id}]".strip()
+        return self.note
 
 
 class ClearAlarmRequest(OperatorAction):
@@ -84,42 +97,34 @@ class DoorAction(BaseModel):
 
 def sse_message(record: StoredEvent) -> str:
     """One server-sent event: id = global position, event = type, data = the event as JSON."""
-    event = record.event
-    data = {
-        "position": record.position,
-        "compartment_id": event.compartment_id,
-        "version": event.version,
-        "occurred_at": event.occurred_at.isoformat(),
-        "correlation_id": event.correlation_id,
-        "type": type(event).__name__,
-        "payload": event.payload(),
-    }
-    return f"id: {record.position}\nevent: {type(event).__name__}\ndata: {json.dumps(data, default=str)}\n\n"
+    data = json.dumps(stored_document(record), default=str)
+    return f"id: {record.position}\nevent: {type(record.event).__name__}\ndata: {data}\n\n"
 
 
 def create_app(ctx: ApiContext) -> FastAPI:
     """The FastAPI application over one running bank."""
-    app = FastAPI(title="LOCKERS", version="0.1.0", description="Face-recognition locker bank controller.")
-
-    def operator(authorization: Annotated[str | None, Header()] = None) -> None:
-        if not ctx.operator_token_sha256:
-            raise HTTPException(503, "operator actions are disabled: no api.operator_token_sha256 configured")
-        token = (authorization or "").removeprefix("Bearer ").strip()
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        if not token or not hmac.compare_digest(digest, ctx.operator_token_sha256):
-            raise HTTPException(401, "a valid operator token is required", headers={"WWW-Authenticate": "Bearer"})
+    # The stock /docs pages load their scripts from a CDN: off; api.docs serves an offline page instead.
+    app = FastAPI(
+        title="LOCKERS",
+        version="0.1.0",
+        description="Face-recognition locker bank controller.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    access = ctx.web.access
+    app.add_middleware(GuardMiddleware, max_body_bytes=ctx.web.max_body_bytes)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
         return ctx.health()
 
-    @app.get("/compartments")
+    @app.get("/compartments", dependencies=[Depends(access.reader)])
     def compartments() -> dict[str, Any]:
         live = ctx.bank.service.compartments.values()
         ordered = sorted(live, key=lambda k: audit.sort_key(k.compartment_id))
         return {"compartments": [audit.compartment_summary(k) for k in ordered]}
 
-    @app.post("/deposit", status_code=201)
+    @app.post("/deposit", status_code=201, dependencies=[Depends(access.depositor)])
     async def deposit() -> dict[str, str]:
         try:
             receipt = await ctx.deposit()
@@ -129,7 +134,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
             raise HTTPException(422, str(exc)) from None
         return {"compartment_id": receipt.compartment_id, "correlation_id": receipt.correlation_id}
 
-    @app.get("/events")
+    @app.get("/events", dependencies=[Depends(access.reader)])
     async def events(request: Request, after: int = 0) -> StreamingResponse:
         return StreamingResponse(_stream(request, after), media_type="text/event-stream")
 
@@ -155,27 +160,36 @@ def create_app(ctx: ApiContext) -> FastAPI:
         finally:
             ctx.broadcaster.clients.discard(queue)
 
-    @app.post("/operator/alarms/{compartment_id}/clear", dependencies=[Depends(operator)])
-    async def clear_alarm(compartment_id: str, body: ClearAlarmRequest) -> dict[str, Any]:
-        await _operator_call(ctx.bank.clear_alarm(compartment_id, body.operator_id, body.note, body.release))
+    @app.post("/operator/alarms/{compartment_id}/clear")
+    async def clear_alarm(
+        compartment_id: str, body: ClearAlarmRequest, who: Principal = Depends(access.actor)
+    ) -> dict[str, Any]:
+        note = body.recorded_note(who)
+        await operator_call(lambda: ctx.bank.clear_alarm(compartment_id, who.name, note, body.release))
         return audit.compartment_summary(ctx.bank.service.get(compartment_id))
 
-    @app.post("/operator/compartments/{compartment_id}/out-of-service", dependencies=[Depends(operator)])
-    async def out_of_service(compartment_id: str, body: OperatorAction) -> dict[str, Any]:
-        await _operator_call(ctx.bank.take_out_of_service(compartment_id, body.operator_id, body.note))
+    @app.post("/operator/compartments/{compartment_id}/out-of-service")
+    async def out_of_service(
+        compartment_id: str, body: OperatorAction, who: Principal = Depends(access.actor)
+    ) -> dict[str, Any]:
+        note = body.recorded_note(who)
+        await operator_call(lambda: ctx.bank.take_out_of_service(compartment_id, who.name, note))
         return audit.compartment_summary(ctx.bank.service.get(compartment_id))
 
-    @app.get("/metrics")
+    @app.get("/metrics", dependencies=[Depends(access.metrics_reader)])
     def metrics() -> Response:
         return Response(ctx.metrics.render(), media_type="text/plain; version=0.0.4")
 
     if ctx.simulate_frame is not None:
         push = ctx.simulate_frame
+        decoding = asyncio.Semaphore(1)  # one frame decoded at a time, in a thread: the loop stays free
 
         @app.post("/simulate/frames", status_code=202)
         async def simulate_frame(request: Request) -> dict[str, str]:
             try:
-                push(await request.body())
+                body = await request.body()
+                async with decoding:
+                    await asyncio.to_thread(push, body)
             except LockerError as exc:
                 raise HTTPException(422, str(exc)) from None
             return {"status": "queued"}
@@ -191,13 +205,6 @@ def create_app(ctx: ApiContext) -> FastAPI:
                 raise HTTPException(404, str(exc)) from None
             return {"status": "done"}
 
+    app.include_router(console_router(access, ctx.bank, ctx.store))
+    app.include_router(pages_router(access, ctx.web.feed, ctx.web.kiosk, ctx.web.docs))
     return app
-
-
-async def _operator_call(call: Awaitable[None]) -> None:
-    try:
-        await call
-    except TransitionRejected as exc:
-        raise HTTPException(409, str(exc)) from None
-    except LockerError as exc:
-        raise HTTPException(404, str(exc)) from None

@@ -37,7 +37,14 @@ keys_app = typer.Typer(no_args_is_help=True, help="Make the secrets a site confi
 app.add_typer(keys_app, name="keys")
 
 # Each module exposes ``register(app: typer.Typer) -> None`` and imports heavy libraries lazily.
-SUBSYSTEM_CLIS = ("storage.cli", "plc.cli", "recognition.cli", "recognition.train_cli", "controller.app.daemon_cli")
+SUBSYSTEM_CLIS = (
+    "storage.cli",
+    "plc.cli",
+    "recognition.cli",
+    "recognition.train_cli",
+    "controller.app.daemon_cli",
+    "controller.app.operators_cli",
+)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: SQLite file in the data dir).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]

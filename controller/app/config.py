@@ -23,11 +23,17 @@ DEFAULT_DATA_DIR = "var"
 
 @dataclass(frozen=True)
 class ApiSettings:
-    """The HTTP API: loopback by default; operator actions need a token whose SHA-256 is stored here."""
+    """The HTTP API: loopback by default; who may call what (see ``controller.app.access``)."""
 
     host: str = "127.0.0.1"
     port: int = 8080
-    operator_token_sha256: str = ""
+    operator_token_sha256: str = ""  # deprecated shared token: named operators replace it
+    kiosk_token_sha256: str = ""  # the kiosk's own credential (deposits and its feed outside simulate mode)
+    metrics_public: bool = False  # /metrics without logging in (a scraper on a trusted network)
+    docs: bool = False  # an offline API documentation page at /docs
+    max_body_bytes: int = 10 * 1024 * 1024
+    cookie_secure: bool = True  # session cookies only over HTTPS (browsers treat localhost as secure)
+    session_hours: float = 12.0
 
 
 @dataclass(frozen=True)

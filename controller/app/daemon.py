@@ -24,6 +24,8 @@ from controller.app.api import ApiContext, EventBroadcaster, create_app
 from controller.app.config import Config
 from controller.app.metrics import Metrics
 from controller.app.stack import Stack, build_stack, new_id, open_vault, start_simulator
+from controller.app.web import web_options
+from controller.app.web.feed import KioskFeed
 from controller.domain.errors import ConfigError, LockDriverError, LockerError
 from controller.ports import FaceMatch, SensorObservation, SystemClock
 from controller.service.bank import DepositReceipt
@@ -40,6 +42,7 @@ class TimedPipeline:
 
     inner: Any
     histogram: Any
+    on_analysis: Callable[[Any, tuple[int, ...]], None] | None = None
 
     @property
     def card(self) -> Any:
@@ -50,9 +53,12 @@ class TimedPipeline:
         """Analyse and time one frame."""
         started = time.perf_counter()
         try:
-            return self.inner.analyse(image)
+            analysis = self.inner.analyse(image)
         finally:
             self.histogram.observe(time.perf_counter() - started)
+        if self.on_analysis is not None:
+            self.on_analysis(analysis, image.shape)
+        return analysis
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,7 @@ class Daemon:
         self.options = options
         self.metrics = Metrics()
         self.broadcaster = EventBroadcaster()
+        self.kiosk_feed = KioskFeed()
         self.stop_requested = asyncio.Event()
         self.stack: Stack | None = None
         self.worker: Any = None
@@ -132,7 +139,7 @@ class Daemon:
         raw = build_pipeline(
             settings.model, device=settings.device, min_face_size=settings.min_face_size, quality=quality
         )
-        pipeline = TimedPipeline(raw, self.metrics.recognition_seconds)
+        pipeline = TimedPipeline(raw, self.metrics.recognition_seconds, self.kiosk_feed.on_analysis)
         card = raw.card
         source, push_frame = open_camera(self.options.camera or settings.camera, self.options.simulate)
         self.worker = RecognitionWorker(
@@ -154,6 +161,7 @@ class Daemon:
         )
         stack.service.subscribe(self.metrics.on_committed)
         stack.service.subscribe(self.broadcaster.on_committed)
+        stack.service.subscribe(self.kiosk_feed.on_committed)
         return stack, push_frame
 
     async def _serve(self, stack: Stack, push_frame: Callable[[bytes], None] | None) -> None:
@@ -162,6 +170,7 @@ class Daemon:
         from recognition.worker import asyncio_sink
 
         await stack.bank.boot()
+        self.kiosk_feed.bind(asyncio.get_running_loop())
         observations: asyncio.Queue[Any] = asyncio.Queue()
         self.worker.start(asyncio_sink(asyncio.get_running_loop(), observations))
         api = self.config.api
@@ -235,6 +244,7 @@ class Daemon:
     async def _recognise(self, stack: Stack, observations: asyncio.Queue[Any]) -> None:
         while True:
             observation = await observations.get()
+            self.kiosk_feed.on_observation(observation)
             if isinstance(observation, FaceMatch):
                 await stack.bank.on_face(observation, time.monotonic())
 
@@ -245,7 +255,11 @@ class Daemon:
         stack = self.stack
         assert stack is not None
         stack.bank.free_compartment()  # fail fast when full, before asking anyone to look at the camera
-        result = await asyncio.wrap_future(self.worker.enrol(self.enrol_samples, ENROL_TIMEOUT_S))
+        self.kiosk_feed.enrolling(self.enrol_samples)
+        try:
+            result = await asyncio.wrap_future(self.worker.enrol(self.enrol_samples, ENROL_TIMEOUT_S))
+        finally:
+            self.kiosk_feed.enrolled()
         stored = store_enrolment(stack.vault, result, self.worker.pipeline.card.model_version)
         return await stack.bank.deposit(f"subject-{new_id()[:12]}", stored.template_ref, stored.model_version)
 
@@ -257,7 +271,7 @@ class Daemon:
                 metrics=self.metrics,
                 broadcaster=self.broadcaster,
                 deposit=self.deposit,
-                operator_token_sha256=self.config.api.operator_token_sha256,
+                web=web_options(self.config, self.options.simulate, self.kiosk_feed),
                 health=lambda: self._health(stack),
                 simulate_frame=push_frame,
                 simulate_door=self._door_control(stack) if stack.simulator is not None else None,

@@ -1,0 +1,174 @@
+/* The operator console: login, a live grid of compartments, alarms with evidence, actions, timelines. */
+"use strict";
+const $ = (id) => document.getElementById(id);
+const consoleState = { csrf: "", stream: null, clearing: null, refreshTimer: null };
+
+async function call(method, path, body) {
+  const headers = { "X-CSRF-Token": consoleState.csrf };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (response.status === 401) showLogin();
+  return response;
+}
+
+function showLogin() {
+  $("login").hidden = false;
+  for (const id of ["grid", "logout", "export", "live"]) $(id).hidden = true;
+  $("who").textContent = "";
+  if (consoleState.stream) consoleState.stream.close();
+}
+
+function showConsole(session) {
+  consoleState.csrf = session.csrf;
+  $("login").hidden = true;
+  for (const id of ["grid", "logout", "export"]) $(id).hidden = false;
+  $("who").textContent = I18N.t("op.signed_in", { name: session.name, role: session.role });
+  $("who").dataset.role = session.role;
+  refresh();
+  listen();
+}
+
+async function login(event) {
+  event.preventDefault();
+  const response = await fetch("/operator/login", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ name: $("login-user").value, password: $("login-password").value }),
+  });
+  if (response.ok) {
+    $("login-error").textContent = "";
+    $("login-password").value = "";
+    showConsole(await response.json());
+  } else {
+    $("login-error").textContent = I18N.t(response.status === 429 ? "op.too_many" : "op.login_failed");
+  }
+}
+
+async function logout() {
+  await call("POST", "/operator/logout");
+  consoleState.csrf = "";
+  showLogin();
+}
+
+/* -------------------------------------------------------------- the grid */
+async function refresh() {
+  const response = await call("GET", "/compartments");
+  if (!response.ok) return;
+  const { compartments } = await response.json();
+  $("grid").replaceChildren(...compartments.map(tile));
+  for (const row of compartments.filter((k) => k.state === "alarm")) showEvidence(row.id);
+}
+
+function element(tag, text, attributes = {}) {
+  const el = document.createElement(tag);
+  if (text !== undefined) el.textContent = text;
+  for (const [name, value] of Object.entries(attributes)) el.setAttribute(name, value);
+  return el;
+}
+
+function button(key, testid, onClick) {
+  const el = element("button", I18N.t(key), { "data-testid": testid, type: "button" });
+  el.addEventListener("click", onClick);
+  return el;
+}
+
+function tile(k) {
+  const el = element("article", undefined, { "data-compartment": k.id, "data-state": k.state, class: "tile" });
+  el.append(element("h3", k.id), element("p", I18N.t(`op.state.${k.state}`), { class: "state" }));
+  el.append(element("p", I18N.t(`op.door.${k.door}`), { class: "door-state" }));
+  if (k.failed_attempts) el.append(element("p", I18N.t("op.failed_attempts", { count: k.failed_attempts })));
+  const actions = element("div", undefined, { class: "actions" });
+  if (k.state === "alarm") {
+    el.append(element("p", I18N.t(`op.alarm.${k.alarm}`), { class: "alarm", "data-testid": "alarm-reason" }));
+    el.append(element("p", "", { class: "evidence", "data-testid": "evidence" }));
+    actions.append(button("op.clear", "clear-alarm", () => askToClear(k.id)));
+    if (k.alarm === "out_of_service") {
+      actions.append(button("op.in_service", "in-service", () => act(`/operator/compartments/${k.id}/in-service`, {})));
+    }
+  } else if (k.state === "free" || k.state === "occupied") {
+    actions.append(button("op.out_of_service", "out-of-service",
+      () => act(`/operator/compartments/${k.id}/out-of-service`, { note: "" })));
+  }
+  actions.append(button("op.timeline", "show-timeline", () => showTimeline(k.id)));
+  el.append(actions);
+  return el;
+}
+
+async function showEvidence(id) {
+  const response = await call("GET", `/operator/compartments/${id}/timeline`);
+  if (!response.ok) return;
+  const { events } = await response.json();
+  const alarm = events.filter((e) => e.type === "AlarmRaised").pop();
+  const target = document.querySelector(`[data-compartment="${id}"] .evidence`);
+  if (alarm && target) {
+    const detail = Object.entries(alarm.payload).filter(([name]) => name !== "reason")
+      .map(([name, value]) => `${name}: ${value}`).join(", ");
+    target.textContent = `${I18N.t("op.evidence")}: ${alarm.occurred_at.slice(0, 19)}Z ${detail}`;
+  }
+}
+
+async function act(path, body) {
+  const response = await call("POST", path, body);
+  if (!response.ok) {
+    const detail = (await response.json()).detail;
+    $("error").textContent = I18N.t("op.refused", { detail: typeof detail === "string" ? detail : JSON.stringify(detail) });
+  } else {
+    $("error").textContent = "";
+  }
+  await refresh();
+}
+
+function askToClear(id) {
+  consoleState.clearing = id;
+  $("clear-title").textContent = I18N.t("op.clear_title", { id });
+  $("clear-note").value = "";
+  $("clear-release").checked = false;
+  $("clear-dialog").showModal();
+}
+
+async function onClearClosed() {
+  const id = consoleState.clearing;
+  consoleState.clearing = null;
+  if ($("clear-dialog").returnValue !== "confirm" || id == null) return;
+  await act(`/operator/alarms/${id}/clear`, { note: $("clear-note").value, release: $("clear-release").checked });
+}
+
+async function showTimeline(id) {
+  const response = await call("GET", `/operator/compartments/${id}/timeline`);
+  if (!response.ok) return;
+  const { events } = await response.json();
+  $("timeline-title").textContent = I18N.t("op.timeline_title", { id });
+  $("timeline").replaceChildren(...events.map((e) => {
+    const details = Object.entries(e.payload).map(([name, value]) => `${name}=${value}`).join(" ");
+    return element("li", `${e.version}. ${e.occurred_at.slice(0, 19)}Z ${e.type} ${details}`);
+  }));
+  $("timeline-dialog").showModal();
+}
+
+function listen() {
+  if (consoleState.stream) consoleState.stream.close();
+  // The stream replays the log first: refreshes are coalesced so a long log costs a few reads, not one per event.
+  consoleState.stream = new EventSource("/events");
+  consoleState.stream.addEventListener("open", () => { $("live").hidden = false; });
+  consoleState.stream.addEventListener("error", () => { $("live").hidden = true; });
+  const later = () => {
+    clearTimeout(consoleState.refreshTimer);
+    consoleState.refreshTimer = setTimeout(refresh, 250);
+  };
+  const kinds = ["DepositStarted", "UnlockPulseSent", "DoorOpened", "DoorClosed", "ItemDeposited", "ItemRetrieved",
+    "UnlockExpired", "VerificationStarted", "IdentityConfirmed", "IdentityRejected", "VerificationTimedOut",
+    "AlarmRaised", "AlarmCleared"];
+  for (const kind of kinds) consoleState.stream.addEventListener(kind, later);
+}
+
+async function start() {
+  await I18N.load();
+  $("login").addEventListener("submit", login);
+  $("logout").addEventListener("click", logout);
+  $("clear-dialog").addEventListener("close", onClearClosed);
+  const response = await fetch("/operator/session");
+  if (response.ok) showConsole(await response.json());
+  else showLogin();
+}
+
+start();
