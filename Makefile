@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/lockers operators first
 	$(BIN)/lockers run --simulate
 
 test: $(STAMP)
