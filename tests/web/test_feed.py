@@ -1,0 +1,84 @@
+"""The kiosk feed: reason codes, boxes, progress and door numbers; never subject ids, distances or images."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from controller.app.web.feed import KioskFeed, kiosk_message
+from controller.domain import events as ev
+from controller.ports import FaceMatch, StoredEvent
+from recognition.fakes import analysis
+from recognition.worker import FaceRejected
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def confirmed() -> ev.IdentityConfirmed:
+    return ev.IdentityConfirmed(
+        compartment_id="3", version=4, occurred_at=NOW, subject_id="subject-abc", distance=0.31,
+        runner_up_distance=0.7, threshold=0.45, margin=0.05, frames_agreeing=3, frames_considered=4,
+        model_version="dlib", unlock_id="u1", pulse_ms=500,
+    )
+
+
+def collect(feed: KioskFeed, feed_inputs: Any) -> list[dict[str, Any]]:
+    """Messages a client receives while ``feed_inputs(feed)`` runs."""
+
+    async def run() -> list[dict[str, Any]]:
+        feed.bind(asyncio.get_running_loop())
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        feed.clients.add(queue)
+        feed_inputs(feed)
+        await asyncio.sleep(0.05)
+        return [queue.get_nowait() for _ in range(queue.qsize())]
+
+    return asyncio.run(run())
+
+
+def test_decisions_carry_door_numbers_and_reasons_only() -> None:
+    rejected = ev.IdentityRejected(compartment_id="3", version=5, occurred_at=NOW, reason="only 1 of 5 agreed",
+                                   distance=0.6, threshold=0.45, model_version="dlib", failed_attempts=1)
+    lockout = ev.AlarmRaised(compartment_id="3", version=6, occurred_at=NOW, reason="lockout", detail="3 failures")
+    assert kiosk_message(confirmed()) == {"kind": "door", "purpose": "retrieval", "door": "3"}
+    assert kiosk_message(rejected) == {"kind": "refused", "reason": "not_recognised"}
+    assert kiosk_message(lockout) == {"kind": "refused", "reason": "locked_out"}
+    assert kiosk_message(ev.DoorOpened(compartment_id="3", version=7, occurred_at=NOW)) is None
+
+
+def test_the_stream_never_carries_subject_ids_or_distances() -> None:
+    stranger = FaceMatch(None, None, 0.9, None, 0.45, 0.05, 0, 1, False, "dlib")
+    owner = FaceMatch("3", "subject-abc", 0.3, 0.7, 0.45, 0.05, 1, 1, False, "dlib")
+
+    def inputs(feed: KioskFeed) -> None:
+        feed.on_committed([StoredEvent(9, confirmed(), "h9", "h8")])
+        feed.on_observation(stranger)
+        feed.on_observation(owner)
+        feed.on_observation(FaceRejected("no_templates", 1, 0.0))
+        feed.on_observation(FaceRejected("face_too_small", 2, 0.0))
+
+    messages = collect(KioskFeed(), inputs)
+    text = json.dumps(messages)
+    assert "subject" not in text and "0.3" not in text and "0.9" not in text
+    assert [m.get("reason") or m.get("door") for m in messages] == [
+        "3", "not_recognised", "not_recognised", "face_too_small"
+    ]
+
+
+def test_face_boxes_are_fractions_of_the_frame_and_enrolment_counts_good_frames() -> None:
+    good = analysis(np.ones(4, dtype=np.float32))
+
+    def inputs(feed: KioskFeed) -> None:
+        feed.enrolling(2)
+        feed.on_analysis(good, (80, 160, 3))
+        feed.on_analysis(analysis(None, "too_blurry"), (80, 160, 3))
+
+    messages = collect(KioskFeed(), inputs)
+    assert [m["kind"] for m in messages] == ["enrol", "enrol", "face", "face"]
+    assert messages[1] == {**messages[1], "good": 1, "needed": 2}
+    assert messages[2]["box"] == [0.05, 0.1, 0.25, 0.5] and messages[2]["reason"] == "face_ok"
+    assert messages[3]["reason"] == "too_blurry"
