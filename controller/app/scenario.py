@@ -361,7 +361,7 @@ class ScenarioRun:
             now_s = self.clock.now().timestamp()
             match = await asyncio.to_thread(self._station.match, image, now_s)
             if match is not None:
-                matched.append(f"{match.compartment_id or '-'}@{match.distance:.3f}")
+                matched.append(f"{match.compartment_id or '-'}@{match.evidence.distance:.3f}")
                 await self.stack.bank.on_face(match, now_s)
         return f"{len(step.arg)} frames shown; matches: {', '.join(matched) or 'none'}"
 
