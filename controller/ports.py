@@ -180,6 +180,20 @@ class FaceMatch:
     evidence: Evidence
 
 
+class Enrolled(Protocol):
+    """A depositor's template, stored in the vault: where it is and which model made it."""
+
+    @property
+    def template_ref(self) -> str:
+        """The vault reference of the encrypted template."""
+        ...
+
+    @property
+    def model_version(self) -> str:
+        """The model that computed the template."""
+        ...
+
+
 class TemplateGallery(Protocol):
     """The identification side of recognition: which compartments' templates a face is compared with."""
 
