@@ -11,6 +11,7 @@ import numpy as np
 
 from controller.app.web.feed import KioskFeed, kiosk_message
 from controller.domain import events as ev
+from controller.domain.evidence import Evidence
 from controller.ports import FaceMatch, StoredEvent
 from recognition.fakes import analysis
 from recognition.worker import FaceRejected
@@ -18,12 +19,14 @@ from recognition.worker import FaceRejected
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+def evidence(distance: float, subject_id: str = "subject-abc") -> Evidence:
+    return Evidence(subject_id=subject_id, distance=distance, runner_up_distance=0.7, threshold=0.45,
+                    margin=0.05, frames_agreeing=3, frames_considered=4, model_version="dlib")
+
+
 def confirmed() -> ev.IdentityConfirmed:
-    return ev.IdentityConfirmed(
-        compartment_id="3", version=4, occurred_at=NOW, subject_id="subject-abc", distance=0.31,
-        runner_up_distance=0.7, threshold=0.45, margin=0.05, frames_agreeing=3, frames_considered=4,
-        model_version="dlib", unlock_id="u1", pulse_ms=500,
-    )
+    return ev.IdentityConfirmed(compartment_id="3", version=4, occurred_at=NOW, evidence=evidence(0.31),
+                                unlock_id="u1", pulse_ms=500)
 
 
 def collect(feed: KioskFeed, feed_inputs: Any) -> list[dict[str, Any]]:
@@ -42,17 +45,19 @@ def collect(feed: KioskFeed, feed_inputs: Any) -> list[dict[str, Any]]:
 
 def test_decisions_carry_door_numbers_and_reasons_only() -> None:
     rejected = ev.IdentityRejected(compartment_id="3", version=5, occurred_at=NOW, reason="only 1 of 5 agreed",
-                                   distance=0.6, threshold=0.45, model_version="dlib", failed_attempts=1)
+                                   evidence=evidence(0.6), failed_attempts=1)
     lockout = ev.AlarmRaised(compartment_id="3", version=6, occurred_at=NOW, reason="lockout", detail="3 failures")
     assert kiosk_message(confirmed()) == {"kind": "door", "purpose": "retrieval", "door": "3"}
     assert kiosk_message(rejected) == {"kind": "refused", "reason": "not_recognised"}
     assert kiosk_message(lockout) == {"kind": "refused", "reason": "locked_out"}
-    assert kiosk_message(ev.DoorOpened(compartment_id="3", version=7, occurred_at=NOW)) is None
+    opened = ev.DoorOpened(compartment_id="3", version=7, occurred_at=NOW)
+    assert kiosk_message(opened) == {"kind": "opened", "door": "3"}
+    assert kiosk_message(ev.UnlockPulseSent(compartment_id="3", version=8, occurred_at=NOW, unlock_id="u")) is None
 
 
 def test_the_stream_never_carries_subject_ids_or_distances() -> None:
-    stranger = FaceMatch(None, None, 0.9, None, 0.45, 0.05, 0, 1, False, "dlib")
-    owner = FaceMatch("3", "subject-abc", 0.3, 0.7, 0.45, 0.05, 1, 1, False, "dlib")
+    stranger = FaceMatch(None, False, evidence(0.9, subject_id=""))
+    owner = FaceMatch("3", False, evidence(0.3))
 
     def inputs(feed: KioskFeed) -> None:
         feed.on_committed([StoredEvent(9, confirmed(), "h9", "h8")])
@@ -62,8 +67,9 @@ def test_the_stream_never_carries_subject_ids_or_distances() -> None:
         feed.on_observation(FaceRejected("face_too_small", 2, 0.0))
 
     messages = collect(KioskFeed(), inputs)
-    text = json.dumps(messages)
-    assert "subject" not in text and "0.3" not in text and "0.9" not in text
+    fields = {key for message in messages for key in message}
+    assert fields == {"kind", "at", "reason", "door", "purpose"}  # no subject, no distance, no evidence
+    assert "subject-abc" not in json.dumps(messages)
     assert [m.get("reason") or m.get("door") for m in messages] == [
         "3", "not_recognised", "not_recognised", "face_too_small"
     ]

@@ -107,6 +107,8 @@ def kiosk_message(event: ev.Event) -> dict[str, Any] | None:
         return {"kind": "door", "purpose": "deposit", "door": door}
     if isinstance(event, ev.IdentityConfirmed):
         return {"kind": "door", "purpose": "retrieval", "door": door}
+    if isinstance(event, ev.DoorOpened):
+        return {"kind": "opened", "door": door}
     if isinstance(event, ev.IdentityRejected):
         return {"kind": "refused", "reason": NOT_RECOGNISED}
     if isinstance(event, ev.AlarmRaised) and event.reason == ev.AlarmReason.LOCKOUT:

@@ -5,7 +5,9 @@ const IDLE_AFTER_MS = 8000;
 const HOLD_MS = 4000;
 const FRAME_INTERVAL_MS = 450;
 const QUIET_REASONS = new Set(["no_face", "low_probability"]);
-const kiosk = { mode: "idle", door: null, idleTimer: null, holdUntil: 0, samples: {}, sampleIndex: 0, sending: false };
+const kiosk = {
+  mode: "idle", door: null, openDoors: new Set(), idleTimer: null, holdUntil: 0, samples: {}, sampleIndex: 0, sending: false,
+};
 
 function say(key, vars = {}, hold = false) {
   $("message").textContent = I18N.t(key, vars);
@@ -87,6 +89,7 @@ function onRefused(message) {
 }
 
 function onDoor(message) {
+  kiosk.openDoors.delete(message.door);  // unlocked now: it opens after this
   if (message.purpose !== "retrieval") return;
   clearTimeout(kiosk.idleTimer);
   kiosk.mode = "retrieval-open";
@@ -94,7 +97,14 @@ function onDoor(message) {
   say("kiosk.retrieval_open", { door: message.door });
 }
 
+function onOpened(message) {
+  // Doors seen open (the feed can say so before the deposit call has answered).
+  kiosk.openDoors.add(message.door);
+  renderDoorControls();
+}
+
 function onDone(message) {
+  kiosk.openDoors.delete(message.door);
   if (message.door !== kiosk.door) return;
   say(message.purpose === "deposit" ? "kiosk.deposit_done" : "kiosk.retrieval_done", { door: message.door }, true);
   kiosk.mode = "done";
@@ -104,7 +114,9 @@ function onDone(message) {
 
 function listen() {
   const feed = new EventSource("/kiosk/feed");
-  const handlers = { face: onFace, reason: onReason, enrol: onEnrol, refused: onRefused, door: onDoor, done: onDone };
+  const handlers = {
+    face: onFace, reason: onReason, enrol: onEnrol, refused: onRefused, door: onDoor, opened: onOpened, done: onDone,
+  };
   for (const [kind, handle] of Object.entries(handlers)) {
     feed.addEventListener(kind, (event) => handle(JSON.parse(event.data)));
   }
@@ -189,7 +201,8 @@ async function sendFrame() {
 function renderDoorControls() {
   const doors = $("doors");
   doors.replaceChildren();
-  if ($("simulator").hidden || kiosk.door == null) return;
+  // A person closes a door once it has opened (the simulator pops it a moment after the unlock).
+  if ($("simulator").hidden || !kiosk.openDoors.has(kiosk.door)) return;
   const close = document.createElement("button");
   close.dataset.testid = "sim-close-door";
   close.textContent = I18N.t("sim.close_door", { door: kiosk.door });
