@@ -217,6 +217,8 @@ class Daemon:
             "bank running",
             compartments=len(stack.service.compartments),
             api=url,
+            kiosk=f"{url}/",
+            console=f"{url}/operator",
             simulate=self.options.simulate,
             model=self.worker.pipeline.card.model_version,
         )

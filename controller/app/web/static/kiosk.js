@@ -136,6 +136,11 @@ function drawBox(box) {
 /* ------------------------------------------------------------- simulate mode */
 async function setUpSimulator() {
   const response = await fetch("/kiosk/setup");
+  if (response.status === 401) {
+    // Outside simulate mode only a paired kiosk may deposit: say so instead of failing at the first touch.
+    $("deposit").disabled = true;
+    say("kiosk.not_paired");
+  }
   if (!response.ok) return;
   const setup = await response.json();
   if (!setup.simulate) return;
