@@ -54,6 +54,8 @@ async def test_outside_simulate_mode_only_the_kiosk_or_an_operator_deposits(tmp_
 
 async def test_pairing_the_kiosk_browser_sets_its_cookie(tmp_path: Path) -> None:
     client, _ = app_for(tmp_path)
+    assert (await client.get("/kiosk/setup")).status_code == 401
+    assert (await client.get("/kiosk/feed")).status_code == 401
     assert (await client.get("/kiosk/pair", params={"token": "wrong"})).status_code == 401
     paired = await client.get("/kiosk/pair", params={"token": KIOSK_TOKEN}, follow_redirects=False)
     assert paired.status_code == 303 and "HttpOnly" in paired.headers["set-cookie"]
