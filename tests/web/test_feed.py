@@ -65,13 +65,14 @@ def test_the_stream_never_carries_subject_ids_or_distances() -> None:
         feed.on_observation(owner)
         feed.on_observation(FaceRejected("no_templates", 1, 0.0))
         feed.on_observation(FaceRejected("face_too_small", 2, 0.0))
+        feed.on_observation(FaceRejected("spoof_suspected", 3, 0.0))
 
     messages = collect(KioskFeed(), inputs)
     fields = {key for message in messages for key in message}
     assert fields == {"kind", "at", "reason", "door", "purpose"}  # no subject, no distance, no evidence
     assert "subject-abc" not in json.dumps(messages)
     assert [m.get("reason") or m.get("door") for m in messages] == [
-        "3", "not_recognised", "not_recognised", "face_too_small"
+        "3", "not_recognised", "not_recognised", "face_too_small", "liveness_failed"
     ]
 
 

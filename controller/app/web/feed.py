@@ -56,7 +56,7 @@ class KioskFeed:
         """One analysed frame: the face box and the quality verdict, at most every ``BOX_INTERVAL_S``."""
         primary = analysis.primary
         face = primary.face if primary is not None else (analysis.samples[0].face if analysis.samples else None)
-        reason = analysis.rejection or ("face_ok" if primary is not None else "no_face")
+        reason = kiosk_reason(analysis.rejection or ("face_ok" if primary is not None else "no_face"))
         with self._lock:
             if self._enrol_needed and primary is not None and primary.embedding is not None:
                 self._enrol_good += 1
@@ -90,7 +90,7 @@ class KioskFeed:
             return
         reason = str(getattr(observation, "reason", ""))
         if reason:
-            self.publish({"kind": "reason", "reason": WORKER_REASONS.get(reason, reason)})
+            self.publish({"kind": "reason", "reason": kiosk_reason(reason)})
 
     def on_committed(self, stored: Sequence[StoredEvent]) -> None:
         """Committed events the kiosk shows: doors opened for someone, refusals, lockouts, done."""
@@ -98,6 +98,13 @@ class KioskFeed:
             message = kiosk_message(record.event)
             if message is not None:
                 self.publish(message)
+
+
+def kiosk_reason(code: str) -> str:
+    """The kiosk's word for a recognition reason code (every liveness refusal reads the same to a person)."""
+    if "liveness" in code or "spoof" in code:
+        return "liveness_failed"
+    return WORKER_REASONS.get(code, code)
 
 
 def kiosk_message(event: ev.Event) -> dict[str, Any] | None:
