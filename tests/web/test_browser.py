@@ -35,13 +35,18 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests 
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def playwright() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (as .ci/run does)")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
+    with sync_api.sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Any) -> Iterator[Any]:
+    launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+    yield launched
+    launched.close()
 
 
 @pytest.fixture
@@ -158,3 +163,20 @@ def test_anonymous_browsers_are_refused(web_bank: RunningBank, page: Any) -> Non
     page.goto(web_bank.url + "/operator")
     page.wait_for_selector("[data-testid=login-submit]")
     assert page.is_hidden("[data-testid=grid]")
+
+
+def test_the_webcam_feeds_the_kiosk_and_a_faceless_deposit_is_refused(web_bank: RunningBank, playwright: Any) -> None:
+    fake_camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS + fake_camera)
+    try:
+        page = browser.new_context(permissions=["camera"]).new_page()
+        page.goto(web_bank.url + "/?lang=en")
+        message_is(page, "kiosk.welcome")
+        page.select_option("[data-testid=sim-source]", "webcam")
+        page.click("[data-testid=deposit]")
+        message_is(page, "reason.no_face")  # Chromium's fake camera shows a test pattern, not a face
+        assert "cannot see a face" in page.inner_text("[data-testid=message]")
+        message_is(page, "kiosk.enrol_failed")  # the enrolment gives up after 15 s: told what to do next
+        assert page.is_enabled("[data-testid=deposit]")
+    finally:
+        browser.close()
