@@ -25,17 +25,22 @@ class AuditReport:
     events: int = 0
     first_bad_position: int | None = None
     problems: list[dict[str, object]] = field(default_factory=list)
+    anchors: dict[str, object] | None = None
 
     @property
     def ok(self) -> bool:
         """True when no problem was found."""
         return not self.problems
 
-    def flag(self, position: int, check: str, problem: str) -> None:
-        """Record a problem found by ``check`` (one of ``CHECKS``); the first fixes ``first_bad_position``."""
+    def flag(self, position: int, check: str, problem: str, kind: str | None = None) -> None:
+        """Record a problem found by ``check`` (one of ``CHECKS``); the first fixes ``first_bad_position``.
+
+        ``kind`` names an anchored audit's finding (``controller.service.anchors.KINDS``).
+        """
         if self.first_bad_position is None or position < self.first_bad_position:
             self.first_bad_position = position
-        self.problems.append({"position": position, "check": check, "problem": problem})
+        found: dict[str, object] = {"position": position, "check": check, "problem": problem}
+        self.problems.append(found if kind is None else {**found, "kind": kind})
 
     def to_json(self) -> dict[str, object]:
         """The JSON shape of ``lockers audit verify --json``."""
@@ -44,7 +49,7 @@ class AuditReport:
             "events": self.events,
             "first_bad_position": self.first_bad_position,
             "problems": self.problems,
-        }
+        } | ({} if self.anchors is None else {"anchors": self.anchors})
 
 
 @dataclass(frozen=True, slots=True)
