@@ -1,22 +1,17 @@
-"""``lockers keys signing``, ``lockers audit anchor`` and the anchored part of ``lockers audit verify``."""
+"""``lockers keys signing`` and ``lockers audit anchor``, registered into the root CLI's groups."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from controller.app.anchor_keys import AuditSettings, load_signer, make_signing_key
-from controller.app.config import Config, load_config
-from controller.service.audit import AuditReport
+from controller.app.anchor_log import database_url
+from controller.app.config import load_config
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML configuration file ([audit] section).")]
-
-
-def database_url(config: Config, db: str | None) -> str | None:
-    """``--db``, else ``[storage] url``, else None (the default SQLite file in the data dir)."""
-    return db or str(config.section("storage").get("url", "")) or None
 
 
 def keys_signing(config: ConfigOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -64,22 +59,6 @@ def audit_anchor(
     if written.witness_error:
         typer.echo(f"error: checkpoint written but not witnessed: {written.witness_error}", err=True)
         raise typer.Exit(1)
-
-
-def add_anchor_findings(report: AuditReport, config: Config, url: str) -> dict[str, Any]:
-    """Check the log at ``url`` against the configured anchor file; add its problems to ``report``."""
-    from controller.app.anchor_log import check_anchors
-    from storage.audit_reader import AuditReader
-
-    reader = AuditReader.from_url(url)
-    try:
-        problems, summary = check_anchors(AuditSettings.from_config(config), reader)
-    finally:
-        reader.close()
-    for position, kind, text in problems:
-        report.flag(position, "anchor", text, kind=kind)
-    report.anchors = summary
-    return summary
 
 
 def register(app: typer.Typer) -> None:

@@ -20,9 +20,11 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from controller.app.anchor_keys import AuditSettings, is_authentic, load_verifier, sign
+from controller.app.config import Config
 from controller.domain.errors import ConfigError
 from controller.service import anchors
 from controller.service.anchors import Checkpoint
+from controller.service.audit import AuditReport
 
 log = structlog.get_logger("lockers.anchors")
 
@@ -143,3 +145,23 @@ def checkpoint_json(written: Written, settings: AuditSettings) -> dict[str, Any]
         if written.witness_error:
             document["witness"]["error"] = written.witness_error
     return document
+
+
+def database_url(config: Config, db: str | None) -> str | None:
+    """``--db``, else ``[storage] url``, else None (the default SQLite file in the data dir)."""
+    return db or str(config.section("storage").get("url", "")) or None
+
+
+def add_anchor_findings(report: AuditReport, config: Config, url: str) -> dict[str, Any]:
+    """Check the log at ``url`` against the configured anchor file; add its problems to ``report``."""
+    from storage.audit_reader import AuditReader
+
+    reader = AuditReader.from_url(url)
+    try:
+        problems, summary = check_anchors(AuditSettings.from_config(config), reader)
+    finally:
+        reader.close()
+    for position, kind, text in problems:
+        report.flag(position, "anchor", text, kind=kind)
+    report.anchors = summary
+    return summary

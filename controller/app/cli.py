@@ -100,7 +100,7 @@ def audit_verify(
     config: Annotated[Path | None, typer.Option("--config", help="Configuration naming the anchors.")] = None,
 ) -> None:
     """Check the hash chain, contiguous versions, replay, and the log against its signed checkpoints."""
-    from controller.app.anchor_cli import add_anchor_findings, database_url
+    from controller.app.anchor_log import add_anchor_findings, database_url
     from controller.app.auditor import verify_log
     from controller.app.bootstrap import default_database_url
     from controller.app.config import load_config

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from controller.app.anchor_cli import add_anchor_findings
 from controller.app.anchor_keeper import AnchorKeeper
 from controller.app.anchor_keys import AuditSettings, make_signing_key
-from controller.app.anchor_log import read_checkpoints
+from controller.app.anchor_log import add_anchor_findings, read_checkpoints
 from controller.app.auditor import verify_log
 from controller.app.config import Config, load_config
 from controller.service.compartments import CompartmentService

@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 
-from controller.app.anchor_cli import add_anchor_findings
 from controller.app.anchor_keys import AuditSettings, load_signer, make_signing_key
-from controller.app.anchor_log import head_from_log, read_checkpoints, write_checkpoint
+from controller.app.anchor_log import add_anchor_findings, head_from_log, read_checkpoints, write_checkpoint
 from controller.app.auditor import verify_log
 from controller.app.config import Config, load_config
 from controller.domain.chain import GENESIS_HASH, content_hash
