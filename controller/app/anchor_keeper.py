@@ -44,6 +44,8 @@ class AnchorKeeper:
         from storage.audit_reader import AuditReader
 
         settings = AuditSettings.from_config(config)
+        if getattr(store, "url", None) is None:  # an in-memory log has nothing to anchor
+            return None
         if not settings.signing_key_path.exists():
             log.warning("no audit signing key: the log is not anchored", hint="run `lockers keys signing`")
             return None
