@@ -33,6 +33,7 @@ from controller.domain.events import (
     UnlockPulseSent,
     VerificationStarted,
 )
+from controller.domain.evidence import Evidence
 from controller.ports import RawRecord
 from controller.service import anchors
 from controller.service.audit import AuditReport
@@ -67,9 +68,10 @@ def flow(cid: str, start: int, count: int) -> list[Event]:
         lambda b: DoorOpened(**b),
         lambda b: DoorClosed(**b),
         lambda b: ItemDeposited(**b),
-        lambda b: VerificationStarted(**b, distance=0.41, threshold=0.6, model_version="m"),
-        lambda b: IdentityConfirmed(**b, subject_id="s", distance=0.31, runner_up_distance=None, threshold=0.6,
-                                    margin=0.1, frames_agreeing=3, frames_considered=5, model_version="m",
+        lambda b: VerificationStarted(**b, evidence=Evidence(subject_id="s", distance=0.41, threshold=0.6,
+                                                             model_version="m")),
+        lambda b: IdentityConfirmed(**b, evidence=Evidence(subject_id="s", distance=0.31, threshold=0.6, margin=0.1,
+                                                           frames_agreeing=3, frames_considered=5, model_version="m"),
                                     unlock_id="v", pulse_ms=500),
     ]  # fmt: skip
     moment = T0 + timedelta(minutes=int(cid))
