@@ -10,6 +10,7 @@ import typer
 from controller.app.anchor_keys import AuditSettings, load_signer, make_signing_key
 from controller.app.anchor_log import database_url
 from controller.app.config import load_config
+from controller.domain.errors import ConfigError
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML configuration file ([audit] section).")]
 
@@ -50,6 +51,8 @@ def audit_anchor(
         head = head_from_log(reader)
     finally:
         reader.close()
+    if not head.events:
+        raise ConfigError("the log is empty: there is no head to anchor yet")
     written = write_checkpoint(settings, signer, head)
     document = checkpoint_json(written, settings)
     if as_json:

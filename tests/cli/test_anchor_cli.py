@@ -71,3 +71,12 @@ def test_anchor_without_a_key_is_one_clear_line(tmp_path: Path) -> None:
         result.stderr.strip()
         == f"error: no audit signing key at {tmp_path}/audit-signing.key: run `lockers keys signing`"
     )
+
+
+def test_anchor_of_an_empty_log_is_refused(tmp_path: Path) -> None:
+    assert lockers("db", "upgrade", data_dir=tmp_path).returncode == 0
+    assert lockers("keys", "signing", data_dir=tmp_path).returncode == 0
+    result = lockers("audit", "anchor", data_dir=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: the log is empty: there is no head to anchor yet"
+    assert not (tmp_path / "anchors.jsonl").exists()
