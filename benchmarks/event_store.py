@@ -194,7 +194,7 @@ class LibraryAppends:
         return count
 
 
-def bench_appends(folder: Path, count: int, checkpoint_every: int, checkpoints: int, rounds: int = 8) -> dict[str, Any]:
+def bench_appends(folder: Path, count: int, checkpoint_every: int, checkpoints: int, rounds: int) -> dict[str, Any]:
     """All single-append variants in interleaved rounds of ``count / rounds`` appends."""
     variants: dict[str, Callable[[int], int]] = {
         "append": OurAppends(f"sqlite:///{folder}/single.db"),
@@ -277,12 +277,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for replay+verify")
     parser.add_argument("--checkpoint-every", type=int, default=1000, help="events between checkpoints")
     parser.add_argument("--checkpoints", type=int, default=50, help="checkpoints to time")
+    parser.add_argument("--rounds", type=int, default=40, help="interleaved rounds of single appends")
     parser.add_argument("--dir", type=Path, default=None, help="where to put the databases (default: a temp dir)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         folder = Path(tmp)
         results: dict[str, Any] = {"cpus": os.cpu_count(), "load_average_1m": os.getloadavg()[0]}
-        results.update(bench_appends(folder, args.appends, args.checkpoint_every, args.checkpoints))
+        results.update(bench_appends(folder, args.appends, args.checkpoint_every, args.checkpoints, args.rounds))
         big = f"sqlite:///{folder}/big.db"
         results["append_batch_per_s"] = fill(big, args.events)
         speed, per_cpu_s, total, bad = replay_verify(big, args.events, args.workers)
