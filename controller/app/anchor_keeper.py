@@ -37,6 +37,7 @@ class AnchorKeeper:
         # One writer thread: checkpoints reach the file in the order they were taken, off the event loop.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anchors")
         self._pending: set[asyncio.Future[None]] = set()
+        self._closed = False
 
     @classmethod
     def start(cls, config: Config, service: Any, store: Any) -> AnchorKeeper | None:
@@ -76,13 +77,14 @@ class AnchorKeeper:
     async def close(self) -> None:
         """The shutdown checkpoint; returns once every checkpoint taken is on disk."""
         self._request()
+        self._closed = True
         while self._pending:
             await asyncio.gather(*self._pending)
         self._writer.shutdown(wait=True)
 
     def _request(self) -> None:
-        if self.head.position == self._requested_position or not self.head.log_id:
-            return
+        if self.head.position == self._requested_position or not self.head.log_id or self._closed:
+            return  # nothing new, an empty log, or after the shutdown checkpoint
         snapshot = replace(self.head, streams=dict(self.head.streams))
         self._requested_position = snapshot.position
         future = asyncio.get_running_loop().run_in_executor(self._writer, self._write, snapshot)
