@@ -37,8 +37,14 @@ keys_app = typer.Typer(no_args_is_help=True, help="Make the secrets a site confi
 app.add_typer(keys_app, name="keys")
 
 # Each module exposes ``register(app: typer.Typer) -> None`` and imports heavy libraries lazily.
-SUBSYSTEM_CLIS = ("storage.cli", "plc.cli", "recognition.cli", "recognition.train_cli", "controller.app.daemon_cli",
-                  "controller.app.anchor_cli")
+SUBSYSTEM_CLIS = (
+    "storage.cli",
+    "plc.cli",
+    "recognition.cli",
+    "recognition.train_cli",
+    "controller.app.daemon_cli",
+    "controller.app.anchor_cli",
+)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: SQLite file in the data dir).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
@@ -114,8 +120,10 @@ def audit_verify(
     if as_json:
         emit_json(report.to_json())
     elif report.ok:
-        anchored = f"anchored up to position {anchors['anchored_position']}" if "anchored_position" in anchors else (
-            f"no checkpoints in {anchors['path']}"
+        anchored = (
+            f"anchored up to position {anchors['anchored_position']}"
+            if "anchored_position" in anchors
+            else (f"no checkpoints in {anchors['path']}")
         )
         typer.echo(f"ok: {report.events} events, chain intact, replay consistent, {anchored}")
     else:
