@@ -44,6 +44,7 @@ SUBSYSTEM_CLIS = (
     "recognition.train_cli",
     "controller.app.daemon_cli",
     "controller.app.operators_cli",
+    "controller.app.anchor_cli",
 )
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: SQLite file in the data dir).")]
@@ -103,17 +104,29 @@ def audit_verify(
     db: DbOption = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Processes (default: one per CPU).")] = None,
     as_json: JsonOption = False,
+    config: Annotated[Path | None, typer.Option("--config", help="Configuration naming the anchors.")] = None,
 ) -> None:
-    """Check the hash chain, contiguous versions and that replay reproduces every transition."""
+    """Check the hash chain, contiguous versions, replay, and the log against its signed checkpoints."""
+    from controller.app.anchor_log import add_anchor_findings, database_url
     from controller.app.auditor import verify_log
+    from controller.app.bootstrap import default_database_url
+    from controller.app.config import load_config
 
-    with event_store(db):  # a missing or outdated database is a clear error before any worker starts
+    loaded = load_config(config)
+    url = database_url(loaded, db) or default_database_url()
+    with event_store(url):  # a missing or outdated database is a clear error before any worker starts
         pass
-    report = verify_log(db, workers)
+    report = verify_log(url, workers)
+    anchors = add_anchor_findings(report, loaded, url)
     if as_json:
         emit_json(report.to_json())
     elif report.ok:
-        typer.echo(f"ok: {report.events} events, chain intact, replay consistent")
+        anchored = (
+            f"anchored up to position {anchors['anchored_position']}"
+            if "anchored_position" in anchors
+            else (f"no checkpoints in {anchors['path']}")
+        )
+        typer.echo(f"ok: {report.events} events, chain intact, replay consistent, {anchored}")
     else:
         typer.echo(f"FAILED at position {report.first_bad_position}", err=True)
         for problem in report.problems[:20]:
