@@ -5,8 +5,10 @@ const IDLE_AFTER_MS = 8000;
 const HOLD_MS = 4000;
 const FRAME_INTERVAL_MS = 450;
 const QUIET_REASONS = new Set(["no_face", "low_probability"]);
+const VERDICTS = new Set(["not_recognised", "liveness_failed", "locked_out"]);
 const kiosk = {
-  mode: "idle", door: null, openDoors: new Set(), idleTimer: null, holdUntil: 0, samples: {}, sampleIndex: 0, sending: false,
+  mode: "idle", verdict: null, door: null, openDoors: new Set(), idleTimer: null, holdUntil: 0,
+  samples: {}, sampleIndex: 0, sending: false,
 };
 
 function say(key, vars = {}, hold = false) {
@@ -65,16 +67,23 @@ async function deposit() {
 /* ------------------------------------------------------------------ feed */
 function onFace(message) {
   drawBox(message.box);
-  onReason(message);
+  if (message.reason === "no_face") kiosk.verdict = null;  // the person left: forget what was said to them
+  instruct(message.reason);
 }
 
 function onReason(message) {
-  const reason = message.reason;
+  // The worker says a verdict once (when it changes); it stays on screen while the same face is there.
+  if (VERDICTS.has(message.reason)) kiosk.verdict = message.reason;
+  instruct(message.reason);
+}
+
+function instruct(reason) {
   if (kiosk.mode === "enrolling") {
     say(reason === "face_ok" ? "kiosk.keep_looking" : `reason.${reason}`);
   } else if (kiosk.mode === "idle" && Date.now() > kiosk.holdUntil) {
     if (QUIET_REASONS.has(reason)) say("kiosk.welcome");
-    else say(reason === "face_ok" ? "kiosk.checking" : `reason.${reason}`);
+    else if (reason === "face_ok") say(kiosk.verdict ? `reason.${kiosk.verdict}` : "kiosk.checking");
+    else say(`reason.${reason}`);
   }
 }
 
@@ -85,12 +94,14 @@ function onEnrol(message) {
 }
 
 function onRefused(message) {
+  kiosk.verdict = message.reason;
   if (kiosk.mode === "idle") say(`reason.${message.reason}`, {}, true);
 }
 
 function onDoor(message) {
   kiosk.openDoors.delete(message.door);  // unlocked now: it opens after this
   if (message.purpose !== "retrieval") return;
+  kiosk.verdict = null;
   clearTimeout(kiosk.idleTimer);
   kiosk.mode = "retrieval-open";
   showDoor(message.door);
