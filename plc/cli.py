@@ -11,17 +11,16 @@ import json
 import logging
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
-from controller.domain.errors import LockerError, UnlockOutcomeUnknown
+from controller.app import exits
+from controller.domain.errors import LockerError
 from plc.registers import DEFAULT_COMPARTMENTS, PlcConfig, default_plc_config, load_plc_config
 from plc.sim_board import DoorBehaviour
 
 T = TypeVar("T")
-EXIT_FAILED = 1
-EXIT_OUTCOME_UNKNOWN = 3
 
 Host = Annotated[str | None, typer.Option(help="Board address (default 127.0.0.1).")]
 Port = Annotated[int | None, typer.Option(min=1, max=65535, help="Modbus TCP port (default 502).")]
@@ -91,7 +90,7 @@ def plc_sim(host: Annotated[str, typer.Option(help="Address to listen on.")] = "
     except KeyboardInterrupt:
         pass
     except LockerError as exc:
-        _fail(str(exc), EXIT_FAILED)
+        exits.fail(exc)
 
 
 async def _serve(sim: Any) -> None:
@@ -108,12 +107,12 @@ def _config(host: str | None, port: int | None, config: Path | None, compartment
             timeout_ms: int) -> PlcConfig:
     """The board to talk to: a config file, or the default map at --host/--port."""
     if config is not None and (host is not None or port is not None):
-        _fail("give either --host/--port or --config, not both", EXIT_FAILED)
+        exits.fail("give either --host/--port or --config, not both", exits.BAD_INPUT)
     try:
         loaded = load_plc_config(config) if config is not None else default_plc_config(
             compartments, host or "127.0.0.1", port or 502, timeout_ms / 1000)
     except LockerError as exc:
-        _fail(str(exc), EXIT_FAILED)
+        exits.fail(exc)
     # a maintenance command answers within one timeout: no read retries
     return dataclasses.replace(loaded, read_retries=0)
 
@@ -133,19 +132,15 @@ async def _unlock(config: PlcConfig, compartment: int, pulse_ms: int) -> None:
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine; a project error becomes one line on stderr and a non-zero exit."""
+    """Run a coroutine; a project error becomes one line on stderr and its documented exit status."""
     _quiet_pymodbus()
     try:
         return asyncio.run(work)
-    except UnlockOutcomeUnknown as exc:
-        _fail(f"{exc} (outcome unknown: check the door before sending another pulse)", EXIT_OUTCOME_UNKNOWN)
     except LockerError as exc:
-        _fail(str(exc), EXIT_FAILED)
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+        code = exits.exit_code_for(exc)
+        unknown = code == exits.OUTCOME_UNKNOWN
+        hint = " (outcome unknown: check the door before sending another pulse)" if unknown else ""
+        exits.fail(f"{exc}{hint}", code)
 
 
 def _quiet_pymodbus() -> None:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 from controller.app.bootstrap import open_event_store
 from controller.app.config import Config
+from controller.app.location import check_bank_log, database_url
 from controller.domain.compartment import Policy
-from controller.domain.errors import ConfigError
+from controller.domain.errors import ConfigError, LockerError
 from controller.ports import Clock, EventStore, TemplateGallery
 from controller.service.bank import LockerBank
 from controller.service.bridge import BridgeSettings, RecognitionBridge
@@ -41,13 +42,13 @@ def open_vault(config: Config, simulate: bool) -> SqliteTemplateStore:
     """The encrypted template store; simulate mode makes (and keeps) its own master key."""
     from storage.templates import SqliteTemplateStore, generate_master_key, parse_master_key
 
-    section = config.section("templates")
+    section = config.site.templates
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    path = Path(str(section.get("path", config.data_dir / "templates.db")))
-    encoded = os.environ.get("LOCKERS_MASTER_KEY") or section.get("master_key")
+    path = Path(section.path) if section.path else config.data_dir / "templates.db"
+    encoded = os.environ.get("LOCKERS_MASTER_KEY") or section.master_key
     if not encoded:
         if not simulate:
-            raise ConfigError("set templates.master_key (or LOCKERS_MASTER_KEY): `lockers keys generate` makes one")
+            raise ConfigError("set templates.master_key (or LOCKERS_MASTER_KEY): `lockers keys master` makes one")
         key_file = config.data_dir / "master.key"
         if not key_file.exists():
             key_file.write_text(generate_master_key())
@@ -95,11 +96,7 @@ async def start_simulator(config: Config) -> LockBoardSimulator:
     from plc.sim_board import DoorBehaviour
     from plc.simulator import LockBoardSimulator
 
-    section = config.section("simulator")
-    try:
-        behaviour = DoorBehaviour(section.get("behaviour", DoorBehaviour.POP.value))
-    except ValueError:
-        raise ConfigError(f"simulator.behaviour must be one of {[b.value for b in DoorBehaviour]}") from None
+    behaviour = DoorBehaviour(config.site.simulator.behaviour)  # validated by the configuration schema
     simulator = LockBoardSimulator(compartments=config.compartments, behaviour=behaviour)
     await simulator.start()
     return simulator
@@ -124,7 +121,13 @@ def build_stack(
     else:
         plc_config = parse_plc_config(config.section("plc"))
     vault = vault or open_vault(config, simulate=simulator is not None)
-    store = open_event_store(db_url or str(config.section("storage").get("url", "")) or None)
+    url = database_url(config, db_url)
+    store = open_event_store(url)
+    try:
+        check_bank_log(url, config, vault)
+    except LockerError:
+        store.close()
+        raise
     driver = ModbusLockDriver(plc_config)
     ids = [str(k) for k in plc_config.compartments]
     policy = Policy(pulse_ms=config.pulse_ms, max_failed_verifications=config.max_failed_verifications)
