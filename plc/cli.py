@@ -60,6 +60,9 @@ def unlock(compartment: Annotated[int, typer.Argument(help="Compartment number (
            pulse_ms: Annotated[int, typer.Option(min=1, max=600_000, help="Pulse length in ms.")] = 500) -> None:
     """Send one unlock pulse (never repeated) and print the outcome."""
     plc_config = _config(host, port, config, compartments, timeout_ms)
+    if plc_config.board_of(compartment) is None:  # bad input, not an unavailable board: say so before connecting
+        known = plc_config.compartments
+        exits.fail(f"compartment {compartment} is not in the register map ({known[0]}..{known[-1]})", exits.BAD_INPUT)
     _run(_unlock(plc_config, compartment, pulse_ms))
     typer.echo(f"compartment {compartment}: unlock pulse sent ({pulse_ms} ms)")
 
