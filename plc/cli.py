@@ -17,14 +17,14 @@ import typer
 
 from controller.app import exits
 from controller.domain.errors import LockerError
-from plc.registers import DEFAULT_COMPARTMENTS, PlcConfig, default_plc_config, load_plc_config
+from plc.registers import DEFAULT_COMPARTMENTS, PlcConfig, default_plc_config, parse_plc_config
 from plc.sim_board import DoorBehaviour
 
 T = TypeVar("T")
 
 Host = Annotated[str | None, typer.Option(help="Board address (default 127.0.0.1).")]
 Port = Annotated[int | None, typer.Option(min=1, max=65535, help="Modbus TCP port (default 502).")]
-ConfigFile = Annotated[Path | None, typer.Option("--config", help="TOML file with a [plc] section.")]
+ConfigFile = Annotated[Path | None, typer.Option("--config", help="Site configuration (TOML; its [plc] section).")]
 Compartments = Annotated[int, typer.Option(min=1, max=2000, help="Compartments (with --host/--port).")]
 TimeoutMs = Annotated[int, typer.Option(min=1, max=60_000, help="Reply timeout in ms (with --host/--port).")]
 
@@ -112,12 +112,19 @@ def _config(host: str | None, port: int | None, config: Path | None, compartment
     if config is not None and (host is not None or port is not None):
         exits.fail("give either --host/--port or --config, not both", exits.BAD_INPUT)
     try:
-        loaded = load_plc_config(config) if config is not None else default_plc_config(
+        loaded = _from_file(config) if config is not None else default_plc_config(
             compartments, host or "127.0.0.1", port or 502, timeout_ms / 1000)
     except LockerError as exc:
         exits.fail(exc)
     # a maintenance command answers within one timeout: no read retries
     return dataclasses.replace(loaded, read_retries=0)
+
+
+def _from_file(path: Path) -> PlcConfig:
+    """The ``[plc]`` section of a site configuration, after the whole file passed the configuration schema."""
+    from controller.app.location import bank_config
+
+    return parse_plc_config(bank_config(path).section("plc"))
 
 
 async def _read_status(config: PlcConfig) -> tuple[dict[int, bool], dict[int, bool]]:

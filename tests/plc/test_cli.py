@@ -75,9 +75,15 @@ def test_silent_board_unlock_reports_unknown_outcome_with_its_own_exit_code() ->
     (["plc", "unlock", "2", "--port", "1"], "error: unlock of compartment 2 was not sent", UNAVAILABLE),
     (["plc", "status", "--port", "502", "--config", "x.toml"], "error: give either --host/--port or --config",
      BAD_INPUT),
-    (["plc", "status", "--config", "/nonexistent/lockers.toml"], "error: cannot read config file", BAD_INPUT),
+    (["plc", "status", "--config", "/nonexistent/lockers.toml"],
+     "error: configuration file /nonexistent/lockers.toml does not", BAD_INPUT),
+    (["plc", "status", "--config", "typo.toml"],
+     "error: plc.hots is not a known key; did you mean plc.host?", BAD_INPUT),
 ])
-def test_bad_input_is_one_clear_line(args: list[str], message: str, status: int) -> None:
+def test_bad_input_is_one_clear_line(args: list[str], message: str, status: int, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "typo.toml").write_text('[plc]\nhots = "10.0.0.9"\n', encoding="utf-8")
     code, out, err = invoke(*args)
     assert code == status and out == "" and err.startswith(message) and err.count("\n") == 1
 
