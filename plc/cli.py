@@ -122,9 +122,10 @@ def _config(host: str | None, port: int | None, config: Path | None, compartment
 
 def _from_file(path: Path) -> PlcConfig:
     """The ``[plc]`` section of a site configuration, after the whole file passed the configuration schema."""
+    from controller.app.config import plc_section
     from controller.app.location import bank_config
 
-    return parse_plc_config(bank_config(path).section("plc"))
+    return parse_plc_config(plc_section(bank_config(path)))
 
 
 async def _read_status(config: PlcConfig) -> tuple[dict[int, bool], dict[int, bool]]:

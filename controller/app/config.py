@@ -138,14 +138,19 @@ def check_plc_agrees(config: Config) -> None:
         raise ConfigError(f"bank.compartments is {config.compartments} but [plc] serves {served} compartments")
 
 
-def compartment_ids(config: Config) -> list[str]:
-    """Every compartment of the bank: the board map's when ``[plc]`` gives one, else ``1..[bank] compartments``."""
-    from plc.registers import parse_plc_config
-
+def plc_section(config: Config) -> Mapping[str, Any]:
+    """``[plc]`` as the driver reads it: one board of ``[bank] compartments`` unless ``[plc]`` maps them itself."""
     plc = config.section("plc")
     if "boards" in plc or "compartments" in plc:
-        return [str(k) for k in parse_plc_config(plc).compartments]
-    return [str(k) for k in range(1, config.compartments + 1)]
+        return plc
+    return {**plc, "compartments": config.compartments}
+
+
+def compartment_ids(config: Config) -> list[str]:
+    """Every compartment of the bank, numbered as the board map numbers them."""
+    from plc.registers import parse_plc_config
+
+    return [str(k) for k in parse_plc_config(plc_section(config)).compartments]
 
 
 def problem_lines(exc: ValidationError) -> list[str]:

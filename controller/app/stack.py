@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from controller.app.bootstrap import open_event_store
-from controller.app.config import Config
+from controller.app.config import Config, plc_section
 from controller.app.location import check_bank_log, database_url
 from controller.domain.compartment import Policy
 from controller.domain.errors import ConfigError, LockerError
@@ -119,7 +119,7 @@ def build_stack(
     if simulator is not None:
         plc_config = default_plc_config(config.compartments, simulator.host, simulator.port)
     else:
-        plc_config = parse_plc_config(config.section("plc"))
+        plc_config = parse_plc_config(plc_section(config))
     vault = vault or open_vault(config, simulate=simulator is not None)
     url = database_url(config, db_url)
     store = open_event_store(url)

@@ -52,7 +52,7 @@ def test_verify_replay_and_export_agree(log_dir: Path) -> None:
     replay_all = json.loads(
         lockers("audit", "replay", "--at", str(verify["events"]), "--json", data_dir=log_dir).stdout
     )
-    assert replay_all == status
+    assert replay_all["compartments"] == [row for row in status["compartments"] if row["version"]]
     early = json.loads(lockers("audit", "replay", "--at", "3", "--json", data_dir=log_dir).stdout)
     assert sum(row["version"] for row in early["compartments"]) == 3
     exported = lockers("audit", "export", "--format", "jsonl", data_dir=log_dir).stdout.splitlines()
