@@ -2,7 +2,7 @@
 
 The log is ``--db``, else ``[storage] url``, else ``lockers.db`` in the data directory; the vault and the
 generated key files live in the data directory too. A log records the id of the bank it belongs to, and
-the controller refuses a log of another bank, or an empty log beside a vault that holds templates.
+the controller refuses a log of another bank, or a new (empty, unclaimed) log beside a vault that holds templates.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def check_bank_log(url: str, config: Config, vault: SqliteTemplateStore) -> None
     owner, events = log_identity(url)
     where = parse_url(url).render_as_string(hide_password=True)
     held = len(vault.refs())
-    if events == 0 and held:
+    # a log this bank claimed may be empty beside a template (a crash inside the first deposit); a fresh one not
+    if owner is None and events == 0 and held:
         raise ConfigError(
             f"the event log {where} is empty but the template vault in {config.data_dir} holds {held} template(s): "
             "this is not the bank's log (check [bank] data_dir, [storage] url and --db)"

@@ -86,6 +86,7 @@ def test_an_empty_log_beside_a_vault_with_templates_is_refused(tmp_path: Path) -
     with pytest.raises(ConfigError, match=r"is empty but the template vault in .* holds 1 template\(s\)"):
         start(config, elsewhere)
     assert log_identity(elsewhere) == (None, 0)  # refused before claiming anything
+    start(config)  # its own log, claimed but still empty (a crash inside the first deposit): accepted
 
 
 def test_an_old_log_is_upgraded_and_adopted_with_its_chain_intact(tmp_path: Path) -> None:
