@@ -25,7 +25,13 @@ from controller.service.scheduler import Timeouts
 DEFAULT_DATA_DIR = "var"
 UNION_BRANCHES = frozenset({"str", "int", "float", "bool", "none"})
 """Labels pydantic adds to the location of an error inside a union."""
-FILE_PATHS = (("bank", "data_dir"), ("templates", "path"))
+FILE_PATHS = (
+    ("bank", "data_dir"),
+    ("templates", "path"),
+    ("audit", "anchor_path"),
+    ("audit", "signing_key_path"),
+    ("audit", "public_key_path"),
+)
 """Keys holding paths that a configuration file gives relative to its own folder."""
 
 

@@ -16,7 +16,6 @@ from controller.app.location import ConfigOption, bank_config, database_url
 from controller.domain.errors import ConfigError
 
 config_app = typer.Typer(no_args_is_help=True, help="Check a configuration file; show the effective values.")
-keys_app = typer.Typer(no_args_is_help=True, help="Make the secrets a site configures.")
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 TOKEN_BYTES = 32
 
@@ -54,7 +53,6 @@ def effective(config: Config) -> dict[str, dict[str, object]]:
     return document
 
 
-@keys_app.command("master")
 def master() -> None:
     """Print a new template master key for ``[templates] master_key`` (or LOCKERS_MASTER_KEY)."""
     from storage.templates import generate_master_key
@@ -62,7 +60,6 @@ def master() -> None:
     typer.echo(generate_master_key())
 
 
-@keys_app.command("operator-token")
 def operator_token(as_json: JsonOption = False) -> None:
     """Print a new operator token (give it to operators) and its SHA-256 (put it in the configuration)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -75,6 +72,9 @@ def operator_token(as_json: JsonOption = False) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``config`` and ``keys`` groups to the root CLI."""
+    """Add the ``config`` group, and ``master`` and ``operator-token`` to the root CLI's ``keys`` group."""
+    from controller.app.cli import keys_app
+
     app.add_typer(config_app, name="config")
-    app.add_typer(keys_app, name="keys")
+    keys_app.command("master")(master)
+    keys_app.command("operator-token")(operator_token)

@@ -164,6 +164,18 @@ class SimulatorSection(Section):
     behaviour: Annotated[DoorBehaviour, Field(strict=False)] = DoorBehaviour.POP
 
 
+class AuditSection(Section):
+    """``[audit]``: signed checkpoints of the log (``controller.app.anchor_keys.AuditSettings`` applies it)."""
+
+    anchor_path: str | None = Field(None, min_length=1)  # default <data_dir>/anchors.jsonl; put it elsewhere
+    signing_key_path: str | None = Field(None, min_length=1)  # default <data_dir>/audit-signing.key
+    public_key_path: str | None = Field(None, min_length=1)  # default signing_key_path + ".pub"
+    checkpoint_every_events: int = Field(1000, ge=0)  # 0: no count-based checkpoints
+    checkpoint_every_s: float = Field(60.0, ge=0)  # 0: no time-based checkpoints
+    witness_url: str = ""  # http:// or https://; "" for none
+    witness_timeout_s: float = Field(5.0, ge=0.1, le=600)
+
+
 class SiteConfig(Section):
     """The whole file: one field per section."""
 
@@ -177,3 +189,4 @@ class SiteConfig(Section):
     api: ApiSection = ApiSection()
     plc: PlcSection = PlcSection()
     simulator: SimulatorSection = SimulatorSection()
+    audit: AuditSection = AuditSection()
