@@ -152,6 +152,11 @@ class RecognitionWorker:
         self._thread = threading.Thread(target=self._run, name="recognition-worker", daemon=True)
 
     @property
+    def grabber(self) -> FrameGrabber:
+        """The camera side: when it started, when the last frame came, whether it ended and why."""
+        return self._grabber
+
+    @property
     def camera_error(self) -> BaseException | None:
         """Why the frame source ended early, if it did."""
         return self._grabber.error

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from controller.app.bootstrap import open_event_store
 from controller.app.config import Config
 from controller.domain.compartment import Policy
-from controller.domain.errors import ConfigError, LockerError
+from controller.domain.errors import ConfigError, UnknownCompartment
 from controller.ports import (
     Clock,
     EventStore,
@@ -153,7 +153,7 @@ def simulated_door(simulator: LockBoardSimulator, compartment: int, action: str)
 
     codes = {"open": Control.PULL, "force": Control.PULL, "close": Control.CLOSE, "jam": Control.JAM}
     if not 1 <= compartment <= simulator.compartments:
-        raise LockerError(f"no compartment {compartment} in the simulated bank")
+        raise UnknownCompartment(str(compartment))
     simulator.board.control(compartment - 1, codes.get(action, Control.NORMAL))
 
 

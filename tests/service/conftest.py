@@ -86,10 +86,15 @@ def start_bank(directory: Path, *args: str) -> RunningBank:
     raise AssertionError(f"lockers run did not come up:\n{bank.log()}")
 
 
-@pytest.fixture(scope="module")
-def bank(tmp_path_factory: pytest.TempPathFactory, assets: Path) -> Iterator[RunningBank]:
-    running = start_bank(tmp_path_factory.mktemp("bank"), "--simulate")
-    yield running
+def stop_bank(running: RunningBank) -> None:
     if running.process.poll() is None:
         running.process.terminate()
         running.process.wait(timeout=30)
+
+
+@pytest.fixture
+def bank(tmp_path: Path, assets: Path) -> Iterator[RunningBank]:
+    """A fresh bank per test: no test sees another's compartments, and one may stop its bank."""
+    running = start_bank(tmp_path, "--simulate")
+    yield running
+    stop_bank(running)
