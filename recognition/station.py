@@ -140,14 +140,14 @@ class PushFrameSource:
         self._frames: queue.Queue[Frame | None] = queue.Queue(maxsize=8)
         self._count = 0
 
-    def push(self, image: Image, captured_at: float) -> None:
-        """Offer one frame; when the reader lags, the oldest waiting frame is dropped."""
+    def push(self, image: Image, captured_at: float) -> int:
+        """Offer one frame and return its index; when the reader lags, the oldest waiting frame is dropped."""
         self._count += 1
         frame = Frame(image, self._count, captured_at)
         while True:
             try:
                 self._frames.put_nowait(frame)
-                return
+                return frame.index
             except queue.Full:
                 with contextlib.suppress(queue.Empty):
                     self._frames.get_nowait()

@@ -24,7 +24,8 @@ from controller.app.api import ApiContext, EventBroadcaster, create_app
 from controller.app.config import Config
 from controller.app.health import BankHealth
 from controller.app.metrics import Metrics
-from controller.app.stack import Overrides, Stack, build_bank, open_vault, simulated_door, start_simulator
+from controller.app.simulated_inputs import SimulatedInputs
+from controller.app.stack import Overrides, Stack, build_bank, open_vault, start_simulator
 from controller.domain.errors import ConfigError, LockDriverError
 from controller.ports import FaceMatch, SensorObservation
 from controller.service.bank import DepositReceipt
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger("lockers.daemon")
 
 ENROL_TIMEOUT_S = 15.0
+ENROL_LOOKBACK_S = 2.0
+"""Simulate mode with uploads: frames uploaded this long before ``POST /deposit`` count for its enrolment."""
 SCHEDULER_TICK_S = 0.2
 
 
@@ -76,7 +79,7 @@ class RunOptions:
     port: int | None = None
 
 
-def open_camera(spec: str, simulate: bool) -> tuple[FrameSource, Callable[[bytes], None] | None]:
+def open_camera(spec: str, simulate: bool) -> tuple[FrameSource, Callable[[bytes], int] | None]:
     """A frame source for ``spec`` (folder, video, device, URL); simulate mode without one takes HTTP uploads."""
     from recognition.camera import FolderFrameSource, OpenCvFrameSource
 
@@ -134,7 +137,7 @@ class Daemon:
             if simulator is not None:
                 await simulator.stop()
 
-    def _compose(self, simulator: LockBoardSimulator | None) -> tuple[Stack, Callable[[bytes], None] | None]:
+    def _compose(self, simulator: LockBoardSimulator | None) -> tuple[Stack, Callable[[bytes], int] | None]:
         from recognition.enrolment import EnrolmentPolicy
         from recognition.gallery import Gallery
         from recognition.pipeline import build_pipeline
@@ -169,7 +172,7 @@ class Daemon:
         stack.service.subscribe(self.broadcaster.on_committed)
         return stack, push_frame
 
-    async def _serve(self, stack: Stack, push_frame: Callable[[bytes], None] | None) -> None:
+    async def _serve(self, stack: Stack, push_frame: Callable[[bytes], int] | None) -> None:
         import uvicorn
 
         from recognition.worker import asyncio_sink
@@ -260,10 +263,14 @@ class Daemon:
     async def _enrol(self) -> StoredEnrolment:
         from recognition.station import store_enrolment
 
-        result = await asyncio.wrap_future(self.running_worker.enrol(self.enrol_samples, ENROL_TIMEOUT_S))
+        # Uploaded frames may overtake the deposit request that they are meant for (see ENROL_LOOKBACK_S).
+        lookback = ENROL_LOOKBACK_S if self.health.uploads else 0.0
+        enrolment = self.running_worker.enrol(self.enrol_samples, ENROL_TIMEOUT_S, lookback)
+        result = await asyncio.wrap_future(enrolment)
         return store_enrolment(self.vault, result, self.running_worker.pipeline.card.model_version)
 
-    def _app(self, stack: Stack, push_frame: Callable[[bytes], None] | None) -> FastAPI:
+    def _app(self, stack: Stack, push_frame: Callable[[bytes], int] | None) -> FastAPI:
+        inputs = SimulatedInputs(stack, self.running_worker, push_frame)
         return create_app(
             ApiContext(
                 bank=stack.bank,
@@ -273,15 +280,10 @@ class Daemon:
                 deposit=self.deposit,
                 operator_token_sha256=self.config.api.operator_token_sha256,
                 health=self.health.report,
-                simulate_frame=push_frame,
-                simulate_door=self._door_control(stack) if stack.simulator is not None else None,
+                simulate_frame=inputs.frame if push_frame is not None else None,
+                simulate_door=inputs.door if stack.simulator is not None else None,
             )
         )
-
-    def _door_control(self, stack: Stack) -> Callable[[int, str], None]:
-        simulator = stack.simulator
-        assert simulator is not None
-        return lambda compartment, action: simulated_door(simulator, compartment, action)
 
     async def _shutdown(self, stack: Stack) -> None:
         if self.worker is not None:

@@ -46,8 +46,8 @@ class ApiContext:
     deposit: Callable[[], Awaitable[DepositReceipt]]
     operator_token_sha256: str
     health: Callable[[], dict[str, Any]]
-    simulate_frame: Callable[[bytes], None] | None = None
-    simulate_door: Callable[[int, str], None] | None = None
+    simulate_frame: Callable[[bytes], Awaitable[None]] | None = None
+    simulate_door: Callable[[int, str], Awaitable[None]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
