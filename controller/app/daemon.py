@@ -138,31 +138,9 @@ class Daemon:
                 await simulator.stop()
 
     def _compose(self, simulator: LockBoardSimulator | None) -> tuple[Stack, Callable[[bytes], int] | None]:
-        from recognition.enrolment import EnrolmentPolicy
-        from recognition.gallery import Gallery
-        from recognition.pipeline import build_pipeline
-        from recognition.quality import QualityConfig
-        from recognition.settings import RecognitionSettings
         from recognition.station import WorkerGallery
-        from recognition.worker import RecognitionWorker
 
-        settings = RecognitionSettings.from_sections(self.config.section("recognition"), self.config.section("camera"))
-        quality = QualityConfig(min_face_px=settings.min_face_px)
-        raw = build_pipeline(
-            settings.model, device=settings.device, min_face_size=settings.min_face_size, quality=quality
-        )
-        pipeline = TimedPipeline(raw, self.metrics.recognition_seconds)
-        card = raw.card
-        camera = self.options.camera or settings.camera
-        source, push_frame = open_camera(camera, self.options.simulate)
-        self.worker = worker = RecognitionWorker(
-            source,
-            pipeline,
-            Gallery(card.embedding_size, card.metric),
-            settings.agreement(card),
-            EnrolmentPolicy.for_card(card, settings.enrol_samples),
-        )
-        self.enrol_samples = settings.enrol_samples
+        worker, camera, push_frame = self._recognition()
         self.vault = open_vault(self.config, simulate=self.options.simulate)
         overrides = Overrides(db_url=self.options.db_url, simulator=simulator, vault=self.vault)
         stack = build_bank(self.config, WorkerGallery(worker, self.vault), overrides)
@@ -171,6 +149,33 @@ class Daemon:
         stack.service.subscribe(self.metrics.on_committed)
         stack.service.subscribe(self.broadcaster.on_committed)
         return stack, push_frame
+
+    def _recognition(self) -> tuple[RecognitionWorker, str, Callable[[bytes], int] | None]:
+        """The recognition worker over the configured model and camera (HTTP uploads in simulate mode)."""
+        from recognition.enrolment import EnrolmentPolicy
+        from recognition.gallery import Gallery
+        from recognition.pipeline import build_pipeline
+        from recognition.quality import QualityConfig
+        from recognition.settings import RecognitionSettings
+        from recognition.worker import RecognitionWorker
+
+        settings = RecognitionSettings.from_sections(self.config.section("recognition"), self.config.section("camera"))
+        quality = QualityConfig(min_face_px=settings.min_face_px)
+        raw = build_pipeline(
+            settings.model, device=settings.device, min_face_size=settings.min_face_size, quality=quality
+        )
+        card = raw.card
+        camera = self.options.camera or settings.camera
+        source, push_frame = open_camera(camera, self.options.simulate)
+        self.worker = RecognitionWorker(
+            source,
+            TimedPipeline(raw, self.metrics.recognition_seconds),
+            Gallery(card.embedding_size, card.metric),
+            settings.agreement(card),
+            EnrolmentPolicy.for_card(card, settings.enrol_samples),
+        )
+        self.enrol_samples = settings.enrol_samples
+        return self.worker, camera, push_frame
 
     async def _serve(self, stack: Stack, push_frame: Callable[[bytes], int] | None) -> None:
         import uvicorn
