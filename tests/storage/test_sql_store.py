@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import sys
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,12 @@ def test_unreachable_postgres_is_a_storage_error() -> None:
     with pytest.raises(
         DatabaseUnavailable, match="cannot use database postgresql\\+psycopg://u:\\*\\*\\*@127.0.0.1:1/db"
     ):
+        SqlEventStore.from_url("postgresql+psycopg://u:secret@127.0.0.1:1/db")
+
+
+def test_missing_postgres_driver_is_one_clear_storage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the [postgres] extra were not installed
+    with pytest.raises(DatabaseUnavailable, match="driver is not installed .*pip install 'lockers\\[postgres\\]'"):
         SqlEventStore.from_url("postgresql+psycopg://u:secret@127.0.0.1:1/db")
 
 
