@@ -7,10 +7,12 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint typecheck install clean
 
 $(STAMP): pyproject.toml
+	@echo "== creating $(VENV) and installing LOCKERS with its dependencies (torch is large: a few minutes) =="
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,postgres]'
+	$(BIN)/pip install --progress-bar on -e '.[dev,postgres]'
 	touch $(STAMP)
+	@echo "== installed =="
 
 install: $(STAMP)
 
