@@ -26,12 +26,11 @@ from controller.domain.errors import (
     UnknownCompartment,
 )
 from controller.service.bank import BankFull
+from storage.errors import StorageError
 
 
 def status_of(exc: LockerError) -> int:
     """The HTTP status an error maps to (see the module's table)."""
-    from storage.errors import StorageError
-
     if isinstance(exc, UnknownCompartment):
         return 404
     if isinstance(exc, TransitionRejected | BankFull | ConcurrencyError):
@@ -43,8 +42,6 @@ def status_of(exc: LockerError) -> int:
 
 def plain_message(exc: LockerError) -> str:
     """What a person reads: a refused transition in words, an unavailable part named, never a Python repr."""
-    from storage.errors import StorageError
-
     if isinstance(exc, TransitionRejected):
         action = re.sub(r"(?<!^)(?=[A-Z])", " ", exc.action).lower()
         return f"compartment {exc.compartment_id} is {exc.state}, so it cannot {action} now: {exc.reason}"
