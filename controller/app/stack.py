@@ -151,10 +151,16 @@ def simulated_door(simulator: LockBoardSimulator, compartment: int, action: str)
     """Act on a simulated door as a person would: open, force, close, jam or unjam it."""
     from plc.sim_board import Control
 
-    codes = {"open": Control.PULL, "force": Control.PULL, "close": Control.CLOSE, "jam": Control.JAM}
+    codes = {
+        "open": Control.PULL,
+        "force": Control.PULL,
+        "close": Control.CLOSE,
+        "jam": Control.JAM,
+        "unjam": Control.NORMAL,
+    }
     if not 1 <= compartment <= simulator.compartments:
         raise UnknownCompartment(str(compartment))
-    simulator.board.control(compartment - 1, codes.get(action, Control.NORMAL))
+    simulator.board.control(compartment - 1, codes[action])
 
 
 def build_bank(config: Config, gallery: TemplateGallery, overrides: Overrides | None = None) -> Stack:
