@@ -7,7 +7,6 @@ the chain alone verifies, and puts the triggers back. Only the anchors then tell
 
 from __future__ import annotations
 
-import re
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -112,8 +111,9 @@ def kinds(report: AuditReport) -> set[str]:
 def behind_the_triggers(database: Path) -> Iterator[sqlite3.Connection]:
     """A raw connection with the append-only triggers dropped, put back (unchanged) afterwards."""
     with closing(sqlite3.connect(database, isolation_level=None)) as raw:
-        query = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'"
-        triggers = raw.execute(query).fetchall()
+        triggers = raw.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'"
+        ).fetchall()
         assert len(triggers) == 2
         for name, _ in triggers:
             raw.execute(f"DROP TRIGGER {name}")
@@ -257,16 +257,15 @@ def test_signing_key_is_private_and_never_replaced(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("audit_section", "message"),
     [
-        # the configuration schema refuses these on load, naming the key
         ({"checkpoint_every_events": -1}, "audit.checkpoint_every_events: input should be greater than or equal to 0"),
         ({"checkpoint_every_events": 1.5}, "audit.checkpoint_every_events: input should be a valid integer"),
         ({"checkpoint_every_s": float("nan")}, "audit.checkpoint_every_s: input should be a finite number"),
-        ({"witness_url": "ftp://x"}, "witness_url must be an http"),
-        ({"anchor_file": "x"}, "audit.anchor_file is not a known key; did you mean audit.anchor_path?"),
+        ({"witness_url": "ftp://x"}, "audit.witness_url: .*must be an http"),
+        ({"anchor_file": "x"}, "audit.anchor_file is not a known key; did you mean audit.anchor_path"),
     ],
 )
 def test_bad_audit_settings_are_one_clear_error(audit_section: dict[str, object], message: str) -> None:
-    with pytest.raises(ConfigError, match=re.escape(message)):
+    with pytest.raises(ConfigError, match=message):
         AuditSettings.from_config(load_config(overrides={"audit": audit_section}))
 
 
