@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from controller.app import keys_cli
 from controller.app.bootstrap import open_event_store
 from controller.app.logs import LogFormat, configure_logging
 from controller.domain.compartment import Compartment
@@ -35,6 +36,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(sim_app, name="sim")
 keys_app = typer.Typer(no_args_is_help=True, help="Make the secrets a site configures.")
 app.add_typer(keys_app, name="keys")
+keys_cli.register(keys_app)  # `keys rotate` (the vault's key rotation) lives in its own module
 
 # Each module exposes ``register(app: typer.Typer) -> None`` and imports heavy libraries lazily.
 SUBSYSTEM_CLIS = ("storage.cli", "plc.cli", "recognition.cli", "recognition.train_cli", "controller.app.daemon_cli")

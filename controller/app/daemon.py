@@ -22,6 +22,7 @@ import structlog
 
 from controller.app.api import ApiContext, EventBroadcaster, create_app
 from controller.app.config import Config
+from controller.app.key_rotation import vault_key_timer
 from controller.app.metrics import Metrics
 from controller.app.stack import Stack, build_stack, new_id, open_vault, start_simulator
 from controller.domain.errors import ConfigError, LockDriverError, LockerError
@@ -182,6 +183,7 @@ class Daemon:
             asyncio.create_task(self._recognise(stack, observations), name="recognition"),
             asyncio.create_task(server.serve(sockets=[self.api_socket]), name="http-api"),
             asyncio.create_task(self.stop_requested.wait(), name="stop"),
+            *vault_key_timer(self.config, stack.vault),
         ]
         self._announce(stack, push_frame is not None)
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
