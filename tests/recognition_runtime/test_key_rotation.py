@@ -86,6 +86,11 @@ def test_a_released_template_cannot_be_opened_from_a_backup_after_rotation(
     for key in keys_now:
         with pytest.raises(InvalidTag):
             open_with(key, released, backed_up)  # type: ignore[arg-type]
+    # The limit the README names: the backup's own key file, with the unchanged configured master key, still
+    # opens it; hence "keep key files out of vault backups".
+    old_key = read_key(backup / vault.key_file.name, master)
+    assert old_key is not None
+    np.testing.assert_array_equal(open_with(old_key, released, backed_up), face(1))
     # The backup copy opened as a vault beside today's key file is refused as a whole.
     shutil.copy2(vault.key_file, backup / vault.key_file.name)
     with pytest.raises(VaultKeyMismatch, match="does not belong to this vault"):
