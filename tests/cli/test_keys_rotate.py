@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +92,21 @@ def test_the_timer_rotates_while_templates_stay_readable(tmp_path: Path) -> None
     asyncio.run(go())
     vault.close()
     assert len(seen) >= 3  # the key file was replaced again and again
+
+
+def test_lockers_run_rotates_the_vault_key_on_its_timer(tmp_path: Path, assets: Path) -> None:
+    from tests.service.conftest import start_bank
+
+    bank = start_bank(tmp_path, "--simulate", extra="[templates]\nrotate_every_h = 0.0005\n")  # every 1.8 s
+    try:
+        key_file = tmp_path / "templates.db.key"
+        first = key_file.read_bytes()
+        deadline = time.monotonic() + 60
+        while key_file.read_bytes() == first and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert key_file.read_bytes() != first, bank.log()
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        assert "vault key rotated" in bank.log()
+    finally:
+        bank.process.terminate()
+        bank.process.wait(timeout=30)
