@@ -1,8 +1,8 @@
-"""Encrypted biometric template store: one data key per template, sealed by a master key.
+"""Encrypted biometric template store: one data key per template, sealed by a rotated vault key.
 
 Layout (one SQLite file, separate from the event log)::
 
-    meta(name, value)                       the master key's check value (wrong key -> clear error)
+    meta(name, value)                       the master key's check value, the vault key's fingerprint
     templates(ref, model_version, dimensions, created_at, sealed_key, key_nonce, nonce, ciphertext)
 
 Each template is encrypted with AES-256-GCM under its own random data key; the data key is sealed
@@ -18,7 +18,7 @@ Errors (all ``TemplateError``, a ``LockerError``)::
 
     TemplateError
     ├── MasterKeyError       the master key is malformed or is not the one the store was sealed with
-    ├── VaultKeyError        the vault key file is missing, damaged or does not belong to this vault
+    ├── VaultKeyMismatch     the vault key file is missing, damaged or does not belong to this vault
     ├── TemplateNotFound     no template under this ref (never stored, or destroyed)
     └── TemplateCorrupt      authentication failed: the row was tampered with or damaged
 """
@@ -164,7 +164,10 @@ class SqliteTemplateStore:
     def _load_key(self, wanted: bytes) -> None:
         pending = pending_file_for(self.key_file)
         for candidate in (self.key_file, pending):
-            key = read_key(candidate, self._master_key)
+            try:
+                key = read_key(candidate, self._master_key)
+            except VaultKeyError as exc:
+                raise VaultKeyMismatch(str(exc)) from exc
             if key is not None and hmac.compare_digest(key_id(key), wanted):
                 if candidate == pending:  # a rotation committed, then stopped before installing its key
                     install(pending, self.key_file)

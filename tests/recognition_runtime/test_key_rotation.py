@@ -232,3 +232,19 @@ def test_key_files_are_0600_from_the_first_byte(
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     with pytest.raises(FileExistsError):  # never written over an existing file
         write_secret_file(secret, b"y")
+
+
+@pytest.mark.parametrize("damage", ["garbage", "other master", "missing"])
+def test_a_damaged_or_missing_vault_key_is_one_clear_error(vault_path: Path, master: bytes, damage: str) -> None:
+    vault_path.parent.mkdir()
+    store = SqliteTemplateStore(vault_path, master)
+    store.put(face(10), "m")
+    store.close()
+    key_file = key_file_for(vault_path)
+    key_file.unlink()
+    if damage == "garbage":
+        write_secret_file(key_file, b"not a key")
+    elif damage == "other master":
+        write_secret_file(key_file, wrap(os.urandom(32), os.urandom(32)))
+    with pytest.raises(VaultKeyMismatch, match=str(key_file)):
+        SqliteTemplateStore(vault_path, master)
