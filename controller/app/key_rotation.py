@@ -10,7 +10,6 @@ cannot change it, and the report says what that leaves to the operator.
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,15 +19,12 @@ import structlog
 
 from controller.app.config import Config
 from controller.app.stack import open_vault, vault_path
-from controller.domain.errors import ConfigError, LockerError
+from controller.domain.errors import LockerError
 
 if TYPE_CHECKING:
     from storage.templates import SqliteTemplateStore
 
 log = structlog.get_logger("lockers.keys")
-
-DEFAULT_ROTATE_EVERY_H = 24.0
-
 
 @dataclass(frozen=True, slots=True)
 class RotationReport:
@@ -48,9 +44,7 @@ class RotationReport:
 
 def rotation_interval_s(config: Config) -> float | None:
     """Seconds between scheduled rotations (``[templates] rotate_every_h``); None when turned off (0)."""
-    hours = config.section("templates").get("rotate_every_h", DEFAULT_ROTATE_EVERY_H)
-    if isinstance(hours, bool) or not isinstance(hours, int | float) or not math.isfinite(hours) or hours < 0:
-        raise ConfigError(f"templates.rotate_every_h must be a number of hours >= 0 (0: never), got {hours!r}")
+    hours = config.site.templates.rotate_every_h
     return hours * 3600.0 if hours > 0 else None
 
 
@@ -58,7 +52,7 @@ def master_key_source(config: Config) -> str:
     """Where the vault's master key comes from, as an operator would look for it."""
     if os.environ.get("LOCKERS_MASTER_KEY"):
         return "LOCKERS_MASTER_KEY"
-    if config.section("templates").get("master_key"):
+    if config.site.templates.master_key:
         return "[templates] master_key"
     return f"key file {config.data_dir / 'master.key'}"
 

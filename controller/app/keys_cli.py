@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from controller.app.config import load_config
+from controller.app.location import ConfigOption, bank_config
 
 
 def keys_rotate(
-    config: Annotated[Path | None, typer.Option("--config", help="Configuration file (TOML).")] = None,
+    config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")] = False,
 ) -> None:
     """Re-seal the live templates under a new vault key and destroy the old one."""
     from controller.app.key_rotation import rotate_vault_keys
 
-    report = rotate_vault_keys(load_config(config))
+    report = rotate_vault_keys(bank_config(config))
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
         return
