@@ -24,6 +24,7 @@ from controller.app.anchor_keeper import AnchorKeeper
 from controller.app.api import ApiContext, EventBroadcaster, create_app
 from controller.app.config import Config
 from controller.app.health import BankHealth
+from controller.app.key_rotation import vault_key_timer
 from controller.app.metrics import Metrics
 from controller.app.simulated_inputs import SimulatedInputs
 from controller.app.stack import Overrides, Stack, build_bank, open_vault, start_simulator
@@ -205,6 +206,7 @@ class Daemon:
             asyncio.create_task(self._recognise(stack, observations), name="recognition"),
             asyncio.create_task(server.serve(sockets=[self.api_socket]), name="http-api"),
             asyncio.create_task(self.stop_requested.wait(), name="stop"),
+            *vault_key_timer(self.config, self.vault),
         ] + ([asyncio.create_task(anchors.run(), name="anchors")] if anchors else [])
         self._announce(stack, push_frame is not None)
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -65,12 +65,12 @@ unlocked_door_not_opened_s = 60.0
     return config
 
 
-def start_bank(directory: Path, *args: str) -> RunningBank:
+def start_bank(directory: Path, *args: str, extra: str = "") -> RunningBank:
     port = free_port()
     log_path = directory / "daemon.log"
     env = {**os.environ, "LOCKERS_DATA_DIR": str(directory)}
     command = [sys.executable, "-m", "controller", "--log-format", "json", "run", "--config",
-               str(write_config(directory)), "--port", str(port), *args]
+               str(write_config(directory, extra)), "--port", str(port), *args]
     process = subprocess.Popen(command, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, env=env)
     bank = RunningBank(process, f"http://127.0.0.1:{port}", directory, log_path)
     deadline = time.monotonic() + 90
