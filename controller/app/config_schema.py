@@ -47,6 +47,7 @@ class TemplatesSection(Section):
 
     path: str | None = Field(None, min_length=1)  # default <data_dir>/templates.db
     master_key: str | None = None  # `lockers keys master`; or LOCKERS_MASTER_KEY
+    rotate_every_h: float = Field(24.0, ge=0, le=24 * 366)  # vault key rotation by `lockers run`; 0: never
 
     @field_validator("master_key")
     @classmethod
@@ -180,6 +181,13 @@ class AuditSection(Section):
     checkpoint_every_s: float = Field(60.0, ge=0)  # 0: no time-based checkpoints
     witness_url: str = ""  # http:// or https://; "" for none
     witness_timeout_s: float = Field(5.0, ge=0.1, le=600)
+
+    @field_validator("witness_url")
+    @classmethod
+    def _http_only(cls, url: str) -> str:
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
 
 
 class SiteConfig(Section):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field
 from controller.app.access import SESSION_COOKIE, Access, Session
 from controller.app.operators import Principal
 from controller.app.web.documents import event_document
-from controller.domain.errors import LockerError, TransitionRejected
 from controller.ports import EventStore
 from controller.service import audit
 from controller.service.bank import LockerBank
@@ -87,17 +86,7 @@ def console_router(access: Access, bank: LockerBank, store: EventStore) -> APIRo
 
     @router.post("/compartments/{compartment_id}/in-service")
     async def in_service(compartment_id: str, body: Note, who: Principal = Depends(access.actor)) -> dict[str, Any]:
-        await operator_call(lambda: bank.clear_alarm(compartment_id, who.name, body.note or "back in service"))
+        await bank.clear_alarm(compartment_id, who.name, body.note or "back in service")
         return audit.compartment_summary(bank.service.get(compartment_id))
 
     return router
-
-
-async def operator_call(call: Callable[[], Awaitable[None]]) -> None:
-    """Run an operator action: a refused transition is 409 with the reason, an unknown compartment 404."""
-    try:
-        await call()
-    except TransitionRejected as exc:
-        raise HTTPException(409, str(exc)) from None
-    except LockerError as exc:
-        raise HTTPException(404, str(exc)) from None
