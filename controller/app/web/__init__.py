@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import structlog
-
 from controller.app.access import Access, AccessSettings
 from controller.app.config import Config, assets_root
 from controller.app.operators import OperatorDirectory
@@ -13,7 +11,6 @@ from controller.app.web.feed import KioskFeed
 from controller.app.web.pages import KioskSettings
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
-log = structlog.get_logger("lockers.web")
 
 
 @dataclass
@@ -30,8 +27,6 @@ class WebOptions:
 def web_options(config: Config, simulate: bool, feed: KioskFeed) -> WebOptions:
     """Access control, kiosk and console settings from ``[api]`` (accounts in the data dir's ``operators.db``)."""
     api = config.api
-    if api.operator_token_sha256:
-        log.warning("api.operator_token_sha256 is deprecated: make named operators (`lockers operators add`)")
     settings = AccessSettings(
         shared_token_sha256=api.operator_token_sha256,
         kiosk_token_sha256=api.kiosk_token_sha256,
