@@ -1,4 +1,8 @@
-"""Commands: imperative requests to one compartment. Timeouts are commands too, so replay is deterministic."""
+"""Commands: imperative requests to one compartment. Timeouts are commands too, so replay is deterministic.
+
+A timeout names what armed it: the unlock id of an access, or the stream version of the event that
+began an opening or a verification attempt (unique per compartment, so no payload needs a new id).
+"""
 
 from __future__ import annotations
 
@@ -75,7 +79,9 @@ class RejectIdentity(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExpireVerification(Command):
-    """Timeout: the verification window closed without a decision."""
+    """Timeout: the verification window of the attempt begun at stream version ``attempt_version`` closed."""
+
+    attempt_version: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,7 +93,9 @@ class ExpireUnlock(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExpireDoorOpen(Command):
-    """Timeout: the door has stayed open longer than allowed."""
+    """Timeout: the door opened at stream version ``opening_version`` has stayed open longer than allowed."""
+
+    opening_version: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

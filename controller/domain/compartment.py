@@ -102,6 +102,9 @@ class Compartment:
         self.alarm_reason = ""
         self.alarm_detail = ""
         self.flow_id = ""
+        self.opening_version = 0
+        self.attempt_version = 0
+        self.used_unlock_ids: set[str] = set()
         self.machine_cls(
             model=self,
             states=CompartmentState,
@@ -179,8 +182,8 @@ class Compartment:
         self.pulse_confirmed = True
 
     def record_door_opened(self, event: ev.DoorOpened) -> None:
-        """The door is open."""
-        self.door_open = True
+        """The door is open; this opening is known by its version (what a door-left-open timer names)."""
+        self.door_open, self.opening_version = True, event.version
 
     def record_door_closed(self, event: ev.DoorClosed) -> None:
         """The door is closed."""
@@ -191,7 +194,8 @@ class Compartment:
         self._end_access()
 
     def record_start_verification(self, event: ev.VerificationStarted) -> None:
-        """Nothing to remember: the state says it all."""
+        """Remember the attempt by its version (what its verification timer names)."""
+        self.attempt_version = event.version
 
     def record_confirm_identity(self, event: ev.IdentityConfirmed) -> None:
         """The owner is verified: unlock for retrieval."""
@@ -230,6 +234,7 @@ class Compartment:
 
     def _await_unlock(self, unlock_id: str) -> None:
         self.unlock_id, self.pulse_confirmed = unlock_id, False
+        self.used_unlock_ids.add(unlock_id)
 
     def _end_access(self) -> None:
         self.purpose, self.unlock_id, self.pulse_confirmed = "", "", False
@@ -255,8 +260,13 @@ class Compartment:
             allowed = ", ".join(states)
             raise self._reject(command, f"only allowed in {allowed}")
 
+    def _require_fresh_unlock(self, command: cmd.StartDeposit | cmd.ConfirmIdentity) -> None:
+        if not command.unlock_id or command.unlock_id in self.used_unlock_ids:
+            raise self._reject(command, f"unlock id {command.unlock_id!r} is empty or was used before")
+
     def _on_start_deposit(self, command: cmd.StartDeposit, out: _EventBuilder) -> None:
         self._require(command, CompartmentState.FREE)
+        self._require_fresh_unlock(command)
         out.add(
             ev.DepositStarted,
             subject_id=command.subject_id,
@@ -267,7 +277,7 @@ class Compartment:
         )
 
     def _on_unlock_outcome(self, command: cmd.RecordUnlockOutcome, out: _EventBuilder) -> None:
-        if command.unlock_id != self.unlock_id or self.state != CompartmentState.OPEN:
+        if command.unlock_id != self.unlock_id or self.state != CompartmentState.OPEN or self.pulse_confirmed:
             raise self._reject(command, f"no pending unlock {command.unlock_id!r}")
         if command.outcome == "sent":
             out.add(ev.UnlockPulseSent, unlock_id=command.unlock_id)
@@ -310,6 +320,7 @@ class Compartment:
             raise self._reject(command, "the identified subject does not own this compartment")
         if command.distance > command.threshold:
             raise self._reject(command, f"distance {command.distance:.4f} is above {command.threshold:.4f}")
+        self._require_fresh_unlock(command)
         out.add(
             ev.IdentityConfirmed,
             subject_id=command.subject_id,
@@ -338,21 +349,23 @@ class Compartment:
         if failures >= self.policy.max_failed_verifications:
             out.add(ev.AlarmRaised, reason=ev.AlarmReason.LOCKOUT, detail=f"{failures} failed verifications")
 
+    # A timeout whose flow has moved on (another attempt, another opening, another unlock, or the
+    # flow ended) is not an error: the timer simply lost its object, so it decides nothing.
     def _on_expire_verification(self, command: cmd.ExpireVerification, out: _EventBuilder) -> None:
-        self._require(command, CompartmentState.VERIFYING)
-        out.add(ev.VerificationTimedOut)
+        if self.state == CompartmentState.VERIFYING and command.attempt_version == self.attempt_version:
+            out.add(ev.VerificationTimedOut)
 
     def _on_expire_unlock(self, command: cmd.ExpireUnlock, out: _EventBuilder) -> None:
-        self._require(command, CompartmentState.OPEN)
-        if command.unlock_id != self.unlock_id or self.door_open:
-            raise self._reject(command, "the door was opened or another unlock is pending")
+        if self.state != CompartmentState.OPEN or command.unlock_id != self.unlock_id or self.door_open:
+            return
         released = self.template_ref if self.purpose == ev.Purpose.DEPOSIT else ""
         out.add(ev.UnlockExpired, unlock_id=command.unlock_id, released_template_ref=released)
 
     def _on_expire_door_open(self, command: cmd.ExpireDoorOpen, out: _EventBuilder) -> None:
         if not self.door_open or self.state == CompartmentState.ALARM:
-            raise self._reject(command, "the door is not open outside an alarm")
-        out.add(ev.AlarmRaised, reason=ev.AlarmReason.DOOR_LEFT_OPEN, detail="door left open too long")
+            return
+        if command.opening_version == self.opening_version:
+            out.add(ev.AlarmRaised, reason=ev.AlarmReason.DOOR_LEFT_OPEN, detail="door left open too long")
 
     def _on_board_fault(self, command: cmd.ReportBoardFault, out: _EventBuilder) -> None:
         out.add(ev.AlarmRaised, reason=ev.AlarmReason.LOCK_BOARD_FAULT, detail=command.detail)

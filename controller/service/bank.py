@@ -142,7 +142,13 @@ class LockerBank:
         """Issue every timeout due at ``now``; returns how many changed something."""
         applied = 0
         for command in self.scheduler.due(now):
-            applied += await self._try(command)
+            changed = await self._try(command)
+            if not changed:
+                # Its flow moved on (another opening, attempt or unlock): a stale timer does nothing.
+                log.debug(
+                    "stale timeout ignored", command=type(command).__name__, compartment_id=command.compartment_id
+                )
+            applied += changed
         return applied
 
     # ------------------------------------------------------------- operator

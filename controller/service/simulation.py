@@ -97,7 +97,8 @@ class HistorySimulator:
         roll = self.rng.random()
         cid = compartment.compartment_id
         if compartment.door_open:
-            return c.ExpireDoorOpen(compartment_id=cid) if roll < 0.05 else self._door(compartment, False)
+            expire = c.ExpireDoorOpen(compartment_id=cid, opening_version=compartment.opening_version)
+            return expire if roll < 0.05 else self._door(compartment, False)
         if roll < 0.08:
             return c.ExpireUnlock(compartment_id=cid, unlock_id=compartment.unlock_id)
         return self._door(compartment, True)
@@ -117,7 +118,7 @@ class HistorySimulator:
                 compartment_id=cid, reason="no_agreement", distance=0.52, threshold=0.45, model_version=MODEL
             )
         if roll < 0.3:
-            return c.ExpireVerification(compartment_id=cid)
+            return c.ExpireVerification(compartment_id=cid, attempt_version=compartment.attempt_version)
         return c.ConfirmIdentity(
             compartment_id=cid,
             correlation_id=self._next_id("flow"),

@@ -136,6 +136,15 @@ def _restart_retrieval(outcome: Outcome) -> None:
     assert [cid for cid, _ in confirmations(outcome)] == ["1", "2", "2"]
 
 
+def _stale_timers(outcome: Outcome) -> None:
+    assert not outcome.of_type(ev.AlarmRaised)
+    (retrieved,) = outcome.of_type(ev.ItemRetrieved)
+    (deposit_opening, retrieval_opening) = outcome.of_type(ev.DoorOpened)
+    # The retrieval's door stayed open past the moment the deposit's timer came due.
+    assert retrieved.occurred_at - deposit_opening.occurred_at > timedelta(seconds=10)
+    assert retrieval_opening.version > deposit_opening.version
+
+
 CHECKS: dict[str, Callable[[Outcome], None]] = {
     "demo": _demo,
     "stranger": _stranger,
@@ -149,6 +158,7 @@ CHECKS: dict[str, Callable[[Outcome], None]] = {
     "restart_deposit": _restart_deposit,
     "restart_verifying": _restart_verifying,
     "restart_retrieval": _restart_retrieval,
+    "stale_timers": _stale_timers,
 }
 
 
