@@ -21,8 +21,10 @@ from typing import Any
 import structlog
 
 from controller.app.api import ApiContext, EventBroadcaster, create_app
+from controller.app.bootstrap import take_writer_lease
 from controller.app.config import Config
 from controller.app.metrics import Metrics
+from controller.app.sdnotify import Watchdog, notify
 from controller.app.stack import Stack, build_stack, new_id, open_vault, start_simulator
 from controller.domain.errors import ConfigError, LockDriverError, LockerError
 from controller.ports import FaceMatch, SensorObservation, SystemClock
@@ -31,6 +33,11 @@ from controller.service.bank import DepositReceipt
 log = structlog.get_logger("lockers.daemon")
 
 ENROL_TIMEOUT_S = 15.0
+
+
+class ComponentFailed(LockerError):
+    """A component of the running bank failed unrecoverably; the daemon stopped (non-zero exit)."""
+
 SCHEDULER_TICK_S = 0.2
 
 
@@ -94,6 +101,7 @@ class Daemon:
         self.stop_requested = asyncio.Event()
         self.stack: Stack | None = None
         self.worker: Any = None
+        self.failure: ComponentFailed | None = None
 
     def _bind_api(self) -> socket.socket:
         """Take the API's address first: a port in use is one clear error before any hardware is touched."""
@@ -103,8 +111,21 @@ class Daemon:
         except OSError as exc:
             raise ConfigError(f"cannot serve the HTTP API on {host}:{port}: {exc.strerror} (use --port)") from None
 
+    def database_url(self) -> str | None:
+        """The log this controller writes: ``--db``, else ``[storage] url``, else the data directory's."""
+        return self.options.db_url or str(self.config.section("storage").get("url", "")) or None
+
     async def run(self) -> None:
-        """Start everything, serve until asked to stop, then shut down in order."""
+        """Take the log's lease, start everything, serve until asked to stop, then shut down in order."""
+        release_lease = take_writer_lease(self.database_url())
+        try:
+            await self._run_leased()
+        finally:
+            release_lease()
+        if self.failure is not None:
+            raise self.failure
+
+    async def _run_leased(self) -> None:
         self.api_socket = self._bind_api()
         simulator = await start_simulator(self.config) if self.options.simulate else None
         try:
@@ -184,11 +205,15 @@ class Daemon:
             asyncio.create_task(self.stop_requested.wait(), name="stop"),
         ]
         self._announce(stack, push_frame is not None)
+        notify("READY=1")
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         server.should_exit = True
         for task in done:
-            if task.get_name() != "stop" and task.exception() is not None:
-                log.error("component failed", component=task.get_name(), error=repr(task.exception()))
+            error = None if task.get_name() == "stop" else task.exception()
+            if error is not None:
+                log.error("component failed", component=task.get_name(), error=repr(error))
+                # Exit non-zero after the clean shutdown, so a supervisor restarts the bank.
+                self.failure = ComponentFailed(f"the {task.get_name()} component failed: {error!r}")
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -228,8 +253,10 @@ class Daemon:
         await stack.poller(on_sensor).run()
 
     async def _tick(self, stack: Stack) -> None:
+        watchdog = Watchdog()
         while True:
             await stack.bank.tick(stack.service.clock.now())
+            watchdog.kick()
             await asyncio.sleep(SCHEDULER_TICK_S)
 
     async def _recognise(self, stack: Stack, observations: asyncio.Queue[Any]) -> None:
@@ -295,6 +322,7 @@ class Daemon:
         return control
 
     async def _shutdown(self, stack: Stack) -> None:
+        notify("STOPPING=1")
         if self.worker is not None:
             await asyncio.to_thread(self.worker.stop)
         try:
