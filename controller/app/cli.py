@@ -37,7 +37,14 @@ keys_app = typer.Typer(no_args_is_help=True, help="Make the secrets a site confi
 app.add_typer(keys_app, name="keys")
 
 # Each module exposes ``register(app: typer.Typer) -> None`` and imports heavy libraries lazily.
-SUBSYSTEM_CLIS = ("storage.cli", "plc.cli", "recognition.cli", "recognition.train_cli", "controller.app.daemon_cli")
+SUBSYSTEM_CLIS = (
+    "storage.cli",
+    "plc.cli",
+    "recognition.cli",
+    "recognition.train_cli",
+    "controller.app.daemon_cli",
+    "controller.app.anchor_cli",
+)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: SQLite file in the data dir).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
@@ -96,17 +103,29 @@ def audit_verify(
     db: DbOption = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Processes (default: one per CPU).")] = None,
     as_json: JsonOption = False,
+    config: Annotated[Path | None, typer.Option("--config", help="Configuration naming the anchors.")] = None,
 ) -> None:
-    """Check the hash chain, contiguous versions and that replay reproduces every transition."""
+    """Check the hash chain, contiguous versions, replay, and the log against its signed checkpoints."""
+    from controller.app.anchor_log import add_anchor_findings, database_url
     from controller.app.auditor import verify_log
+    from controller.app.bootstrap import default_database_url
+    from controller.app.config import load_config
 
-    with event_store(db):  # a missing or outdated database is a clear error before any worker starts
+    loaded = load_config(config)
+    url = database_url(loaded, db) or default_database_url()
+    with event_store(url):  # a missing or outdated database is a clear error before any worker starts
         pass
-    report = verify_log(db, workers)
+    report = verify_log(url, workers)
+    anchors = add_anchor_findings(report, loaded, url)
     if as_json:
         emit_json(report.to_json())
     elif report.ok:
-        typer.echo(f"ok: {report.events} events, chain intact, replay consistent")
+        anchored = (
+            f"anchored up to position {anchors['anchored_position']}"
+            if "anchored_position" in anchors
+            else (f"no checkpoints in {anchors['path']}")
+        )
+        typer.echo(f"ok: {report.events} events, chain intact, replay consistent, {anchored}")
     else:
         typer.echo(f"FAILED at position {report.first_bad_position}", err=True)
         for problem in report.problems[:20]:
@@ -212,30 +231,26 @@ def sim_history(
 async def _simulate_history(
     store: EventStore, compartments: int, steps: int, seed: int, plc_host: str, plc_port: int | None
 ) -> int:
-    from controller.service.bank import LockerBank
-    from controller.service.bridge import BridgeSettings, RecognitionBridge
-    from controller.service.compartments import CompartmentService
-    from controller.service.scheduler import Timeouts, TimeoutScheduler
+    from controller.app.config import load_config
+    from controller.app.stack import Overrides, build_bank
     from controller.service.simulation import ForgetfulVault, HistorySimulator, NoGallery, resume_clock
-    from plc.driver import ModbusLockDriver
     from plc.fake import FakeLockDriver
     from plc.registers import default_plc_config
 
     clock = resume_clock(store)
-    ids = [str(k) for k in range(1, compartments + 1)]
+    config = load_config(None, {"bank": {"compartments": compartments}})
+    given = Overrides(clock=clock, store=store, vault=ForgetfulVault())
     if plc_port is None:
-        service = CompartmentService(store, FakeLockDriver(compartments), ForgetfulVault(), clock, ids)
-        return await HistorySimulator(service, clock, seed).run(steps)
-    driver = ModbusLockDriver(default_plc_config(compartments, plc_host, plc_port))
+        given = dataclasses.replace(given, locks=FakeLockDriver(compartments))
+    else:
+        given = dataclasses.replace(given, plc=default_plc_config(compartments, plc_host, plc_port))
+    stack = build_bank(config, NoGallery(), given)
     try:
-        service = CompartmentService(store, driver, ForgetfulVault(), clock, ids)
-        bank = LockerBank(
-            service, NoGallery(), TimeoutScheduler(Timeouts()), RecognitionBridge(BridgeSettings(), str), str
-        )
-        await bank.boot()
-        return await HistorySimulator(service, clock, seed).run(steps)
+        if plc_port is not None:
+            await stack.bank.boot()
+        return await HistorySimulator(stack.service, clock, seed).run(steps)
     finally:
-        driver.close()
+        stack.close()
 
 
 def _register_subsystems() -> None:

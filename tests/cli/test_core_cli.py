@@ -6,6 +6,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,21 @@ def test_verify_replay_and_export_agree(log_dir: Path) -> None:
     assert csv_header.startswith("position,compartment_id,version,occurred_at,event_type")
     timeline = lockers("audit", "replay", "--until", "2026-01-01T00:10:00+00:00", data_dir=log_dir).stdout
     assert "DepositStarted" in timeline
+
+
+def test_replay_until_a_moment_folds_exactly_the_events_up_to_it(log_dir: Path) -> None:
+    rows = [json.loads(line) for line in lockers("audit", "export", data_dir=log_dir).stdout.splitlines()]
+    middle = rows[len(rows) // 2]
+    cut = middle["occurred_at"]
+    kept = [row for row in rows if datetime.fromisoformat(row["occurred_at"]) <= datetime.fromisoformat(cut)]
+    assert 0 < len(kept) < len(rows)  # the moment splits the log: later events exist and must be left out
+    until = json.loads(lockers("audit", "replay", "--until", cut, "--json", data_dir=log_dir).stdout)
+    at = json.loads(lockers("audit", "replay", "--at", str(len(kept)), "--json", data_dir=log_dir).stdout)
+    assert until == at
+    assert sum(row["version"] for row in until["compartments"]) == len(kept)
+    timeline = lockers("audit", "replay", "--until", cut, data_dir=log_dir).stdout.splitlines()
+    positions = [int(parts[0]) for parts in map(str.split, timeline) if len(parts) > 2 and parts[2].startswith("#")]
+    assert positions == [row["position"] for row in kept]
 
 
 def test_tampered_row_is_named_by_verify(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from controller.domain import events as ev
 from controller.domain.compartment import Compartment, Policy
 from controller.domain.effects import Unlock, effects_of
 from controller.domain.errors import TransitionRejected
+from controller.domain.evidence import Evidence
 from controller.ports import FixedClock, StoredEvent
 from controller.service.scheduler import Timeouts, TimeoutScheduler
 from tests.core.helpers import CID
@@ -104,21 +105,23 @@ class CompartmentMachine(RuleBasedStateMachine):
 
     @rule(distance=st.floats(0.0, 1.0))
     def start_verification(self, distance: float) -> None:
-        self._try(c.StartVerification(compartment_id=CID, distance=distance, threshold=0.45, model_version="m"))
+        evidence = Evidence(distance=distance, threshold=0.45, model_version="m")
+        self._try(c.StartVerification(compartment_id=CID, evidence=evidence))
 
     @rule(subject=CLAIMANTS, distance=st.floats(0.0, 0.6), stale=st.booleans())
     def confirm(self, subject: str, distance: float, stale: bool) -> None:
         self._try(
             c.ConfirmIdentity(
                 compartment_id=CID,
-                subject_id=self.live.subject_id if subject == "owner" else subject,
-                distance=distance,
-                runner_up_distance=None,
-                threshold=0.45,
-                margin=0.1,
-                frames_agreeing=3,
-                frames_considered=3,
-                model_version="m",
+                evidence=Evidence(
+                    subject_id=self.live.subject_id if subject == "owner" else subject,
+                    distance=distance,
+                    threshold=0.45,
+                    margin=0.1,
+                    frames_agreeing=3,
+                    frames_considered=3,
+                    model_version="m",
+                ),
                 unlock_id=self._unlock_id(stale),
             )
         )
@@ -131,7 +134,8 @@ class CompartmentMachine(RuleBasedStateMachine):
 
     @rule()
     def reject(self) -> None:
-        self._try(c.RejectIdentity(compartment_id=CID, reason="x", distance=None, threshold=0.45, model_version="m"))
+        evidence = Evidence(distance=None, threshold=0.45, model_version="m")
+        self._try(c.RejectIdentity(compartment_id=CID, reason="x", evidence=evidence))
 
     def _pool(self) -> list[c.Command]:
         """The current flow's timer and the one of the flow just before it, of each kind, oldest first."""
@@ -214,8 +218,9 @@ class CompartmentMachine(RuleBasedStateMachine):
             if isinstance(event, ev.DepositStarted):
                 owner = event.subject_id
             elif isinstance(event, ev.IdentityConfirmed):
-                assert owner and event.subject_id == owner, f"{event.subject_id} opened {owner!r}'s compartment"
-                assert event.distance <= event.threshold
+                subject = event.evidence.subject_id
+                assert owner and subject == owner, f"{subject} opened {owner!r}'s compartment"
+                assert event.evidence.within_threshold()
             elif isinstance(event, ev.ItemRetrieved) or getattr(event, "released_template_ref", ""):
                 owner = ""
 
