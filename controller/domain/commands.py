@@ -113,6 +113,13 @@ class ClearAlarm(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ResolveBoardFault(Command):
+    """The compartment's lock board answers again; ``door_is_open`` is what its door reads now."""
+
+    door_is_open: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TakeOutOfService(Command):
     """An operator takes the compartment out of service (an alarm until cleared)."""
 

@@ -102,6 +102,7 @@ class Compartment:
         self.alarm_reason = ""
         self.alarm_detail = ""
         self.flow_id = ""
+        self.board_fault_only = False
         self.opening_version = 0
         self.attempt_version = 0
         self.used_unlock_ids: set[str] = set()
@@ -223,14 +224,24 @@ class Compartment:
         """Remember why (the first reason stays the headline, later ones are in the log)."""
         if not self.alarm_reason:
             self.alarm_reason, self.alarm_detail = event.reason, event.detail
+        # Only an alarm that is nothing but board faults, raised outside any access, may end by itself.
+        at_rest = self.state in (CompartmentState.FREE, CompartmentState.OCCUPIED) or self.board_fault_only
+        self.board_fault_only = at_rest and event.reason == ev.AlarmReason.LOCK_BOARD_FAULT
+
+    def record_board_fault_resolved(self, event: ev.BoardFaultResolved) -> None:
+        """The board is back and the door agrees with the log: the compartment resumes."""
+        self._end_alarm()
 
     def record_clear_alarm(self, event: ev.AlarmCleared) -> None:
         """An operator resolved it; the compartment resumes, emptied if they released it."""
         if event.released_template_ref:
             self._forget_owner()
+        self._end_alarm()
+
+    def _end_alarm(self) -> None:
         self._end_access()
         self.alarm_reason = self.alarm_detail = ""
-        self.failed_attempts = 0
+        self.failed_attempts, self.board_fault_only = 0, False
 
     def _await_unlock(self, unlock_id: str) -> None:
         self.unlock_id, self.pulse_confirmed = unlock_id, False
@@ -388,6 +399,17 @@ class Compartment:
             released_template_ref=self.template_ref if command.release else "",
         )
 
+    def _on_resolve_board_fault(self, command: cmd.ResolveBoardFault, out: _EventBuilder) -> None:
+        if self.state != CompartmentState.ALARM or self.alarm_reason != ev.AlarmReason.LOCK_BOARD_FAULT:
+            return  # nothing of the board's to resolve here
+        if command.door_is_open != self.door_open:
+            seen, folded = _door_word(command.door_is_open), _door_word(self.door_open)
+            detail = f"board back: door is {seen} but the log says {folded}"
+            out.add(ev.AlarmRaised, reason=ev.AlarmReason.RECONCILIATION_MISMATCH, detail=detail)
+        elif self.board_fault_only and not self.door_open:
+            resume = CompartmentState.OCCUPIED if self.template_ref else CompartmentState.FREE
+            out.add(ev.BoardFaultResolved, detail="board answers; door closed as the log expects", resume_state=resume)
+
     def _on_out_of_service(self, command: cmd.TakeOutOfService, out: _EventBuilder) -> None:
         if not command.operator_id:
             raise self._reject(command, "an operator id is required")
@@ -438,4 +460,5 @@ _HANDLERS: dict[type[cmd.Command], Callable[[Compartment, Any, _EventBuilder], N
     cmd.Reconcile: Compartment._on_reconcile,
     cmd.ClearAlarm: Compartment._on_clear_alarm,
     cmd.TakeOutOfService: Compartment._on_out_of_service,
+    cmd.ResolveBoardFault: Compartment._on_resolve_board_fault,
 }

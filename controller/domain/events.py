@@ -185,6 +185,15 @@ class AlarmCleared(Event):
     released_template_ref: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BoardFaultResolved(Event):
+    """The lock board answers again and this door reads what the log expects: its fault alarm ends."""
+
+    trigger: ClassVar[str] = "board_fault_resolved"
+    detail: str
+    resume_state: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -201,5 +210,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         VerificationTimedOut,
         AlarmRaised,
         AlarmCleared,
+        BoardFaultResolved,
     )
 }

@@ -44,10 +44,13 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
         "dest": S.OCCUPIED,
         "conditions": [UNLOCKED_FOR_RETRIEVAL, EXPECTED_UNLOCK],
     },
-    # Alarms: anything may raise one; only an operator clears it.
+    # Alarms: anything may raise one; an operator clears it (or the board's recovery, below).
     {"trigger": "raise_alarm", "source": ANY_STATE, "dest": S.ALARM},
     {"trigger": "clear_alarm", "source": S.ALARM, "dest": S.FREE, "conditions": RESUMES_FREE},
     {"trigger": "clear_alarm", "source": S.ALARM, "dest": S.OCCUPIED, "conditions": RESUMES_OCCUPIED},
+    # A lock board that comes back with every door as the log expects ends its own fault alarms.
+    {"trigger": "board_fault_resolved", "source": S.ALARM, "dest": S.FREE, "conditions": RESUMES_FREE},
+    {"trigger": "board_fault_resolved", "source": S.ALARM, "dest": S.OCCUPIED, "conditions": RESUMES_OCCUPIED},
 ]
 
 

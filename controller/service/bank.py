@@ -63,6 +63,7 @@ class LockerBank:
         self.scheduler = scheduler
         self.bridge = bridge
         self.new_id = new_id
+        self.unreachable: set[str] = set()  # compartments whose lock board does not answer now
         service.subscribe(scheduler.on_committed)
         service.subscribe(self._sync_gallery)
 
@@ -88,6 +89,7 @@ class LockerBank:
 
     async def _fault_all(self, detail: str) -> None:
         for cid in self.service.compartments:
+            self.unreachable.add(cid)
             await self._try(c.ReportBoardFault(compartment_id=cid, detail=detail))
 
     # ------------------------------------------------------------- deposit
@@ -146,10 +148,26 @@ class LockerBank:
                 await self._try(c.ObserveDoor(compartment_id=cid, is_open=observation.is_open))
         elif isinstance(observation, BoardFaulted):
             for number in observation.compartments:
+                self.unreachable.add(str(number))
                 detail = f"board {observation.board}: {observation.detail}"
                 await self._try(c.ReportBoardFault(compartment_id=str(number), detail=detail))
         elif isinstance(observation, BoardRecovered):
-            log.info("lock board recovered; alarms stay until an operator clears them", board=observation.board)
+            await self._board_recovered(observation)
+
+    async def _board_recovered(self, observation: BoardRecovered) -> None:
+        """Each door that reads what the log expects ends its board-fault alarm; a disagreement stays one."""
+        cids = [str(n) for n in observation.compartments if str(n) in self.service.compartments]
+        self.unreachable.difference_update(cids)
+        try:
+            doors = await self.service.locks.read_doors()
+        except BoardUnreachable as exc:
+            log.warning("lock board recovered but its doors cannot be read", board=observation.board, error=str(exc))
+            self.unreachable.update(cids)
+            return
+        log.info("lock board recovered", board=observation.board)
+        for cid in cids:
+            if int(cid) in doors:
+                await self._try(c.ResolveBoardFault(compartment_id=cid, door_is_open=doors[int(cid)]))
 
     # ----------------------------------------------------------------- time
     async def tick(self, now: datetime) -> int:
@@ -168,6 +186,10 @@ class LockerBank:
     # ------------------------------------------------------------- operator
     async def clear_alarm(self, compartment_id: str, operator_id: str, note: str = "", release: bool = False) -> None:
         """An operator clears an alarm (raises ``TransitionRejected`` with the reason when not possible)."""
+        if compartment_id in self.unreachable:
+            state = self.service.get(compartment_id).state
+            # Nobody can know the door's state while its board is silent: clearing now would be a guess.
+            raise TransitionRejected(compartment_id, state, "ClearAlarm", "its lock board is unreachable")
         command = c.ClearAlarm(compartment_id=compartment_id, operator_id=operator_id, note=note, release=release)
         await self.service.handle(command)
 

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 from controller.app.config import Timeouts
-from controller.domain.errors import UnlockOutcomeUnknown
+from controller.domain.errors import TransitionRejected, UnlockOutcomeUnknown
+from controller.domain.events import BoardFaultResolved
 from controller.domain.evidence import Evidence
-from controller.ports import BoardFaulted, DoorChanged, FaceMatch, FixedClock
+from controller.ports import BoardFaulted, BoardRecovered, DoorChanged, FaceMatch, FixedClock
 from controller.service import audit
 from controller.service.bank import BankFull, LockerBank
 from controller.service.bridge import BridgeSettings, RecognitionBridge
@@ -192,6 +193,32 @@ def test_board_fault_observation_alarms_every_compartment_on_it(world: World) ->
     async def scenario() -> None:
         await world.bank.on_sensor(BoardFaulted("fake", (1, 2, 3, 4), "timeout"))
         assert {world.state(c) for c in "1234"} == {"alarm"}
+
+    run(scenario())
+
+
+def test_a_recovered_board_ends_its_fault_alarms_when_the_doors_agree(world: World) -> None:
+    async def scenario() -> None:
+        await world.deposit("alice")  # compartment 1 occupied, its door closed
+        await world.bank.on_sensor(BoardFaulted("fake", (1, 2, 3, 4), "timeout"))
+        with pytest.raises(TransitionRejected, match="lock board is unreachable"):
+            await world.bank.clear_alarm("2", "ops-1")
+        world.locks.open_door(3)  # while the board was silent, door 3 was forced
+        await world.bank.on_sensor(BoardRecovered("fake", (1, 2, 3, 4)))
+        assert [world.state(c) for c in "1234"] == ["occupied", "free", "alarm", "free"]
+        resolved = [s.event for s in world.store.read_all() if isinstance(s.event, BoardFaultResolved)]
+        assert [(e.compartment_id, e.resume_state) for e in resolved] == [
+            ("1", "occupied"),
+            ("2", "free"),
+            ("4", "free"),
+        ]
+        assert world.service.get("3").alarm_reason == "lock_board_fault"
+        assert "door is open but the log says closed" in world.service.get("3").alarm_detail or any(
+            "door is open" in getattr(s.event, "detail", "") for s in world.store.read_all()
+        )
+        world.locks.close_door(3)
+        await world.bank.clear_alarm("3", "ops-1")  # the board answers again: an operator may clear it now
+        assert world.state("3") == "free"
 
     run(scenario())
 

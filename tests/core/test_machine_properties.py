@@ -62,7 +62,10 @@ class CompartmentMachine(RuleBasedStateMachine):
             return
         self._commit(events)
         if before == "alarm" and self.live.state != "alarm":
-            assert any(isinstance(e, ev.AlarmCleared) for e in events), "left alarm without an operator"
+            assert any(isinstance(e, ev.AlarmCleared | ev.BoardFaultResolved) for e in events), "left alarm unresolved"
+        if any(isinstance(e, ev.BoardFaultResolved) for e in events):
+            assert isinstance(command, c.ResolveBoardFault) and not command.door_is_open
+            assert all(isinstance(e, ev.BoardFaultResolved) for e in events)
 
     @initialize(start=st.sampled_from(["free", "occupied", "retrieving"]))
     def begin(self, start: str) -> None:
@@ -181,6 +184,10 @@ class CompartmentMachine(RuleBasedStateMachine):
     def board_fault(self) -> None:
         self._try(c.ReportBoardFault(compartment_id=CID, detail="lost"))
 
+    @rule(door_is_open=st.booleans())
+    def board_back(self, door_is_open: bool) -> None:
+        self._try(c.ResolveBoardFault(compartment_id=CID, door_is_open=door_is_open))
+
     @invariant()
     def replay_equals_live(self) -> None:
         replayed = Compartment.replay(CID, self.log)
@@ -260,6 +267,7 @@ FIELDS = (
     "opening_version",
     "attempt_version",
     "used_unlock_ids",
+    "board_fault_only",
 )
 
 

@@ -98,6 +98,9 @@ def _jammed_door(outcome: Outcome) -> None:
 def _board_lost(outcome: Outcome) -> None:
     faults = [e for e in outcome.of_type(ev.AlarmRaised) if e.reason == "lock_board_fault"]
     assert sorted(e.compartment_id for e in faults) == ["1", "2", "3"]
+    resolved = outcome.of_type(ev.BoardFaultResolved)
+    assert [(e.compartment_id, e.resume_state) for e in resolved] == [("1", "occupied"), ("2", "free"), ("3", "free")]
+    assert not outcome.of_type(ev.AlarmCleared)
     assert len(outcome.of_type(ev.VerificationStarted)) == 1  # only the retrieval after the clear
     assert outcome.run.unlock_calls == [1, 1]
 
