@@ -19,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from controller.app.metrics import Metrics
-from controller.domain.errors import LockerError, TransitionRejected
+from controller.domain.errors import LockerError, StoreUnavailable, TransitionRejected
 from controller.ports import EventStore, StoredEvent
 from controller.service import audit
 from controller.service.bank import BankFull, DepositReceipt, LockerBank
@@ -125,6 +125,8 @@ def create_app(ctx: ApiContext) -> FastAPI:
             receipt = await ctx.deposit()
         except BankFull as exc:
             raise HTTPException(409, str(exc)) from None
+        except StoreUnavailable as exc:
+            raise HTTPException(503, str(exc)) from None
         except LockerError as exc:
             raise HTTPException(422, str(exc)) from None
         return {"compartment_id": receipt.compartment_id, "correlation_id": receipt.correlation_id}
@@ -197,6 +199,8 @@ def create_app(ctx: ApiContext) -> FastAPI:
 async def _operator_call(call: Awaitable[None]) -> None:
     try:
         await call
+    except StoreUnavailable as exc:
+        raise HTTPException(503, str(exc)) from None  # the log cannot be written now: retry later
     except TransitionRejected as exc:
         raise HTTPException(409, str(exc)) from None
     except LockerError as exc:

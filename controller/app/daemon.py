@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 import socket
 import time
@@ -25,9 +26,10 @@ from controller.app.api import ApiContext, EventBroadcaster, create_app
 from controller.app.bootstrap import take_writer_lease
 from controller.app.config import Config
 from controller.app.metrics import Metrics
+from controller.app.recorder import Recorder
 from controller.app.sdnotify import Watchdog, notify
 from controller.app.stack import Overrides, Stack, build_bank, open_vault, simulated_door, start_simulator
-from controller.domain.errors import ConfigError, LockDriverError, LockerError
+from controller.domain.errors import ConfigError, LockDriverError, LockerError, StoreUnavailable
 from controller.ports import FaceMatch, SensorObservation
 from controller.service.bank import DepositReceipt
 
@@ -106,6 +108,7 @@ class Daemon:
         self.stack: Stack | None = None
         self.worker: Any = None
         self.failure: ComponentFailed | None = None
+        self.recorder = Recorder()
 
     def _bind_api(self) -> socket.socket:
         """Take the API's address first: a port in use is one clear error before any hardware is touched."""
@@ -201,6 +204,7 @@ class Daemon:
             asyncio.create_task(self._poll(stack), name="door-poller"),
             asyncio.create_task(self._tick(stack), name="scheduler"),
             asyncio.create_task(self._recognise(stack, observations), name="recognition"),
+            asyncio.create_task(self.recorder.run(), name="recorder"),
             asyncio.create_task(server.serve(sockets=[self.api_socket]), name="http-api"),
             asyncio.create_task(self.stop_requested.wait(), name="stop"),
         ] + ([asyncio.create_task(anchors.run(), name="anchors")] if anchors else [])
@@ -250,14 +254,16 @@ class Daemon:
     async def _poll(self, stack: Stack) -> None:
         async def on_sensor(observation: SensorObservation) -> None:
             self.metrics.on_sensor(observation)
-            await stack.bank.on_sensor(observation)
+            self.recorder.put(lambda: stack.bank.on_sensor(observation))
 
         await stack.poller(on_sensor).run()
 
     async def _tick(self, stack: Stack) -> None:
         watchdog = Watchdog()
         while True:
-            await stack.bank.tick(stack.service.clock.now())
+            if self.recorder.healthy:  # during an outage the recorder probes the store; due timeouts wait
+                with contextlib.suppress(StoreUnavailable):
+                    await stack.bank.tick(stack.service.clock.now())
             watchdog.kick()
             await asyncio.sleep(SCHEDULER_TICK_S)
 
@@ -265,7 +271,7 @@ class Daemon:
         while True:
             observation = await observations.get()
             if isinstance(observation, FaceMatch):
-                await stack.bank.on_face(observation, time.monotonic())
+                self.recorder.put(functools.partial(stack.bank.on_face, observation, time.monotonic()))
 
     async def deposit(self) -> DepositReceipt:
         """The bank's deposit flow, enrolling the person in front of the camera."""
@@ -297,8 +303,10 @@ class Daemon:
         alarms = [cid for cid, k in stack.service.compartments.items() if k.state == "alarm"]
         worker_ok = self.worker is not None and self.worker.error is None
         return {
-            "status": "ok" if worker_ok else "degraded",
+            "status": "ok" if worker_ok and self.recorder.healthy else "degraded",
             "recognition": "ok" if worker_ok else "failed",
+            "storage": "ok" if self.recorder.healthy else "unavailable",
+            "buffered_observations": self.recorder.backlog,
             "compartments": len(stack.service.compartments),
             "alarms": alarms,
             "recognition_latency": self.worker.latency.summary() if self.worker else {},

@@ -5,6 +5,7 @@ Hierarchy (every package roots its own errors under ``LockerError``)::
     LockerError
     ├── TransitionRejected        a command or event is not valid in the current state
     ├── ConcurrencyError          another writer appended to the stream first (optimistic concurrency)
+    ├── StoreUnavailable          the event store cannot be reached now; retry later, lose nothing
     ├── ConfigError               a configuration file or value is invalid
     └── LockDriverError           the lock board could not do what was asked
         ├── UnlockNotSent         certainly no pulse reached the board: the lock stayed latched
@@ -34,6 +35,10 @@ class TransitionRejected(LockerError):
 
 class ConcurrencyError(LockerError):
     """The stream's version moved on since it was read: reload and decide again."""
+
+
+class StoreUnavailable(LockerError):
+    """The event store does not answer now (locked, down): a transient fault, retried with backoff."""
 
 
 class ConfigError(LockerError):

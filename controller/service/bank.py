@@ -16,7 +16,7 @@ import structlog
 from controller.domain import commands as c
 from controller.domain import events as ev
 from controller.domain.effects import DestroyTemplate, effects_of
-from controller.domain.errors import BoardUnreachable, LockerError, TransitionRejected
+from controller.domain.errors import BoardUnreachable, LockerError, StoreUnavailable, TransitionRejected
 from controller.domain.states import CompartmentState as S
 from controller.ports import (
     BoardFaulted,
@@ -171,10 +171,18 @@ class LockerBank:
 
     # ----------------------------------------------------------------- time
     async def tick(self, now: datetime) -> int:
-        """Issue every timeout due at ``now``; returns how many changed something."""
-        applied = 0
-        for command in self.scheduler.due(now):
-            changed = await self._try(command)
+        """Issue every timeout due at ``now``; returns how many changed something.
+
+        Raises ``StoreUnavailable`` when the log cannot be written; the unissued timeouts stay due.
+        """
+        applied, due = 0, self.scheduler.due(now)
+        for index, command in enumerate(due):
+            try:
+                changed = await self._try(command)
+            except StoreUnavailable:
+                for later in due[index:]:
+                    self.scheduler.schedule(now, later)
+                raise
             if not changed:
                 # Its flow moved on (another opening, attempt or unlock): a stale timer does nothing.
                 log.debug(

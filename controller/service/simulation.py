@@ -42,6 +42,12 @@ def resume_clock(store: EventStore) -> FixedClock:
     return clock
 
 
+def _serial(generated_id: str) -> int:
+    """The counter in an id this simulator made (``unlock-17`` is 17); 0 for any other id."""
+    tail = generated_id.rpartition("-")[2]
+    return int(tail) if tail.isdigit() else 0
+
+
 class HistorySimulator:
     """Picks, for a random compartment, a command that makes sense in its state, and runs it."""
 
@@ -49,7 +55,8 @@ class HistorySimulator:
         self.service = service
         self.clock = clock
         self.rng = random.Random(seed)
-        self.ids = 0
+        # Continue after the ids the log already holds, so a restarted history never reuses an unlock id.
+        self.ids = max((_serial(u) for k in service.compartments.values() for u in k.used_unlock_ids), default=0)
 
     def _next_id(self, prefix: str) -> str:
         self.ids += 1
