@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from controller.app.config import Timeouts
+from controller.domain.commands import TakeOutOfService
 from controller.domain.errors import TransitionRejected, UnlockOutcomeUnknown
 from controller.domain.events import BoardFaultResolved
 from controller.domain.evidence import Evidence
@@ -246,3 +247,18 @@ def test_restart_rebuilds_from_the_log_and_reconciles_with_the_doors() -> None:
     names = [c.name for c in second.locks.calls]
     assert names.count("unlock") == 2
     assert names[-2:] == ["all_relays_off", "read_doors"]
+
+
+def test_a_version_conflict_is_reloaded_and_decided_again(world: World) -> None:
+    """Another writer appended first: the service rebuilds the compartment from the log and decides anew."""
+    other = CompartmentService(world.store, world.locks, world.vault, world.clock, ["1"])
+
+    async def scenario() -> None:
+        await other.handle(TakeOutOfService(compartment_id="1", operator_id="ops-2"))  # behind our back
+        await world.bank.take_out_of_service("1", "ops-1", "second opinion")
+        assert world.state("1") == "alarm"
+        versions = [s.event.version for s in world.store.read_all() if s.event.compartment_id == "1"]
+        assert versions == [1, 2]
+        assert world.service.get("1").version == 2
+
+    run(scenario())
