@@ -148,8 +148,10 @@ def checkpoint_json(written: Written, settings: AuditSettings) -> dict[str, Any]
 
 
 def database_url(config: Config, db: str | None) -> str | None:
-    """``--db``, else ``[storage] url``, else None (the default SQLite file in the data dir)."""
-    return db or str(config.section("storage").get("url", "")) or None
+    """The log's URL, found as every command finds it (``controller.app.location.database_url``)."""
+    from controller.app.location import database_url as bank_database_url
+
+    return bank_database_url(config, db)
 
 
 def add_anchor_findings(report: AuditReport, config: Config, url: str) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def test_opening_a_fresh_file_creates_folders_and_schema(tmp_path: Path) -> None
 
 def test_a_database_behind_the_migrations_is_refused_when_only_reading(tmp_path: Path) -> None:
     sqlite3.connect(tmp_path / "empty.db").close()
-    with pytest.raises(SchemaError, match="revision none, not 0001: run `lockers db upgrade`"):
+    with pytest.raises(SchemaError, match="revision none, not 0002: run `lockers db upgrade`"):
         SqlEventStore.from_url(f"sqlite:///{tmp_path}/empty.db", create=False)
 
 
