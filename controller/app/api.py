@@ -167,6 +167,11 @@ def create_app(ctx: ApiContext) -> FastAPI:
         await _operator_call(ctx.bank.take_out_of_service(compartment_id, body.operator_id, body.note))
         return audit.compartment_summary(ctx.bank.service.get(compartment_id))
 
+    @app.post("/operator/compartments/{compartment_id}/unlock", dependencies=[Depends(operator)])
+    async def maintenance_unlock(compartment_id: str, body: OperatorAction) -> dict[str, Any]:
+        await _operator_call(ctx.bank.maintenance_unlock(compartment_id, body.operator_id, body.note))
+        return audit.compartment_summary(ctx.bank.service.get(compartment_id))
+
     @app.get("/metrics")
     def metrics() -> Response:
         return Response(ctx.metrics.render(), media_type="text/plain; version=0.0.4")

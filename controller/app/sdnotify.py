@@ -20,9 +20,11 @@ def notify(state: str) -> bool:
         address = "\0" + address[1:]  # an abstract socket
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            # Never block the event loop: a manager that stops reading must not freeze the bank.
+            sock.setblocking(False)
             sock.connect(address)
             sock.sendall(state.encode())
-    except OSError:
+    except OSError:  # no listener, or its queue is full (BlockingIOError): drop this notice
         return False
     return True
 

@@ -120,6 +120,15 @@ class ResolveBoardFault(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MaintenanceUnlock(Command):
+    """An operator sends one unlock pulse for maintenance (recorded; an alarm until cleared)."""
+
+    operator_id: str
+    unlock_id: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TakeOutOfService(Command):
     """An operator takes the compartment out of service (an alarm until cleared)."""
 

@@ -228,6 +228,13 @@ class Compartment:
         at_rest = self.state in (CompartmentState.FREE, CompartmentState.OCCUPIED) or self.board_fault_only
         self.board_fault_only = at_rest and event.reason == ev.AlarmReason.LOCK_BOARD_FAULT
 
+    def record_maintenance_unlock(self, event: ev.MaintenanceUnlocked) -> None:
+        """An operator opened it: an alarm (its door may open freely) until they clear it."""
+        if not self.alarm_reason:
+            self.alarm_reason, self.alarm_detail = ev.AlarmReason.MAINTENANCE, event.note or "maintenance unlock"
+        self.board_fault_only = False
+        self._await_unlock(event.unlock_id)
+
     def record_board_fault_resolved(self, event: ev.BoardFaultResolved) -> None:
         """The board is back and the door agrees with the log: the compartment resumes."""
         self._end_alarm()
@@ -288,7 +295,8 @@ class Compartment:
         )
 
     def _on_unlock_outcome(self, command: cmd.RecordUnlockOutcome, out: _EventBuilder) -> None:
-        if command.unlock_id != self.unlock_id or self.state != CompartmentState.OPEN or self.pulse_confirmed:
+        waiting = self.state in (CompartmentState.OPEN, CompartmentState.ALARM) and not self.pulse_confirmed
+        if not command.unlock_id or command.unlock_id != self.unlock_id or not waiting:
             raise self._reject(command, f"no pending unlock {command.unlock_id!r}")
         if command.outcome == "sent":
             out.add(ev.UnlockPulseSent, unlock_id=command.unlock_id)
@@ -410,6 +418,19 @@ class Compartment:
             resume = CompartmentState.OCCUPIED if self.template_ref else CompartmentState.FREE
             out.add(ev.BoardFaultResolved, detail="board answers; door closed as the log expects", resume_state=resume)
 
+    def _on_maintenance_unlock(self, command: cmd.MaintenanceUnlock, out: _EventBuilder) -> None:
+        if not command.operator_id:
+            raise self._reject(command, "an operator id is required")
+        if not command.unlock_id or command.unlock_id in self.used_unlock_ids:
+            raise self._reject(command, f"unlock id {command.unlock_id!r} is empty or was used before")
+        out.add(
+            ev.MaintenanceUnlocked,
+            operator_id=command.operator_id,
+            unlock_id=command.unlock_id,
+            pulse_ms=self.policy.pulse_ms,
+            note=command.note,
+        )
+
     def _on_out_of_service(self, command: cmd.TakeOutOfService, out: _EventBuilder) -> None:
         if not command.operator_id:
             raise self._reject(command, "an operator id is required")
@@ -461,4 +482,5 @@ _HANDLERS: dict[type[cmd.Command], Callable[[Compartment, Any, _EventBuilder], N
     cmd.ClearAlarm: Compartment._on_clear_alarm,
     cmd.TakeOutOfService: Compartment._on_out_of_service,
     cmd.ResolveBoardFault: Compartment._on_resolve_board_fault,
+    cmd.MaintenanceUnlock: Compartment._on_maintenance_unlock,
 }

@@ -28,6 +28,7 @@ class AlarmReason(StrEnum):
     LOCK_BOARD_FAULT = "lock_board_fault"
     RECONCILIATION_MISMATCH = "reconciliation_mismatch"
     OUT_OF_SERVICE = "out_of_service"
+    MAINTENANCE = "maintenance"
 
 
 class Purpose(StrEnum):
@@ -194,6 +195,17 @@ class BoardFaultResolved(Event):
     resume_state: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MaintenanceUnlocked(Event):
+    """An operator unlocked the compartment for maintenance: an alarm until they clear it."""
+
+    trigger: ClassVar[str] = "maintenance_unlock"
+    operator_id: str
+    unlock_id: str
+    pulse_ms: int
+    note: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -211,5 +223,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AlarmRaised,
         AlarmCleared,
         BoardFaultResolved,
+        MaintenanceUnlocked,
     )
 }

@@ -201,6 +201,13 @@ class LockerBank:
         command = c.ClearAlarm(compartment_id=compartment_id, operator_id=operator_id, note=note, release=release)
         await self.service.handle(command)
 
+    async def maintenance_unlock(self, compartment_id: str, operator_id: str, note: str = "") -> None:
+        """An operator's maintenance pulse, recorded first (an alarm until cleared), then sent once."""
+        unlock = c.MaintenanceUnlock(
+            compartment_id=compartment_id, operator_id=operator_id, unlock_id=self.new_id(), note=note
+        )
+        await self.service.handle(unlock)
+
     async def take_out_of_service(self, compartment_id: str, operator_id: str, note: str = "") -> None:
         """An operator takes a compartment out of service."""
         await self.service.handle(c.TakeOutOfService(compartment_id=compartment_id, operator_id=operator_id, note=note))

@@ -262,3 +262,21 @@ def test_a_version_conflict_is_reloaded_and_decided_again(world: World) -> None:
         assert world.service.get("1").version == 2
 
     run(scenario())
+
+
+def test_a_maintenance_unlock_is_recorded_then_pulsed_once_and_cleared_by_an_operator(world: World) -> None:
+    async def scenario() -> None:
+        await world.deposit("alice")
+        await world.bank.maintenance_unlock("1", "ops-9", "replace the latch")
+        assert [call.name for call in world.locks.calls].count("unlock") == 2  # the deposit's and this one
+        events = [s.event for s in world.store.read_all() if s.event.compartment_id == "1"]
+        assert [type(e).__name__ for e in events[-2:]] == ["MaintenanceUnlocked", "UnlockPulseSent"]
+        assert events[-2].operator_id == "ops-9" and events[-1].unlock_id == events[-2].unlock_id
+        await world.bank.on_sensor(DoorChanged(1, True))  # the door opens for the technician: no forced alarm
+        alarms = [e for e in (s.event for s in world.store.read_all()) if type(e).__name__ == "AlarmRaised"]
+        assert alarms == [] and world.service.get("1").alarm_reason == "maintenance"
+        await world.bank.on_sensor(DoorChanged(1, False))
+        await world.bank.clear_alarm("1", "ops-9", "latch replaced")
+        assert world.state("1") == "occupied"
+
+    run(scenario())

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from storage.event_store import SqlEventStore
 from storage.lease import LeaseHeld, acquire_lease, read_holder
-from tests.service.conftest import free_port, start_bank, write_config
+from tests.service.conftest import OPERATOR_TOKEN, free_port, start_bank, write_config
 
 
 def test_a_second_sqlite_lease_names_the_holder_and_frees_on_release(tmp_path: Path) -> None:
@@ -88,9 +89,25 @@ def test_second_controller_exits_at_once_naming_the_holder(
                                  f"sqlite:///{tmp_path / 'lockers.db'}"], capture_output=True, text=True, env=env)
         assert verify.returncode == 0, verify.stderr
         assert json.loads(verify.stdout)["ok"] is True
+        # A maintenance unlock beside the controller is refused, naming the endpoint that records it...
+        plc = subprocess.run([sys.executable, "-m", "controller", "plc", "unlock", "2"],
+                             capture_output=True, text=True, env=env, timeout=60)
+        assert plc.returncode != 0 and f"pid {first.process.pid}" in plc.stderr, plc.stderr
+        assert "/operator/compartments/2/unlock" in plc.stderr
+        # ...and through that endpoint it is recorded, then pulsed.
+        with first.client() as client:
+            headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+            done = client.post("/operator/compartments/2/unlock", json={"operator_id": "ops-4"}, headers=headers)
+            assert done.status_code == 200 and done.json()["alarm"] == "maintenance", done.text
     finally:
         first.process.send_signal(signal.SIGTERM)
         status = first.process.wait(timeout=60)
         notifications.close()
     assert status == 0, first.log()
     assert read_holder(tmp_path / "lockers.db") is None
+    store = SqlEventStore.from_url(f"sqlite:///{tmp_path / 'lockers.db'}", create=False)
+    try:
+        kinds = [type(s.event).__name__ for s in store.read_all() if s.event.compartment_id == "2"]
+    finally:
+        store.close()
+    assert kinds[-2:] == ["MaintenanceUnlocked", "UnlockPulseSent"], kinds
