@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -37,44 +36,18 @@ class AuditSettings:
 
     @classmethod
     def from_config(cls, config: Config) -> AuditSettings:
-        """Read and validate ``[audit]``; paths default into the data directory."""
-        section = config.section("audit")
-        known = {"anchor_path", "signing_key_path", "public_key_path", "checkpoint_every_events",
-                 "checkpoint_every_s", "witness_url", "witness_timeout_s"}  # fmt: skip
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise ConfigError(f"[audit] has unknown keys: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-        signing = Path(_text(section, "signing_key_path", str(config.data_dir / "audit-signing.key")))
-        settings = cls(
-            anchor_path=Path(_text(section, "anchor_path", str(config.data_dir / "anchors.jsonl"))),
+        """``[audit]`` as the schema validated it; paths default into the data directory."""
+        section = config.site.audit
+        signing = Path(section.signing_key_path or config.data_dir / "audit-signing.key")
+        return cls(
+            anchor_path=Path(section.anchor_path or config.data_dir / "anchors.jsonl"),
             signing_key_path=signing,
-            public_key_path=Path(_text(section, "public_key_path", f"{signing}.pub")),
-            checkpoint_every_events=int(_number(section, "checkpoint_every_events", 1000, integer=True)),
-            checkpoint_every_s=_number(section, "checkpoint_every_s", 60.0),
-            witness_url=_text(section, "witness_url", ""),
-            witness_timeout_s=_number(section, "witness_timeout_s", 5.0, minimum=0.1),
+            public_key_path=Path(section.public_key_path or f"{signing}.pub"),
+            checkpoint_every_events=section.checkpoint_every_events,
+            checkpoint_every_s=section.checkpoint_every_s,
+            witness_url=section.witness_url,
+            witness_timeout_s=section.witness_timeout_s,
         )
-        if settings.witness_url and not settings.witness_url.startswith(("http://", "https://")):
-            raise ConfigError(f"audit.witness_url must be an http:// or https:// URL, got {settings.witness_url!r}")
-        return settings
-
-
-def _text(section: Mapping[str, Any], key: str, default: str) -> str:
-    value = section.get(key, default)
-    if not isinstance(value, str):
-        raise ConfigError(f"audit.{key} must be a string, got {value!r}")
-    return value
-
-
-def _number(
-    section: Mapping[str, Any], key: str, default: float, *, integer: bool = False, minimum: float = 0
-) -> float:
-    value = section.get(key, default)
-    wrong = isinstance(value, bool) or not isinstance(value, int if integer else int | float)
-    if wrong or value != value or value in (float("inf"), float("-inf")) or value < minimum:
-        kind = "a whole number" if integer else "a number"
-        raise ConfigError(f"audit.{key} must be {kind} of at least {minimum}, got {value!r}")
-    return float(value)
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:

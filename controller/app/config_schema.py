@@ -175,6 +175,13 @@ class AuditSection(Section):
     witness_url: str = ""  # http:// or https://; "" for none
     witness_timeout_s: float = Field(5.0, ge=0.1, le=600)
 
+    @field_validator("witness_url")
+    @classmethod
+    def _http_only(cls, url: str) -> str:
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
+
 
 class SiteConfig(Section):
     """The whole file: one field per section."""

@@ -98,13 +98,15 @@ def test_a_relative_data_dir_is_relative_to_the_file_not_the_working_directory(
     site = tmp_path / "etc"
     site.mkdir()
     monkeypatch.setenv("LOCKERS_DATA_DIR", str(tmp_path / "ignored"))
-    (site / "site.toml").write_text('[bank]\ndata_dir = "data"\n[templates]\npath = "vault/t.db"\n', encoding="utf-8")
+    text = '[bank]\ndata_dir = "data"\n[templates]\npath = "vault/t.db"\n[audit]\nanchor_path = "a.jsonl"\n'
+    (site / "site.toml").write_text(text, encoding="utf-8")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     config = load_config(Path("../etc/site.toml"))
     assert config.data_dir == site / "data"
     assert config.site.templates.path == str(site / "vault" / "t.db")
+    assert config.section("audit")["anchor_path"] == str(site / "a.jsonl")
 
 
 def test_without_a_configured_data_dir_the_environment_then_var_decide(
