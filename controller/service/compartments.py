@@ -18,9 +18,9 @@ from controller.domain.compartment import Compartment, Policy
 from controller.domain.effects import DestroyTemplate, Effect, Unlock, effects_of
 from controller.domain.errors import (
     ConcurrencyError,
-    LockerError,
     StoreUnavailable,
     TransitionRejected,
+    UnknownCompartment,
     UnlockNotSent,
     UnlockOutcomeUnknown,
 )
@@ -66,7 +66,7 @@ class CompartmentService:
         try:
             return self.compartments[compartment_id]
         except KeyError:
-            raise LockerError(f"no compartment {compartment_id!r} in this bank") from None
+            raise UnknownCompartment(compartment_id) from None
 
     async def handle(self, command: cmd.Command) -> list[StoredEvent]:
         """Decide, append durably, then run the effects. Raises ``TransitionRejected`` on invalid commands."""
