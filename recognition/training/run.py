@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from recognition.embedder import TorchEmbedder, load_embedder
+from recognition.embedder import TorchEmbedder, load_torch_embedder
 from recognition.metrics import TARGET_FARS
 from recognition.training import checkpoint
 from recognition.training.augment import FaceAugment
@@ -81,7 +81,7 @@ def _check_device(device: str) -> None:
 
 def open_session(config: TrainConfig, payload: dict[str, Any] | None = None) -> Session:
     """Load the base, the faces and the split (the checkpoint's split when resuming); score the base."""
-    embedder = load_embedder(config.base, device=config.device)
+    embedder = _trainable(config)
     dataset = load_dataset(config.data, config.people, config.max_images_per_identity)
     faces = prepare(dataset, embedder.template, config.cache_dir or default_cache_dir(), config.device)
     split = split_identities(faces.names, config.validation_identities, config.seed)
@@ -141,6 +141,18 @@ def _run_epoch(
     checkpoint.save_epoch(
         config.checkpoint_dir(), session.embedder.arch, card, modules, _training(session, state), state
     )
+
+
+def _trainable(config: TrainConfig) -> TorchEmbedder:
+    base = str(config.base)
+    if "+" in base and not Path(base).is_file():
+        raise ConfigInvalid(
+            f"base {base!r} is a fusion: fine-tune its PyTorch parts one at a time (e.g. --base mobilefacenet) and "
+            "fuse the result by naming the checkpoint in the model, e.g. model = 'fr-feature+/path/tuned.pt'"
+        )
+    if base == "fr-feature":
+        raise ConfigInvalid("fr-feature runs in ONNX Runtime and cannot be fine-tuned here; use --base mobilefacenet")
+    return load_torch_embedder(base, device=config.device)
 
 
 def _validate(session: Session) -> Verification:
