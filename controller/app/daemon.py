@@ -120,7 +120,6 @@ class Daemon:
 
     def _compose(self, simulator: Any) -> tuple[Stack, Callable[[bytes], None] | None]:
         from recognition.enrolment import EnrolmentPolicy
-        from recognition.gallery import Gallery
         from recognition.pipeline import build_pipeline
         from recognition.quality import QualityConfig
         from recognition.settings import RecognitionSettings
@@ -138,7 +137,7 @@ class Daemon:
         self.worker = RecognitionWorker(
             source,
             pipeline,
-            Gallery(card.embedding_size, card.metric),
+            settings.gallery(card),
             settings.agreement(card),
             EnrolmentPolicy.for_card(card, settings.enrol_samples),
         )
