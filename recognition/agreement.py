@@ -52,6 +52,10 @@ class AgreementPolicy:
     near_miss: float = 0.1
     liveness_required: bool = False
 
+    def same_person(self, distance: float) -> bool:
+        """The one-frame, one-template verdict (``faces compare``, ``eval``): within the threshold."""
+        return distance <= self.threshold
+
     def __post_init__(self) -> None:
         """Refuse rules that could never, or would always, accept."""
         if self.threshold <= 0 or self.margin < 0 or self.window_s <= 0 or self.near_miss < 0:
