@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from recognition.detector import MtcnnDetector
-from recognition.embedder import load_checkpoint, load_embedder, save_checkpoint
+from recognition.embedder import load_checkpoint, load_embedder, load_torch_embedder, save_checkpoint
 from recognition.errors import CheckpointInvalid, WeightsMissing
 from recognition.images import load_image
 from recognition.types import Embedder, Face, Image
@@ -92,18 +92,18 @@ def test_missing_weights_say_where_to_put_them(tmp_path: Path) -> None:
 
 
 def test_mobilefacenet_checkpoint_round_trip(needs_weights: Path, att_faces: Faces, tmp_path: Path) -> None:
-    embedder = load_embedder("mobilefacenet", root=needs_weights)
+    embedder = load_torch_embedder("mobilefacenet", root=needs_weights)
     path = tmp_path / "mfn.pt"
-    save_checkpoint(path, embedder.network, "mobilefacenet", embedder.card)  # type: ignore[attr-defined]
+    save_checkpoint(path, embedder.network, "mobilefacenet", embedder.card)
     loaded = load_checkpoint(path)
     _, image, face = att_faces[0]
     assert np.allclose(loaded.embed(image, [face])[0], embedder.embed(image, [face])[0], atol=1e-5)
 
 
 def test_fusion_with_a_checkpoint_part(needs_weights: Path, att_faces: Faces, tmp_path: Path) -> None:
-    embedder = load_embedder("mobilefacenet", root=needs_weights)
+    embedder = load_torch_embedder("mobilefacenet", root=needs_weights)
     path = tmp_path / "tuned.pt"
-    save_checkpoint(path, embedder.network, "mobilefacenet", embedder.card)  # type: ignore[attr-defined]
+    save_checkpoint(path, embedder.network, "mobilefacenet", embedder.card)
     shutil.copy(path, tmp_path / "copy.pt")
     fused = load_embedder(f"fr-feature+{tmp_path / 'copy.pt'}", root=needs_weights)
     assert fused.card.embedding_size == 704
