@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import numpy.typing as npt  # noqa: E402
 
-from recognition.evaluation import Pair, central_face, folder_identities, read_pairs, read_people  # noqa: E402
 from recognition.errors import ImageError  # noqa: E402
+from recognition.evaluation import Pair, central_face, folder_identities, read_pairs, read_people  # noqa: E402
 from recognition.images import load_image  # noqa: E402
 from recognition.metrics import summarise  # noqa: E402
 from recognition.types import Face  # noqa: E402
@@ -41,9 +41,10 @@ def datasets(assets: Path) -> dict[str, tuple[list[Pair], list[Path]]]:
     pairs = read_pairs(lfw / "pairsDevTest.txt", lfw / "images")
     east = folder_identities(lfw / "images", read_people(lfw / "people_east_asian.txt", lfw / "images"))
     att = folder_identities(assets / "data" / "att_faces" / "orl_faces")
-    out = {"LFW pairsDevTest": (pairs, sorted({p for pair in pairs for p in (pair.a, pair.b)}))}
+    out = {}
     for label, ids in (("East Asian (lfw-dev)", east), ("AT&T", att)):
         out[label] = (all_pairs(ids), [p for paths in ids.values() for p in paths])
+    out["LFW pairsDevTest"] = (pairs, sorted({p for pair in pairs for p in (pair.a, pair.b)}))
     return out
 
 
@@ -76,9 +77,11 @@ def detect_all(paths: list[Path], cache: Path) -> dict[Path, tuple[npt.NDArray[n
     return out
 
 
-def embed_all(model: str, faces: dict[Path, tuple[npt.NDArray[np.uint8], Face | None]], cache: Path) -> Vectors:
+def embed_all(
+    model: str, faces: dict[Path, tuple[npt.NDArray[np.uint8], Face | None]], cache: Path, label: str
+) -> Vectors:
     """Descriptors of every image under one registered model (cached), with its CPU and wall time."""
-    file = cache / f"emb-{model}.pkl"
+    file = cache / f"emb-{model}-{label.split()[0].replace('&', '')}.pkl"
     if file.is_file():
         known: Vectors = pickle.loads(file.read_bytes())
         if all(str(p) in known for p in faces):
@@ -90,7 +93,9 @@ def embed_all(model: str, faces: dict[Path, tuple[npt.NDArray[np.uint8], Face | 
     out: Vectors = {str(p): None if f is None else embedder.embed(img, [f])[0] for p, (img, f) in faces.items()}
     count = sum(v is not None for v in out.values())
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(f"# {model}: {count} faces, {wall / count * 1000:.1f} ms wall, {cpu / count * 1000:.1f} ms CPU per face")
+    print(
+        f"# {model} on {label}: {count} faces, {wall / count * 1000:.1f} ms wall, {cpu / count * 1000:.1f} ms CPU per face"
+    )
     file.write_bytes(pickle.dumps(out))
     return out
 
@@ -138,13 +143,13 @@ def main() -> None:
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     sets = datasets(Path(os.environ.get("LOCKERS_ASSETS", "../shared")))
-    faces = detect_all(sorted({p for _, paths in sets.values() for p in paths}), args.cache)
     print("| model | set | genuine / impostor pairs | best accuracy | TAR@FAR1e-2 | TAR@FAR1e-3 | EER |")
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|", flush=True)
     rows = {}
-    for model in args.models.split(","):
-        vectors = fuse([embed_all(m, faces, args.cache) for m in model.split("+")])
-        for label, (pairs, _) in sets.items():
+    for label, (pairs, paths) in sets.items():  # one set at a time: the first rows come early
+        faces = detect_all(paths, args.cache)
+        for model in args.models.split(","):
+            vectors = fuse([embed_all(m, faces, args.cache, label) for m in model.split("+")])
             r = rows[(model, label)] = row(label, pairs, vectors)
             print(
                 f"| {model} | {label} | {r['genuine']} / {r['impostor']} | {r['best_accuracy']:.4f} | "
