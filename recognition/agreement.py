@@ -6,7 +6,8 @@ the scenarios all take their rule from ``AgreementPolicy`` and its defaults (``s
 A frame *votes* for a compartment when its best distance is within the threshold and beats the
 runner-up by the margin. A match is accepted when the current frame votes for a compartment and at
 least k of the last n frames, all within the time window, voted for the same one. A face whose best
-distance lies within ``near_miss`` above the threshold is named in the evidence without being accepted,
+distance lies above the threshold but within ``threshold * (1 + near_miss)`` (relative, so one setting
+suits every model's scale) is named in the evidence without being accepted,
 so a look-alike that stays there fills a verification window and counts as a failed attempt.
 The window restarts when the face in front of the camera changes (blank frames before it, or a face
 farther than the threshold from the previous one), so earlier faces never count against an owner.
@@ -131,7 +132,7 @@ class FrameAgreement:
 
     def _evidence(self, best: Candidate, runner_up: Candidate | None, vote: str | None) -> FaceMatch:
         # A near miss names its compartment (so a verification runs and fails) but is never accepted.
-        within = best.distance <= self.policy.threshold + self.policy.near_miss
+        within = best.distance <= self.policy.threshold * (1.0 + self.policy.near_miss)
         agreeing = sum(1 for v in self._votes if vote is not None and v.compartment_id == vote)
         return FaceMatch(
             compartment_id=best.compartment_id if within else None,

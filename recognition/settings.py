@@ -9,7 +9,7 @@ Example::
                                 # calibrate per population (``lockers calibrate``). A threshold set without
                                 # a model keeps the former default model, dlib-resnet, it was chosen for.
     margin = 0.05               # best must beat the runner-up by this much
-    near_miss = 0.1             # a face this far above the threshold still counts as a (failed) attempt
+    near_miss = 0.1             # a face within threshold x (1 + near_miss) still counts as a (failed) attempt
     cohort = ""                 # .npz from ``lockers cohort build``: runner-up when < 2 compartments are occupied
     frames_required = 3         # k of ...
     frames_window = 5           # ... the last n frames

@@ -49,15 +49,15 @@ def test_acceptance_consumes_the_window() -> None:
 def test_beyond_the_near_miss_band_is_an_unknown_face() -> None:
     agree = agreement()
     for t in range(5):
-        match = agree.observe(frame(0.65), now=t * 0.1)
+        match = agree.observe(frame(0.56), now=t * 0.1)
     assert match is not None
     assert match.compartment_id is None and match.subject_id is None and not match.accepted
-    assert match.distance == 0.65 and match.frames_agreeing == 0
+    assert match.distance == 0.56 and match.frames_agreeing == 0
 
 
 def test_a_near_miss_names_its_compartment_but_never_accepts() -> None:
     agree = agreement()
-    matches = [agree.observe(frame(0.55), now=t * 0.1) for t in range(5)]
+    matches = [agree.observe(frame(0.54), now=t * 0.1) for t in range(5)]
     assert all(m is not None and m.compartment_id == "A" and not m.accepted for m in matches)
     assert matches[-1] is not None and matches[-1].frames_considered == 5  # a full window: a failed attempt
 
