@@ -71,7 +71,7 @@ def detect_all(paths: list[Path], cache: Path) -> dict[Path, tuple[npt.NDArray[n
         if str(path) not in known:
             known[str(path)] = central_face(detector.detect(image), image.shape)
         out[path] = (image, known[str(path)])
-        if number % 200 == 199:
+        if number % 50 == 49:
             file.write_bytes(pickle.dumps(known))
     file.write_bytes(pickle.dumps(known))
     return out
@@ -101,7 +101,9 @@ def embed_all(
 
 
 def fuse(parts: list[Vectors]) -> Vectors:
-    """A fusion's descriptors from its parts' (as ``FusedEmbedder`` does)."""
+    """A fusion's descriptors from its parts' (as ``FusedEmbedder`` does); one part is returned as it is."""
+    if len(parts) == 1:
+        return parts[0]
     scale = np.float32(1 / np.sqrt(len(parts)))
     out: Vectors = {}
     for key in parts[0]:
@@ -140,7 +142,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", default=MODELS)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/lockers-model-cache"))
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 suits a shared machine)")
     args = parser.parse_args()
+    from recognition.pipeline import set_threads
+
+    set_threads(args.threads)
     args.cache.mkdir(parents=True, exist_ok=True)
     sets = datasets(Path(os.environ.get("LOCKERS_ASSETS", "../shared")))
     print("| model | set | genuine / impostor pairs | best accuracy | TAR@FAR1e-2 | TAR@FAR1e-3 | EER |")
