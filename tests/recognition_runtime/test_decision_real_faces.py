@@ -22,6 +22,7 @@ from storage.templates import SqliteTemplateStore, generate_master_key, parse_ma
 pytestmark = pytest.mark.slow
 
 OWNERS = {"1": "Roh_Moo-hyun", "2": "Junichiro_Koizumi", "3": "Colin_Powell"}  # KR, JP, and a western owner
+ENROL = {"Roh_Moo-hyun": (1, 3, 5), "Junichiro_Koizumi": (2, 3, 4), "Colin_Powell": (1, 2, 3)}  # one face each
 SETTINGS = RecognitionSettings.from_sections({"min_face_size": 40, "min_face_px": 40}, {})
 
 Photos = Callable[[str, int], Path]
@@ -42,14 +43,14 @@ def station(tmp_path_factory: pytest.TempPathFactory, photo: Photos) -> FaceStat
     from recognition.quality import QualityConfig
 
     try:
-        pipeline = build_pipeline(SETTINGS.model, min_face_size=40, quality=QualityConfig(min_face_px=40), threads=2)
+        pipeline = build_pipeline(SETTINGS.model, min_face_size=40, quality=QualityConfig(min_face_px=40), threads=1)
     except ModelError as exc:
         pytest.skip(f"default model unavailable: {exc}")
     path = tmp_path_factory.mktemp("vault") / "templates.db"
     vault = SqliteTemplateStore(path, parse_master_key(generate_master_key()))
     station = FaceStation(pipeline, vault, SETTINGS.agreement(pipeline.card), gallery=SETTINGS.gallery(pipeline.card))
     for cid, name in OWNERS.items():
-        enrolment = station.enrol([load_image(photo(name, n)) for n in (1, 2, 3)])
+        enrolment = station.enrol([load_image(photo(name, n)) for n in ENROL[name]])
         station.add(cid, f"owner-{cid}", enrolment.template_ref)
     return station
 
@@ -76,7 +77,7 @@ def _opened(matches: list[FaceMatch | None]) -> set[str]:
     return {m.compartment_id for m in matches if m is not None and m.accepted and m.compartment_id}
 
 
-@pytest.mark.parametrize(("cid", "numbers"), [("1", (4, 5, 6)), ("2", (4, 5, 6)), ("3", (4, 5, 6))])
+@pytest.mark.parametrize(("cid", "numbers"), [("1", (6, 7, 8)), ("2", (5, 6, 7)), ("3", (4, 5, 6))])
 def test_owners_of_both_populations_open(
     station: FaceStation, photo: Photos, cid: str, numbers: tuple[int, ...]
 ) -> None:
@@ -91,23 +92,25 @@ def test_east_asian_lookalikes_do_not_open(station: FaceStation, photo: Photos, 
     others = [line.split("\t")[1] for line in listed if line and not line.startswith("#")]
     others = [name for name in others if name not in OWNERS.values()]
     camera = Camera(station)
-    shown = 0
+    compared = 0
     for name in others:  # a static photograph of each, held up for a full window: the hardest case
         camera.away()
-        assert _opened(camera.show(photo(name, 1), frames=SETTINGS.frames_window)) == set(), name
-        shown += 1
-    assert shown >= 25
+        matches = camera.show(photo(name, 1), frames=SETTINGS.frames_window)
+        assert _opened(matches) == set(), name
+        compared += any(m is not None for m in matches)
+    assert compared >= 20  # people whose photo gave a usable face, each compared with three owners
 
 
 def test_the_same_face_cannot_deposit_twice(station: FaceStation, photo: Photos) -> None:
     with pytest.raises(AlreadyEnrolled, match="already owns compartment 2"):
-        station.enrol([load_image(photo("Junichiro_Koizumi", n)) for n in (7, 8, 9)])
+        station.enrol([load_image(photo("Junichiro_Koizumi", n)) for n in (8, 9, 10)])
 
 
 def test_a_stranger_before_the_owner_does_not_count_against_them(station: FaceStation, photo: Photos) -> None:
     camera = Camera(station)
     camera.away()
-    camera.show(photo("Jiang_Zemin", 1), frames=SETTINGS.frames_window - 1)
-    owner = camera.show(photo("Roh_Moo-hyun", 7), frames=SETTINGS.frames_required)
+    stranger = camera.show(photo("Jiang_Zemin", 1), frames=SETTINGS.frames_window - 1)
+    assert all(m is not None and not m.accepted for m in stranger)  # a face, compared and refused
+    owner = camera.show(photo("Roh_Moo-hyun", 9), frames=SETTINGS.frames_required)
     assert owner[-1] is not None and owner[-1].accepted and owner[-1].compartment_id == "1"
     assert owner[-1].frames_considered == SETTINGS.frames_required  # the stranger's frames were dropped
