@@ -93,9 +93,8 @@ def embed_all(
     out: Vectors = {str(p): None if f is None else embedder.embed(img, [f])[0] for p, (img, f) in faces.items()}
     count = sum(v is not None for v in out.values())
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(
-        f"# {model} on {label}: {count} faces, {wall / count * 1000:.1f} ms wall, {cpu / count * 1000:.1f} ms CPU per face"
-    )
+    per_face = f"{wall / count * 1000:.1f} ms wall, {cpu / count * 1000:.1f} ms CPU per face"
+    print(f"# {model} on {label}: {count} faces, {per_face}")
     file.write_bytes(pickle.dumps(out))
     return out
 
