@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from controller.domain.errors import ConfigError
+from controller.domain.evidence import Evidence
 from controller.ports import FaceMatch
 from recognition.gallery import Candidate, SearchResult
 from recognition.types import Embedding, ModelCard
@@ -134,15 +135,15 @@ class FrameAgreement:
         # A near miss names its compartment (so a verification runs and fails) but is never accepted.
         within = best.distance <= self.policy.threshold * (1.0 + self.policy.near_miss)
         agreeing = sum(1 for v in self._votes if vote is not None and v.compartment_id == vote)
-        return FaceMatch(
-            compartment_id=best.compartment_id if within else None,
-            subject_id=best.subject_id if within else None,
+        evidence = Evidence(
+            subject_id=best.subject_id if within else "",
             distance=best.distance,
             runner_up_distance=None if runner_up is None else runner_up.distance,
             threshold=self.policy.threshold,
             margin=self.policy.margin,
             frames_agreeing=agreeing,
             frames_considered=len(self._votes),
-            accepted=vote is not None and agreeing >= self.policy.frames_required,
             model_version=self.model_version,
         )
+        accepted = vote is not None and agreeing >= self.policy.frames_required
+        return FaceMatch(best.compartment_id if within else None, accepted, evidence)

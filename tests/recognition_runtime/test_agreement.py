@@ -27,14 +27,14 @@ def test_k_agreeing_frames_accept_with_full_evidence() -> None:
     second = agree.observe(frame(0.35, 0.9), now=0.1)
     assert first is not None and second is not None
     assert not first.accepted and not second.accepted
-    assert second.frames_agreeing == 2
+    assert second.evidence.frames_agreeing == 2
     third = agree.observe(frame(0.32, 0.7), now=0.2)
     assert third is not None and third.accepted
-    assert (third.compartment_id, third.subject_id) == ("A", "sA")
-    assert (third.distance, third.runner_up_distance) == (0.32, 0.7)
-    assert (third.threshold, third.margin) == (0.5, 0.1)
-    assert (third.frames_agreeing, third.frames_considered) == (3, 3)
-    assert third.model_version == "dlib-resnet@1+abc"
+    assert (third.compartment_id, third.evidence.subject_id) == ("A", "sA")
+    assert (third.evidence.distance, third.evidence.runner_up_distance) == (0.32, 0.7)
+    assert (third.evidence.threshold, third.evidence.margin) == (0.5, 0.1)
+    assert (third.evidence.frames_agreeing, third.evidence.frames_considered) == (3, 3)
+    assert third.evidence.model_version == "dlib-resnet@1+abc"
 
 
 def test_acceptance_consumes_the_window() -> None:
@@ -43,7 +43,7 @@ def test_acceptance_consumes_the_window() -> None:
         match = agree.observe(frame(0.3), now=t * 0.1)
     assert match is not None and match.accepted
     again = agree.observe(frame(0.3), now=0.4)
-    assert again is not None and not again.accepted and again.frames_considered == 1
+    assert again is not None and not again.accepted and again.evidence.frames_considered == 1
 
 
 def test_beyond_the_near_miss_band_is_an_unknown_face() -> None:
@@ -51,15 +51,15 @@ def test_beyond_the_near_miss_band_is_an_unknown_face() -> None:
     for t in range(5):
         match = agree.observe(frame(0.56), now=t * 0.1)
     assert match is not None
-    assert match.compartment_id is None and match.subject_id is None and not match.accepted
-    assert match.distance == 0.56 and match.frames_agreeing == 0
+    assert match.compartment_id is None and match.evidence.subject_id == "" and not match.accepted
+    assert match.evidence.distance == 0.56 and match.evidence.frames_agreeing == 0
 
 
 def test_a_near_miss_names_its_compartment_but_never_accepts() -> None:
     agree = agreement()
     matches = [agree.observe(frame(0.54), now=t * 0.1) for t in range(5)]
     assert all(m is not None and m.compartment_id == "A" and not m.accepted for m in matches)
-    assert matches[-1] is not None and matches[-1].frames_considered == 5  # a full window: a failed attempt
+    assert matches[-1] is not None and matches[-1].evidence.frames_considered == 5  # a full window: a failed attempt
 
 
 def test_blank_frames_before_a_face_do_not_fill_its_window() -> None:
@@ -68,7 +68,7 @@ def test_blank_frames_before_a_face_do_not_fill_its_window() -> None:
         agree.observe_miss(now=t * 0.1)
     probe = np.ones(4, dtype=np.float32)
     first = agree.observe(frame(0.3), now=0.5, probe=probe)
-    assert first is not None and first.frames_considered == 1
+    assert first is not None and first.evidence.frames_considered == 1
 
 
 def test_a_new_face_restarts_the_window() -> None:
@@ -77,7 +77,7 @@ def test_a_new_face_restarts_the_window() -> None:
     for t in range(3):
         agree.observe(frame(0.65, cid="B"), now=t * 0.1, probe=stranger)
     first = agree.observe(frame(0.3), now=0.4, probe=owner)
-    assert first is not None and (first.frames_considered, first.frames_agreeing) == (1, 1)
+    assert first is not None and (first.evidence.frames_considered, first.evidence.frames_agreeing) == (1, 1)
     agree.observe(frame(0.3), now=0.5, probe=owner + 0.01)
     third = agree.observe(frame(0.3), now=0.6, probe=owner)
     assert third is not None and third.accepted  # the same face keeps its window: 3 of 3
@@ -88,7 +88,7 @@ def test_ambiguous_runner_up_never_accepts() -> None:
     for t in range(5):
         match = agree.observe(frame(0.3, 0.35), now=t * 0.1)
     assert match is not None and not match.accepted
-    assert match.compartment_id == "A" and match.frames_agreeing == 0
+    assert match.compartment_id == "A" and match.evidence.frames_agreeing == 0
 
 
 def test_margin_boundary_is_inclusive() -> None:
@@ -102,7 +102,7 @@ def test_votes_outside_the_window_expire() -> None:
     agree.observe(frame(0.3), now=0.5)
     late = agree.observe(frame(0.3), now=2.6)
     assert late is not None and not late.accepted
-    assert late.frames_considered == 1
+    assert late.evidence.frames_considered == 1
 
 
 def test_only_last_n_frames_count() -> None:
@@ -113,7 +113,7 @@ def test_only_last_n_frames_count() -> None:
         agree.observe(frame(0.3, cid="C"), now=t)
     # The third C frame accepted C and cleared the window.
     match = agree.observe(frame(0.3), now=0.5)
-    assert match is not None and match.frames_considered == 1
+    assert match is not None and match.evidence.frames_considered == 1
 
 
 def test_disagreeing_and_missing_frames_do_not_count() -> None:
@@ -123,7 +123,7 @@ def test_disagreeing_and_missing_frames_do_not_count() -> None:
     agree.observe_miss(now=0.2)
     match = agree.observe(frame(0.3), now=0.3)
     assert match is not None and not match.accepted
-    assert (match.frames_agreeing, match.frames_considered) == (2, 4)
+    assert (match.evidence.frames_agreeing, match.evidence.frames_considered) == (2, 4)
     match = agree.observe(frame(0.3), now=0.4)
     assert match is not None and match.accepted
 

@@ -113,4 +113,4 @@ def test_a_stranger_before_the_owner_does_not_count_against_them(station: FaceSt
     assert all(m is not None and not m.accepted for m in stranger)  # a face, compared and refused
     owner = camera.show(photo("Roh_Moo-hyun", 9), frames=SETTINGS.frames_required)
     assert owner[-1] is not None and owner[-1].accepted and owner[-1].compartment_id == "1"
-    assert owner[-1].frames_considered == SETTINGS.frames_required  # the stranger's frames were dropped
+    assert owner[-1].evidence.frames_considered == SETTINGS.frames_required  # the stranger's frames were dropped

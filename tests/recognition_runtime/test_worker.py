@@ -64,9 +64,10 @@ def test_depositor_is_identified_after_k_agreeing_frames() -> None:
     accepted = [m for m in recorder.matches() if m.accepted]
     assert accepted, recorder.seen
     first = accepted[0]
-    assert (first.compartment_id, first.subject_id) == (f"C{DEPOSITOR}", f"subject-{DEPOSITOR}")
-    assert first.frames_agreeing >= 3 and first.distance < 0.1 and first.runner_up_distance is not None
-    assert first.model_version == FakeFacePipeline().card.model_version
+    assert (first.compartment_id, first.evidence.subject_id) == (f"C{DEPOSITOR}", f"subject-{DEPOSITOR}")
+    evidence = first.evidence
+    assert evidence.frames_agreeing >= 3 and evidence.distance < 0.1 and evidence.runner_up_distance is not None
+    assert first.evidence.model_version == FakeFacePipeline().card.model_version
     assert worker.latency.summary()["frames"] >= 5
 
 
@@ -88,11 +89,20 @@ def test_no_templates() -> None:
 
 def test_released_compartment_is_no_longer_identified() -> None:
     pipeline = FakeFacePipeline()
-    worker: Identifier = RecognitionWorker(FileFrameSource([], loop=True), pipeline, Gallery(32), POLICY)
+    frames = [pipeline.frame(DEPOSITOR)] * 8 + [pipeline.frame(OTHER)] * 8
+    worker: Identifier = RecognitionWorker(FileFrameSource(frames, interval_s=0.02), pipeline, Gallery(32), POLICY)
     assert isinstance(worker, RecognitionWorker)
-    worker.add_template("C1", pipeline.embedding_of(DEPOSITOR))
-    worker.remove_template("C1")
-    assert len(worker.gallery) == 0
+    for identity in (DEPOSITOR, OTHER):
+        worker.add_template(f"C{identity}", pipeline.embedding_of(identity), subject_id=f"subject-{identity}")
+    worker.remove_template(f"C{DEPOSITOR}")
+    recorder = Recorder()
+    worker.start(recorder)
+    worker.join(timeout=30)
+    worker.stop()
+    assert worker.error is None
+    accepted = {m.compartment_id for m in recorder.matches() if m.accepted}
+    assert accepted == {f"C{OTHER}"}, recorder.seen  # the kept one still opens: the worker did run
+    assert all(m.compartment_id != f"C{DEPOSITOR}" for m in recorder.matches())
 
 
 def test_enrolment_captures_good_frames_into_a_template() -> None:
