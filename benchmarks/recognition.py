@@ -90,7 +90,7 @@ def decision(pipeline: MtcnnPipeline, frame: np.ndarray, frames: int) -> dict[st
     owner = pipeline.analyse(frame).primary
     assert owner is not None and owner.embedding is not None
     gallery.add("owner", owner.embedding)
-    agreement = FrameAgreement(RecognitionSettings().agreement(card), card.model_version)
+    agreement = FrameAgreement(RecognitionSettings().agreement(card), card.model_version, card.default_threshold)
     walls, cpus, accepted = [], [], 0
     for index in range(frames):
         wall, cpu = time.perf_counter(), time.process_time()

@@ -75,8 +75,14 @@ class _Vote:
 class FrameAgreement:
     """The sliding window of recent frame votes for one camera."""
 
-    def __init__(self, policy: AgreementPolicy, model_version: str) -> None:
+    def __init__(self, policy: AgreementPolicy, model_version: str, same_face: float | None = None) -> None:
+        """``same_face``: consecutive probes farther apart are a new face (default: the near-miss band's edge).
+
+        The service passes the model card's threshold, the distance at which the model calls two
+        photographs one person: consecutive frames of one face lie well within it.
+        """
         self.policy = policy
+        self.same_face = same_face if same_face is not None else policy.threshold * (1.0 + policy.near_miss)
         self.model_version = model_version
         self._votes: deque[_Vote] = deque(maxlen=policy.frames_window)
         self._last_probe: Embedding | None = None
@@ -122,7 +128,7 @@ class FrameAgreement:
         last, self._last_probe = self._last_probe, probe
         seen, self._last_face_at = self._last_face_at, now
         gone = seen is None or now - seen > self.policy.window_s
-        if gone or last is None or float(np.linalg.norm(probe - last)) > self.policy.threshold:
+        if gone or last is None or float(np.linalg.norm(probe - last)) > self.same_face:
             self._votes.clear()
 
     def _push(self, vote: _Vote) -> None:

@@ -142,13 +142,14 @@ def _require(policy: EnrolmentPolicy, good: int, total: int, rejections: list[Sa
 
 
 class AlreadyEnrolled(EnrolmentError):
-    """The depositor's face already owns a compartment: a second one could never be opened by margin."""
+    """The depositor's face already owns a compartment: two templates of one face defeat the margin."""
 
 
 def refuse_if_enrolled(template: FloatArray, gallery: Gallery, policy: AgreementPolicy) -> None:
-    """Refuse a deposit whose face is within threshold + margin of an occupied compartment's template."""
+    """Refuse a deposit whose face is within the near-miss band of an occupied compartment's template."""
     best = gallery.search(template).best
-    if best is not None and best.subject_id != COHORT_SUBJECT and best.distance <= policy.threshold + policy.margin:
+    band = policy.threshold * (1.0 + policy.near_miss)  # as near as the rule counts an attempt on that door
+    if best is not None and best.subject_id != COHORT_SUBJECT and best.distance <= band:
         raise AlreadyEnrolled(
             f"this face already owns compartment {best.compartment_id} (distance {best.distance:.3f}): "
             "retrieve that item first, or ask an operator",

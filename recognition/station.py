@@ -75,7 +75,7 @@ class FaceStation:
         self.vault = vault
         self.enrolment_policy = enrolment or EnrolmentPolicy.for_card(card)
         self.gallery = gallery or Gallery(card.embedding_size, card.metric)
-        self.agreement = FrameAgreement(agreement, card.model_version)
+        self.agreement = FrameAgreement(agreement, card.model_version, card.default_threshold)
 
     def enrol(self, images: Sequence[Image]) -> StoredEnrolment:
         """Build and store a template from a depositor's frames (refused if the face already owns one)."""

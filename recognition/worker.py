@@ -142,7 +142,7 @@ class RecognitionWorker:
     ) -> None:
         self.pipeline = pipeline
         self.gallery = gallery
-        self.agreement = FrameAgreement(policy, pipeline.card.model_version)
+        self.agreement = FrameAgreement(policy, pipeline.card.model_version, pipeline.card.default_threshold)
         self.enrolment_policy = enrolment_policy or EnrolmentPolicy.for_card(pipeline.card)
         self.latency = LatencyStats()
         self.error: BaseException | None = None

@@ -121,7 +121,8 @@ def _lookalike_lockout(outcome: Outcome) -> None:
     # A near miss at the default decision: every attempt fails, none is ever accepted, three lock out.
     rejected = outcome.of_type(ev.IdentityRejected)
     assert [e.failed_attempts for e in rejected] == [1, 2, 3]
-    assert all(e.distance is not None and e.threshold < e.distance <= e.threshold * 1.1 for e in rejected)
+    evidence = [e.evidence for e in rejected]
+    assert all(e.distance is not None and e.threshold < e.distance <= e.threshold * 1.1 for e in evidence)
     (alarm,) = outcome.of_type(ev.AlarmRaised)
     assert (alarm.compartment_id, alarm.reason) == ("1", "lockout")
     assert not outcome.of_type(ev.IdentityConfirmed) and outcome.run.unlock_calls == [1]
