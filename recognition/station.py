@@ -16,7 +16,7 @@ from typing import Protocol
 from controller.ports import FaceMatch, TemplateStore
 from recognition.agreement import AgreementPolicy, FrameAgreement
 from recognition.camera import Frame
-from recognition.enrolment import EnrolmentPolicy, EnrolmentResult, build_template
+from recognition.enrolment import EnrolmentPolicy, EnrolmentResult, build_template, refuse_if_enrolled
 from recognition.gallery import Gallery
 from recognition.types import Embedding, FacePipeline, Image
 
@@ -55,17 +55,20 @@ class FaceStation:
         vault: TemplateVault,
         agreement: AgreementPolicy,
         enrolment: EnrolmentPolicy | None = None,
+        gallery: Gallery | None = None,
     ) -> None:
         card = pipeline.card
         self.pipeline = pipeline
         self.vault = vault
         self.enrolment_policy = enrolment or EnrolmentPolicy.for_card(card)
-        self.gallery = Gallery(card.embedding_size, card.metric)
-        self.agreement = FrameAgreement(agreement, card.model_version)
+        self.gallery = gallery or Gallery(card.embedding_size, card.metric)
+        self.agreement = FrameAgreement(agreement, card.model_version, card.default_threshold)
 
     def enrol(self, images: Sequence[Image]) -> StoredEnrolment:
-        """Build and store a template from a depositor's frames."""
-        return enrol_and_store(self.pipeline, self.vault, images, self.enrolment_policy)
+        """Build and store a template from a depositor's frames (refused if the face already owns one)."""
+        result = build_template([self.pipeline.analyse(image) for image in images], self.enrolment_policy)
+        refuse_if_enrolled(result.template, self.gallery, self.agreement.policy)
+        return store_enrolment(self.vault, result, self.pipeline.card.model_version)
 
     def match(self, image: Image, now_s: float) -> FaceMatch | None:
         """Identify one frame against the gallery; None when no usable face or no template."""
@@ -74,7 +77,7 @@ class FaceStation:
         if embedding is None:
             self.agreement.observe_miss(now_s)
             return None
-        return self.agreement.observe(self.gallery.search(embedding), now_s)
+        return self.agreement.observe(self.gallery.search(embedding), now_s, embedding)
 
     def add(self, compartment_id: str, subject_id: str, template_ref: str) -> None:
         """Identify against this compartment's template from now on."""

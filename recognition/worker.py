@@ -23,7 +23,14 @@ import numpy as np
 from controller.ports import FaceMatch
 from recognition.agreement import AgreementPolicy, FrameAgreement
 from recognition.camera import Frame, FrameGrabber, FrameSource, LatestFrameBuffer
-from recognition.enrolment import EnrolmentError, EnrolmentPolicy, EnrolmentResult, build_template
+from recognition.enrolment import (
+    AlreadyEnrolled,
+    EnrolmentError,
+    EnrolmentPolicy,
+    EnrolmentResult,
+    build_template,
+    refuse_if_enrolled,
+)
 from recognition.errors import RecognitionError
 from recognition.gallery import Gallery
 from recognition.types import Embedding, FacePipeline, FrameAnalysis
@@ -138,7 +145,7 @@ class RecognitionWorker:
     ) -> None:
         self.pipeline = pipeline
         self.gallery = gallery
-        self.agreement = FrameAgreement(policy, pipeline.card.model_version)
+        self.agreement = FrameAgreement(policy, pipeline.card.model_version, pipeline.card.default_threshold)
         self.enrolment_policy = enrolment_policy or EnrolmentPolicy.for_card(pipeline.card)
         self.latency = LatencyStats()
         self.error: BaseException | None = None
@@ -257,7 +264,7 @@ class RecognitionWorker:
             self.agreement.observe_miss(frame.captured_at)
             self._reject(analysis.rejection or "no_face", frame)
             return
-        match = self.agreement.observe(self.gallery.search(embedding), frame.captured_at)
+        match = self.agreement.observe(self.gallery.search(embedding), frame.captured_at, embedding)
         if match is None:
             self._reject(NO_TEMPLATES, frame)
             return
@@ -286,10 +293,15 @@ class RecognitionWorker:
                 return True
             self._enrolment = None
         try:
-            pending.future.set_result(build_template(pending.analyses, self.enrolment_policy))
+            pending.future.set_result(self._template(pending.analyses))
         except EnrolmentError as exc:
             pending.future.set_exception(exc)
         return True
+
+    def _template(self, analyses: list[FrameAnalysis]) -> EnrolmentResult:
+        result = build_template(analyses, self.enrolment_policy)
+        refuse_if_enrolled(result.template, self.gallery, self.agreement.policy)
+        return result
 
     def _expire_enrolment(self) -> None:
         with self._enrolment_lock:
@@ -305,6 +317,8 @@ class RecognitionWorker:
         if pending is None:
             return
         try:
-            pending.future.set_result(build_template(pending.analyses, self.enrolment_policy))
+            pending.future.set_result(self._template(pending.analyses))
+        except AlreadyEnrolled as exc:
+            pending.future.set_exception(exc)
         except EnrolmentError as exc:
             pending.future.set_exception(EnrolmentError(f"{why}: {exc.message}", exc.rejections))

@@ -80,9 +80,11 @@ class TimeoutsSection(Section):
 class RecognitionSection(Section):
     """``[recognition]``: model and decision rule (defaults as ``recognition.settings.RecognitionSettings``)."""
 
-    model: str = Field("dlib-resnet", min_length=1)
+    model: str = Field("fr-feature+mobilefacenet", min_length=1)
     threshold: float | None = Field(None, gt=0, le=2)  # a distance between unit vectors lies in 0..2
     margin: float = Field(0.05, ge=0, lt=2)
+    near_miss: float = Field(0.1, ge=0, le=1)  # relative: threshold x (1 + near_miss) is still an attempt
+    cohort: str = ""  # .npz from `lockers cohort build`; empty: no open-set runner-up
     frames_required: int = Field(3, ge=1, le=100)
     frames_window: int = Field(5, ge=1, le=100)
     window_s: float = Field(2.0, gt=0, le=60)

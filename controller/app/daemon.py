@@ -182,7 +182,6 @@ class Daemon:
     def _recognition(self) -> tuple[RecognitionWorker, str, Callable[[bytes], int] | None]:
         """The recognition worker over the configured model and camera (HTTP uploads in simulate mode)."""
         from recognition.enrolment import EnrolmentPolicy
-        from recognition.gallery import Gallery
         from recognition.pipeline import build_pipeline
         from recognition.quality import QualityConfig
         from recognition.settings import RecognitionSettings
@@ -199,7 +198,7 @@ class Daemon:
         self.worker = RecognitionWorker(
             source,
             TimedPipeline(raw, self.metrics.recognition_seconds),
-            Gallery(card.embedding_size, card.metric),
+            settings.gallery(card),
             settings.agreement(card),
             EnrolmentPolicy.for_card(card, settings.enrol_samples),
         )

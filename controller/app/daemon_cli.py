@@ -38,7 +38,8 @@ def make_station(vault: SqliteTemplateStore, config: Config) -> FaceStation:
 
     settings = RecognitionSettings.from_sections(config.section("recognition"), config.section("camera"))
     pipeline = _pipeline(settings.model, settings.min_face_size, settings.min_face_px, settings.device)
-    return FaceStation(pipeline, vault, settings.agreement(pipeline.card))
+    card = pipeline.card
+    return FaceStation(pipeline, vault, settings.agreement(card), gallery=settings.gallery(card))
 
 
 @scenario_app.command("run")

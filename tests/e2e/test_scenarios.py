@@ -120,6 +120,17 @@ def _lockout(outcome: Outcome) -> None:
     assert not outcome.of_type(ev.IdentityConfirmed)
 
 
+def _lookalike_lockout(outcome: Outcome) -> None:
+    # A near miss at the default decision: every attempt fails, none is ever accepted, three lock out.
+    rejected = outcome.of_type(ev.IdentityRejected)
+    assert [e.failed_attempts for e in rejected] == [1, 2, 3]
+    evidence = [e.evidence for e in rejected]
+    assert all(e.distance is not None and e.threshold < e.distance <= e.threshold * 1.1 for e in evidence)
+    (alarm,) = outcome.of_type(ev.AlarmRaised)
+    assert (alarm.compartment_id, alarm.reason) == ("1", "lockout")
+    assert not outcome.of_type(ev.IdentityConfirmed) and outcome.run.unlock_calls == [1]
+
+
 def _restart_deposit(outcome: Outcome) -> None:
     assert outcome.run.starts == 5
     assert not outcome.of_type(ev.AlarmRaised)
@@ -161,6 +172,7 @@ CHECKS: dict[str, Callable[[Outcome], None]] = {
     "jammed_door": _jammed_door,
     "board_lost": _board_lost,
     "lockout": _lockout,
+    "lookalike_lockout": _lookalike_lockout,
     "restart_deposit": _restart_deposit,
     "restart_verifying": _restart_verifying,
     "restart_retrieval": _restart_retrieval,
