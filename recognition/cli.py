@@ -17,6 +17,7 @@ from recognition.cli_options import DeviceOption, JsonFlag, MinFace, ModelOption
 from recognition.errors import FaceNotFound, MultipleFaces
 from recognition.eval_cli import evaluate
 from recognition.images import load_image
+from recognition.liveness.cli import register as register_liveness
 from recognition.types import Face, Image
 
 COMPARE_MIN_PROBABILITY = 0.9  # MTCNN's weak detections (background blobs) do not count as a second face
@@ -34,6 +35,7 @@ def register(app: typer.Typer) -> None:
     models.command("verify")(models_verify)
     models.command("fetch")(models_fetch)
     app.add_typer(models, name="models")
+    register_liveness(app)
 
 
 @clean_errors
