@@ -34,6 +34,7 @@ from controller.domain.events import (
     UnlockPulseSent,
     VerificationStarted,
 )
+from controller.domain.evidence import Evidence
 from storage.engine import BUSY_TIMEOUT_MS
 from storage.event_store import SqlEventStore
 
@@ -54,10 +55,13 @@ def cycle(cid: str, start: int) -> list[Event]:
         DoorOpened(**base(3)),
         DoorClosed(**base(4)),
         ItemDeposited(**base(5)),
-        VerificationStarted(**base(6), distance=0.3512, threshold=0.6, model_version="facenet@1"),
-        IdentityConfirmed(**base(7), subject_id=f"subj-{n}", distance=0.3121, runner_up_distance=0.9134,
-                          threshold=0.6, margin=0.1, frames_agreeing=3, frames_considered=5,
-                          model_version="facenet@1", unlock_id=f"v-{cid}-{n}", pulse_ms=500),
+        VerificationStarted(**base(6), evidence=Evidence(subject_id=f"subj-{n}", distance=0.3512, threshold=0.6,
+                                                         model_version="facenet@1")),
+        IdentityConfirmed(**base(7), evidence=Evidence(subject_id=f"subj-{n}", distance=0.3121,
+                                                       runner_up_distance=0.9134, threshold=0.6, margin=0.1,
+                                                       frames_agreeing=3, frames_considered=5,
+                                                       model_version="facenet@1"),
+                          unlock_id=f"v-{cid}-{n}", pulse_ms=500),
         UnlockPulseSent(**base(8), unlock_id=f"v-{cid}-{n}"),
         DoorOpened(**base(9)),
         DoorClosed(**base(10)),

@@ -59,14 +59,14 @@ sys.path.insert(0, str(REPO))
 from controller.app.bootstrap import event_decoder, open_event_store  # noqa: E402
 from controller.app.config import Config, assets_root, load_config  # noqa: E402
 from controller.app.daemon_cli import make_station  # noqa: E402
-from controller.app.stack import Stack, build_stack, open_vault, start_simulator  # noqa: E402
+from controller.app.stack import Overrides, Stack, build_bank, open_vault, start_simulator  # noqa: E402
 from controller.domain import events as ev  # noqa: E402
 from controller.domain.states import CompartmentState as S  # noqa: E402
-from controller.ports import Clock, FixedClock, SensorObservation, StoredEvent, SystemClock  # noqa: E402
+from controller.ports import Clock, FixedClock, LockDriver, SensorObservation, StoredEvent, SystemClock  # noqa: E402
 from controller.service import audit  # noqa: E402
 from recognition.enrolment import EnrolmentError, build_template  # noqa: E402
 from recognition.images import load_image  # noqa: E402
-from recognition.station import FaceStation, store_enrolment  # noqa: E402
+from recognition.station import FaceStation, StoredEnrolment, store_enrolment  # noqa: E402
 from recognition.types import FrameAnalysis, Image, ModelCard  # noqa: E402
 
 COMPARTMENTS = 24
@@ -202,9 +202,11 @@ class Bank:
 
     async def deposit(self, person: Person, template: Any, model_version: str) -> tuple[str, list[int]]:
         """Store a fresh encrypted copy of the person's template, deposit, open and close the door."""
-        stored = store_enrolment(self.stack.vault, template, model_version)
+        async def enrol() -> StoredEnrolment:
+            return store_enrolment(self.station.vault, template, model_version)
+
         self.locks.unlocked.clear()
-        receipt = await self.stack.bank.deposit(f"person-{person.name}", stored.template_ref, stored.model_version)
+        receipt = await self.stack.bank.enrol_and_deposit(enrol, subject_id=f"person-{person.name}")
         unlocked = list(self.locks.unlocked)
         await self.door(receipt.compartment_id, "open")
         await self.door(receipt.compartment_id, "close")
@@ -227,9 +229,16 @@ def config_for(data_dir: Path) -> Config:
 
 
 async def open_bank(config: Config, db_url: str, simulator: Any, clock: Clock, station: Any) -> Bank:
-    stack = build_stack(config, db_url, clock, station, simulator=simulator, vault=station.vault)
-    locks = UnlockRecorder(stack.service.locks)
-    stack.service.locks = locks
+    recorders: list[UnlockRecorder] = []
+
+    def recording(inner: LockDriver) -> LockDriver:
+        recorders.append(UnlockRecorder(inner))
+        return recorders[-1]
+
+    overrides = Overrides(db_url=db_url, clock=clock, simulator=simulator, vault=station.vault, wrap_locks=recording)
+    stack = build_bank(config, station, overrides)
+    stack.adopt(station.vault)
+    locks = recorders[0]
     bank: Bank
 
     async def on_sensor(observation: SensorObservation) -> None:

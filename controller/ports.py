@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NewType, Protocol
 
 from controller.domain.events import Event
+from controller.domain.evidence import Evidence
 
 CompartmentId = NewType("CompartmentId", str)
 SubjectId = NewType("SubjectId", str)
@@ -175,15 +176,22 @@ class FaceMatch:
     """
 
     compartment_id: str | None
-    subject_id: str | None
-    distance: float
-    runner_up_distance: float | None
-    threshold: float
-    margin: float
-    frames_agreeing: int
-    frames_considered: int
     accepted: bool
-    model_version: str
+    evidence: Evidence
+
+
+class Enrolled(Protocol):
+    """A depositor's template, stored in the vault: where it is and which model made it."""
+
+    @property
+    def template_ref(self) -> str:
+        """The vault reference of the encrypted template."""
+        ...
+
+    @property
+    def model_version(self) -> str:
+        """The model that computed the template."""
+        ...
 
 
 class TemplateGallery(Protocol):

@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from controller.domain.errors import ConfigError
+from controller.domain.evidence import Evidence
 from controller.ports import FaceMatch
 from recognition.gallery import Candidate, SearchResult
 
@@ -87,15 +88,15 @@ class FrameAgreement:
     def _evidence(self, best: Candidate, runner_up: Candidate | None, vote: str | None) -> FaceMatch:
         within = best.distance <= self.policy.threshold
         agreeing = sum(1 for v in self._votes if vote is not None and v.compartment_id == vote)
-        return FaceMatch(
-            compartment_id=best.compartment_id if within else None,
-            subject_id=best.subject_id if within else None,
+        evidence = Evidence(
+            subject_id=best.subject_id if within else "",
             distance=best.distance,
             runner_up_distance=None if runner_up is None else runner_up.distance,
             threshold=self.policy.threshold,
             margin=self.policy.margin,
             frames_agreeing=agreeing,
             frames_considered=len(self._votes),
-            accepted=vote is not None and agreeing >= self.policy.frames_required,
             model_version=self.model_version,
         )
+        accepted = vote is not None and agreeing >= self.policy.frames_required
+        return FaceMatch(best.compartment_id if within else None, accepted, evidence)

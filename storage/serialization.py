@@ -72,7 +72,17 @@ class UpcasterRegistry:
 
 
 DEFAULT_UPCASTERS = UpcasterRegistry()
-"""The project's upcasters; empty while every event is at schema version 1."""
+"""The project's upcasters."""
+
+
+def _with_full_evidence(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 face events recorded only distance, threshold and model version: the rest was not kept."""
+    unknown = {"subject_id": "", "runner_up_distance": None, "margin": 0.0}
+    return {**unknown, "frames_agreeing": 0, "frames_considered": 0, **payload}
+
+
+DEFAULT_UPCASTERS.register("VerificationStarted", from_version=1)(_with_full_evidence)
+DEFAULT_UPCASTERS.register("IdentityRejected", from_version=1)(_with_full_evidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,12 +171,12 @@ class EventSerializer:
             moment = datetime.fromisoformat(occurred_at)
             if moment.tzinfo is None:
                 raise ValueError(f"occurred_at {occurred_at!r} has no timezone")
-            return cls(
+            return cls.from_payload(
+                payload,
                 compartment_id=compartment_id,
                 version=version,
                 occurred_at=moment,
                 correlation_id=correlation_id,
-                **payload,
             )
         except (TypeError, ValueError, LookupError) as exc:
             raise CorruptRecord(position, f"{event_type}: {exc}") from exc

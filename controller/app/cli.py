@@ -212,30 +212,26 @@ def sim_history(
 async def _simulate_history(
     store: EventStore, compartments: int, steps: int, seed: int, plc_host: str, plc_port: int | None
 ) -> int:
-    from controller.service.bank import LockerBank
-    from controller.service.bridge import BridgeSettings, RecognitionBridge
-    from controller.service.compartments import CompartmentService
-    from controller.service.scheduler import Timeouts, TimeoutScheduler
+    from controller.app.config import load_config
+    from controller.app.stack import Overrides, build_bank
     from controller.service.simulation import ForgetfulVault, HistorySimulator, NoGallery, resume_clock
-    from plc.driver import ModbusLockDriver
     from plc.fake import FakeLockDriver
     from plc.registers import default_plc_config
 
     clock = resume_clock(store)
-    ids = [str(k) for k in range(1, compartments + 1)]
+    config = load_config(None, {"bank": {"compartments": compartments}})
+    given = Overrides(clock=clock, store=store, vault=ForgetfulVault())
     if plc_port is None:
-        service = CompartmentService(store, FakeLockDriver(compartments), ForgetfulVault(), clock, ids)
-        return await HistorySimulator(service, clock, seed).run(steps)
-    driver = ModbusLockDriver(default_plc_config(compartments, plc_host, plc_port))
+        given = dataclasses.replace(given, locks=FakeLockDriver(compartments))
+    else:
+        given = dataclasses.replace(given, plc=default_plc_config(compartments, plc_host, plc_port))
+    stack = build_bank(config, NoGallery(), given)
     try:
-        service = CompartmentService(store, driver, ForgetfulVault(), clock, ids)
-        bank = LockerBank(
-            service, NoGallery(), TimeoutScheduler(Timeouts()), RecognitionBridge(BridgeSettings(), str), str
-        )
-        await bank.boot()
-        return await HistorySimulator(service, clock, seed).run(steps)
+        if plc_port is not None:
+            await stack.bank.boot()
+        return await HistorySimulator(stack.service, clock, seed).run(steps)
     finally:
-        driver.close()
+        stack.close()
 
 
 def _register_subsystems() -> None:

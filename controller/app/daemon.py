@@ -16,17 +16,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from controller.app.api import ApiContext, EventBroadcaster, create_app
 from controller.app.config import Config
 from controller.app.metrics import Metrics
-from controller.app.stack import Stack, build_stack, new_id, open_vault, start_simulator
-from controller.domain.errors import ConfigError, LockDriverError, LockerError
-from controller.ports import FaceMatch, SensorObservation, SystemClock
+from controller.app.stack import Overrides, Stack, build_bank, open_vault, simulated_door, start_simulator
+from controller.domain.errors import ConfigError, LockDriverError
+from controller.ports import FaceMatch, SensorObservation
 from controller.service.bank import DepositReceipt
+
+if TYPE_CHECKING:
+    from recognition.station import StoredEnrolment
 
 log = structlog.get_logger("lockers.daemon")
 
@@ -143,15 +146,10 @@ class Daemon:
             EnrolmentPolicy.for_card(card, settings.enrol_samples),
         )
         self.enrol_samples = settings.enrol_samples
-        vault = open_vault(self.config, simulate=self.options.simulate)
-        stack = build_stack(
-            self.config,
-            self.options.db_url,
-            SystemClock(),
-            WorkerGallery(self.worker, vault),
-            simulator=simulator,
-            vault=vault,
-        )
+        self.vault = open_vault(self.config, simulate=self.options.simulate)
+        overrides = Overrides(db_url=self.options.db_url, simulator=simulator, vault=self.vault)
+        stack = build_bank(self.config, WorkerGallery(self.worker, self.vault), overrides)
+        stack.adopt(self.vault)
         stack.service.subscribe(self.metrics.on_committed)
         stack.service.subscribe(self.broadcaster.on_committed)
         return stack, push_frame
@@ -239,15 +237,15 @@ class Daemon:
                 await stack.bank.on_face(observation, time.monotonic())
 
     async def deposit(self) -> DepositReceipt:
-        """Enrol the person in front of the camera, store the template, assign and unlock a compartment."""
+        """The bank's deposit flow, enrolling the person in front of the camera."""
+        assert self.stack is not None
+        return await self.stack.bank.enrol_and_deposit(self._enrol)
+
+    async def _enrol(self) -> StoredEnrolment:
         from recognition.station import store_enrolment
 
-        stack = self.stack
-        assert stack is not None
-        stack.bank.free_compartment()  # fail fast when full, before asking anyone to look at the camera
         result = await asyncio.wrap_future(self.worker.enrol(self.enrol_samples, ENROL_TIMEOUT_S))
-        stored = store_enrolment(stack.vault, result, self.worker.pipeline.card.model_version)
-        return await stack.bank.deposit(f"subject-{new_id()[:12]}", stored.template_ref, stored.model_version)
+        return store_enrolment(self.vault, result, self.worker.pipeline.card.model_version)
 
     def _app(self, stack: Stack, push_frame: Callable[[bytes], None] | None) -> Any:
         return create_app(
@@ -276,23 +274,9 @@ class Daemon:
         }
 
     def _door_control(self, stack: Stack) -> Callable[[int, str], None]:
-        from plc.sim_board import Control
-
-        codes = {
-            "open": Control.PULL,
-            "force": Control.PULL,
-            "close": Control.CLOSE,
-            "jam": Control.JAM,
-            "unjam": Control.NORMAL,
-        }
-
-        def control(compartment: int, action: str) -> None:
-            assert stack.simulator is not None
-            if not 1 <= compartment <= stack.simulator.compartments:
-                raise LockerError(f"no compartment {compartment} in the simulated bank")
-            stack.simulator.board.control(compartment - 1, codes[action])
-
-        return control
+        simulator = stack.simulator
+        assert simulator is not None
+        return lambda compartment, action: simulated_door(simulator, compartment, action)
 
     async def _shutdown(self, stack: Stack) -> None:
         if self.worker is not None:

@@ -1,185 +1,30 @@
-"""Scripted scenarios: the real stack in simulate mode, on a simulated clock, from a YAML file.
+"""Scripted scenarios: the real stack in simulate mode, on a simulated clock, from a scenario file.
 
-Each step is one thing that happens in front of the bank (a deposit, a face, a door, time passing,
-an operator, the lock board going away, the controller restarting) or an expectation about what the
-previous steps caused. Image paths are relative to the scenario file.
+``scenario_file`` parses and validates the file; this module runs it through the composition root
+(``stack.build_bank``) and checks each expectation and, at the end, the log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from controller.app.bootstrap import event_decoder
-from controller.app.config import Config, assets_root, deep_merge, load_config
-from controller.app.stack import Stack, build_stack, open_vault, start_simulator
+from controller.app.config import Config, deep_merge, load_config
+from controller.app.scenario_file import Scenario, ScenarioError, Step, load_scenario
+from controller.app.stack import Overrides, Stack, build_bank, open_vault, simulated_door, start_simulator
 from controller.domain.compartment import Compartment
 from controller.domain.errors import LockerError
-from controller.domain.events import AlarmReason
-from controller.domain.states import CompartmentState
 from controller.ports import FixedClock, LockDriver, SensorObservation
 from controller.service import audit
 
+__all__ = ["Scenario", "ScenarioError", "ScenarioRun", "Step", "StepResult", "load_scenario", "summary"]
+
 FRAME_INTERVAL_S = 0.1
-STEP_KINDS = ("deposit", "show", "expect", "door", "wait", "operator", "plc", "restart")
-DOOR_ACTIONS = ("open", "close", "force", "jam", "unjam")
-STATE_NAMES = tuple(state.value for state in CompartmentState)
-ALARM_REASONS = tuple(reason.value for reason in AlarmReason)
-
-
-class ScenarioError(LockerError):
-    """The scenario file is invalid; the message names the step."""
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One validated step: its position, its kind and its argument."""
-
-    index: int
-    kind: str
-    arg: Any
-
-
-@dataclass
-class Scenario:
-    """A parsed scenario file."""
-
-    path: Path
-    compartments: int
-    config: Mapping[str, Any]
-    steps: list[Step]
-
-    def image(self, name: Any, step: Step) -> Path:
-        """An image path relative to the scenario file; ``${LOCKERS_ASSETS}`` names the assets folder."""
-        if not isinstance(name, str):
-            raise _fail(step, f"image names must be strings, got {name!r}")
-        expanded = name.replace("${LOCKERS_ASSETS}", str(assets_root()))
-        path = (self.path.parent / expanded).resolve()
-        if not path.is_file():
-            raise _fail(step, f"image {name} not found at {path}")
-        return path
-
-
-def load_scenario(path: Path) -> Scenario:
-    """Parse and validate a scenario file: every step and every image is checked before anything runs."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"scenario file {path} does not exist") from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"scenario file {path} is not valid YAML: {exc}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("steps"), list):
-        raise ScenarioError(f"{path}: expected a mapping with a 'steps' list")
-    compartments = document.get("compartments", 6)
-    if not _is_int(compartments) or not 1 <= compartments <= 256:
-        raise ScenarioError(f"{path}: 'compartments' must be an integer from 1 to 256")
-    config = document.get("config", {})
-    if not isinstance(config, dict):
-        raise ScenarioError(f"{path}: 'config' must be a mapping")
-    scenario = Scenario(path.resolve(), compartments, config, [])
-    scenario.steps = [_parse_step(scenario, i, raw) for i, raw in enumerate(document["steps"])]
-    return scenario
-
-
-def _parse_step(scenario: Scenario, index: int, raw: Any) -> Step:
-    if not isinstance(raw, dict) or len(raw) != 1:
-        raise ScenarioError(f"step {index}: expected a mapping with exactly one of {', '.join(STEP_KINDS)}")
-    ((kind, arg),) = raw.items()
-    if kind not in STEP_KINDS:
-        raise ScenarioError(f"step {index}: unknown step {kind!r} (known: {', '.join(STEP_KINDS)})")
-    step = Step(index, kind, arg)
-    _VALIDATORS[kind](scenario, step)
-    return step
-
-
-def _fail(step: Step, why: str) -> ScenarioError:
-    return ScenarioError(f"step {step.index} ({step.kind}): {why}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _compartment(scenario: Scenario, step: Step, value: Any, what: str = "compartment") -> None:
-    if not _is_int(value) or not 1 <= value <= scenario.compartments:
-        raise _fail(step, f"{what} must be a compartment number from 1 to {scenario.compartments}, got {value!r}")
-
-
-def _images_list(scenario: Scenario, step: Step) -> None:
-    if not isinstance(step.arg, list) or not step.arg:
-        raise _fail(step, "expected a non-empty list of image paths")
-    for name in step.arg:
-        scenario.image(name, step)
-
-
-def _expect_mapping(scenario: Scenario, step: Step) -> None:
-    arg = step.arg
-    if not isinstance(arg, dict) or not arg or not set(arg) <= {"unlocked", "states", "alarms", "audit"}:
-        raise _fail(step, "expected a mapping of unlocked, states, alarms and/or audit")
-    if "unlocked" in arg:
-        if not isinstance(arg["unlocked"], list):
-            raise _fail(step, "unlocked must be a list of compartment numbers, e.g. [1]")
-        for value in arg["unlocked"]:
-            _compartment(scenario, step, value, "unlocked")
-    for key, allowed in (("states", STATE_NAMES), ("alarms", ALARM_REASONS)):
-        table = arg.get(key, {})
-        if not isinstance(table, dict):
-            raise _fail(step, f"{key} must map compartment numbers to values")
-        for cid, value in table.items():
-            _compartment(scenario, step, cid, key)
-            if value not in allowed:
-                raise _fail(step, f"{key}: {value!r} is not one of {', '.join(allowed)}")
-    if "audit" in arg and not isinstance(arg["audit"], bool):
-        raise _fail(step, "audit must be true or false")
-
-
-def _door(scenario: Scenario, step: Step) -> None:
-    if not isinstance(step.arg, dict) or step.arg.get("action") not in DOOR_ACTIONS:
-        raise _fail(step, f"expected {{compartment: K, action: {'|'.join(DOOR_ACTIONS)}}}")
-    _compartment(scenario, step, step.arg.get("compartment"))
-
-
-def _wait(scenario: Scenario, step: Step) -> None:
-    if isinstance(step.arg, bool) or not isinstance(step.arg, int | float) or step.arg < 0:
-        raise _fail(step, "expected a number of seconds >= 0")
-
-
-def _operator(scenario: Scenario, step: Step) -> None:
-    arg = step.arg
-    if not isinstance(arg, dict) or not isinstance(arg.get("operator"), str) or not arg["operator"]:
-        raise _fail(step, "expected {clear: K, operator: ID} or {out_of_service: K, operator: ID}")
-    actions = [key for key in ("clear", "out_of_service") if key in arg]
-    if len(actions) != 1:
-        raise _fail(step, "name the compartment with exactly one of clear: K or out_of_service: K")
-    _compartment(scenario, step, arg[actions[0]], actions[0])
-
-
-def _plc(scenario: Scenario, step: Step) -> None:
-    if step.arg not in ("disconnect", "reconnect"):
-        raise _fail(step, "expected disconnect or reconnect")
-
-
-def _restart(scenario: Scenario, step: Step) -> None:
-    if step.arg not in (None, {}):
-        raise _fail(step, "expected {}")
-
-
-_VALIDATORS: dict[str, Callable[[Scenario, Step], None]] = {
-    "deposit": _images_list,
-    "show": _images_list,
-    "expect": _expect_mapping,
-    "door": _door,
-    "wait": _wait,
-    "operator": _operator,
-    "plc": _plc,
-    "restart": _restart,
-}
 
 
 class RecordingLocks:
@@ -307,20 +152,24 @@ class ScenarioRun:
         assert self._config is not None
         vault = open_vault(self._config, simulate=True)
         self._station = self.make_station(vault, self._config)
-        stack = build_stack(
-            self._config,
-            self.db_url,
-            self.clock,
-            self._station,
+        self._locks = None
+        overrides = Overrides(
+            db_url=self.db_url,
+            clock=self.clock,
             simulator=simulator,
             vault=vault,
+            wrap_locks=self._recording,
             make_id=self._next_id,
         )
-        self._locks = RecordingLocks(stack.service.locks)
-        stack.service.locks = self._locks
+        stack = build_bank(self._config, self._station, overrides)
+        stack.adopt(vault)
         self._stack = stack
         self._poller = stack.poller(self._on_sensor, debounce_polls=1)
         await stack.bank.boot()
+
+    def _recording(self, locks: LockDriver) -> LockDriver:
+        self._locks = RecordingLocks(locks)
+        return self._locks
 
     async def _on_sensor(self, observation: SensorObservation) -> None:
         await self.stack.bank.on_sensor(observation)
@@ -344,11 +193,13 @@ class ScenarioRun:
         from recognition.images import load_image
 
         images = [load_image(self.scenario.image(name, step)) for name in step.arg]
-        enrolment = await asyncio.to_thread(self._station.enrol, images)
-        self.clock.advance(FRAME_INTERVAL_S * len(images))
-        receipt = await self.stack.bank.deposit(
-            f"subject-{self._next_id()}", enrolment.template_ref, enrolment.model_version
-        )
+
+        async def enrol() -> Any:
+            enrolment = await asyncio.to_thread(self._station.enrol, images)
+            self.clock.advance(FRAME_INTERVAL_S * len(images))
+            return enrolment
+
+        receipt = await self.stack.bank.enrol_and_deposit(enrol)
         return f"deposit assigned compartment {receipt.compartment_id}"
 
     async def _step_show(self, step: Step) -> str:
@@ -361,24 +212,15 @@ class ScenarioRun:
             now_s = self.clock.now().timestamp()
             match = await asyncio.to_thread(self._station.match, image, now_s)
             if match is not None:
-                matched.append(f"{match.compartment_id or '-'}@{match.distance:.3f}")
+                matched.append(f"{match.compartment_id or '-'}@{match.evidence.distance:.3f}")
                 await self.stack.bank.on_face(match, now_s)
         return f"{len(step.arg)} frames shown; matches: {', '.join(matched) or 'none'}"
 
     async def _step_door(self, step: Step) -> str:
-        from plc.sim_board import Control
-
         simulator = self.stack.simulator
         assert simulator is not None
         action, compartment = step.arg["action"], step.arg["compartment"]
-        code = {
-            "open": Control.PULL,
-            "force": Control.PULL,
-            "close": Control.CLOSE,
-            "jam": Control.JAM,
-            "unjam": Control.NORMAL,
-        }[action]
-        simulator.board.control(compartment - 1, code)
+        simulated_door(simulator, compartment, action)
         return f"door {compartment}: {action}"
 
     async def _step_wait(self, step: Step) -> str:

@@ -1,24 +1,33 @@
 """Builds the running parts of one bank from the configuration (part of the composition root).
 
-Used by ``lockers run``, ``lockers scenario run`` and the service benchmark: event store, template
-vault, lock driver (with the in-process Modbus simulator in simulate mode), compartment service,
-and the bank's flows. Recognition is attached by the caller (a live worker or a frame station).
+``build_bank`` is the one composition root, used by ``lockers run``, ``lockers scenario run``,
+``lockers sim history`` and the service benchmark: event store, template vault, lock driver (with
+the in-process Modbus simulator in simulate mode), compartment service, and the bank's flows.
+Recognition is attached by the caller (a live worker, a frame station, or none).
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from controller.app.bootstrap import open_event_store
 from controller.app.config import Config
 from controller.domain.compartment import Policy
-from controller.domain.errors import ConfigError
-from controller.ports import Clock, EventStore, TemplateGallery
+from controller.domain.errors import ConfigError, LockerError
+from controller.ports import (
+    Clock,
+    EventStore,
+    LockDriver,
+    SensorObservation,
+    SystemClock,
+    TemplateGallery,
+    TemplateVault,
+)
 from controller.service.bank import LockerBank
 from controller.service.bridge import BridgeSettings, RecognitionBridge
 from controller.service.compartments import CompartmentService
@@ -56,38 +65,51 @@ def open_vault(config: Config, simulate: bool) -> SqliteTemplateStore:
     return SqliteTemplateStore(path, parse_master_key(str(encoded)))
 
 
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+_C = TypeVar("_C", bound=_Closable)
+
+
 @dataclass
 class Stack:
-    """The parts of one running bank; ``close`` releases them (relays are switched off by the caller)."""
+    """The parts of one running bank; ``close`` releases what the root opened (relays: the caller)."""
 
     config: Config
     store: EventStore
-    vault: SqliteTemplateStore
-    driver: ModbusLockDriver
+    vault: TemplateVault
+    driver: LockDriver
     plc_config: PlcConfig
     service: CompartmentService
     bank: LockerBank
     simulator: LockBoardSimulator | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
-    def poller(self, emit: Callable[..., object], debounce_polls: int | None = None) -> DoorPoller:
+    def poller(
+        self, emit: Callable[[SensorObservation], Awaitable[None]], debounce_polls: int | None = None
+    ) -> DoorPoller:
         """A door poller whose baseline is the folded state, so any difference is reported."""
         from plc.poller import DoorPoller
 
         initial = {int(cid): k.door_open for cid, k in self.service.compartments.items()}
         return DoorPoller(
-            self.driver,
-            emit,  # type: ignore[arg-type]
+            self.driver,  # type: ignore[arg-type]  # the poller needs the Modbus driver's board map
+            emit,
             interval_s=self.plc_config.poll_interval_s,
             debounce_polls=debounce_polls or self.plc_config.debounce_polls,
             initial=initial,
         )
 
+    def adopt(self, part: _Closable) -> None:
+        """Close ``part`` (something the caller opened for this bank, like its vault) with the bank."""
+        self.closers.insert(0, part.close)
+
     def close(self) -> None:
-        """Close connections and files."""
-        self.driver.close()
-        self.store.close()
-        self.vault.close()
+        """Close the connections and files the composition root opened, newest first."""
+        for closer in reversed(self.closers):
+            closer()
+        self.closers.clear()
 
 
 async def start_simulator(config: Config) -> LockBoardSimulator:
@@ -105,6 +127,80 @@ async def start_simulator(config: Config) -> LockBoardSimulator:
     return simulator
 
 
+@dataclass(frozen=True)
+class Overrides:
+    """What a caller supplies instead of the configuration's own parts (tests, scenarios, benchmarks, sims).
+
+    ``simulator`` set means simulate mode (the lock board is that in-process simulator). ``store``,
+    ``vault`` and ``locks`` given here are not closed by ``Stack.close``; ``wrap_locks`` decorates the
+    lock driver the service uses (to record unlocks) without touching the service's internals.
+    """
+
+    db_url: str | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    simulator: LockBoardSimulator | None = None
+    store: EventStore | None = None
+    vault: TemplateVault | None = None
+    locks: LockDriver | None = None
+    plc: PlcConfig | None = None
+    wrap_locks: Callable[[LockDriver], LockDriver] | None = None
+    make_id: Callable[[], str] = new_id
+
+
+def simulated_door(simulator: LockBoardSimulator, compartment: int, action: str) -> None:
+    """Act on a simulated door as a person would: open, force, close, jam or unjam it."""
+    from plc.sim_board import Control
+
+    codes = {"open": Control.PULL, "force": Control.PULL, "close": Control.CLOSE, "jam": Control.JAM}
+    if not 1 <= compartment <= simulator.compartments:
+        raise LockerError(f"no compartment {compartment} in the simulated bank")
+    simulator.board.control(compartment - 1, codes.get(action, Control.NORMAL))
+
+
+def build_bank(config: Config, gallery: TemplateGallery, overrides: Overrides | None = None) -> Stack:
+    """The composition root: store, vault, lock driver, compartment service and bank from one configuration."""
+    given = overrides or Overrides()
+    closers: list[Callable[[], None]] = []
+    plc_config = _plc_config(config, given)
+    vault = given.vault or _opened(open_vault(config, simulate=given.simulator is not None), closers)
+    store = given.store or _opened(
+        open_event_store(given.db_url or str(config.section("storage").get("url", "")) or None), closers
+    )
+    driver = given.locks or _opened(_modbus_driver(plc_config), closers)
+    locks = given.wrap_locks(driver) if given.wrap_locks else driver
+    ids = [str(k) for k in plc_config.compartments]
+    policy = Policy(pulse_ms=config.pulse_ms, max_failed_verifications=config.max_failed_verifications)
+    service = CompartmentService(store, locks, vault, given.clock, ids, policy)
+    frames_window = int(config.section("recognition").get("frames_window", 5))
+    bridge = RecognitionBridge(BridgeSettings(frames_window=frames_window), given.make_id)
+    bank = LockerBank(service, gallery, TimeoutScheduler(config.timeouts), bridge, given.make_id)
+    return Stack(config, store, vault, driver, plc_config, service, bank, given.simulator, closers)
+
+
+def _opened(part: _C, closers: list[Callable[[], None]]) -> _C:
+    """Remember to close ``part``: the root closes what it opened, never what it was given."""
+    closers.append(part.close)
+    return part
+
+
+def _plc_config(config: Config, given: Overrides) -> PlcConfig:
+    from plc.registers import default_plc_config, parse_plc_config
+
+    if given.plc is not None:
+        return given.plc
+    if given.simulator is not None:
+        return default_plc_config(config.compartments, given.simulator.host, given.simulator.port)
+    if given.locks is not None:
+        return default_plc_config(config.compartments, "127.0.0.1", 502)  # nominal: the given driver is used
+    return parse_plc_config(config.section("plc"))
+
+
+def _modbus_driver(plc_config: PlcConfig) -> ModbusLockDriver:
+    from plc.driver import ModbusLockDriver
+
+    return ModbusLockDriver(plc_config)
+
+
 def build_stack(
     config: Config,
     db_url: str | None,
@@ -112,24 +208,9 @@ def build_stack(
     gallery: TemplateGallery,
     *,
     simulator: LockBoardSimulator | None,
-    vault: SqliteTemplateStore | None = None,
+    vault: TemplateVault | None = None,
     make_id: Callable[[], str] = new_id,
 ) -> Stack:
-    """Compose store, vault, driver, service and bank; ``simulator`` set means simulate mode."""
-    from plc.driver import ModbusLockDriver
-    from plc.registers import default_plc_config, parse_plc_config
-
-    if simulator is not None:
-        plc_config = default_plc_config(config.compartments, simulator.host, simulator.port)
-    else:
-        plc_config = parse_plc_config(config.section("plc"))
-    vault = vault or open_vault(config, simulate=simulator is not None)
-    store = open_event_store(db_url or str(config.section("storage").get("url", "")) or None)
-    driver = ModbusLockDriver(plc_config)
-    ids = [str(k) for k in plc_config.compartments]
-    policy = Policy(pulse_ms=config.pulse_ms, max_failed_verifications=config.max_failed_verifications)
-    service = CompartmentService(store, driver, vault, clock, ids, policy)
-    recognition = config.section("recognition")
-    bridge = RecognitionBridge(BridgeSettings(frames_window=int(recognition.get("frames_window", 5))), make_id)
-    bank = LockerBank(service, gallery, TimeoutScheduler(config.timeouts), bridge, make_id)
-    return Stack(config, store, vault, driver, plc_config, service, bank, simulator)
+    """``build_bank`` with its former positional signature (kept for callers outside the repository)."""
+    overrides = Overrides(db_url=db_url, clock=clock, simulator=simulator, vault=vault, make_id=make_id)
+    return build_bank(config, gallery, overrides)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from controller.domain.evidence import Evidence
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Command:
@@ -43,23 +45,14 @@ class ObserveDoor(Command):
 class StartVerification(Command):
     """A face near this compartment's template was seen: begin verifying."""
 
-    distance: float
-    threshold: float
-    model_version: str
+    evidence: Evidence
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConfirmIdentity(Command):
     """Identification holds (threshold, margin, k-of-n frames): unlock for retrieval."""
 
-    subject_id: str
-    distance: float
-    runner_up_distance: float | None
-    threshold: float
-    margin: float
-    frames_agreeing: int
-    frames_considered: int
-    model_version: str
+    evidence: Evidence
     unlock_id: str
 
 
@@ -68,9 +61,7 @@ class RejectIdentity(Command):
     """Identification failed for a compartment under verification."""
 
     reason: str
-    distance: float | None
-    threshold: float
-    model_version: str
+    evidence: Evidence
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -297,29 +297,19 @@ class Compartment:
 
     def _on_start_verification(self, command: cmd.StartVerification, out: _EventBuilder) -> None:
         self._require(command, CompartmentState.OCCUPIED)
-        out.add(
-            ev.VerificationStarted,
-            distance=command.distance,
-            threshold=command.threshold,
-            model_version=command.model_version,
-        )
+        out.add(ev.VerificationStarted, evidence=command.evidence)
 
     def _on_confirm_identity(self, command: cmd.ConfirmIdentity, out: _EventBuilder) -> None:
         self._require(command, CompartmentState.VERIFYING)
-        if command.subject_id != self.subject_id:
+        evidence = command.evidence
+        if evidence.subject_id != self.subject_id:
             raise self._reject(command, "the identified subject does not own this compartment")
-        if command.distance > command.threshold:
-            raise self._reject(command, f"distance {command.distance:.4f} is above {command.threshold:.4f}")
+        if not evidence.within_threshold():
+            seen = "unknown" if evidence.distance is None else f"{evidence.distance:.4f}"
+            raise self._reject(command, f"distance {seen} is above {evidence.threshold:.4f}")
         out.add(
             ev.IdentityConfirmed,
-            subject_id=command.subject_id,
-            distance=command.distance,
-            runner_up_distance=command.runner_up_distance,
-            threshold=command.threshold,
-            margin=command.margin,
-            frames_agreeing=command.frames_agreeing,
-            frames_considered=command.frames_considered,
-            model_version=command.model_version,
+            evidence=evidence,
             unlock_id=command.unlock_id,
             pulse_ms=self.policy.pulse_ms,
         )
@@ -330,9 +320,7 @@ class Compartment:
         out.add(
             ev.IdentityRejected,
             reason=command.reason,
-            distance=command.distance,
-            threshold=command.threshold,
-            model_version=command.model_version,
+            evidence=command.evidence,
             failed_attempts=failures,
         )
         if failures >= self.policy.max_failed_verifications:

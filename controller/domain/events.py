@@ -3,6 +3,8 @@
 Events hold evidence as primitives (ids, distances, thresholds, reasons), never images or
 embeddings. ``trigger`` names the transition in ``controller.domain.machine.TRANSITIONS``;
 ``schema_version`` is bumped (with an upcaster in ``storage.serialization``) when a payload changes.
+Face decisions carry one ``Evidence`` value, flattened into the payload so that stored rows keep
+their flat shape.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
+
+from controller.domain.evidence import Evidence
 
 
 class AlarmReason(StrEnum):
@@ -46,8 +50,20 @@ class Event:
     correlation_id: str = ""
 
     def payload(self) -> dict[str, Any]:
-        """The event's own fields, without the base fields, as JSON-ready primitives."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in BASE_FIELDS}
+        """The event's own fields, without the base fields, as JSON-ready primitives (evidence flattened)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name not in BASE_FIELDS:
+                value = getattr(self, f.name)
+                out.update(value.flat() if isinstance(value, Evidence) else {f.name: value})
+        return out
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any], **base: Any) -> Event:
+        """The event from base fields and a flat payload as ``payload()`` writes it (the dict is consumed)."""
+        if "evidence" in cls.__dataclass_fields__:
+            payload["evidence"] = Evidence.take_from(payload)
+        return cls(**base, **payload)
 
 
 BASE_FIELDS = frozenset({"compartment_id", "version", "occurred_at", "correlation_id"})
@@ -116,9 +132,8 @@ class VerificationStarted(Event):
     """A face in front of the camera resembles this compartment's owner: verification begins."""
 
     trigger: ClassVar[str] = "start_verification"
-    distance: float
-    threshold: float
-    model_version: str
+    schema_version: ClassVar[int] = 2
+    evidence: Evidence
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,14 +141,7 @@ class IdentityConfirmed(Event):
     """Verification succeeded; the evidence explains why, the unlock pulse is called for."""
 
     trigger: ClassVar[str] = "confirm_identity"
-    subject_id: str
-    distance: float
-    runner_up_distance: float | None
-    threshold: float
-    margin: float
-    frames_agreeing: int
-    frames_considered: int
-    model_version: str
+    evidence: Evidence
     unlock_id: str
     pulse_ms: int
 
@@ -143,10 +151,9 @@ class IdentityRejected(Event):
     """Verification failed; ``failed_attempts`` counts consecutive failures."""
 
     trigger: ClassVar[str] = "reject_identity"
+    schema_version: ClassVar[int] = 2
     reason: str
-    distance: float | None
-    threshold: float
-    model_version: str
+    evidence: Evidence
     failed_attempts: int
 
 

@@ -7,7 +7,7 @@ identification gallery in step with the log, and re-arms timeouts and reconciles
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +22,7 @@ from controller.ports import (
     BoardFaulted,
     BoardRecovered,
     DoorChanged,
+    Enrolled,
     FaceMatch,
     SensorObservation,
     StoredEvent,
@@ -96,6 +97,19 @@ class LockerBank:
         if not free:
             raise BankFull("no compartment is free")
         return min(free, key=int)
+
+    async def enrol_and_deposit(
+        self, enrol: Callable[[], Awaitable[Enrolled]], subject_id: str | None = None
+    ) -> DepositReceipt:
+        """The deposit flow: check for room, enrol the depositor (template into the vault), assign and unlock.
+
+        The bank is checked first so that nobody is asked to look at the camera for nothing; ``enrol``
+        stores the template and says where; a refused assignment destroys that template again.
+        """
+        self.free_compartment()
+        enrolled = await enrol()
+        subject = subject_id or f"subject-{self.new_id()[:12]}"
+        return await self.deposit(subject, enrolled.template_ref, enrolled.model_version)
 
     async def deposit(self, subject_id: str, template_ref: str, model_version: str) -> DepositReceipt:
         """Assign the lowest free compartment to a template already in the vault, and unlock it."""

@@ -45,43 +45,25 @@ class RecognitionBridge:
                 return []
             self._attempt[cid] = self.new_id()
             commands.append(
-                c.StartVerification(
-                    compartment_id=cid,
-                    correlation_id=self._attempt[cid],
-                    distance=match.distance,
-                    threshold=match.threshold,
-                    model_version=match.model_version,
-                )
+                c.StartVerification(compartment_id=cid, correlation_id=self._attempt[cid], evidence=match.evidence)
             )
         elif compartment.state != S.VERIFYING:
             return []
         if match.accepted:
             commands.append(self._confirm(cid, match))
-        elif match.frames_considered >= self.settings.frames_window and compartment.state == S.VERIFYING:
+        elif match.evidence.frames_considered >= self.settings.frames_window and compartment.state == S.VERIFYING:
             self._rejected_at[cid] = now_s
-            commands.append(
-                c.RejectIdentity(
-                    compartment_id=cid,
-                    correlation_id=self._attempt.get(cid, ""),
-                    reason=f"only {match.frames_agreeing} of {match.frames_considered} frames agreed",
-                    distance=match.distance,
-                    threshold=match.threshold,
-                    model_version=match.model_version,
-                )
-            )
+            commands.append(self._reject(cid, match))
         return commands
 
     def _confirm(self, cid: str, match: FaceMatch) -> c.ConfirmIdentity:
+        attempt = self._attempt.get(cid, "")
         return c.ConfirmIdentity(
-            compartment_id=cid,
-            correlation_id=self._attempt.get(cid, ""),
-            subject_id=match.subject_id or "",
-            distance=match.distance,
-            runner_up_distance=match.runner_up_distance,
-            threshold=match.threshold,
-            margin=match.margin,
-            frames_agreeing=match.frames_agreeing,
-            frames_considered=match.frames_considered,
-            model_version=match.model_version,
-            unlock_id=self.new_id(),
+            compartment_id=cid, correlation_id=attempt, evidence=match.evidence, unlock_id=self.new_id()
         )
+
+    def _reject(self, cid: str, match: FaceMatch) -> c.RejectIdentity:
+        evidence = match.evidence
+        reason = f"only {evidence.frames_agreeing} of {evidence.frames_considered} frames agreed"
+        attempt = self._attempt.get(cid, "")
+        return c.RejectIdentity(compartment_id=cid, correlation_id=attempt, reason=reason, evidence=evidence)

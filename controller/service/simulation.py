@@ -8,6 +8,7 @@ from collections.abc import Callable
 from controller.domain import commands as c
 from controller.domain.compartment import Compartment
 from controller.domain.errors import TransitionRejected
+from controller.domain.evidence import Evidence
 from controller.domain.states import CompartmentState as S
 from controller.ports import EventStore, FixedClock
 from controller.service.compartments import CompartmentService
@@ -106,29 +107,29 @@ class HistorySimulator:
         if self.rng.random() < 0.02:
             return c.ReportBoardFault(compartment_id=compartment.compartment_id, detail="simulated timeout")
         distance = round(self.rng.uniform(0.2, 0.6), 4)
-        return c.StartVerification(
-            compartment_id=compartment.compartment_id, distance=distance, threshold=0.45, model_version=MODEL
-        )
+        evidence = Evidence(subject_id=compartment.subject_id, distance=distance, threshold=0.45, model_version=MODEL)
+        return c.StartVerification(compartment_id=compartment.compartment_id, evidence=evidence)
 
     def _when_verifying(self, compartment: Compartment) -> c.Command:
         roll, cid = self.rng.random(), compartment.compartment_id
         if roll < 0.2:
-            return c.RejectIdentity(
-                compartment_id=cid, reason="no_agreement", distance=0.52, threshold=0.45, model_version=MODEL
-            )
+            evidence = Evidence(distance=0.52, threshold=0.45, model_version=MODEL)
+            return c.RejectIdentity(compartment_id=cid, reason="no_agreement", evidence=evidence)
         if roll < 0.3:
             return c.ExpireVerification(compartment_id=cid)
         return c.ConfirmIdentity(
             compartment_id=cid,
             correlation_id=self._next_id("flow"),
-            subject_id=compartment.subject_id,
-            distance=round(self.rng.uniform(0.15, 0.4), 4),
-            runner_up_distance=round(self.rng.uniform(0.6, 1.0), 4),
-            threshold=0.45,
-            margin=0.1,
-            frames_agreeing=3,
-            frames_considered=4,
-            model_version=MODEL,
+            evidence=Evidence(
+                subject_id=compartment.subject_id,
+                distance=round(self.rng.uniform(0.15, 0.4), 4),
+                runner_up_distance=round(self.rng.uniform(0.6, 1.0), 4),
+                threshold=0.45,
+                margin=0.1,
+                frames_agreeing=3,
+                frames_considered=4,
+                model_version=MODEL,
+            ),
             unlock_id=self._next_id("unlock"),
         )
 

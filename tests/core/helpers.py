@@ -5,6 +5,7 @@ from __future__ import annotations
 from controller.domain import commands as c
 from controller.domain.compartment import Compartment, Policy
 from controller.domain.events import Event
+from controller.domain.evidence import Evidence
 from controller.ports import FixedClock
 
 CID = "1"
@@ -46,28 +47,30 @@ def door(is_open: bool) -> c.ObserveDoor:
 
 
 def verify(distance: float = 0.3) -> c.StartVerification:
-    return c.StartVerification(compartment_id=CID, distance=distance, threshold=0.45, model_version="m@1")
+    evidence = Evidence(subject_id="alice", distance=distance, threshold=0.45, model_version="m@1")
+    return c.StartVerification(compartment_id=CID, evidence=evidence)
 
 
 def confirm(unlock_id: str = "u-2", subject: str = "alice", distance: float = 0.3) -> c.ConfirmIdentity:
     return c.ConfirmIdentity(
         compartment_id=CID,
-        subject_id=subject,
-        distance=distance,
-        runner_up_distance=0.9,
-        threshold=0.45,
-        margin=0.1,
-        frames_agreeing=3,
-        frames_considered=4,
-        model_version="m@1",
+        evidence=Evidence(
+            subject_id=subject,
+            distance=distance,
+            runner_up_distance=0.9,
+            threshold=0.45,
+            margin=0.1,
+            frames_agreeing=3,
+            frames_considered=4,
+            model_version="m@1",
+        ),
         unlock_id=unlock_id,
     )
 
 
 def reject() -> c.RejectIdentity:
-    return c.RejectIdentity(
-        compartment_id=CID, reason="no_agreement", distance=0.6, threshold=0.45, model_version="m@1"
-    )
+    evidence = Evidence(distance=0.6, threshold=0.45, model_version="m@1")
+    return c.RejectIdentity(compartment_id=CID, reason="no_agreement", evidence=evidence)
 
 
 def clear(release: bool = False) -> c.ClearAlarm:

@@ -10,6 +10,7 @@ import pytest
 
 from controller.app.config import Timeouts
 from controller.domain.errors import UnlockOutcomeUnknown
+from controller.domain.evidence import Evidence
 from controller.ports import BoardFaulted, DoorChanged, FaceMatch, FixedClock
 from controller.service import audit
 from controller.service.bank import BankFull, LockerBank
@@ -71,7 +72,17 @@ class World:
         return receipt.compartment_id
 
     def face(self, cid: str | None, subject: str | None, accepted: bool, considered: int = 3) -> FaceMatch:
-        return FaceMatch(cid, subject, 0.3, 0.9, 0.45, 0.05, 3 if accepted else 1, considered, accepted, "m@1")
+        evidence = Evidence(
+            subject_id=subject or "",
+            distance=0.3,
+            runner_up_distance=0.9,
+            threshold=0.45,
+            margin=0.05,
+            frames_agreeing=3 if accepted else 1,
+            frames_considered=considered,
+            model_version="m@1",
+        )
+        return FaceMatch(cid, accepted, evidence)
 
 
 def run(coro: object) -> None:

@@ -12,6 +12,7 @@ from controller.domain.compartment import Compartment, Policy
 from controller.domain.effects import Unlock, effects_of
 from controller.domain.errors import TransitionRejected
 from controller.domain.events import AlarmCleared, DepositStarted, Event, IdentityConfirmed
+from controller.domain.evidence import Evidence
 from controller.ports import FixedClock
 from tests.core.helpers import CID
 
@@ -65,28 +66,31 @@ class CompartmentMachine(RuleBasedStateMachine):
 
     @rule(distance=st.floats(0.0, 1.0))
     def start_verification(self, distance: float) -> None:
-        self._try(c.StartVerification(compartment_id=CID, distance=distance, threshold=0.45, model_version="m"))
+        evidence = Evidence(distance=distance, threshold=0.45, model_version="m")
+        self._try(c.StartVerification(compartment_id=CID, evidence=evidence))
 
     @rule(subject=SUBJECTS, distance=st.floats(0.0, 1.0))
     def confirm(self, subject: str, distance: float) -> None:
         self._try(
             c.ConfirmIdentity(
                 compartment_id=CID,
-                subject_id=subject,
-                distance=distance,
-                runner_up_distance=None,
-                threshold=0.45,
-                margin=0.1,
-                frames_agreeing=3,
-                frames_considered=3,
-                model_version="m",
+                evidence=Evidence(
+                    subject_id=subject,
+                    distance=distance,
+                    threshold=0.45,
+                    margin=0.1,
+                    frames_agreeing=3,
+                    frames_considered=3,
+                    model_version="m",
+                ),
                 unlock_id=self._next_id(),
             )
         )
 
     @rule()
     def reject(self) -> None:
-        self._try(c.RejectIdentity(compartment_id=CID, reason="x", distance=None, threshold=0.45, model_version="m"))
+        evidence = Evidence(distance=None, threshold=0.45, model_version="m")
+        self._try(c.RejectIdentity(compartment_id=CID, reason="x", evidence=evidence))
 
     @rule(kind=st.sampled_from(["verification", "unlock", "door"]))
     def timeout(self, kind: str) -> None:
@@ -128,7 +132,7 @@ class CompartmentMachine(RuleBasedStateMachine):
         assert len(set(caused)) == len(caused)
         for event in self.log:
             if isinstance(event, IdentityConfirmed):
-                assert event.distance <= event.threshold
+                assert event.evidence.within_threshold()
 
 
 class ReferenceCompartment(Compartment):

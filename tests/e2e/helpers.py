@@ -214,4 +214,4 @@ def assert_passed(outcome: Outcome) -> None:
 
 def confirmations(outcome: Outcome) -> list[tuple[str, float]]:
     """(compartment, distance) of every identity confirmation, in order."""
-    return [(e.compartment_id, e.distance) for e in outcome.of_type(ev.IdentityConfirmed)]
+    return [(e.compartment_id, e.evidence.distance) for e in outcome.of_type(ev.IdentityConfirmed)]

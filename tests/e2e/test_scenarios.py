@@ -30,7 +30,7 @@ def _stranger(outcome: Outcome) -> None:
     # 16 stranger frames started nothing: the only verifications are the two owners'.
     started = outcome.of_type(ev.VerificationStarted)
     assert [e.compartment_id for e in started] == ["2", "1"]
-    assert all(e.distance <= THRESHOLD and e.threshold == THRESHOLD for e in started)
+    assert all(e.evidence.within_threshold() and e.evidence.threshold == THRESHOLD for e in started)
     assert [cid for cid, _ in confirmations(outcome)] == ["2", "1"]
     assert not outcome.of_type(ev.IdentityRejected)
 
@@ -38,7 +38,7 @@ def _stranger(outcome: Outcome) -> None:
 def _retrieve(outcome: Outcome) -> None:
     confirmed = outcome.of_type(ev.IdentityConfirmed)
     assert len(confirmed) == 1
-    evidence = confirmed[0]
+    evidence = confirmed[0].evidence
     assert evidence.frames_agreeing >= 2 and evidence.frames_considered <= 4
     assert evidence.distance <= evidence.threshold == THRESHOLD
     assert evidence.runner_up_distance is None  # the only occupied compartment
@@ -57,8 +57,11 @@ def _two_depositors(outcome: Outcome) -> None:
         if isinstance(event, ev.DepositStarted):
             subjects[event.compartment_id] = event.subject_id
         elif isinstance(event, ev.IdentityConfirmed):
-            assert event.subject_id == subjects[event.compartment_id]
-            assert event.runner_up_distance is None or event.runner_up_distance - event.distance >= event.margin
+            evidence = event.evidence
+            assert evidence.subject_id == subjects[event.compartment_id]
+            assert evidence.distance is not None
+            runner_up = evidence.runner_up_distance
+            assert runner_up is None or runner_up - evidence.distance >= evidence.margin
 
 
 def _forced_open(outcome: Outcome) -> None:
@@ -102,7 +105,7 @@ def _board_lost(outcome: Outcome) -> None:
 def _lockout(outcome: Outcome) -> None:
     rejected = outcome.of_type(ev.IdentityRejected)
     assert [e.failed_attempts for e in rejected] == [1, 2, 3]
-    assert all(e.compartment_id == "1" and e.distance is not None and e.distance <= THRESHOLD for e in rejected)
+    assert all(e.compartment_id == "1" and e.evidence.within_threshold() for e in rejected)
     assert len(outcome.of_type(ev.VerificationStarted)) == 3
     (alarm,) = outcome.of_type(ev.AlarmRaised)
     assert (alarm.compartment_id, alarm.reason) == ("1", "lockout")

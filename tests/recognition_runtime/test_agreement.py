@@ -26,14 +26,14 @@ def test_k_agreeing_frames_accept_with_full_evidence() -> None:
     second = agree.observe(frame(0.35, 0.9), now=0.1)
     assert first is not None and second is not None
     assert not first.accepted and not second.accepted
-    assert second.frames_agreeing == 2
+    assert second.evidence.frames_agreeing == 2
     third = agree.observe(frame(0.32, 0.7), now=0.2)
     assert third is not None and third.accepted
-    assert (third.compartment_id, third.subject_id) == ("A", "sA")
-    assert (third.distance, third.runner_up_distance) == (0.32, 0.7)
-    assert (third.threshold, third.margin) == (0.5, 0.1)
-    assert (third.frames_agreeing, third.frames_considered) == (3, 3)
-    assert third.model_version == "dlib-resnet@1+abc"
+    assert (third.compartment_id, third.evidence.subject_id) == ("A", "sA")
+    assert (third.evidence.distance, third.evidence.runner_up_distance) == (0.32, 0.7)
+    assert (third.evidence.threshold, third.evidence.margin) == (0.5, 0.1)
+    assert (third.evidence.frames_agreeing, third.evidence.frames_considered) == (3, 3)
+    assert third.evidence.model_version == "dlib-resnet@1+abc"
 
 
 def test_acceptance_consumes_the_window() -> None:
@@ -42,7 +42,7 @@ def test_acceptance_consumes_the_window() -> None:
         match = agree.observe(frame(0.3), now=t * 0.1)
     assert match is not None and match.accepted
     again = agree.observe(frame(0.3), now=0.4)
-    assert again is not None and not again.accepted and again.frames_considered == 1
+    assert again is not None and not again.accepted and again.evidence.frames_considered == 1
 
 
 def test_above_threshold_is_an_unknown_face() -> None:
@@ -50,8 +50,8 @@ def test_above_threshold_is_an_unknown_face() -> None:
     for t in range(5):
         match = agree.observe(frame(0.6), now=t * 0.1)
     assert match is not None
-    assert match.compartment_id is None and match.subject_id is None and not match.accepted
-    assert match.distance == 0.6 and match.frames_agreeing == 0
+    assert match.compartment_id is None and match.evidence.subject_id == "" and not match.accepted
+    assert match.evidence.distance == 0.6 and match.evidence.frames_agreeing == 0
 
 
 def test_ambiguous_runner_up_never_accepts() -> None:
@@ -59,7 +59,7 @@ def test_ambiguous_runner_up_never_accepts() -> None:
     for t in range(5):
         match = agree.observe(frame(0.3, 0.35), now=t * 0.1)
     assert match is not None and not match.accepted
-    assert match.compartment_id == "A" and match.frames_agreeing == 0
+    assert match.compartment_id == "A" and match.evidence.frames_agreeing == 0
 
 
 def test_margin_boundary_is_inclusive() -> None:
@@ -73,7 +73,7 @@ def test_votes_outside_the_window_expire() -> None:
     agree.observe(frame(0.3), now=0.5)
     late = agree.observe(frame(0.3), now=2.6)
     assert late is not None and not late.accepted
-    assert late.frames_considered == 1
+    assert late.evidence.frames_considered == 1
 
 
 def test_only_last_n_frames_count() -> None:
@@ -84,7 +84,7 @@ def test_only_last_n_frames_count() -> None:
         agree.observe(frame(0.3, cid="C"), now=t)
     # The third C frame accepted C and cleared the window.
     match = agree.observe(frame(0.3), now=0.5)
-    assert match is not None and match.frames_considered == 1
+    assert match is not None and match.evidence.frames_considered == 1
 
 
 def test_disagreeing_and_missing_frames_do_not_count() -> None:
@@ -94,7 +94,7 @@ def test_disagreeing_and_missing_frames_do_not_count() -> None:
     agree.observe_miss(now=0.2)
     match = agree.observe(frame(0.3), now=0.3)
     assert match is not None and not match.accepted
-    assert (match.frames_agreeing, match.frames_considered) == (2, 4)
+    assert (match.evidence.frames_agreeing, match.evidence.frames_considered) == (2, 4)
     match = agree.observe(frame(0.3), now=0.4)
     assert match is not None and match.accepted
 

@@ -102,8 +102,9 @@ def test_depositor_is_identified_and_stranger_rejected(
     wait_until(lambda: any(m.accepted for m in seen.matches()))
     retrieval.stop()
     accepted = next(m for m in seen.matches() if m.accepted)
-    assert (accepted.compartment_id, accepted.subject_id) == ("C-depositor", "depositor")
-    assert accepted.distance <= POLICY.threshold and accepted.model_version == pipeline.card.model_version
+    assert (accepted.compartment_id, accepted.evidence.subject_id) == ("C-depositor", "depositor")
+    evidence = accepted.evidence
+    assert evidence.distance <= POLICY.threshold and evidence.model_version == pipeline.card.model_version
 
     stranger = worker_on(faces("s2", range(1, 11)), pipeline, gallery)
     seen = Observations()

@@ -64,9 +64,10 @@ def test_depositor_is_identified_after_k_agreeing_frames() -> None:
     accepted = [m for m in recorder.matches() if m.accepted]
     assert accepted, recorder.seen
     first = accepted[0]
-    assert (first.compartment_id, first.subject_id) == (f"C{DEPOSITOR}", f"subject-{DEPOSITOR}")
-    assert first.frames_agreeing >= 3 and first.distance < 0.1 and first.runner_up_distance is not None
-    assert first.model_version == FakeFacePipeline().card.model_version
+    assert (first.compartment_id, first.evidence.subject_id) == (f"C{DEPOSITOR}", f"subject-{DEPOSITOR}")
+    evidence = first.evidence
+    assert evidence.frames_agreeing >= 3 and evidence.distance < 0.1 and evidence.runner_up_distance is not None
+    assert first.evidence.model_version == FakeFacePipeline().card.model_version
     assert worker.latency.summary()["frames"] >= 5
 
 

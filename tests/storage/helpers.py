@@ -20,6 +20,7 @@ from controller.domain.events import (
     UnlockPulseSent,
     VerificationStarted,
 )
+from controller.domain.evidence import Evidence
 from controller.ports import RawRecord
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -44,20 +45,24 @@ def flow(cid: str, start: int, count: int) -> list[Event]:
         lambda v, t: DoorClosed(compartment_id=cid, version=v, occurred_at=t),
         lambda v, t: ItemDeposited(compartment_id=cid, version=v, occurred_at=t),
         lambda v, t: VerificationStarted(
-            compartment_id=cid, version=v, occurred_at=t, distance=0.41, threshold=0.6, model_version="m1"
+            compartment_id=cid,
+            version=v,
+            occurred_at=t,
+            evidence=Evidence(subject_id="s-1", distance=0.41, threshold=0.6, model_version="m1"),
         ),
         lambda v, t: IdentityConfirmed(
             compartment_id=cid,
             version=v,
             occurred_at=t,
-            subject_id="s-1",
-            distance=0.3125,
-            runner_up_distance=None,
-            threshold=0.6,
-            margin=0.1,
-            frames_agreeing=3,
-            frames_considered=5,
-            model_version="m1",
+            evidence=Evidence(
+                subject_id="s-1",
+                distance=0.3125,
+                threshold=0.6,
+                margin=0.1,
+                frames_agreeing=3,
+                frames_considered=5,
+                model_version="m1",
+            ),
             unlock_id=f"u-{v}",
             pulse_ms=500,
         ),
@@ -66,9 +71,7 @@ def flow(cid: str, start: int, count: int) -> list[Event]:
             version=v,
             occurred_at=t,
             reason="no match — ünïcode",
-            distance=None,
-            threshold=0.6,
-            model_version="m1",
+            evidence=Evidence(distance=None, threshold=0.6, model_version="m1"),
             failed_attempts=2,
         ),
         lambda v, t: AlarmRaised(compartment_id=cid, version=v, occurred_at=t, reason="forced_open", detail="d"),

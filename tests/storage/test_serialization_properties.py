@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from controller.domain.events import BASE_FIELDS, EVENT_TYPES, Event
+from controller.domain.evidence import Evidence
 from storage.errors import EventEncodingError
 from storage.event_store import SqlEventStore
 from storage.memory import InMemoryEventStore
@@ -25,6 +26,17 @@ BY_TYPE: dict[object, st.SearchStrategy[object]] = {
     float: FLOATS,
     float | None: st.none() | FLOATS,
 }
+BY_TYPE[Evidence] = st.builds(
+    Evidence,
+    subject_id=BY_TYPE[str],
+    distance=BY_TYPE[float | None],
+    runner_up_distance=BY_TYPE[float | None],
+    threshold=FLOATS,
+    margin=FLOATS,
+    frames_agreeing=BY_TYPE[int],
+    frames_considered=BY_TYPE[int],
+    model_version=BY_TYPE[str],
+)
 TIMES = st.datetimes(
     min_value=datetime(2000, 1, 1),
     max_value=datetime(2100, 1, 1),

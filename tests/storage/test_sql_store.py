@@ -12,7 +12,8 @@ from typing import ClassVar
 import pytest
 from sqlalchemy.engine import make_url
 
-from controller.domain.events import AlarmRaised, DoorOpened, Event
+from controller.domain.events import AlarmRaised, DoorOpened, Event, IdentityRejected, VerificationStarted
+from controller.domain.evidence import Evidence
 from storage.config import default_url
 from storage.errors import (
     CorruptRecord,
@@ -135,6 +136,29 @@ def test_missing_upcaster_is_reported_as_corrupt() -> None:
     serializer = EventSerializer({"Renamed": Renamed}, UpcasterRegistry())
     with pytest.raises(CorruptRecord, match="no upcaster for Renamed from schema version 1"):
         serializer.decode_fields(4, "1", 1, T0.isoformat(), "Renamed", 1, "{}", "")
+
+
+def test_v1_face_events_read_back_with_their_evidence() -> None:
+    """Logs written before ``Evidence`` held only distance, threshold and model version; they still read."""
+    serializer = EventSerializer()
+    v1 = '{"distance":0.41,"model_version":"m1","threshold":0.6}'
+    started = serializer.decode_fields(1, "1", 6, T0.isoformat(), "VerificationStarted", 1, v1, "c")
+    assert isinstance(started, VerificationStarted)
+    assert started.evidence == Evidence(distance=0.41, threshold=0.6, model_version="m1")
+    v1 = '{"distance":null,"failed_attempts":2,"model_version":"m1","reason":"r","threshold":0.6}'
+    rejected = serializer.decode_fields(2, "1", 7, T0.isoformat(), "IdentityRejected", 1, v1, "c")
+    assert isinstance(rejected, IdentityRejected)
+    assert (rejected.reason, rejected.failed_attempts, rejected.evidence.distance) == ("r", 2, None)
+    assert rejected.payload()["subject_id"] == "" and rejected.payload()["frames_considered"] == 0
+
+
+def test_confirmations_keep_their_flat_payload() -> None:
+    """``IdentityConfirmed`` rows look as they did before ``Evidence``: the hash chain of old logs holds."""
+    confirmed = next(e for e in flow("1", 0, 12) if e.trigger == "confirm_identity")
+    assert EventSerializer().encode(confirmed).payload_json == (
+        '{"distance":0.3125,"frames_agreeing":3,"frames_considered":5,"margin":0.1,"model_version":"m1",'
+        '"pulse_ms":500,"runner_up_distance":null,"subject_id":"s-1","threshold":0.6,"unlock_id":"u-7"}'
+    )
 
 
 def test_upcasters_cannot_be_registered_twice() -> None:
