@@ -26,7 +26,9 @@ from recognition.camera import Frame, FrameGrabber, FrameSource, LatestFrameBuff
 from recognition.enrolment import EnrolmentError, EnrolmentPolicy, EnrolmentResult, build_template
 from recognition.errors import RecognitionError
 from recognition.gallery import Gallery
-from recognition.types import Embedding, FacePipeline, FrameAnalysis
+from recognition.liveness.attempt import LiveAgreement, check_enrolment
+from recognition.liveness.monitor import LivenessMonitor
+from recognition.types import Embedding, FacePipeline, FrameAnalysis, Image
 
 NO_TEMPLATES = "no_templates"
 """Rejection reason: a face was seen but no compartment is occupied."""
@@ -115,6 +117,7 @@ class _Enrolment:
     deadline: float
     future: Future[EnrolmentResult]
     analyses: list[FrameAnalysis] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
 
     @property
     def good(self) -> int:
@@ -132,10 +135,12 @@ class RecognitionWorker:
         policy: AgreementPolicy,
         enrolment_policy: EnrolmentPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        liveness: LivenessMonitor | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.gallery = gallery
         self.agreement = FrameAgreement(policy, pipeline.card.model_version)
+        self.attempts = LiveAgreement(self.agreement, liveness or LivenessMonitor.off())
         self.enrolment_policy = enrolment_policy or EnrolmentPolicy.for_card(pipeline.card)
         self.latency = LatencyStats()
         self.error: BaseException | None = None
@@ -231,13 +236,13 @@ class RecognitionWorker:
     def _identify(self, frame: Frame, analysis: FrameAnalysis) -> None:
         if self._gallery_changed.is_set():
             self._gallery_changed.clear()
-            self.agreement.reset()
+            self.attempts.reset()
         embedding = analysis.primary.embedding if analysis.primary is not None else None
         if embedding is None:
-            self.agreement.observe_miss(frame.captured_at)
+            self.attempts.observe_miss(frame.captured_at)
             self._reject(analysis.rejection or "no_face", frame)
             return
-        match = self.agreement.observe(self.gallery.search(embedding), frame.captured_at)
+        match = self.attempts.observe(frame.image, analysis, self.gallery.search(embedding), frame.captured_at)
         if match is None:
             self._reject(NO_TEMPLATES, frame)
             return
@@ -262,14 +267,21 @@ class RecognitionWorker:
             if frame.captured_at < pending.requested_at:
                 return True  # seen before the request: perhaps the previous person
             pending.analyses.append(analysis)
+            pending.images.append(frame.image)
             if pending.good < pending.samples:
                 return True
             self._enrolment = None
         try:
-            pending.future.set_result(build_template(pending.analyses, self.enrolment_policy))
+            pending.future.set_result(self._template(pending))
         except EnrolmentError as exc:
             pending.future.set_exception(exc)
         return True
+
+    def _template(self, pending: _Enrolment) -> EnrolmentResult:
+        """The template of a finished enrolment, once its frames are judged live."""
+        result = build_template(pending.analyses, self.enrolment_policy)
+        check_enrolment(self.attempts.monitor, list(zip(pending.images, pending.analyses, strict=True)))
+        return result
 
     def _expire_enrolment(self) -> None:
         with self._enrolment_lock:
@@ -285,6 +297,6 @@ class RecognitionWorker:
         if pending is None:
             return
         try:
-            pending.future.set_result(build_template(pending.analyses, self.enrolment_policy))
+            pending.future.set_result(self._template(pending))
         except EnrolmentError as exc:
             pending.future.set_exception(EnrolmentError(f"{why}: {exc.message}", exc.rejections))

@@ -124,6 +124,7 @@ class Daemon:
     def _compose(self, simulator: Any) -> tuple[Stack, Callable[[bytes], None] | None]:
         from recognition.enrolment import EnrolmentPolicy
         from recognition.gallery import Gallery
+        from recognition.liveness.attempt import build_monitor
         from recognition.pipeline import build_pipeline
         from recognition.quality import QualityConfig
         from recognition.settings import RecognitionSettings
@@ -144,6 +145,9 @@ class Daemon:
             Gallery(card.embedding_size, card.metric),
             settings.agreement(card),
             EnrolmentPolicy.for_card(card, settings.enrol_samples),
+            liveness=build_monitor(
+                self.config.section("liveness"), settings.frames_window, settings.window_s, settings.device
+            ),
         )
         self.enrol_samples = settings.enrol_samples
         self.vault = open_vault(self.config, simulate=self.options.simulate)

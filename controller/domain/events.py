@@ -28,6 +28,7 @@ class AlarmReason(StrEnum):
     LOCK_BOARD_FAULT = "lock_board_fault"
     RECONCILIATION_MISMATCH = "reconciliation_mismatch"
     OUT_OF_SERVICE = "out_of_service"
+    PRESENTATION_ATTACK_SUSPECTED = "presentation_attack_suspected"
 
 
 class Purpose(StrEnum):
@@ -132,7 +133,7 @@ class VerificationStarted(Event):
     """A face in front of the camera resembles this compartment's owner: verification begins."""
 
     trigger: ClassVar[str] = "start_verification"
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
     evidence: Evidence
 
 
@@ -141,6 +142,7 @@ class IdentityConfirmed(Event):
     """Verification succeeded; the evidence explains why, the unlock pulse is called for."""
 
     trigger: ClassVar[str] = "confirm_identity"
+    schema_version: ClassVar[int] = 2
     evidence: Evidence
     unlock_id: str
     pulse_ms: int
@@ -151,7 +153,7 @@ class IdentityRejected(Event):
     """Verification failed; ``failed_attempts`` counts consecutive failures."""
 
     trigger: ClassVar[str] = "reject_identity"
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
     reason: str
     evidence: Evidence
     failed_attempts: int

@@ -24,10 +24,19 @@ class Evidence:
     frames_agreeing: int = 0
     frames_considered: int = 0
     model_version: str
+    liveness: str = ""
+    """"" when not judged, ``live``, ``disabled`` (switched off by configuration), else the failed check."""
+    liveness_score: float | None = None
+    liveness_method: str = ""
+    liveness_model: str = ""
 
     def within_threshold(self) -> bool:
         """Whether the best distance is known and no greater than the threshold."""
         return self.distance is not None and self.distance <= self.threshold
+
+    def presentation_attack(self) -> bool:
+        """Whether the liveness checks judged this attempt an attack (a photograph, a screen, a replay)."""
+        return self.liveness not in NOT_ATTACKS
 
     def flat(self) -> dict[str, Any]:
         """The fields as JSON-ready primitives, for a flat payload."""
@@ -40,3 +49,4 @@ class Evidence:
 
 
 EVIDENCE_FIELDS: Final = tuple(f.name for f in fields(Evidence))
+NOT_ATTACKS: Final = frozenset({"", "live", "disabled"})

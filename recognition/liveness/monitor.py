@@ -34,20 +34,31 @@ class PassiveScorer(Protocol):
 class LivenessMonitor:
     """Cues of the last ``window`` usable frames of one camera, and the verdict over them."""
 
-    def __init__(self, scorer: PassiveScorer | None, policy: LivenessPolicy, window: int) -> None:
+    def __init__(
+        self, scorer: PassiveScorer | None, policy: LivenessPolicy, window: int, window_s: float = float("inf")
+    ) -> None:
         self.scorer = scorer
         self.policy = policy
-        self._cues: deque[FrameCue] = deque(maxlen=max(window, policy.min_frames))
+        self.window_s = window_s
+        self._cues: deque[tuple[float, FrameCue]] = deque(maxlen=max(window, policy.min_frames))
+
+    @classmethod
+    def off(cls) -> LivenessMonitor:
+        """A monitor that judges nothing (liveness disabled by configuration, or a caller without it)."""
+        return cls(None, LivenessPolicy(enabled=False), 1)
 
     @property
     def active(self) -> bool:
         """Whether liveness is checked at all (enabled and a scorer present)."""
         return self.policy.enabled and self.scorer is not None
 
-    def observe(self, image: Image, analysis: FrameAnalysis) -> None:
+    def observe(self, image: Image, analysis: FrameAnalysis, now: float = 0.0) -> None:
         """Add the primary face of a frame that passed the gates (others say nothing about liveness)."""
         if self.active and (cue := self._cue(image, analysis)) is not None:
-            self._cues.append(cue)
+            self._cues.append((now, cue))
+            # Same horizon as the frame agreement: older frames belong to an earlier attempt.
+            while self._cues and self._cues[0][0] < now - self.window_s:
+                self._cues.popleft()
 
     def _cue(self, image: Image, analysis: FrameAnalysis) -> FrameCue | None:
         primary = analysis.primary
@@ -58,8 +69,8 @@ class LivenessMonitor:
     def verdict(self) -> LivenessVerdict:
         """Judge the frames seen since the last reset (live and ``disabled`` when liveness is off)."""
         if not self.active or self.scorer is None:
-            return LivenessVerdict(True, 1.0, DISABLED, "", None, 0.0, 0.0, len(self._cues))
-        return judge(list(self._cues), self.policy, self.scorer.card.model_version)
+            return LivenessVerdict(True, 1.0, DISABLED, "", None, 0.0, 0.0, 0)
+        return judge([cue for _, cue in self._cues], self.policy, self.scorer.card.model_version)
 
     def judge_frames(self, frames: list[tuple[Image, FrameAnalysis]]) -> LivenessVerdict:
         """Judge a complete set of frames at once (enrolment, evaluation), forgetting earlier ones."""
