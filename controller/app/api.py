@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from controller.app.feedback import Feedback, sse_feedback
 from controller.app.metrics import Metrics
 from controller.domain.errors import LockerError, TransitionRejected
 from controller.ports import EventStore, StoredEvent
@@ -28,10 +29,10 @@ SSE_QUEUE_SIZE = 1000
 
 
 class EventBroadcaster:
-    """Fans committed events out to every live ``/events`` client."""
+    """Fans committed events, and attempt feedback, out to every live ``/events`` client."""
 
     def __init__(self) -> None:
-        self.clients: set[asyncio.Queue[StoredEvent | None]] = set()
+        self.clients: set[asyncio.Queue[StoredEvent | Feedback | None]] = set()
 
     def on_committed(self, stored: Sequence[StoredEvent]) -> None:
         """Hand new events to every client; a client too slow to keep up is disconnected."""
@@ -45,6 +46,12 @@ class EventBroadcaster:
                 while not queue.empty():
                     queue.get_nowait()
                 queue.put_nowait(None)
+
+    def on_feedback(self, feedback: Feedback) -> None:
+        """Hand an attempt's feedback to every client that has room (feedback is never worth a disconnect)."""
+        for queue in list(self.clients):
+            if not queue.full():
+                queue.put_nowait(feedback)
 
 
 @dataclass
@@ -134,7 +141,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         return StreamingResponse(_stream(request, after), media_type="text/event-stream")
 
     async def _stream(request: Request, after: int) -> AsyncIterator[str]:
-        queue: asyncio.Queue[StoredEvent | None] = asyncio.Queue(SSE_QUEUE_SIZE)
+        queue: asyncio.Queue[StoredEvent | Feedback | None] = asyncio.Queue(SSE_QUEUE_SIZE)
         ctx.broadcaster.clients.add(queue)
         try:
             last = after
@@ -149,7 +156,9 @@ def create_app(ctx: ApiContext) -> FastAPI:
                     continue
                 if live is None:
                     return
-                if live.position > last:
+                if isinstance(live, Feedback):
+                    yield sse_feedback(live)
+                elif live.position > last:
                     last = live.position
                     yield sse_message(live)
         finally:

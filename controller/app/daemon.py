@@ -22,6 +22,7 @@ import structlog
 
 from controller.app.api import ApiContext, EventBroadcaster, create_app
 from controller.app.config import Config
+from controller.app.feedback import FeedbackFilter, feedback_of
 from controller.app.metrics import Metrics
 from controller.app.stack import Overrides, Stack, build_bank, open_vault, simulated_door, start_simulator
 from controller.domain.errors import ConfigError, LockDriverError
@@ -235,8 +236,13 @@ class Daemon:
             await asyncio.sleep(SCHEDULER_TICK_S)
 
     async def _recognise(self, stack: Stack, observations: asyncio.Queue[Any]) -> None:
+        told = FeedbackFilter()
         while True:
             observation = await observations.get()
+            if told.changed(feedback := feedback_of(observation)):
+                assert feedback is not None
+                self.metrics.on_feedback(feedback.reason)
+                self.broadcaster.on_feedback(feedback)
             if isinstance(observation, FaceMatch):
                 await stack.bank.on_face(observation, time.monotonic())
 
