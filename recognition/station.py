@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from controller.domain.evidence import EnrolmentLiveness
 from controller.ports import FaceMatch
 from recognition.agreement import AgreementPolicy, FrameAgreement
 from recognition.camera import Frame
@@ -46,6 +47,11 @@ class StoredEnrolment:
     template_ref: str
     model_version: str
     result: EnrolmentResult
+
+    @property
+    def liveness(self) -> EnrolmentLiveness:
+        """The liveness verdict of the enrolment frames (recorded in ``DepositStarted``)."""
+        return self.result.liveness
 
 
 def enrol_and_store(
@@ -84,7 +90,7 @@ class FaceStation:
         """Build and store a template from a depositor's frames, once they are judged live."""
         analyses = [self.pipeline.analyse(image) for image in images]
         result = build_template(analyses, self.enrolment_policy)
-        check_enrolment(self.attempts.monitor, list(zip(images, analyses, strict=True)))
+        result = check_enrolment(self.attempts.monitor, list(zip(images, analyses, strict=True)), result)
         return store_enrolment(self.vault, result, self.pipeline.card.model_version)
 
     def match(self, image: Image, now_s: float) -> FaceMatch | None:

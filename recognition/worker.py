@@ -280,8 +280,7 @@ class RecognitionWorker:
     def _template(self, pending: _Enrolment) -> EnrolmentResult:
         """The template of a finished enrolment, once its frames are judged live."""
         result = build_template(pending.analyses, self.enrolment_policy)
-        check_enrolment(self.attempts.monitor, list(zip(pending.images, pending.analyses, strict=True)))
-        return result
+        return check_enrolment(self.attempts.monitor, list(zip(pending.images, pending.analyses, strict=True)), result)
 
     def _expire_enrolment(self) -> None:
         with self._enrolment_lock:

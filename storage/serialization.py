@@ -93,6 +93,7 @@ def _with_liveness(payload: dict[str, Any]) -> dict[str, Any]:
 DEFAULT_UPCASTERS.register("VerificationStarted", from_version=2)(_with_liveness)
 DEFAULT_UPCASTERS.register("IdentityRejected", from_version=2)(_with_liveness)
 DEFAULT_UPCASTERS.register("IdentityConfirmed", from_version=1)(_with_liveness)
+DEFAULT_UPCASTERS.register("DepositStarted", from_version=1)(_with_liveness)
 
 
 @dataclass(frozen=True, slots=True)

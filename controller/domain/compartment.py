@@ -268,6 +268,7 @@ class Compartment:
             model_version=command.model_version,
             unlock_id=command.unlock_id,
             pulse_ms=self.policy.pulse_ms,
+            enrolment_liveness=command.enrolment_liveness,
         )
 
     def _on_unlock_outcome(self, command: cmd.RecordUnlockOutcome, out: _EventBuilder) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from controller.domain.evidence import Evidence
+from controller.domain.evidence import EnrolmentLiveness, Evidence
 
 
 class AlarmReason(StrEnum):
@@ -56,7 +56,7 @@ class Event:
         for f in fields(self):
             if f.name not in BASE_FIELDS:
                 value = getattr(self, f.name)
-                out.update(value.flat() if isinstance(value, Evidence) else {f.name: value})
+                out.update(value.flat() if isinstance(value, Evidence | EnrolmentLiveness) else {f.name: value})
         return out
 
     @classmethod
@@ -64,6 +64,8 @@ class Event:
         """The event from base fields and a flat payload as ``payload()`` writes it (the dict is consumed)."""
         if "evidence" in cls.__dataclass_fields__:
             payload["evidence"] = Evidence.take_from(payload)
+        if "enrolment_liveness" in cls.__dataclass_fields__:
+            payload["enrolment_liveness"] = EnrolmentLiveness.take_from(payload)
         return cls(**base, **payload)
 
 
@@ -75,11 +77,13 @@ class DepositStarted(Event):
     """A free compartment was assigned to a depositor whose template is stored under ``template_ref``."""
 
     trigger: ClassVar[str] = "start_deposit"
+    schema_version: ClassVar[int] = 2
     subject_id: str
     template_ref: str
     model_version: str
     unlock_id: str
     pulse_ms: int
+    enrolment_liveness: EnrolmentLiveness = EnrolmentLiveness()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -48,5 +48,25 @@ class Evidence:
         return cls(**{name: payload.pop(name) for name in EVIDENCE_FIELDS if name in payload})
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnrolmentLiveness:
+    """The liveness verdict of a depositor's enrolment frames (same fields, same meaning as in ``Evidence``)."""
+
+    liveness: str = ""
+    liveness_score: float | None = None
+    liveness_method: str = ""
+    liveness_model: str = ""
+
+    def flat(self) -> dict[str, Any]:
+        """The fields as JSON-ready primitives, for a flat payload."""
+        return {name: getattr(self, name) for name in ENROLMENT_LIVENESS_FIELDS}
+
+    @classmethod
+    def take_from(cls, payload: dict[str, Any]) -> EnrolmentLiveness:
+        """Pop the fields out of a flat payload (mutated); absent ones keep their "not recorded" defaults."""
+        return cls(**{name: payload.pop(name) for name in ENROLMENT_LIVENESS_FIELDS if name in payload})
+
+
 EVIDENCE_FIELDS: Final = tuple(f.name for f in fields(Evidence))
+ENROLMENT_LIVENESS_FIELDS: Final = tuple(f.name for f in fields(EnrolmentLiveness))
 NOT_ATTACKS: Final = frozenset({"", "live", "disabled"})

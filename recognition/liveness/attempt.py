@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from controller.domain.errors import ConfigError
+from controller.domain.evidence import EnrolmentLiveness
 from controller.ports import FaceMatch
 from recognition.agreement import FrameAgreement
-from recognition.enrolment import EnrolmentError
+from recognition.enrolment import EnrolmentError, EnrolmentResult
 from recognition.gallery import SearchResult
 from recognition.liveness.monitor import LivenessMonitor
 from recognition.liveness.verdict import LivenessPolicy, LivenessVerdict
@@ -52,12 +53,20 @@ class LiveAgreement:
         self.monitor.reset()
 
 
-def check_enrolment(monitor: LivenessMonitor, frames: list[tuple[Image, FrameAnalysis]]) -> LivenessVerdict:
-    """Judge a depositor's frames; an attack refuses the enrolment (``EnrolmentError``) and so the deposit."""
+def check_enrolment(
+    monitor: LivenessMonitor, frames: list[tuple[Image, FrameAnalysis]], result: EnrolmentResult
+) -> EnrolmentResult:
+    """The result with its frames' liveness; an attack refuses the enrolment (``EnrolmentError``), so the deposit."""
     verdict = monitor.judge_frames(frames)
     if not verdict.live:
         raise EnrolmentError(f"liveness_failed: {verdict.reason} (score {verdict.score:.2f})", ())
-    return verdict
+    liveness = EnrolmentLiveness(
+        liveness=_label(verdict),
+        liveness_score=verdict.score,
+        liveness_method=verdict.method,
+        liveness_model=verdict.model_version,
+    )
+    return dataclasses.replace(result, liveness=liveness)
 
 
 def joined(match: FaceMatch, verdict: LivenessVerdict) -> FaceMatch:

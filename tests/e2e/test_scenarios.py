@@ -61,6 +61,8 @@ def _replay_attack(outcome: Outcome) -> None:
     assert len(confirmed) == 1 and confirmed[0].evidence.liveness == "live"
     assert confirmed[0].evidence.liveness_score is not None and confirmed[0].evidence.liveness_method
     assert outcome.run.unlock_calls == [1, 1]  # the deposit and the owner's retrieval, never the replay
+    enrolment = outcome.of_type(ev.DepositStarted)[0].enrolment_liveness
+    assert enrolment.liveness == "live" and enrolment.liveness_model.startswith("minifasnet@")
 
 
 def _two_depositors(outcome: Outcome) -> None:
