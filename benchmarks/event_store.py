@@ -1,4 +1,4 @@
-"""Event store benchmark: durable appends (vs raw sqlite3 with the same pragmas) and replay+verify.
+"""Event store benchmark: durable appends (vs raw sqlite3 and vs ``eventsourcing``), checkpoints, replay+verify.
 
     python benchmarks/event_store.py --json [--events 1000000] [--appends 2000] [--workers 2]
 
@@ -6,6 +6,15 @@ Not a test: it prints figures. ``replay_verify`` runs ``lockers audit verify`` i
 (``controller.app.auditor.verify_log``): every link and hash of the chain, contiguous versions, and the replay of
 every event through the compartment state machine, spread over ``--workers`` processes.
 ``replay_verify_per_cpu_s`` divides by the CPU time used, so it stays meaningful on a shared machine.
+
+Single durable appends are timed in interleaved rounds (ours, raw sqlite3, the ``eventsourcing`` library's
+SQLite recorder: ``pip install -e .[bench]``), so that load from other processes hits all three alike;
+``*_cpu_us`` are CPU microseconds per append. ``eventsourcing`` runs with its own settings (WAL and SQLite's
+default ``synchronous``, read back into ``eventsourcing_synchronous``: 2 is FULL, as ours).
+``append_checkpointed`` appends with the daemon's checkpoints every ``--checkpoint-every`` events, written here
+on the appending thread (the daemon uses its own thread): an upper bound. ``checkpoint_ms`` is one checkpoint
+(sign, append to the anchor file, fsync), timed ``--checkpoints`` times; ``checkpoint_cost`` is that time over
+the time of the ``--checkpoint-every`` appends it covers.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import json
 import os
 import resource
 import sqlite3
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,7 +32,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from controller.app.anchor_keys import AuditSettings, load_signer, make_signing_key
+from controller.app.anchor_log import write_checkpoint
 from controller.app.auditor import verify_log
+from controller.app.config import load_config
 from controller.domain.events import (
     DepositStarted,
     DoorClosed,
@@ -35,6 +48,7 @@ from controller.domain.events import (
     VerificationStarted,
 )
 from controller.domain.evidence import Evidence
+from controller.service.anchors import ChainHead
 from storage.engine import BUSY_TIMEOUT_MS
 from storage.event_store import SqlEventStore
 
@@ -69,36 +83,155 @@ def cycle(cid: str, start: int) -> list[Event]:
     ]  # fmt: skip
 
 
-def bench_single_appends(url: str, count: int) -> float:
-    store = SqlEventStore.from_url(url)
-    events = [e for k in range(count // 11 + 1) for e in cycle("single", k * 11)][:count]
-    started = time.perf_counter()
-    for event in events:
-        store.append("single", event.version - 1, [event])
-    elapsed = time.perf_counter() - started
-    store.close()
-    return count / elapsed
+class Timer:
+    """Wall and CPU seconds accumulated over several timed blocks."""
+
+    def __init__(self) -> None:
+        self.wall = self.cpu = 0.0
+        self.count = 0
+
+    def time(self, block: Callable[[], int]) -> None:
+        """Run ``block`` (which returns how many appends it made) and add up its time."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.count += block()
+        self.wall += time.perf_counter() - wall
+        self.cpu += time.process_time() - cpu
+
+    def rates(self, name: str) -> dict[str, float]:
+        """``{name}_per_s`` and ``{name}_cpu_us``."""
+        return {f"{name}_per_s": self.count / self.wall, f"{name}_cpu_us": 1e6 * self.cpu / self.count}
 
 
-def bench_raw_sqlite(path: Path, url: str, count: int) -> float:
+class OurAppends:
+    """Single-event appends to ``SqlEventStore``, optionally with the daemon's checkpoints every N events."""
+
+    def __init__(self, url: str, checkpoint_every: int = 0, folder: Path | None = None) -> None:
+        self.store = SqlEventStore.from_url(url)
+        self.version = 0
+        self.every = checkpoint_every
+        self.checkpoints = Timer()
+        if checkpoint_every and folder is not None:
+            config = load_config(overrides={"bank": {"data_dir": str(folder)}})
+            self.settings = AuditSettings.from_config(config)
+            make_signing_key(self.settings)
+            self.signer = load_signer(self.settings)
+            self.head = ChainHead()
+
+    def __call__(self, count: int) -> int:
+        for event in cycles("single", self.version, count):
+            stored = self.store.append("single", event.version - 1, [event])
+            if self.every:
+                self.head.advance(stored)
+                if event.version % self.every == 0:
+                    self.checkpoints.time(self.checkpoint)
+        self.version += count
+        return count
+
+    def checkpoint(self) -> int:
+        """Sign the head and append it to the anchor file (with its fsync)."""
+        write_checkpoint(self.settings, self.signer, self.head)
+        return 1
+
+
+def cycles(cid: str, start: int, count: int) -> list[Event]:
+    """``count`` events of compartment ``cid`` after version ``start``."""
+    first = start - start % 11
+    events = [e for k in range(first, start + count + 11, 11) for e in cycle(cid, k)]
+    return events[start - first : start - first + count]
+
+
+class RawAppends:
     """Raw ``sqlite3``: same table (made by the migrations), same pragmas, one INSERT per transaction."""
-    SqlEventStore.from_url(url).close()
-    connection = sqlite3.connect(path, isolation_level=None)
-    for pragma in (f"busy_timeout = {BUSY_TIMEOUT_MS}", "journal_mode = WAL", "synchronous = FULL"):
-        connection.execute(f"PRAGMA {pragma}")
-    sql = (
+
+    SQL = (
         "INSERT INTO events (compartment_id, version, occurred_at, event_type, schema_version, payload,"
         " correlation_id, event_hash, previous_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     )
-    payload = '{"unlock_id":"u-1"}'
-    started = time.perf_counter()
-    for version in range(1, count + 1):
-        connection.execute("BEGIN IMMEDIATE")
-        connection.execute(sql, ("raw", version, T0.isoformat(), "UnlockPulseSent", 1, payload, "", "h" * 64, "p" * 64))
-        connection.execute("COMMIT")
-    elapsed = time.perf_counter() - started
-    connection.close()
-    return count / elapsed
+
+    def __init__(self, path: Path) -> None:
+        SqlEventStore.from_url(f"sqlite:///{path}").close()
+        self.connection = sqlite3.connect(path, isolation_level=None)
+        for pragma in (f"busy_timeout = {BUSY_TIMEOUT_MS}", "journal_mode = WAL", "synchronous = FULL"):
+            self.connection.execute(f"PRAGMA {pragma}")
+        self.version = 0
+
+    def __call__(self, count: int) -> int:
+        for _ in range(count):
+            self.version += 1
+            self.connection.execute("BEGIN IMMEDIATE")
+            values = ("raw", self.version, T0.isoformat(), "UnlockPulseSent", 1, '{"unlock_id":"u-1"}', "", "h" * 64)
+            self.connection.execute(self.SQL, (*values, "p" * 64))
+            self.connection.execute("COMMIT")
+        return count
+
+
+class LibraryAppends:
+    """The ``eventsourcing`` library: one aggregate event saved per call through its SQLite recorder."""
+
+    def __init__(self, path: Path) -> None:
+        from eventsourcing.application import Application
+        from eventsourcing.domain import Aggregate, event
+
+        class Locker(Aggregate):
+            @event("PulseSent")
+            def pulse(self, unlock_id: str) -> None:
+                self.unlock_id = unlock_id
+
+        self.app: Any = Application(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)})
+        self.locker = Locker()
+        self.app.save(self.locker)
+
+    def synchronous(self) -> int:
+        """The ``synchronous`` pragma the library's connections run with."""
+        with self.app.recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute("PRAGMA synchronous")
+            return int(cursor.fetchone()[0])
+
+    def __call__(self, count: int) -> int:
+        for index in range(count):
+            self.locker.pulse(unlock_id=f"u-{index}")
+            self.app.save(self.locker)
+        return count
+
+
+def bench_appends(folder: Path, count: int, checkpoint_every: int, checkpoints: int, rounds: int) -> dict[str, Any]:
+    """All single-append variants in interleaved rounds of ``count / rounds`` appends."""
+    variants: dict[str, Callable[[int], int]] = {
+        "append": OurAppends(f"sqlite:///{folder}/single.db"),
+        "append_checkpointed": OurAppends(f"sqlite:///{folder}/signed.db", checkpoint_every, folder),
+        "sqlite3_append": RawAppends(folder / "raw.db"),
+    }
+    library = _library(folder)
+    if library is not None:
+        variants["eventsourcing_append"] = library
+    timers = {name: Timer() for name in variants}
+    for _ in range(rounds):
+        for name, variant in variants.items():
+            timers[name].time(lambda v=variant: v(max(1, count // rounds)))  # type: ignore[misc]
+    results: dict[str, Any] = {}
+    for name, timer in timers.items():
+        results.update(timer.rates(name))
+    signed = variants["append_checkpointed"]
+    assert isinstance(signed, OurAppends)
+    results["checkpoint_every"] = checkpoint_every
+    for _ in range(checkpoints):
+        signed.checkpoints.time(signed.checkpoint)
+    results["checkpoint_ms"] = 1e3 * signed.checkpoints.wall / signed.checkpoints.count
+    append_s = timers["append"].wall / timers["append"].count
+    results["checkpoint_cost"] = results["checkpoint_ms"] / 1e3 / (checkpoint_every * append_s)
+    results["append_vs_sqlite3"] = results["append_per_s"] / results["sqlite3_append_per_s"]
+    if library is not None:
+        results["append_vs_eventsourcing"] = results["append_per_s"] / results["eventsourcing_append_per_s"]
+        results["eventsourcing_synchronous"] = library.synchronous()
+    return results
+
+
+def _library(folder: Path) -> LibraryAppends | None:
+    try:
+        return LibraryAppends(folder / "eventsourcing.db")
+    except ImportError:
+        print("eventsourcing is not installed (pip install -e .[bench]): no comparison with it", file=sys.stderr)
+        return None
 
 
 def fill(url: str, total: int, batch_cycles: int = 10, compartments: int = 200) -> float:
@@ -142,15 +275,15 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000, help="log size for replay+verify")
     parser.add_argument("--appends", type=int, default=2000, help="single-event appends to time")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for replay+verify")
+    parser.add_argument("--checkpoint-every", type=int, default=1000, help="events between checkpoints")
+    parser.add_argument("--checkpoints", type=int, default=50, help="checkpoints to time")
+    parser.add_argument("--rounds", type=int, default=40, help="interleaved rounds of single appends")
     parser.add_argument("--dir", type=Path, default=None, help="where to put the databases (default: a temp dir)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         folder = Path(tmp)
-        results: dict[str, Any] = {
-            "sqlite3_append_per_s": bench_raw_sqlite(folder / "raw.db", f"sqlite:///{folder}/raw.db", args.appends),
-            "append_per_s": bench_single_appends(f"sqlite:///{folder}/single.db", args.appends),
-        }
-        results["append_vs_sqlite3"] = results["append_per_s"] / results["sqlite3_append_per_s"]
+        results: dict[str, Any] = {"cpus": os.cpu_count(), "load_average_1m": os.getloadavg()[0]}
+        results.update(bench_appends(folder, args.appends, args.checkpoint_every, args.checkpoints, args.rounds))
         big = f"sqlite:///{folder}/big.db"
         results["append_batch_per_s"] = fill(big, args.events)
         speed, per_cpu_s, total, bad = replay_verify(big, args.events, args.workers)
@@ -162,7 +295,7 @@ def main() -> None:
         )
         if bad is not None or total != args.events:
             raise SystemExit(f"verification failed: {total} events, first bad position {bad}")
-    rounded = {k: round(v, 2) if isinstance(v, float) else v for k, v in results.items()}
+    rounded = {k: round(v, 2 if abs(v) >= 1 else 4) if isinstance(v, float) else v for k, v in results.items()}
     print(json.dumps(rounded) if args.json else "\n".join(f"{k:>28}: {v}" for k, v in rounded.items()))
 
 

@@ -11,21 +11,20 @@ import json
 import logging
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
-from controller.domain.errors import LockerError, UnlockOutcomeUnknown
-from plc.registers import DEFAULT_COMPARTMENTS, PlcConfig, default_plc_config, load_plc_config
+from controller.app import exits
+from controller.domain.errors import LockerError
+from plc.registers import DEFAULT_COMPARTMENTS, PlcConfig, default_plc_config, parse_plc_config
 from plc.sim_board import DoorBehaviour
 
 T = TypeVar("T")
-EXIT_FAILED = 1
-EXIT_OUTCOME_UNKNOWN = 3
 
 Host = Annotated[str | None, typer.Option(help="Board address (default 127.0.0.1).")]
 Port = Annotated[int | None, typer.Option(min=1, max=65535, help="Modbus TCP port (default 502).")]
-ConfigFile = Annotated[Path | None, typer.Option("--config", help="TOML file with a [plc] section.")]
+ConfigFile = Annotated[Path | None, typer.Option("--config", help="Site configuration (TOML; its [plc] section).")]
 Compartments = Annotated[int, typer.Option(min=1, max=2000, help="Compartments (with --host/--port).")]
 TimeoutMs = Annotated[int, typer.Option(min=1, max=60_000, help="Reply timeout in ms (with --host/--port).")]
 
@@ -61,6 +60,9 @@ def unlock(compartment: Annotated[int, typer.Argument(help="Compartment number (
            pulse_ms: Annotated[int, typer.Option(min=1, max=600_000, help="Pulse length in ms.")] = 500) -> None:
     """Send one unlock pulse (never repeated) and print the outcome."""
     plc_config = _config(host, port, config, compartments, timeout_ms)
+    if plc_config.board_of(compartment) is None:  # bad input, not an unavailable board: say so before connecting
+        known = plc_config.compartments
+        exits.fail(f"compartment {compartment} is not in the register map ({known[0]}..{known[-1]})", exits.BAD_INPUT)
     _run(_unlock(plc_config, compartment, pulse_ms))
     typer.echo(f"compartment {compartment}: unlock pulse sent ({pulse_ms} ms)")
 
@@ -91,7 +93,7 @@ def plc_sim(host: Annotated[str, typer.Option(help="Address to listen on.")] = "
     except KeyboardInterrupt:
         pass
     except LockerError as exc:
-        _fail(str(exc), EXIT_FAILED)
+        exits.fail(exc)
 
 
 async def _serve(sim: Any) -> None:
@@ -108,14 +110,22 @@ def _config(host: str | None, port: int | None, config: Path | None, compartment
             timeout_ms: int) -> PlcConfig:
     """The board to talk to: a config file, or the default map at --host/--port."""
     if config is not None and (host is not None or port is not None):
-        _fail("give either --host/--port or --config, not both", EXIT_FAILED)
+        exits.fail("give either --host/--port or --config, not both", exits.BAD_INPUT)
     try:
-        loaded = load_plc_config(config) if config is not None else default_plc_config(
+        loaded = _from_file(config) if config is not None else default_plc_config(
             compartments, host or "127.0.0.1", port or 502, timeout_ms / 1000)
     except LockerError as exc:
-        _fail(str(exc), EXIT_FAILED)
+        exits.fail(exc)
     # a maintenance command answers within one timeout: no read retries
     return dataclasses.replace(loaded, read_retries=0)
+
+
+def _from_file(path: Path) -> PlcConfig:
+    """The ``[plc]`` section of a site configuration, after the whole file passed the configuration schema."""
+    from controller.app.config import plc_section
+    from controller.app.location import bank_config
+
+    return parse_plc_config(plc_section(bank_config(path)))
 
 
 async def _read_status(config: PlcConfig) -> tuple[dict[int, bool], dict[int, bool]]:
@@ -133,19 +143,15 @@ async def _unlock(config: PlcConfig, compartment: int, pulse_ms: int) -> None:
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine; a project error becomes one line on stderr and a non-zero exit."""
+    """Run a coroutine; a project error becomes one line on stderr and its documented exit status."""
     _quiet_pymodbus()
     try:
         return asyncio.run(work)
-    except UnlockOutcomeUnknown as exc:
-        _fail(f"{exc} (outcome unknown: check the door before sending another pulse)", EXIT_OUTCOME_UNKNOWN)
     except LockerError as exc:
-        _fail(str(exc), EXIT_FAILED)
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+        code = exits.exit_code_for(exc)
+        unknown = code == exits.OUTCOME_UNKNOWN
+        hint = " (outcome unknown: check the door before sending another pulse)" if unknown else ""
+        exits.fail(f"{exc}{hint}", code)
 
 
 def _quiet_pymodbus() -> None:

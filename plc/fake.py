@@ -29,6 +29,8 @@ class FakeLockDriver:
         self.board = BoardMap(name="fake", device_id=1, first_compartment=1, count=compartments)
         self.pop_doors = pop_doors
         self.doors: dict[int, bool] = dict.fromkeys(self.board.compartments, False)
+        # Relay outputs: a pulse is instantaneous here, so only a test leaves one on (as a crash would).
+        self.relays: dict[int, bool] = dict.fromkeys(self.board.compartments, False)
         self.calls: list[DriverCall] = []
         self.pulses: list[int] = []
         self.unlock_failures: deque[LockDriverError] = deque()
@@ -79,7 +81,8 @@ class FakeLockDriver:
         return dict(self.doors)
 
     async def all_relays_off(self) -> None:
-        """Record the call."""
+        """Record the call and de-energise every relay."""
         self.calls.append(DriverCall("all_relays_off"))
         if self.offline or self.silent:
             raise BoardUnreachable("switching the relays off failed: board does not answer")
+        self.relays = dict.fromkeys(self.relays, False)

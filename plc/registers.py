@@ -130,7 +130,7 @@ class PlcConfig:
 
 def default_plc_config(compartments: int = DEFAULT_COMPARTMENTS, host: str = "127.0.0.1", port: int = 502,
                        timeout_s: float = 0.5) -> PlcConfig:
-    """The default map on Modbus TCP (what ``lockers plc --host/--port`` and the simulator use)."""
+    """The default map on Modbus TCP (what ``lockers plc status --host/--port`` and the simulator use)."""
     return parse_plc_config({"host": host, "port": port, "compartments": compartments,
                              "timeout_ms": round(timeout_s * 1000)})
 

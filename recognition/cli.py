@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from controller.app import exits
 from recognition.cli_options import DeviceOption, JsonFlag, MinFace, ModelOption, clean_errors, emit
 from recognition.errors import FaceNotFound, MultipleFaces
 from recognition.eval_cli import evaluate
@@ -137,7 +138,7 @@ def models_verify(
     rows = [{**_status_row(s), "ok": s.ok} for s in statuses]
     emit({"files": rows}, as_json, lambda: "\n".join(_verify_line(r) for r in rows))
     if not all(s.ok for s in statuses):
-        raise typer.Exit(1)
+        raise typer.Exit(exits.CHECK_FAILED)
 
 
 def _status_row(status: Any) -> dict[str, Any]:

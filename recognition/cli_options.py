@@ -9,11 +9,12 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
+from controller.app import exits
 from controller.domain.errors import LockerError
 
 P = ParamSpec("P")
 R = TypeVar("R")
-EXIT_ERROR = 2
+EXIT_ERROR = exits.BAD_INPUT
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 ModelOption = Annotated[
@@ -24,15 +25,14 @@ MinFace = Annotated[int, typer.Option("--min-face-size", min=10, help="MTCNN min
 
 
 def clean_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn project errors into one clear stderr line and exit status 2 (no traceback)."""
+    """Turn project errors into one clear stderr line and their documented exit status (no traceback)."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
         except LockerError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(EXIT_ERROR) from None
+            exits.fail(exc)
 
     return wrapper
 

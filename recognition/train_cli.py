@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from controller.app import exits
 from controller.domain.errors import LockerError
 
 Opt = typer.Option
@@ -55,8 +56,7 @@ def train(
     try:
         report = _run(options)
     except LockerError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        exits.fail(exc)
     typer.echo(json.dumps(report, indent=2) if as_json else render(report))
 
 

@@ -69,9 +69,21 @@ def check_exists(url: URL, *, create: bool) -> None:
 
 def open_engine(url: URL) -> Engine:
     """An engine whose connections are in driver autocommit mode, tuned for the event log."""
-    engine = create_engine(url)
+    engine = _create_engine(url)
     event.listen(engine, "connect", _on_connect_sqlite if url.get_backend_name() == "sqlite" else _on_connect_pg)
     return engine
+
+
+def _create_engine(url: URL, **options: Any) -> Engine:
+    # SQLAlchemy imports the DBAPI driver here; psycopg is an optional extra, so say how to get it.
+    try:
+        return create_engine(url, **options)
+    except ImportError as exc:
+        where = url.render_as_string(hide_password=True)
+        raise DatabaseUnavailable(
+            f"cannot use database {where}: its driver is not installed ({exc}); "
+            "for PostgreSQL: pip install 'lockers[postgres]'"
+        ) from exc
 
 
 def _on_connect_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -102,7 +114,7 @@ def unavailable_as_storage_error(url: URL) -> Iterator[None]:
 
 def migration_engine(url: URL, *, write: bool) -> Engine:
     """A short-lived engine for Alembic: transactional DDL; on SQLite, writers lock up front."""
-    engine = create_engine(url, poolclass=NullPool)
+    engine = _create_engine(url, poolclass=NullPool)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _on_connect_sqlite)
         if write:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 NAMING_CONVENTION: Final = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -30,6 +30,16 @@ events = Table(
     Column("previous_hash", String(64), nullable=False),
     UniqueConstraint("compartment_id", "version"),
     sqlite_autoincrement=True,
+)
+
+bank = Table(
+    "bank",
+    metadata,
+    # One row, written when a controller first claims the log (migration 0002): which bank it belongs to.
+    Column("slot", Integer(), primary_key=True, autoincrement=False),  # always 1: a second claim conflicts
+    Column("bank_id", String(64), nullable=False),
+    Column("claimed_at", String(40), nullable=False),
+    CheckConstraint("slot = 1", name="ck_bank_one_row"),
 )
 
 RAW_COLUMNS: Final = (

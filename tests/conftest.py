@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Set by `.ci/run`: in CI a missing asset is a failure, never a quiet skip of the ~120 tests that need one.
+REQUIRE_ASSETS_ENV = "LOCKERS_REQUIRE_ASSETS"
 
 
 def assets_root() -> Path:
@@ -16,10 +19,22 @@ def assets_root() -> Path:
     return Path(configured).resolve() if configured else (REPO_ROOT.parent / "shared").resolve()
 
 
+def assets_required() -> bool:
+    """True when missing assets must fail the test run (``LOCKERS_REQUIRE_ASSETS=1``)."""
+    return os.environ.get(REQUIRE_ASSETS_ENV, "").strip() not in ("", "0")
+
+
+def missing_asset(reason: str) -> NoReturn:
+    """Skip the test for a missing asset, or fail it where assets are required (CI)."""
+    if assets_required():
+        pytest.fail(f"{reason} ({REQUIRE_ASSETS_ENV} is set: assets must be present)", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def assets() -> Path:
-    """The assets folder; tests that need it skip with a clear reason where it is absent."""
+    """The assets folder; tests that need it skip with a clear reason where it is absent (fail in CI)."""
     root = assets_root()
     if not (root / "data").is_dir():
-        pytest.skip(f"assets not found at {root} (set LOCKERS_ASSETS)")
+        missing_asset(f"assets not found at {root} (set LOCKERS_ASSETS)")
     return root

@@ -1,4 +1,8 @@
-"""``audit verify`` over a whole database, spread over worker processes (part of the outer shell)."""
+"""``audit verify`` over a whole database, spread over worker processes (part of the outer shell).
+
+Each worker replays only its own streams (spread by row count) and checks the links of one range of
+positions in SQL; nobody reads a row twice.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,37 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
-from controller.app.bootstrap import event_decoder, open_event_store
+from controller.app.bootstrap import default_database_url, event_decoder
 from controller.service import audit
+from storage.audit_reader import AuditReader
 
 
-def verify_shard(url: str | None, shard: audit.Shard) -> audit.AuditReport:
-    """One worker's share of the audit, read from its own connection."""
-    store = open_event_store(url, create=False)
+def verify_share(url: str, streams: list[str], low: int, high: int) -> audit.AuditReport:
+    """One worker's share: the replay of ``streams`` and the chain links of positions (low, high]."""
+    reader = AuditReader.from_url(url)
     try:
-        return audit.verify(store.read_raw(), event_decoder(), shard)
+        report = audit.verify_streams(reader.read_streams(streams), event_decoder())
+        links = audit.link_report(reader.chain_breaks(low, high))
+        return audit.merge([report, links], events=report.events)
     finally:
-        store.close()
+        reader.close()
 
 
 def verify_log(url: str | None, workers: int | None = None) -> audit.AuditReport:
     """Verify the log at ``url`` with ``workers`` processes (default: one per CPU)."""
-    count = max(1, workers or os.cpu_count() or 1)
+    url = url or default_database_url()
+    reader = AuditReader.from_url(url)
+    try:
+        sizes = reader.stream_sizes()
+        low, high, _ = reader.position_bounds()
+    finally:
+        reader.close()
+    count = max(1, min(workers or os.cpu_count() or 1, len(sizes) or 1))
+    shares = audit.assign_streams(sizes, count)
+    cuts = [low - 1 + (high - low + 1) * index // count for index in range(count + 1)]
+    jobs = [(url, shares[index], cuts[index], cuts[index + 1]) for index in range(count)]
     if count == 1:
-        return verify_shard(url, audit.Shard())
+        return verify_share(*jobs[0])
     with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(verify_shard, url, audit.Shard(index, count)) for index in range(count)]
-        return audit.merge(future.result() for future in futures)
+        reports = list(pool.map(verify_share, *zip(*jobs, strict=True)))
+    return audit.merge(reports, events=sum(report.events for report in reports))

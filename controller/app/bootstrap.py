@@ -7,10 +7,10 @@ from controller.service.audit import Decoder
 
 
 def default_database_url() -> str:
-    """A SQLite file in the data directory (``LOCKERS_DATA_DIR``, default ``./var``)."""
-    from storage.config import default_url
+    """The log of the default configuration: SQLite in the data directory (``LOCKERS_DATA_DIR``, else ``./var``)."""
+    from controller.app.location import bank_config, database_url
 
-    return default_url()
+    return database_url(bank_config(None))
 
 
 def open_event_store(url: str | None, *, create: bool = True) -> EventStore:

@@ -16,7 +16,10 @@ from typing import Annotated, Any
 
 import typer
 
+from controller.app import exits
 from controller.app.bootstrap import open_event_store
+from controller.app.config import compartment_ids
+from controller.app.location import ConfigOption, bank_config, database_url
 from controller.app.logs import LogFormat, configure_logging
 from controller.domain.compartment import Compartment
 from controller.domain.errors import LockerError
@@ -37,7 +40,17 @@ keys_app = typer.Typer(no_args_is_help=True, help="Make the secrets a site confi
 app.add_typer(keys_app, name="keys")
 
 # Each module exposes ``register(app: typer.Typer) -> None`` and imports heavy libraries lazily.
-SUBSYSTEM_CLIS = ("storage.cli", "plc.cli", "recognition.cli", "recognition.train_cli", "controller.app.daemon_cli")
+SUBSYSTEM_CLIS = (
+    "controller.app.db_cli",
+    "plc.cli",
+    "recognition.cli",
+    "recognition.train_cli",
+    "controller.app.daemon_cli",
+    "controller.app.anchor_cli",
+    "controller.app.config_cli",
+)
+GLOBAL_OPTIONS = ("--log-format", "--log-level")
+"""Options of the root command that may also be given after a subcommand."""
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: SQLite file in the data dir).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
@@ -69,9 +82,10 @@ def emit_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, default=str))
 
 
-def status_document(compartments: dict[str, Compartment]) -> dict[str, Any]:
-    """The JSON shape shared by ``status`` and ``audit replay``."""
-    ordered = sorted(compartments.values(), key=lambda k: audit.sort_key(k.compartment_id))
+def status_document(compartments: dict[str, Compartment], bank: list[str] | None = None) -> dict[str, Any]:
+    """The JSON shape shared by ``status`` and ``audit replay``: every compartment of ``bank`` and of the log."""
+    every = {cid: Compartment(cid) for cid in bank or []} | compartments
+    ordered = sorted(every.values(), key=lambda k: audit.sort_key(k.compartment_id))
     return {"compartments": [audit.compartment_summary(k) for k in ordered]}
 
 
@@ -84,10 +98,11 @@ def print_status_table(document: dict[str, Any]) -> None:
 
 
 @app.command()
-def status(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Current state of every compartment, folded from the log."""
-    with event_store(db) as store:
-        document = status_document(audit.fold(store.read_all()))
+def status(db: DbOption = None, as_json: JsonOption = False, config: ConfigOption = None) -> None:
+    """Current state of every compartment of the bank, folded from the log."""
+    settings = bank_config(config)
+    with event_store(database_url(settings, db)) as store:
+        document = status_document(audit.fold(store.read_all()), compartment_ids(settings))
     emit_json(document) if as_json else print_status_table(document)
 
 
@@ -96,22 +111,32 @@ def audit_verify(
     db: DbOption = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Processes (default: one per CPU).")] = None,
     as_json: JsonOption = False,
+    config: ConfigOption = None,
 ) -> None:
-    """Check the hash chain, contiguous versions and that replay reproduces every transition."""
+    """Check the hash chain, contiguous versions, replay, and the log against its signed checkpoints."""
+    from controller.app.anchor_log import add_anchor_findings
     from controller.app.auditor import verify_log
 
-    with event_store(db):  # a missing or outdated database is a clear error before any worker starts
+    loaded = bank_config(config)
+    url = database_url(loaded, db)
+    with event_store(url):  # a missing or outdated database is a clear error before any worker starts
         pass
-    report = verify_log(db, workers)
+    report = verify_log(url, workers)
+    anchors = add_anchor_findings(report, loaded, url)
     if as_json:
         emit_json(report.to_json())
     elif report.ok:
-        typer.echo(f"ok: {report.events} events, chain intact, replay consistent")
+        anchored = (
+            f"anchored up to position {anchors['anchored_position']}"
+            if "anchored_position" in anchors
+            else (f"no checkpoints in {anchors['path']}")
+        )
+        typer.echo(f"ok: {report.events} events, chain intact, replay consistent, {anchored}")
     else:
         typer.echo(f"FAILED at position {report.first_bad_position}", err=True)
         for problem in report.problems[:20]:
             typer.echo(f"  position {problem['position']}: {problem['problem']}", err=True)
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(exits.OK if report.ok else exits.CHECK_FAILED)
 
 
 @audit_app.command("replay")
@@ -120,12 +145,13 @@ def audit_replay(
     at: Annotated[int | None, typer.Option("--at", help="Fold up to and including this position.")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Fold events up to this ISO-8601 time.")] = None,
     as_json: JsonOption = False,
+    config: ConfigOption = None,
 ) -> None:
     """The state of every compartment as of a position or a moment, with a timeline."""
     limit = _replay_limit(at, until)
-    with event_store(db) as store:
+    with event_store(database_url(bank_config(config), db)) as store:
         events = [stored for stored in store.read_all() if limit(stored)]
-    document = status_document(audit.fold(events))
+    document = status_document(audit.fold(events))  # the log's compartments only: a replay shows history
     if as_json:
         emit_json(document)
         return
@@ -157,11 +183,13 @@ def audit_export(
     db: DbOption = None,
     fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", help="File to write (default stdout).")] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Every row of the log as stored (hashes included), for external auditors."""
     if fmt not in ("jsonl", "csv"):
         raise LockerError(f"--format must be jsonl or csv, not {fmt!r}")
-    with event_store(db) as store, out.open("w", newline="") if out else _stdout() as sink:
+    url = database_url(bank_config(config), db)
+    with event_store(url) as store, out.open("w", newline="") if out else _stdout() as sink:
         rows = (dataclasses.asdict(record) for record in store.read_raw())
         if fmt == "jsonl":
             for row in rows:
@@ -186,7 +214,9 @@ def _stdout() -> Iterator[Any]:
 
 @sim_app.command("history")
 def sim_history(
-    compartments: Annotated[int, typer.Option("--compartments", min=1)] = 6,
+    compartments: Annotated[
+        int | None, typer.Option("--compartments", min=1, help="Default: the configuration's (6).")
+    ] = None,
     steps: Annotated[int, typer.Option("--steps", min=1)] = 200,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     db: DbOption = None,
@@ -196,14 +226,17 @@ def sim_history(
         typer.Option("--plc-port", help="Drive a real Modbus board (e.g. lockers plc-sim) instead of a fake."),
     ] = None,
     as_json: JsonOption = False,
+    config: ConfigOption = None,
 ) -> None:
     """Random but valid command sequences through the real core into a real log (fake recognition).
 
     With ``--plc-port`` unlocks go to a real Modbus lock board and the run starts like the service does:
     relays off, then every compartment reconciled with its door.
     """
-    with event_store(db, create=True) as store:
-        rejected = asyncio.run(_simulate_history(store, compartments, steps, seed, plc_host, plc_port))
+    settings = bank_config(config)
+    count = compartments or settings.compartments
+    with event_store(database_url(settings, db), create=True) as store:
+        rejected = asyncio.run(_simulate_history(store, count, steps, seed, plc_host, plc_port))
         written = sum(1 for _ in store.read_all())
     summary = {"steps": steps, "rejected_commands": rejected, "events_in_log": written}
     emit_json(summary) if as_json else typer.echo(f"{steps} commands, {rejected} rejected; log holds {written} events")
@@ -245,11 +278,26 @@ def _register_subsystems() -> None:
         module.register(app)
 
 
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Move ``--log-format``/``--log-level`` given after a subcommand to the front, where the root reads them."""
+    hoisted: list[str] = []
+    rest: list[str] = []
+    words = iter(argv)
+    for word in words:
+        name = word.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            hoisted += [word] if "=" in word else [word, next(words, "")]
+        else:
+            rest.append(word)
+    return hoisted + rest
+
+
 def main() -> None:
-    """Entry point of the console script: one clear line and a non-zero exit on any project error."""
+    """Entry point of the console script: one clear line and a documented exit status on any project error."""
     _register_subsystems()
     try:
-        app()
+        app(args=hoist_global_options(sys.argv[1:]), prog_name="lockers")
     except LockerError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise SystemExit(2) from None
+        for line in str(exc).splitlines():
+            typer.echo(f"error: {line}", err=True)
+        raise SystemExit(exits.exit_code_for(exc)) from None

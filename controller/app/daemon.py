@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from controller.app.anchor_keeper import AnchorKeeper
 from controller.app.api import ApiContext, EventBroadcaster, create_app
 from controller.app.config import Config
 from controller.app.feedback import FeedbackFilter, feedback_of
@@ -164,6 +165,7 @@ class Daemon:
 
         from recognition.worker import asyncio_sink
 
+        anchors = AnchorKeeper.start(self.config, stack.service, stack.store)
         await stack.bank.boot()
         observations: asyncio.Queue[Any] = asyncio.Queue()
         self.worker.start(asyncio_sink(asyncio.get_running_loop(), observations))
@@ -185,7 +187,7 @@ class Daemon:
             asyncio.create_task(self._recognise(stack, observations), name="recognition"),
             asyncio.create_task(server.serve(sockets=[self.api_socket]), name="http-api"),
             asyncio.create_task(self.stop_requested.wait(), name="stop"),
-        ]
+        ] + ([asyncio.create_task(anchors.run(), name="anchors")] if anchors else [])
         self._announce(stack, push_frame is not None)
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         server.should_exit = True
@@ -195,6 +197,8 @@ class Daemon:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if anchors:
+            await anchors.close()  # the shutdown checkpoint
 
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()

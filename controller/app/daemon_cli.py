@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from controller.app import exits
 from controller.app.config import Config
 
 scenario_app = typer.Typer(no_args_is_help=True, help="Scripted scenarios on the real stack in simulate mode.")
@@ -59,7 +60,7 @@ def scenario_run(
             typer.echo(f"{'ok ' if result.ok else 'FAIL'} step {result.index:>3}: {result.detail}")
         states = ", ".join(f"{k['id']}={k['state']}" for k in run.final)
         typer.echo(f"{'PASSED' if run.ok else 'FAILED'}; final: {states}")
-    raise typer.Exit(0 if run.ok else 1)
+    raise typer.Exit(exits.OK if run.ok else exits.CHECK_FAILED)
 
 
 def run(
@@ -70,14 +71,14 @@ def run(
         str | None, typer.Option("--camera", help="Device index, URL, video file or image folder.")
     ] = None,
     host: Annotated[str | None, typer.Option("--host", help="HTTP API address (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="HTTP API port (default 8080).")] = None,
+    port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="HTTP API port (default 8080).")] = None,
 ) -> None:
     """Run the locker bank until SIGINT/SIGTERM."""
-    from controller.app.config import load_config
     from controller.app.daemon import RunOptions, run_daemon
+    from controller.app.location import bank_config
 
     options = RunOptions(simulate=simulate, db_url=db, camera=camera, host=host, port=port)
-    run_daemon(load_config(config), options)
+    run_daemon(bank_config(config), options)
 
 
 def register(app: typer.Typer) -> None:

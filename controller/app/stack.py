@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from controller.app.bootstrap import open_event_store
-from controller.app.config import Config
+from controller.app.config import Config, plc_section
+from controller.app.location import check_bank_log, database_url
 from controller.domain.compartment import Policy
 from controller.domain.errors import ConfigError, LockerError
 from controller.ports import (
@@ -50,13 +51,13 @@ def open_vault(config: Config, simulate: bool) -> SqliteTemplateStore:
     """The encrypted template store; simulate mode makes (and keeps) its own master key."""
     from storage.templates import SqliteTemplateStore, generate_master_key, parse_master_key
 
-    section = config.section("templates")
+    section = config.site.templates
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    path = Path(str(section.get("path", config.data_dir / "templates.db")))
-    encoded = os.environ.get("LOCKERS_MASTER_KEY") or section.get("master_key")
+    path = Path(section.path) if section.path else config.data_dir / "templates.db"
+    encoded = os.environ.get("LOCKERS_MASTER_KEY") or section.master_key
     if not encoded:
         if not simulate:
-            raise ConfigError("set templates.master_key (or LOCKERS_MASTER_KEY): `lockers keys generate` makes one")
+            raise ConfigError("set templates.master_key (or LOCKERS_MASTER_KEY): `lockers keys master` makes one")
         key_file = config.data_dir / "master.key"
         if not key_file.exists():
             key_file.write_text(generate_master_key())
@@ -117,11 +118,7 @@ async def start_simulator(config: Config) -> LockBoardSimulator:
     from plc.sim_board import DoorBehaviour
     from plc.simulator import LockBoardSimulator
 
-    section = config.section("simulator")
-    try:
-        behaviour = DoorBehaviour(section.get("behaviour", DoorBehaviour.POP.value))
-    except ValueError:
-        raise ConfigError(f"simulator.behaviour must be one of {[b.value for b in DoorBehaviour]}") from None
+    behaviour = DoorBehaviour(config.site.simulator.behaviour)  # validated by the configuration schema
     simulator = LockBoardSimulator(compartments=config.compartments, behaviour=behaviour)
     await simulator.start()
     return simulator
@@ -163,9 +160,9 @@ def build_bank(config: Config, gallery: TemplateGallery, overrides: Overrides | 
     closers: list[Callable[[], None]] = []
     plc_config = _plc_config(config, given)
     vault = given.vault or _opened(open_vault(config, simulate=given.simulator is not None), closers)
-    store = given.store or _opened(
-        open_event_store(given.db_url or str(config.section("storage").get("url", "")) or None), closers
-    )
+    store = given.store or _opened(open_event_store(database_url(config, given.db_url)), closers)
+    if given.store is None:
+        _check_log_belongs(config, given, vault, closers)
     driver = given.locks or _opened(_modbus_driver(plc_config), closers)
     locks = given.wrap_locks(driver) if given.wrap_locks else driver
     ids = [str(k) for k in plc_config.compartments]
@@ -175,6 +172,18 @@ def build_bank(config: Config, gallery: TemplateGallery, overrides: Overrides | 
     bridge = RecognitionBridge(BridgeSettings(frames_window=frames_window), given.make_id)
     bank = LockerBank(service, gallery, TimeoutScheduler(config.timeouts), bridge, given.make_id)
     return Stack(config, store, vault, driver, plc_config, service, bank, given.simulator, closers)
+
+
+def _check_log_belongs(
+    config: Config, given: Overrides, vault: TemplateVault, closers: list[Callable[[], None]]
+) -> None:
+    """One data location: refuse another bank's log, or a new log beside templates (closing what was opened)."""
+    try:
+        check_bank_log(database_url(config, given.db_url), config, vault)
+    except LockerError:
+        for closer in reversed(closers):
+            closer()
+        raise
 
 
 def _opened(part: _C, closers: list[Callable[[], None]]) -> _C:
@@ -192,7 +201,7 @@ def _plc_config(config: Config, given: Overrides) -> PlcConfig:
         return default_plc_config(config.compartments, given.simulator.host, given.simulator.port)
     if given.locks is not None:
         return default_plc_config(config.compartments, "127.0.0.1", 502)  # nominal: the given driver is used
-    return parse_plc_config(config.section("plc"))
+    return parse_plc_config(plc_section(config))
 
 
 def _modbus_driver(plc_config: PlcConfig) -> ModbusLockDriver:

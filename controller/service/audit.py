@@ -6,7 +6,7 @@ Nothing here touches hardware or the network: an audit is a pure fold over what 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from controller.domain.chain import GENESIS_HASH, content_hash
@@ -25,17 +25,22 @@ class AuditReport:
     events: int = 0
     first_bad_position: int | None = None
     problems: list[dict[str, object]] = field(default_factory=list)
+    anchors: dict[str, object] | None = None
 
     @property
     def ok(self) -> bool:
         """True when no problem was found."""
         return not self.problems
 
-    def flag(self, position: int, check: str, problem: str) -> None:
-        """Record a problem found by ``check`` (one of ``CHECKS``); the first fixes ``first_bad_position``."""
+    def flag(self, position: int, check: str, problem: str, kind: str | None = None) -> None:
+        """Record a problem found by ``check`` (one of ``CHECKS``); the first fixes ``first_bad_position``.
+
+        ``kind`` names an anchored audit's finding (``controller.service.anchors.KINDS``).
+        """
         if self.first_bad_position is None or position < self.first_bad_position:
             self.first_bad_position = position
-        self.problems.append({"position": position, "check": check, "problem": problem})
+        found: dict[str, object] = {"position": position, "check": check, "problem": problem}
+        self.problems.append(found if kind is None else {**found, "kind": kind})
 
     def to_json(self) -> dict[str, object]:
         """The JSON shape of ``lockers audit verify --json``."""
@@ -44,8 +49,7 @@ class AuditReport:
             "events": self.events,
             "first_bad_position": self.first_bad_position,
             "problems": self.problems,
-        }
-
+        } | ({} if self.anchors is None else {"anchors": self.anchors})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,31 +91,76 @@ def verify(
     return report
 
 
-def merge(reports: Iterable[AuditReport]) -> AuditReport:
-    """One report from the reports of every shard of the same log."""
+def verify_streams(records: Iterable[RawRecord], decode: Decoder, max_problems: int = 100) -> AuditReport:
+    """Each row's own hash, its version and its replay, for rows given stream by stream in version order.
+
+    The links between rows are not checked here: ``link_report`` turns the database's list of broken links
+    into problems, so a worker needs only its own streams.
+    """
+    report = AuditReport()
+    compartments: dict[str, Compartment | None] = {}
+    for record in records:
+        report.events += 1
+        # The happy path inline: this loop runs once per event of every audit.
+        if content_hash(record.previous_hash, record) != record.event_hash:
+            report.flag(record.position, *_hash_problems(record)[0])
+        for check, problem in _replay_problems(record, decode, compartments):
+            report.flag(record.position, check, problem)
+            if len(report.problems) >= max_problems:
+                return report
+    return report
+
+
+def link_report(broken_positions: Iterable[int]) -> AuditReport:
+    """Problems for the rows whose ``previous_hash`` is not the hash of the row before them."""
+    report = AuditReport()
+    for position in broken_positions:
+        report.flag(position, "chain", CHAIN_BROKEN)
+    return report
+
+
+def assign_streams(sizes: Mapping[str, int], workers: int) -> list[list[str]]:
+    """Streams spread over ``workers`` so that each gets about as many rows: largest first, to the lightest."""
+    shares: list[list[str]] = [[] for _ in range(max(1, workers))]
+    loads = [0] * len(shares)
+    for cid in sorted(sizes, key=lambda c: (-sizes[c], c)):
+        lightest = loads.index(min(loads))
+        shares[lightest].append(cid)
+        loads[lightest] += sizes[cid]
+    return shares
+
+
+def merge(reports: Iterable[AuditReport], events: int | None = None) -> AuditReport:
+    """One report from the reports of every shard of the same log (``events``: default the largest count)."""
     merged = AuditReport()
     problems: list[dict[str, object]] = []
     for report in reports:
         merged.events = max(merged.events, report.events)
         problems += report.problems
+    merged.events = merged.events if events is None else events
     for problem in sorted(problems, key=lambda p: (int(str(p["position"])), CHECKS.index(str(p["check"])))):
         merged.flag(int(str(problem["position"])), str(problem["check"]), str(problem["problem"]))
     return merged
 
 
-CHECKS = ("chain", "hash", "version", "replay")
+CHECKS = ("anchor", "chain", "hash", "version", "replay")
 """The checks in the order they run on one row."""
 
 Problems = list[tuple[str, str]]
 
 
+CHAIN_BROKEN = "chain broken: previous_hash does not match the hash of the row before"
+
+
 def _chain_problems(record: RawRecord, previous_hash: str) -> Problems:
-    problems = []
-    if record.previous_hash != previous_hash:
-        problems.append(("chain", "chain broken: previous_hash does not match the hash of the row before"))
+    problems = [("chain", CHAIN_BROKEN)] if record.previous_hash != previous_hash else []
+    return problems + _hash_problems(record)
+
+
+def _hash_problems(record: RawRecord) -> Problems:
     if content_hash(record.previous_hash, record) != record.event_hash:
-        problems.append(("hash", "hash mismatch: the row's content was changed after it was written"))
-    return problems
+        return [("hash", "hash mismatch: the row's content was changed after it was written")]
+    return []
 
 
 def _replay_problems(record: RawRecord, decode: Decoder, compartments: dict[str, Compartment | None]) -> Problems:

@@ -6,6 +6,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,10 @@ def test_status_json_shape(log_dir: Path) -> None:
     result = lockers("status", "--json", data_dir=log_dir)
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)["compartments"]
-    assert [row["id"] for row in rows] == ["1", "2", "3", "4"]
+    # every compartment of the bank (six by default), also those the simulated history never touched
+    assert [row["id"] for row in rows] == ["1", "2", "3", "4", "5", "6"]
+    assert [(row["state"], row["version"]) for row in rows[4:]] == [("free", 0), ("free", 0)]
+    assert all(row["version"] > 0 for row in rows[:4])
     assert {"id", "state", "version"} <= set(rows[0])
     assert all(row["state"] in {"free", "occupied", "verifying", "open", "alarm"} for row in rows)
 
@@ -49,7 +53,7 @@ def test_verify_replay_and_export_agree(log_dir: Path) -> None:
     replay_all = json.loads(
         lockers("audit", "replay", "--at", str(verify["events"]), "--json", data_dir=log_dir).stdout
     )
-    assert replay_all == status
+    assert replay_all["compartments"] == [row for row in status["compartments"] if row["version"]]
     early = json.loads(lockers("audit", "replay", "--at", "3", "--json", data_dir=log_dir).stdout)
     assert sum(row["version"] for row in early["compartments"]) == 3
     exported = lockers("audit", "export", "--format", "jsonl", data_dir=log_dir).stdout.splitlines()
@@ -59,6 +63,21 @@ def test_verify_replay_and_export_agree(log_dir: Path) -> None:
     assert csv_header.startswith("position,compartment_id,version,occurred_at,event_type")
     timeline = lockers("audit", "replay", "--until", "2026-01-01T00:10:00+00:00", data_dir=log_dir).stdout
     assert "DepositStarted" in timeline
+
+
+def test_replay_until_a_moment_folds_exactly_the_events_up_to_it(log_dir: Path) -> None:
+    rows = [json.loads(line) for line in lockers("audit", "export", data_dir=log_dir).stdout.splitlines()]
+    middle = rows[len(rows) // 2]
+    cut = middle["occurred_at"]
+    kept = [row for row in rows if datetime.fromisoformat(row["occurred_at"]) <= datetime.fromisoformat(cut)]
+    assert 0 < len(kept) < len(rows)  # the moment splits the log: later events exist and must be left out
+    until = json.loads(lockers("audit", "replay", "--until", cut, "--json", data_dir=log_dir).stdout)
+    at = json.loads(lockers("audit", "replay", "--at", str(len(kept)), "--json", data_dir=log_dir).stdout)
+    assert until == at
+    assert sum(row["version"] for row in until["compartments"]) == len(kept)
+    timeline = lockers("audit", "replay", "--until", cut, data_dir=log_dir).stdout.splitlines()
+    positions = [int(parts[0]) for parts in map(str.split, timeline) if len(parts) > 2 and parts[2].startswith("#")]
+    assert positions == [row["position"] for row in kept]
 
 
 def test_tampered_row_is_named_by_verify(tmp_path: Path) -> None:

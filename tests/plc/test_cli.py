@@ -12,6 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from controller.app.exits import BAD_INPUT, OUTCOME_UNKNOWN, UNAVAILABLE
 from plc.cli import register
 from tests.plc.conftest import ThreadedSimulator
 
@@ -57,7 +58,7 @@ def test_unreachable_board_is_one_line_and_a_non_zero_exit_within_the_timeout() 
         started = time.monotonic()
         code, out, err = invoke("plc", "status", "--port", str(sim.port), "--timeout-ms", "300")
     assert time.monotonic() - started < 1.5
-    assert code == 1 and out == ""
+    assert code == UNAVAILABLE and out == ""
     assert err.count("\n") == 1 and err.startswith("error: board1 (device 1) does not answer")
     assert "Traceback" not in err
 
@@ -66,23 +67,30 @@ def test_silent_board_unlock_reports_unknown_outcome_with_its_own_exit_code() ->
     with ThreadedSimulator(compartments=8) as sim:
         sim.faults.silent = True
         code, _, err = invoke("plc", "unlock", "1", "--port", str(sim.port), "--timeout-ms", "200")
-    assert code == 3 and "outcome unknown" in err and err.count("\n") == 1
+    assert code == OUTCOME_UNKNOWN == 3 and "outcome unknown" in err and err.count("\n") == 1
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["plc", "status", "--port", "1"], "error: board1 (device 1) does not answer"),
-    (["plc", "unlock", "2", "--port", "1"], "error: unlock of compartment 2 was not sent"),
-    (["plc", "status", "--port", "502", "--config", "x.toml"], "error: give either --host/--port or --config"),
-    (["plc", "status", "--config", "/nonexistent/lockers.toml"], "error: cannot read config file"),
+@pytest.mark.parametrize(("args", "message", "status"), [
+    (["plc", "status", "--port", "1"], "error: board1 (device 1) does not answer", UNAVAILABLE),
+    (["plc", "unlock", "2", "--port", "1"], "error: unlock of compartment 2 was not sent", UNAVAILABLE),
+    (["plc", "status", "--port", "502", "--config", "x.toml"], "error: give either --host/--port or --config",
+     BAD_INPUT),
+    (["plc", "status", "--config", "/nonexistent/lockers.toml"],
+     "error: configuration file /nonexistent/lockers.toml does not", BAD_INPUT),
+    (["plc", "status", "--config", "typo.toml"],
+     "error: plc.hots is not a known key; did you mean plc.host?", BAD_INPUT),
 ])
-def test_bad_input_is_one_clear_line(args: list[str], message: str) -> None:
+def test_bad_input_is_one_clear_line(args: list[str], message: str, status: int, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "typo.toml").write_text('[plc]\nhots = "10.0.0.9"\n', encoding="utf-8")
     code, out, err = invoke(*args)
-    assert code == 1 and out == "" and err.startswith(message) and err.count("\n") == 1
+    assert code == status and out == "" and err.startswith(message) and err.count("\n") == 1
 
 
 def test_unlock_outside_the_map_is_refused_before_sending() -> None:
     code, _, err = invoke("plc", "unlock", "17", "--port", "1")
-    assert code == 1 and "compartment 17 is not in the register map (1..16)" in err
+    assert code == BAD_INPUT and "compartment 17 is not in the register map (1..16)" in err
 
 
 def test_plc_sim_command_serves_until_interrupted() -> None:

@@ -29,6 +29,8 @@ class Board(Protocol):
     async def close(self, compartment: int) -> None: ...
     async def go_offline(self) -> None: ...
     async def go_silent(self) -> None: ...
+    def energise(self, compartment: int) -> None: ...
+    def relays_on(self) -> list[int]: ...
     def pulses(self) -> list[int]: ...
 
 
@@ -49,6 +51,12 @@ class SimulatedModbusBoard(Board):
     async def go_silent(self) -> None:
         self.sim.faults.silent = True
 
+    def energise(self, compartment: int) -> None:
+        self.sim.board.relays[compartment - 1] = True  # left on, as by a controller that died mid-pulse
+
+    def relays_on(self) -> list[int]:
+        return [index + 1 for index, on in enumerate(self.sim.board.relays) if on]
+
     def pulses(self) -> list[int]:
         return self.sim.board.pulses
 
@@ -68,6 +76,12 @@ class FakeBoard(Board):
 
     async def go_silent(self) -> None:
         self.driver.silent = True
+
+    def energise(self, compartment: int) -> None:
+        self.driver.relays[compartment] = True
+
+    def relays_on(self) -> list[int]:
+        return [compartment for compartment, on in self.driver.relays.items() if on]
 
     def pulses(self) -> list[int]:
         return list(self.driver.pulses)
@@ -136,9 +150,13 @@ class LockDriverContract:
                 await board.driver.read_doors()
         self.scenario(test)
 
-    def test_all_relays_off_succeeds_on_a_healthy_board(self) -> None:
+    def test_all_relays_off_switches_every_energised_relay_off(self) -> None:
         async def test(board: Board) -> None:
+            for compartment in (1, 4, 8):
+                board.energise(compartment)
+            assert board.relays_on() == [1, 4, 8]
             await board.driver.all_relays_off()
+            assert board.relays_on() == []
             assert board.pulses() == []
         self.scenario(test)
 

@@ -282,14 +282,21 @@ def test_several_boards_with_other_addresses_and_inverted_inputs() -> None:
 
 
 def test_timeout_is_configurable() -> None:
+    # A driver that ignored timeout_s (say, kept the fixture's 0.2 s) would wait as long for both.
+    async def waited(sim: LockBoardSimulator, timeout_s: float) -> float:
+        config = dataclasses.replace(fast_config(sim.port, read_retries=0), timeout_s=timeout_s)
+        async with ModbusLockDriver(config) as driver:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            with pytest.raises(PlcBoardUnreachable, match=f"no reply within {timeout_s:g} s"):
+                await driver.read_doors()
+            return loop.time() - started
+
     async def go() -> None:
         async with LockBoardSimulator(compartments=8) as sim:
             sim.faults.silent = True
-            config = dataclasses.replace(fast_config(sim.port, read_retries=0), timeout_s=0.05)
-            async with ModbusLockDriver(config) as driver:
-                loop = asyncio.get_running_loop()
-                started = loop.time()
-                with pytest.raises(PlcBoardUnreachable):
-                    await driver.read_doors()
-                assert loop.time() - started < 0.5
+            short, long = await waited(sim, 0.02), await waited(sim, 0.6)
+            # pymodbus adds a steady ~0.1 s to either; the difference is the configured one.
+            assert short >= 0.02 and long >= 0.6
+            assert long - short >= 0.4, (short, long)
     run(go())

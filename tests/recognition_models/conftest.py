@@ -9,13 +9,14 @@ import pytest
 from recognition.detector import DetectorConfig, MtcnnDetector
 from recognition.embedder import TorchEmbedder, load_embedder
 from recognition.pipeline import MtcnnPipeline, build_pipeline
+from tests.conftest import missing_asset
 
 
 @pytest.fixture(scope="session")
 def models_root(assets: Path) -> Path:
     root = assets / "models"
     if not (root / "face-api" / "face_recognition_model.bin").is_file():
-        pytest.skip(f"dlib-resnet weights not found under {root}")
+        missing_asset(f"dlib-resnet weights not found under {root}")
     return root
 
 

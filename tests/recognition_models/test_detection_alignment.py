@@ -21,7 +21,9 @@ def test_mtcnn_finds_both_faces_in_two_people(detector: MtcnnDetector, samples: 
 
 def test_mtcnn_finds_one_face_per_facenet_sample(detector: MtcnnDetector, assets: Path) -> None:
     folder = assets / "data" / "samples" / "facenet_pytorch" / "data" / "test_images"
-    for path in sorted(folder.glob("*/1.jpg")):
+    paths = sorted(folder.glob("*/1.jpg"))
+    assert len(paths) >= 4, f"the facenet-pytorch test images are missing under {folder}"
+    for path in paths:
         faces = [f for f in detector.detect(load_image(path)) if f.probability > 0.95]
         assert len(faces) == 1, path
 

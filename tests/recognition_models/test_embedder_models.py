@@ -80,6 +80,7 @@ def test_facenet_paths_with_random_weights(no_torch_cache: Path, detector: Mtcnn
 
 def test_verify_and_fetch(models_root: Path, tmp_path: Path) -> None:
     statuses = models.verify(["dlib-resnet"], root=models_root)
+    assert [s.path for s in statuses] == [models_root / "face-api" / f.name for f in models.spec("dlib-resnet").files]
     assert all(s.ok for s in statuses)
 
     def offline_copy(url: str, target: Path) -> None:  # stands in for the network

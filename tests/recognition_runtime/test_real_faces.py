@@ -16,12 +16,15 @@ import pytest
 from controller.ports import FaceMatch
 from recognition.agreement import AgreementPolicy
 from recognition.enrolment import EnrolmentPolicy, build_template
+from recognition.errors import ModelError
 from recognition.fakes import FileFrameSource
 from recognition.gallery import Gallery
 from recognition.images import load_image
+from recognition.pipeline import build_pipeline
 from recognition.types import FacePipeline
 from recognition.worker import Observation, RecognitionWorker
 from storage.templates import SqliteTemplateStore, generate_master_key, parse_master_key
+from tests.conftest import missing_asset
 
 pytestmark = pytest.mark.slow
 
@@ -29,21 +32,18 @@ POLICY = AgreementPolicy(threshold=0.5, margin=0.08, frames_required=3, frames_w
 
 
 @pytest.fixture(scope="module")
-def pipeline() -> FacePipeline:
-    pipeline_module = pytest.importorskip("recognition.pipeline")
-    from recognition.errors import ModelError
-
+def pipeline(assets: Path) -> FacePipeline:
     try:
-        return pipeline_module.build_pipeline("dlib-resnet", threads=2)  # type: ignore[no-any-return]
+        return build_pipeline("dlib-resnet", threads=2, models_root=assets / "models")
     except ModelError as exc:
-        pytest.skip(f"dlib-resnet pipeline unavailable: {exc}")
+        missing_asset(f"dlib-resnet pipeline unavailable: {exc}")
 
 
 @pytest.fixture(scope="module")
 def faces(assets: Path) -> Callable[[str, range], list[Path]]:
     root = assets / "data" / "att_faces" / "orl_faces"
     if not root.is_dir():
-        pytest.skip(f"AT&T faces not found under {root}")
+        missing_asset(f"AT&T faces not found under {root}")
     return lambda person, numbers: [root / person / f"{n}.pgm" for n in numbers]
 
 

@@ -49,9 +49,18 @@ def test_refs_are_random_and_opaque(store: SqliteTemplateStore) -> None:
     assert all(len(ref) >= 24 for ref in refs)
 
 
-def test_implements_the_vault_port(store: SqliteTemplateStore) -> None:
+def test_through_the_vault_port_destroy_shreds_one_template_and_ignores_unknown_refs(
+    store: SqliteTemplateStore,
+) -> None:
     vault: TemplateVault = store
+    keep, gone = store.put(vector(1), "m"), store.put(vector(2), "m")
     vault.destroy("unknown")
+    assert sorted(store.refs()) == sorted([keep, gone])
+    vault.destroy(gone)
+    assert store.refs() == [keep]
+    with pytest.raises(TemplateNotFound):
+        store.get(gone)
+    np.testing.assert_array_equal(store.get(keep), vector(1))
 
 
 def test_no_plaintext_on_disk(tmp_path: Path, key: bytes) -> None:

@@ -89,11 +89,20 @@ def test_no_templates() -> None:
 
 def test_released_compartment_is_no_longer_identified() -> None:
     pipeline = FakeFacePipeline()
-    worker: Identifier = RecognitionWorker(FileFrameSource([], loop=True), pipeline, Gallery(32), POLICY)
+    frames = [pipeline.frame(DEPOSITOR)] * 8 + [pipeline.frame(OTHER)] * 8
+    worker: Identifier = RecognitionWorker(FileFrameSource(frames, interval_s=0.02), pipeline, Gallery(32), POLICY)
     assert isinstance(worker, RecognitionWorker)
-    worker.add_template("C1", pipeline.embedding_of(DEPOSITOR))
-    worker.remove_template("C1")
-    assert len(worker.gallery) == 0
+    for identity in (DEPOSITOR, OTHER):
+        worker.add_template(f"C{identity}", pipeline.embedding_of(identity), subject_id=f"subject-{identity}")
+    worker.remove_template(f"C{DEPOSITOR}")
+    recorder = Recorder()
+    worker.start(recorder)
+    worker.join(timeout=30)
+    worker.stop()
+    assert worker.error is None
+    accepted = {m.compartment_id for m in recorder.matches() if m.accepted}
+    assert accepted == {f"C{OTHER}"}, recorder.seen  # the kept one still opens: the worker did run
+    assert all(m.compartment_id != f"C{DEPOSITOR}" for m in recorder.matches())
 
 
 def test_enrolment_captures_good_frames_into_a_template() -> None:

@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
-import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+PSYCOPG_MISSING = ""
+try:
+    import psycopg
+except ImportError as exc:  # the optional [postgres] extra is absent: PostgreSQL cases skip, SQLite cases still run
+    psycopg = None
+    PSYCOPG_MISSING = f"PostgreSQL tests need the psycopg driver (pip install -e '.[postgres]'): {exc}"
+
 PG_ENV = "LOCKERS_TEST_POSTGRES_URL"
+# What a raw driver raises when the database refuses a statement; psycopg's only where it is installed.
+DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError,) + ((psycopg.Error,) if psycopg else ())
+
+
+def psycopg_driver() -> ModuleType:
+    """The psycopg module; skips the test when the driver is not installed."""
+    if psycopg is None:
+        pytest.skip(PSYCOPG_MISSING)
+    return psycopg
 
 
 def postgres_base_url() -> str:
-    """The server named by ``LOCKERS_TEST_POSTGRES_URL``; skips the test when it is not set."""
+    """The server named by ``LOCKERS_TEST_POSTGRES_URL``; skips when it is not set or psycopg is missing."""
     url = os.environ.get(PG_ENV)
     if not url:
         pytest.skip(f"PostgreSQL tests need {PG_ENV}, e.g. postgresql+psycopg://lockers:lockers@127.0.0.1/lockers_test")
+    psycopg_driver()
     return url
 
 
@@ -30,8 +48,9 @@ def _libpq_dsn(url: str) -> str:
 def pg_url() -> Iterator[str]:
     """A URL whose ``search_path`` is a brand-new schema, dropped after the test."""
     base = postgres_base_url()
+    driver = psycopg_driver()
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_libpq_dsn(base), autocommit=True) as admin:
+    with driver.connect(_libpq_dsn(base), autocommit=True) as admin:
         admin.execute(f"CREATE SCHEMA {schema}")
     try:
         yield (
@@ -40,7 +59,7 @@ def pg_url() -> Iterator[str]:
             .render_as_string(hide_password=False)
         )
     finally:
-        with psycopg.connect(_libpq_dsn(base), autocommit=True) as admin:
+        with driver.connect(_libpq_dsn(base), autocommit=True) as admin:
             admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 

@@ -6,11 +6,11 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
 
-import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
 from storage.event_store import SqlEventStore
+from tests.storage.conftest import DRIVER_ERRORS, psycopg_driver
 from tests.storage.helpers import first_bad_position, flow
 
 Execute = Callable[[str], None]
@@ -34,7 +34,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[tuple[str, SqlEventStore
             yield request.param, store, lambda sql: raw.execute(sql) and None
     else:
         dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(dsn, autocommit=True) as raw:
+        with psycopg_driver().connect(dsn, autocommit=True) as raw:
             yield request.param, store, lambda sql: raw.execute(sql) and None  # type: ignore[arg-type]
     store.close()
 
@@ -51,7 +51,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[tuple[str, SqlEventStore
 def test_database_refuses_changes_to_the_log(backend: tuple[str, SqlEventStore, Execute], statement: str) -> None:
     _, store, execute = backend
     before = list(store.read_raw())
-    with pytest.raises((sqlite3.IntegrityError, psycopg.Error), match="append-only"):
+    with pytest.raises(DRIVER_ERRORS, match="append-only"):
         execute(statement)
     assert list(store.read_raw()) == before
 
@@ -61,7 +61,8 @@ def test_postgres_refuses_truncate(pg_url: str) -> None:
     store = SqlEventStore.from_url(pg_url)
     store.append("1", 0, flow("1", 0, 2))
     dsn = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as raw, pytest.raises(psycopg.Error, match="TRUNCATE refused"):
+    driver = psycopg_driver()
+    with driver.connect(dsn, autocommit=True) as raw, pytest.raises(driver.Error, match="TRUNCATE refused"):
         raw.execute("TRUNCATE events")
     assert len(list(store.read_raw())) == 2
     store.close()

@@ -14,7 +14,7 @@ from sqlalchemy import Column, MetaData, String
 from storage import migration
 from storage.engine import parse_url
 from storage.event_store import SqlEventStore
-from storage.schema import events, metadata
+from storage.schema import bank, events, metadata
 
 CLI = [sys.executable, "-c", "from controller.app.cli import main; main()"]
 
@@ -27,15 +27,15 @@ def lockers(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
 
 def test_upgrade_is_idempotent_and_check_passes(sqlite_url: str) -> None:
     url = parse_url(sqlite_url)
-    assert migration.upgrade(url) == migration.head_revision() == "0001"
-    assert migration.upgrade(url) == "0001"
+    assert migration.upgrade(url) == migration.head_revision() == "0002"
+    assert migration.upgrade(url) == "0002"
     assert migration.schema_problems(url) == []
 
 
 @pytest.mark.postgres
 def test_postgres_upgrade_and_check(pg_url: str) -> None:
     url = parse_url(pg_url)
-    assert migration.upgrade(url) == "0001"
+    assert migration.upgrade(url) == "0002"
     assert migration.schema_problems(url) == []
 
 
@@ -44,6 +44,7 @@ def test_check_reports_models_that_drifted_from_the_migrations(sqlite_url: str) 
     migration.upgrade(url)
     drifted = MetaData()
     events.to_metadata(drifted).append_column(Column("camera_id", String(32)))
+    bank.to_metadata(drifted)
     problems = migration.schema_problems(url, drifted)
     assert len(problems) == 1
     assert "add_column" in problems[0] and "camera_id" in problems[0]
@@ -61,7 +62,7 @@ def test_check_reports_a_missing_trigger(sqlite_url: str) -> None:
 def test_check_reports_a_database_behind_the_migrations(tmp_path: Path) -> None:
     sqlite3.connect(tmp_path / "old.db").close()
     problems = migration.schema_problems(parse_url(f"sqlite:///{tmp_path}/old.db"))
-    assert problems == ["database is at revision none, the migrations at 0001"]
+    assert problems == ["database is at revision none, the migrations at 0002"]
 
 
 def test_the_log_is_never_dropped_by_a_downgrade(sqlite_url: str) -> None:
@@ -82,13 +83,13 @@ def test_cli_upgrade_then_check(tmp_path: Path) -> None:
     ]
     upgraded = lockers("db", "upgrade", data_dir=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "at revision 0001" in upgraded.stdout
+    assert "at revision 0002" in upgraded.stdout
     checked = lockers("db", "check", "--json", data_dir=tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert json.loads(checked.stdout) == {
         "ok": True,
         "database": f"sqlite:///{tmp_path}/lockers.db",
-        "revision": "0001",
+        "revision": "0002",
         "problems": [],
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+import sys
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,7 @@ def test_opening_a_fresh_file_creates_folders_and_schema(tmp_path: Path) -> None
 
 def test_a_database_behind_the_migrations_is_refused_when_only_reading(tmp_path: Path) -> None:
     sqlite3.connect(tmp_path / "empty.db").close()
-    with pytest.raises(SchemaError, match="revision none, not 0001: run `lockers db upgrade`"):
+    with pytest.raises(SchemaError, match="revision none, not 0002: run `lockers db upgrade`"):
         SqlEventStore.from_url(f"sqlite:///{tmp_path}/empty.db", create=False)
 
 
@@ -76,6 +77,12 @@ def test_unreachable_postgres_is_a_storage_error() -> None:
     with pytest.raises(
         DatabaseUnavailable, match="cannot use database postgresql\\+psycopg://u:\\*\\*\\*@127.0.0.1:1/db"
     ):
+        SqlEventStore.from_url("postgresql+psycopg://u:secret@127.0.0.1:1/db")
+
+
+def test_missing_postgres_driver_is_one_clear_storage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the [postgres] extra were not installed
+    with pytest.raises(DatabaseUnavailable, match="driver is not installed .*pip install 'lockers\\[postgres\\]'"):
         SqlEventStore.from_url("postgresql+psycopg://u:secret@127.0.0.1:1/db")
 
 

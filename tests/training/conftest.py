@@ -10,6 +10,7 @@ import pytest
 
 from recognition.training.config import TrainConfig
 from recognition.training.run import fine_tune
+from tests.conftest import missing_asset
 
 # Freezing the stem and the first eleven residual blocks keeps a CPU epoch to a few seconds;
 # the last blocks and the projection still train (what a small dataset can afford anyway).
@@ -20,9 +21,9 @@ FAST_FREEZE = ("conv32_down", *(f"blocks.{i}" for i in range(11)))
 def att(assets: Path) -> Path:
     root = assets / "data" / "att_faces" / "orl_faces"
     if not (root / "s1").is_dir():
-        pytest.skip(f"AT&T faces not found under {root}")
+        missing_asset(f"AT&T faces not found under {root}")
     if not (assets / "models" / "face-api" / "face_recognition_model.bin").is_file():
-        pytest.skip("dlib-resnet weights not found under the assets")
+        missing_asset("dlib-resnet weights not found under the assets")
     return root
 
 

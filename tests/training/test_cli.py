@@ -1,4 +1,4 @@
-"""``lockers train`` from the command line: bad input gives one clear line on stderr and exit status 1."""
+"""``lockers train`` from the command line: bad input gives one clear line on stderr and exit status 2 (bad input)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from controller.app.exits import BAD_INPUT
 from recognition import train_cli
 
 
@@ -35,7 +36,7 @@ def _people(root: Path, identities: int, images: int, content: bytes) -> Path:
 
 
 def _assert_one_error(result: Any, fragment: str) -> None:
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == BAD_INPUT, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.stderr
     assert "Traceback" not in result.output

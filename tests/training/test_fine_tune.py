@@ -14,8 +14,11 @@ from recognition.embedder import load_embedder
 from recognition.images import load_image
 from recognition.models import sha256_of
 from recognition.training.config import TrainConfig
+from recognition.training.data import load_dataset
 from recognition.training.errors import ResumeMismatch
+from recognition.training.preprocess import default_cache_dir, prepare
 from recognition.training.run import fine_tune
+from recognition.training.validation import embed_chips, verify
 from tests.training.conftest import variant
 
 
@@ -45,6 +48,32 @@ def test_report_compares_base_and_finetuned_and_is_written_beside(
         assert 0.0 <= att_run[side]["tar_at_far"]["0.01"] <= 1.0
     sidecar = att_config.out.with_name(att_config.out.name + ".json")
     assert json.loads(sidecar.read_text()) == json.loads(json.dumps(att_run))
+
+
+def test_report_scores_both_models_on_the_same_unseen_faces(att_run: dict[str, Any], att_config: TrainConfig) -> None:
+    # Re-measure each side from its own weights on the validation identities the report names: a report
+    # that scored the wrong model, the wrong faces or copied one side into the other fails here.
+    base = load_embedder(att_config.base)
+    dataset = load_dataset(att_config.data, att_config.people, att_config.max_images_per_identity)
+    faces = prepare(dataset, base.template, att_config.cache_dir or default_cache_dir(), att_config.device)
+    names = np.asarray(faces.names)
+    unseen = np.isin(names, att_run["split"]["validation"])
+    assert unseen.sum() == 10 * 3
+    fars = tuple(sorted((float(far) for far in att_run["base"]["tar_at_far"]), reverse=True))
+    thresholds = {}
+    for side, embedder in (("base", base), ("finetuned", load_embedder(att_config.out))):
+        embeddings = embed_chips(embedder, faces.chips[unseen])
+        measured = verify(embeddings, [str(n) for n in names[unseen]], att_run[side]["metric"], att_config.seed, fars)
+        assert (att_run[side]["genuine_pairs"], att_run[side]["impostor_pairs"]) == (
+            measured.genuine_pairs, measured.impostor_pairs)
+        assert att_run[side]["auc"] == pytest.approx(measured.auc, abs=1e-4), side
+        # Thresholds are distances: continuous, so they tell one model's scores from another's.
+        assert att_run[side]["threshold_at_far"] == pytest.approx(measured.threshold_at_far, rel=1e-4), side
+        thresholds[side] = measured.threshold_at_far
+    # The chosen epoch changed the scores exactly when it trained the backbone (a head-only warm-up epoch
+    # exports the base network unchanged).
+    chosen = next(epoch for epoch in att_run["epochs"] if epoch["epoch"] == att_run["finetuned"]["epoch"])
+    assert (thresholds["finetuned"] != pytest.approx(thresholds["base"], rel=1e-3)) == chosen["backbone"]
 
 
 def test_checkpoint_reloads_through_recognition_and_embeds(

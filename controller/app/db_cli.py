@@ -1,4 +1,4 @@
-"""``lockers db``: apply the migrations and check that the database matches the models."""
+"""``lockers db``: apply the migrations and check that the database matches the models (shell over ``storage``)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import json
 from typing import Annotated
 
 import typer
+
+from controller.app import exits
+from controller.app.location import ConfigOption, bank_config, database_url
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: SQLite file in the data dir).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
@@ -19,26 +22,24 @@ def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
 
 
-def upgrade_command(db: DbOption = None, as_json: JsonOption = False) -> None:
+def upgrade_command(db: DbOption = None, as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Create the database if needed and apply every migration."""
     from storage import migration
-    from storage.config import default_url
     from storage.engine import check_exists, parse_url
 
-    url = parse_url(db or default_url())
+    url = parse_url(database_url(bank_config(config), db))
     check_exists(url, create=True)
     revision = migration.upgrade(url)
     where = url.render_as_string(hide_password=True)
     _report(as_json, {"ok": True, "database": where, "revision": revision, "problems": []})
 
 
-def check_command(db: DbOption = None, as_json: JsonOption = False) -> None:
+def check_command(db: DbOption = None, as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Fail unless the database is at the newest migration and matches the models (with its triggers)."""
     from storage import migration
-    from storage.config import default_url
     from storage.engine import check_exists, parse_url
 
-    url = parse_url(db or default_url())
+    url = parse_url(database_url(bank_config(config), db))
     check_exists(url, create=False)
     problems = migration.schema_problems(url)
     where = url.render_as_string(hide_password=True)
@@ -46,7 +47,7 @@ def check_command(db: DbOption = None, as_json: JsonOption = False) -> None:
         as_json, {"ok": not problems, "database": where, "revision": migration.head_revision(), "problems": problems}
     )
     if problems:
-        raise typer.Exit(1)
+        raise typer.Exit(exits.CHECK_FAILED)
 
 
 def _report(as_json: bool, document: dict[str, object]) -> None:

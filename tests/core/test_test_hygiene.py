@@ -1,0 +1,67 @@
+"""The test suite itself: it must not hide broken project modules or missing assets."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+
+FIRST_PARTY = ("controller", "recognition", "storage", "plc", "migrations", "tests", "benchmarks")
+
+
+def test_importorskip_is_never_used_on_the_projects_own_modules() -> None:
+    # An importorskip of our own module turns an ImportError (a real bug) into a quiet skip.
+    pattern = re.compile(r"importorskip\(\s*[\"'](\w+)")
+    sources = sorted((REPO_ROOT / "tests").rglob("*.py"))
+    assert sources
+    offenders = [
+        f"{path.relative_to(REPO_ROOT)}: {name}"
+        for path in sources
+        for name in pattern.findall(path.read_text())
+        if name in FIRST_PARTY
+    ]
+    assert offenders == []
+
+
+ASSET_TEST = """
+from tests.conftest import assets  # noqa: F401  (the fixture every asset test goes through)
+
+
+def test_needs_assets(assets):
+    assert assets.is_dir()
+"""
+
+
+def _run_asset_test(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    test = tmp_path / "test_needs_assets.py"
+    test.write_text(ASSET_TEST)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(REPO_ROOT),
+         "-c", str(REPO_ROOT / "pyproject.toml"), str(test)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "LOCKERS_ASSETS": str(tmp_path / "absent"), **env},
+    )
+
+
+def test_missing_assets_skip_locally_and_fail_where_required(tmp_path: Path) -> None:
+    local = _run_asset_test(tmp_path, LOCKERS_REQUIRE_ASSETS="")
+    assert local.returncode == 0 and "1 skipped" in local.stdout, local.stdout
+    required = _run_asset_test(tmp_path, LOCKERS_REQUIRE_ASSETS="1")
+    assert required.returncode == 1 and "LOCKERS_REQUIRE_ASSETS is set" in required.stdout, required.stdout
+    assert "1 error" in required.stdout or "1 failed" in required.stdout
+
+
+def test_ci_stops_with_one_line_when_the_assets_folder_is_missing(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["bash", str(REPO_ROOT / ".ci" / "run")], capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "LOCKERS_ASSETS": str(tmp_path / "absent")},
+    )
+    assert result.returncode != 0
+    where = tmp_path / "absent"
+    assert result.stderr.strip().splitlines() == [
+        f".ci/run: error: assets folder not found at {where} (needs data/ and models/; set LOCKERS_ASSETS)"
+    ]

@@ -1,0 +1,44 @@
+"""A real ``lockers run --simulate`` writes signed checkpoints of its log, the last one at shutdown."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+
+from controller.app.anchor_keys import AuditSettings, make_signing_key
+from controller.app.anchor_log import add_anchor_findings, read_checkpoints
+from controller.app.auditor import verify_log
+from controller.app.config import load_config
+from storage.audit_reader import AuditReader
+from tests.service.conftest import start_bank
+
+
+def test_the_daemon_anchors_its_log_and_checkpoints_at_shutdown(tmp_path: Path, assets: Path) -> None:
+    config = load_config(overrides={"bank": {"data_dir": str(tmp_path)}})
+    make_signing_key(AuditSettings.from_config(config))
+    bank = start_bank(tmp_path, "--simulate")
+    try:
+        with httpx.Client(base_url=bank.url, timeout=30.0) as client:
+            assert client.post("/simulate/doors/2", json={"action": "force"}).status_code == 200
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                states = {row["id"]: row["state"] for row in client.get("/compartments").json()["compartments"]}
+                if states["2"] == "alarm":
+                    break
+                time.sleep(0.2)
+            assert states["2"] == "alarm"
+    finally:
+        bank.process.terminate()
+        bank.process.wait(timeout=60)
+    url = f"sqlite:///{tmp_path}/lockers.db"
+    reader = AuditReader.from_url(url)
+    _, last, count = reader.position_bounds()
+    reader.close()
+    checkpoints, unreadable = read_checkpoints(tmp_path / "anchors.jsonl")
+    assert unreadable == [] and count > 0
+    assert checkpoints[-1].position == last and checkpoints[-1].events == count
+    report = verify_log(url, workers=1)
+    add_anchor_findings(report, config, url)
+    assert report.ok, report.problems
