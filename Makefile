@@ -6,11 +6,17 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck install clean
 
+# One line per step, and pip's own progress (packages collected, downloads, builds) left visible:
+# the first install fetches torch and friends and takes minutes, which must not look like a hang.
 $(STAMP): pyproject.toml
+	@echo "==> [1/3] creating the virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,postgres]'
-	touch $(STAMP)
+	@echo "==> [2/3] upgrading pip"
+	$(BIN)/pip install --upgrade --progress-bar on pip
+	@echo "==> [3/3] installing lockers with its dev and postgres extras (torch is large: minutes the first time)"
+	$(BIN)/pip install --progress-bar on -e '.[dev,postgres]'
+	@touch $(STAMP)
+	@echo "==> installed: $(BIN)/lockers"
 
 install: $(STAMP)
 

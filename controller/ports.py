@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import NewType, Protocol
+from typing import NewType, Protocol, TypeVar
 
 from controller.domain.events import Event
 from controller.domain.evidence import EnrolmentLiveness, Evidence
@@ -136,6 +136,25 @@ class TemplateVault(Protocol):
 
     def destroy(self, template_ref: str) -> None:
         """Crypto-shred a template (its key and ciphertext); unknown refs are ignored."""
+        ...
+
+
+EmbeddingT = TypeVar("EmbeddingT")
+
+
+class TemplateStore(TemplateVault, Protocol[EmbeddingT]):
+    """The whole vault as recognition and the shell use it: put, get and destroy templates.
+
+    Generic in the embedding type so that the core needs no array library; recognition binds it
+    (``recognition.station.TemplateVault = TemplateStore[Embedding]``) and mypy checks the adapters.
+    """
+
+    def put(self, embedding: EmbeddingT, model_version: str) -> str:
+        """Encrypt and store a template; return its reference."""
+        ...
+
+    def get(self, ref: str) -> EmbeddingT:
+        """Decrypt a template; an unknown or destroyed reference is an error."""
         ...
 
 

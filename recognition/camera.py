@@ -257,11 +257,15 @@ class FrameGrabber:
         self.source = source
         self.buffer = buffer
         self.error: RecognitionError | None = None
+        self.started_at: float | None = None
+        self.last_frame_at: float | None = None
+        self.finished = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="frame-grabber", daemon=True)
 
     def start(self) -> None:
         """Start reading."""
+        self.started_at = time.monotonic()
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -277,9 +281,11 @@ class FrameGrabber:
                 frame = self.source.read()
                 if frame is None:
                     break
+                self.last_frame_at = time.monotonic()
                 self.buffer.put(frame)
         except RecognitionError as exc:
             # An unreadable image ends the source; the worker reports it instead of a dead thread.
             self.error = exc
         finally:
+            self.finished = True
             self.buffer.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from controller.domain.evidence import EnrolmentLiveness
-from controller.ports import FaceMatch
+from controller.ports import FaceMatch, TemplateStore
 from recognition.agreement import AgreementPolicy, FrameAgreement
 from recognition.camera import Frame
 from recognition.enrolment import EnrolmentPolicy, EnrolmentResult, build_template
@@ -23,21 +23,8 @@ from recognition.liveness.attempt import LiveAgreement, check_enrolment
 from recognition.liveness.monitor import LivenessMonitor
 from recognition.types import Embedding, FacePipeline, Image
 
-
-class TemplateVault(Protocol):
-    """The encrypted template store as recognition uses it."""
-
-    def put(self, embedding: Embedding, model_version: str) -> str:
-        """Store a template, return its ref."""
-        ...
-
-    def get(self, ref: str) -> Embedding:
-        """Decrypt a template."""
-        ...
-
-    def destroy(self, template_ref: str) -> None:
-        """Crypto-shred a template."""
-        ...
+TemplateVault = TemplateStore[Embedding]
+"""The encrypted template store as recognition uses it (the port, bound to NumPy embeddings)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,14 +140,14 @@ class PushFrameSource:
         self._frames: queue.Queue[Frame | None] = queue.Queue(maxsize=8)
         self._count = 0
 
-    def push(self, image: Image, captured_at: float) -> None:
-        """Offer one frame; when the reader lags, the oldest waiting frame is dropped."""
+    def push(self, image: Image, captured_at: float) -> int:
+        """Offer one frame and return its index; when the reader lags, the oldest waiting frame is dropped."""
         self._count += 1
         frame = Frame(image, self._count, captured_at)
         while True:
             try:
                 self._frames.put_nowait(frame)
-                return
+                return frame.index
             except queue.Full:
                 with contextlib.suppress(queue.Empty):
                     self._frames.get_nowait()

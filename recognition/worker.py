@@ -36,6 +36,9 @@ NO_TEMPLATES = "no_templates"
 ANALYSIS_FAILED = "analysis_failed"
 """Rejection reason: the pipeline refused the frame (a corrupt or unusable image); the worker goes on."""
 
+RECENT_FRAMES = 8
+"""How many analysed frames an enrolment with a look-back may reach back to."""
+
 
 @dataclass(frozen=True, slots=True)
 class FaceRejected:
@@ -154,7 +157,14 @@ class RecognitionWorker:
         self._enrolment: _Enrolment | None = None
         self._enrolment_lock = threading.Lock()
         self._last_rejection: str | None = None
+        self._recent: deque[tuple[float, FrameAnalysis]] = deque(maxlen=RECENT_FRAMES)
+        self.processed_index = -1
         self._thread = threading.Thread(target=self._run, name="recognition-worker", daemon=True)
+
+    @property
+    def grabber(self) -> FrameGrabber:
+        """The camera side: when it started, when the last frame came, whether it ended and why."""
+        return self._grabber
 
     @property
     def camera_error(self) -> BaseException | None:
@@ -173,6 +183,7 @@ class RecognitionWorker:
         self._grabber.stop(timeout)
         if self._thread.is_alive():
             self._thread.join(timeout)
+        self._finish_enrolment_early("recognition stopped")  # one asked for after the thread ended
 
     def join(self, timeout: float | None = None) -> None:
         """Wait for the worker to finish (at the end of a finite source)."""
@@ -188,19 +199,25 @@ class RecognitionWorker:
         self.gallery.remove(compartment_id)
         self._gallery_changed.set()
 
-    def enrol(self, samples: int, timeout_s: float) -> Future[EnrolmentResult]:
+    def enrol(self, samples: int, timeout_s: float, lookback_s: float = 0.0) -> Future[EnrolmentResult]:
         """Build a template from the next ``samples`` good frames captured after this call.
 
-        At the deadline (or on ``stop``) the good frames so far are used if the enrolment policy's
-        minimum is met; otherwise the future fails with ``EnrolmentError`` and every rejection.
+        ``lookback_s`` also admits frames captured that long before the call (uploads in simulate mode,
+        where a script's first frame may overtake its deposit request). At the deadline (or on ``stop``)
+        the good frames so far are used if the enrolment policy's minimum is met; otherwise the future
+        fails with ``EnrolmentError`` and every rejection.
         """
         future: Future[EnrolmentResult] = Future()
         with self._enrolment_lock:
             if self._enrolment is not None:
                 future.set_exception(EnrolmentError("an enrolment is already in progress", ()))
-            else:
-                now = self._clock()
-                self._enrolment = _Enrolment(samples, now, now + timeout_s, future)
+                return future
+            now = self._clock()
+            pending = _Enrolment(samples, now - lookback_s, now + timeout_s, future)
+            pending.analyses = [a for at, a in self._recent if at >= pending.requested_at]
+            self._enrolment = pending
+        if pending.good >= samples:
+            self._finish_enrolment_early("enrolment")
         return future
 
     def _run(self) -> None:
@@ -226,12 +243,15 @@ class RecognitionWorker:
             # One bad frame must not stop the camera: report it and carry on with the next.
             self.last_frame_error = exc
             self._reject(ANALYSIS_FAILED, frame)
+            self.processed_index = frame.index
             return
         analysed = self._clock()
         if not self._feed_enrolment(frame, analysis):
+            self._recent.append((frame.captured_at, analysis))
             self._identify(frame, analysis)
         done = self._clock()
         self.latency.record((analysed - started) * 1000.0, (done - frame.captured_at) * 1000.0)
+        self.processed_index = frame.index
 
     def _identify(self, frame: Frame, analysis: FrameAnalysis) -> None:
         if self._gallery_changed.is_set():

@@ -1,20 +1,24 @@
-"""Encrypted biometric template store: one data key per template, sealed by a master key.
+"""Encrypted biometric template store: one data key per template, sealed by a rotated vault key.
 
 Layout (one SQLite file, separate from the event log)::
 
-    meta(name, value)                       the master key's check value (wrong key -> clear error)
+    meta(name, value)                       the master key's check value, the vault key's fingerprint
     templates(ref, model_version, dimensions, created_at, sealed_key, key_nonce, nonce, ciphertext)
 
 Each template is encrypted with AES-256-GCM under its own random data key; the data key is sealed
-(AES-256-GCM) under the master key from configuration. Both carry the template ref (and model
-version) as associated data, so a row copied under another ref or a tampered byte fails to open.
-``destroy`` deletes the row with ``secure_delete`` on: the data key is gone, so no backup of the
-ciphertext can be opened again (crypto-shredding).
+(AES-256-GCM) under the vault key, which lives in ``<vault>.key`` wrapped by the master key from
+configuration (see ``storage.vault_keys``). Both carry the template ref (and model version) as
+associated data, so a row copied under another ref or a tampered byte fails to open. ``destroy``
+deletes the row with ``secure_delete`` on; ``rotate`` re-seals the live data keys under a new vault
+key and destroys the old one, so a copy of the vault taken before a release cannot be opened with the
+keys that exist afterwards (crypto-shredding that outlives backups). A vault from before vault keys
+(data keys sealed by the master key itself) is rotated onto a vault key when first opened.
 
 Errors (all ``TemplateError``, a ``LockerError``)::
 
     TemplateError
     ├── MasterKeyError       the master key is malformed or is not the one the store was sealed with
+    ├── VaultKeyMismatch     the vault key file is missing, damaged or does not belong to this vault
     ├── TemplateNotFound     no template under this ref (never stored, or destroyed)
     └── TemplateCorrupt      authentication failed: the row was tampered with or damaged
 """
@@ -40,6 +44,16 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from controller.domain.errors import LockerError
+from storage.vault_keys import (
+    VaultKeyError,
+    install,
+    key_file_for,
+    key_id,
+    pending_file_for,
+    read_key,
+    wrap,
+    write_secret_file,
+)
 
 Embedding = npt.NDArray[np.float32]
 
@@ -58,6 +72,10 @@ _SCHEMA = (
 
 class TemplateError(LockerError):
     """Root of the template store's errors."""
+
+
+class VaultKeyMismatch(TemplateError, VaultKeyError):
+    """The vault key file is missing or is not the key this vault's templates are sealed with."""
 
 
 class MasterKeyError(TemplateError):
@@ -104,12 +122,14 @@ class SqliteTemplateStore:
     def __init__(self, path: Path | str, master_key: bytes) -> None:
         if len(master_key) != KEY_BYTES:
             raise MasterKeyError(f"template master key must be {KEY_BYTES} bytes, got {len(master_key)}")
-        self._master = AESGCM(master_key)
+        self._master_key = master_key
         self._check = hmac.new(master_key, _CHECK_LABEL, hashlib.sha256).digest()
         self._lock = threading.Lock()
+        self.key_file = key_file_for(Path(path))
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._configure()
         self._verify_master_key()
+        self._open_vault_key()
 
     def _configure(self) -> None:
         # secure_delete zeroes freed pages and the rollback journal keeps no copy after commit:
@@ -127,16 +147,96 @@ class SqliteTemplateStore:
             elif not hmac.compare_digest(bytes(row[0]), self._check):
                 raise MasterKeyError("the template store was sealed with a different master key")
 
+    def _open_vault_key(self) -> None:
+        with self._lock:
+            stored = self._stored_key_id(self._db)
+        if stored is None:  # a new vault, or one sealed by the master key itself: move it onto a vault key
+            self._sealer, self._key_id = AESGCM(self._master_key), b""
+            self.rotate()
+            return
+        self._load_key(stored)
+
+    @staticmethod
+    def _stored_key_id(db: sqlite3.Connection) -> bytes | None:
+        row = db.execute("SELECT value FROM meta WHERE name = 'vault_key_id'").fetchone()
+        return None if row is None else bytes(row[0])
+
+    def _load_key(self, wanted: bytes) -> None:
+        pending = pending_file_for(self.key_file)
+        for candidate in (self.key_file, pending):
+            try:
+                key = read_key(candidate, self._master_key)
+            except VaultKeyError as exc:
+                raise VaultKeyMismatch(str(exc)) from exc
+            if key is not None and hmac.compare_digest(key_id(key), wanted):
+                if candidate == pending:  # a rotation committed, then stopped before installing its key
+                    install(pending, self.key_file)
+                self._sealer, self._key_id = AESGCM(key), wanted
+                return
+        raise VaultKeyMismatch(f"vault key {self.key_file} is missing or does not belong to this vault: "
+                               "its templates cannot be opened")
+
+    def _follow_rotation(self, db: sqlite3.Connection) -> None:
+        # Another process (`lockers keys rotate` beside a running controller) may have rotated the vault.
+        stored = self._stored_key_id(db)
+        if stored is not None and stored != self._key_id:
+            self._load_key(stored)
+
+    def rotate(self) -> int:
+        """Re-seal every live template under a new vault key, then destroy the old key; returns the count.
+
+        Crash-safe: the new key is written to ``<key>.next`` first, the vault switches in one transaction,
+        and only then does the new file replace the old one; opening the vault finishes a rotation that
+        committed and ignores one that did not, so no template is lost either way.
+        """
+        new_key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+        pending = pending_file_for(self.key_file)
+        with self._lock:
+            pending.unlink(missing_ok=True)  # left by a rotation that stopped before committing
+            write_secret_file(pending, wrap(self._master_key, new_key))
+            try:
+                with self._begun() as db:
+                    if self._key_id:
+                        self._follow_rotation(db)
+                    count = self._reseal(db, AESGCM(new_key))
+                    db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('vault_key_id', ?)",
+                               (key_id(new_key),))
+            except BaseException:
+                pending.unlink(missing_ok=True)
+                raise
+            self._sealer, self._key_id = AESGCM(new_key), key_id(new_key)
+            install(pending, self.key_file)
+        return count
+
+    def _reseal(self, db: sqlite3.Connection, sealer: AESGCM) -> int:
+        rows = db.execute("SELECT ref, model_version, dimensions, sealed_key, key_nonce FROM templates").fetchall()
+        for ref, model_version, dimensions, sealed_key, key_nonce in rows:
+            aad = _associated_data(ref, model_version, dimensions)
+            try:
+                data_key = self._sealer.decrypt(key_nonce, sealed_key, aad)
+            except InvalidTag as exc:
+                raise TemplateCorrupt(f"key rotation stopped, nothing changed: template {ref!r} failed "
+                                      "authentication (tampered or damaged)") from exc
+            nonce = secrets.token_bytes(NONCE_BYTES)
+            db.execute("UPDATE templates SET sealed_key = ?, key_nonce = ? WHERE ref = ?",
+                       (sealer.encrypt(nonce, data_key, aad), nonce, ref))
+        return len(rows)
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, self._begun() as db:
+            yield db
+
+    @contextmanager
+    def _begun(self) -> Iterator[sqlite3.Connection]:
+        # The caller holds self._lock.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def put(self, embedding: Embedding, model_version: str) -> str:
         """Encrypt and store a template; return its opaque random ref."""
@@ -146,26 +246,29 @@ class SqliteTemplateStore:
         key_nonce, nonce = secrets.token_bytes(NONCE_BYTES), secrets.token_bytes(NONCE_BYTES)
         aad = _associated_data(ref, model_version, vector.size)
         ciphertext = AESGCM(data_key).encrypt(nonce, vector.astype("<f4").tobytes(), aad)
-        sealed_key = self._master.encrypt(key_nonce, data_key, aad)
-        row = (ref, model_version, vector.size, datetime.now(UTC).isoformat(), sealed_key, key_nonce)
-        with self._transaction() as db:
+        with self._transaction() as db:  # sealed under the lock: a rotation cannot slip in between
+            self._follow_rotation(db)
+            sealed_key = self._sealer.encrypt(key_nonce, data_key, aad)
+            row = (ref, model_version, vector.size, datetime.now(UTC).isoformat(), sealed_key, key_nonce)
             db.execute("INSERT INTO templates VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*row, nonce, ciphertext))
         return ref
 
     def get(self, ref: str) -> Embedding:
         """Decrypt one template; raise ``TemplateNotFound`` or ``TemplateCorrupt``."""
-        with self._lock:
-            row = self._db.execute(
+        with self._transaction() as db:  # one snapshot: the row and the key it is sealed under
+            self._follow_rotation(db)
+            row = db.execute(
                 "SELECT model_version, dimensions, sealed_key, key_nonce, nonce, ciphertext "
                 "FROM templates WHERE ref = ?",
                 (ref,),
             ).fetchone()
+            sealer = self._sealer
         if row is None:
             raise TemplateNotFound(f"no template under ref {ref!r}")
         model_version, dimensions, sealed_key, key_nonce, nonce, ciphertext = row
         aad = _associated_data(ref, model_version, dimensions)
         try:
-            data_key = self._master.decrypt(key_nonce, sealed_key, aad)
+            data_key = sealer.decrypt(key_nonce, sealed_key, aad)
             plain = AESGCM(data_key).decrypt(nonce, ciphertext, aad)
         except InvalidTag as exc:
             raise TemplateCorrupt(f"template {ref!r} failed authentication (tampered or damaged)") from exc

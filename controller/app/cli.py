@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from controller.app import exits
+from controller.app import exits, keys_cli
 from controller.app.bootstrap import open_event_store
 from controller.app.config import compartment_ids
 from controller.app.location import ConfigOption, bank_config, database_url
@@ -38,6 +38,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(sim_app, name="sim")
 keys_app = typer.Typer(no_args_is_help=True, help="Make the secrets a site configures.")
 app.add_typer(keys_app, name="keys")
+keys_cli.register(keys_app)  # `keys rotate` (the vault's key rotation) lives in its own module
 
 # Each module exposes ``register(app: typer.Typer) -> None`` and imports heavy libraries lazily.
 SUBSYSTEM_CLIS = (

@@ -47,6 +47,7 @@ class TemplatesSection(Section):
 
     path: str | None = Field(None, min_length=1)  # default <data_dir>/templates.db
     master_key: str | None = None  # `lockers keys master`; or LOCKERS_MASTER_KEY
+    rotate_every_h: float = Field(24.0, ge=0, le=24 * 366)  # vault key rotation by `lockers run`; 0: never
 
     @field_validator("master_key")
     @classmethod

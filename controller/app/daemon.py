@@ -24,18 +24,29 @@ from controller.app.anchor_keeper import AnchorKeeper
 from controller.app.api import ApiContext, EventBroadcaster, create_app
 from controller.app.config import Config
 from controller.app.feedback import FeedbackFilter, feedback_of
+from controller.app.health import BankHealth
+from controller.app.key_rotation import vault_key_timer
 from controller.app.metrics import Metrics
-from controller.app.stack import Overrides, Stack, build_bank, open_vault, simulated_door, start_simulator
+from controller.app.simulated_inputs import SimulatedInputs
+from controller.app.stack import Overrides, Stack, build_bank, open_vault, start_simulator
 from controller.domain.errors import ConfigError, LockDriverError
 from controller.ports import FaceMatch, SensorObservation
 from controller.service.bank import DepositReceipt
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from plc.simulator import LockBoardSimulator
+    from recognition.camera import FrameSource
     from recognition.station import StoredEnrolment
+    from recognition.types import FacePipeline, FrameAnalysis, Image, ModelCard
+    from recognition.worker import Observation, RecognitionWorker
 
 log = structlog.get_logger("lockers.daemon")
 
 ENROL_TIMEOUT_S = 15.0
+ENROL_LOOKBACK_S = 2.0
+"""Simulate mode with uploads: frames uploaded this long before ``POST /deposit`` count for its enrolment."""
 SCHEDULER_TICK_S = 0.2
 
 
@@ -43,15 +54,15 @@ SCHEDULER_TICK_S = 0.2
 class TimedPipeline:
     """Wraps a face pipeline to record each frame's analysis time in a histogram."""
 
-    inner: Any
-    histogram: Any
+    inner: FacePipeline
+    histogram: Any  # a prometheus_client Histogram (untyped library)
 
     @property
-    def card(self) -> Any:
+    def card(self) -> ModelCard:
         """The wrapped pipeline's model card."""
         return self.inner.card
 
-    def analyse(self, image: Any) -> Any:
+    def analyse(self, image: Image) -> FrameAnalysis:
         """Analyse and time one frame."""
         started = time.perf_counter()
         try:
@@ -71,7 +82,7 @@ class RunOptions:
     port: int | None = None
 
 
-def open_camera(spec: str, simulate: bool) -> tuple[Any, Callable[[bytes], None] | None]:
+def open_camera(spec: str, simulate: bool) -> tuple[FrameSource, Callable[[bytes], int] | None]:
     """A frame source for ``spec`` (folder, video, device, URL); simulate mode without one takes HTTP uploads."""
     from recognition.camera import FolderFrameSource, OpenCvFrameSource
 
@@ -98,7 +109,13 @@ class Daemon:
         self.broadcaster = EventBroadcaster()
         self.stop_requested = asyncio.Event()
         self.stack: Stack | None = None
-        self.worker: Any = None
+        self.worker: RecognitionWorker | None = None
+
+    @property
+    def running_worker(self) -> RecognitionWorker:
+        """The recognition worker, once composed."""
+        assert self.worker is not None, "the bank is not composed yet"
+        return self.worker
 
     def _bind_api(self) -> socket.socket:
         """Take the API's address first: a port in use is one clear error before any hardware is touched."""
@@ -123,14 +140,27 @@ class Daemon:
             if simulator is not None:
                 await simulator.stop()
 
-    def _compose(self, simulator: Any) -> tuple[Stack, Callable[[bytes], None] | None]:
+    def _compose(self, simulator: LockBoardSimulator | None) -> tuple[Stack, Callable[[bytes], int] | None]:
+        from recognition.station import WorkerGallery
+
+        worker, camera, push_frame = self._recognition()
+        self.vault = open_vault(self.config, simulate=self.options.simulate)
+        overrides = Overrides(db_url=self.options.db_url, simulator=simulator, vault=self.vault)
+        stack = build_bank(self.config, WorkerGallery(worker, self.vault), overrides)
+        stack.adopt(self.vault)
+        self.health = BankHealth(stack, worker, camera or "uploads", uploads=push_frame is not None)
+        stack.service.subscribe(self.metrics.on_committed)
+        stack.service.subscribe(self.broadcaster.on_committed)
+        return stack, push_frame
+
+    def _recognition(self) -> tuple[RecognitionWorker, str, Callable[[bytes], int] | None]:
+        """The recognition worker over the configured model and camera (HTTP uploads in simulate mode)."""
         from recognition.enrolment import EnrolmentPolicy
         from recognition.gallery import Gallery
         from recognition.liveness.attempt import build_monitor
         from recognition.pipeline import build_pipeline
         from recognition.quality import QualityConfig
         from recognition.settings import RecognitionSettings
-        from recognition.station import WorkerGallery
         from recognition.worker import RecognitionWorker
 
         settings = RecognitionSettings.from_sections(self.config.section("recognition"), self.config.section("camera"))
@@ -138,12 +168,12 @@ class Daemon:
         raw = build_pipeline(
             settings.model, device=settings.device, min_face_size=settings.min_face_size, quality=quality
         )
-        pipeline = TimedPipeline(raw, self.metrics.recognition_seconds)
         card = raw.card
-        source, push_frame = open_camera(self.options.camera or settings.camera, self.options.simulate)
+        camera = self.options.camera or settings.camera
+        source, push_frame = open_camera(camera, self.options.simulate)
         self.worker = RecognitionWorker(
             source,
-            pipeline,
+            TimedPipeline(raw, self.metrics.recognition_seconds),
             Gallery(card.embedding_size, card.metric),
             settings.agreement(card),
             EnrolmentPolicy.for_card(card, settings.enrol_samples),
@@ -152,23 +182,17 @@ class Daemon:
             ),
         )
         self.enrol_samples = settings.enrol_samples
-        self.vault = open_vault(self.config, simulate=self.options.simulate)
-        overrides = Overrides(db_url=self.options.db_url, simulator=simulator, vault=self.vault)
-        stack = build_bank(self.config, WorkerGallery(self.worker, self.vault), overrides)
-        stack.adopt(self.vault)
-        stack.service.subscribe(self.metrics.on_committed)
-        stack.service.subscribe(self.broadcaster.on_committed)
-        return stack, push_frame
+        return self.worker, camera, push_frame
 
-    async def _serve(self, stack: Stack, push_frame: Callable[[bytes], None] | None) -> None:
+    async def _serve(self, stack: Stack, push_frame: Callable[[bytes], int] | None) -> None:
         import uvicorn
 
         from recognition.worker import asyncio_sink
 
         anchors = AnchorKeeper.start(self.config, stack.service, stack.store)
         await stack.bank.boot()
-        observations: asyncio.Queue[Any] = asyncio.Queue()
-        self.worker.start(asyncio_sink(asyncio.get_running_loop(), observations))
+        observations: asyncio.Queue[Observation] = asyncio.Queue()
+        self.running_worker.start(asyncio_sink(asyncio.get_running_loop(), observations))
         api = self.config.api
         server = uvicorn.Server(
             uvicorn.Config(
@@ -187,6 +211,7 @@ class Daemon:
             asyncio.create_task(self._recognise(stack, observations), name="recognition"),
             asyncio.create_task(server.serve(sockets=[self.api_socket]), name="http-api"),
             asyncio.create_task(self.stop_requested.wait(), name="stop"),
+            *vault_key_timer(self.config, self.vault),
         ] + ([asyncio.create_task(anchors.run(), name="anchors")] if anchors else [])
         self._announce(stack, push_frame is not None)
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -218,7 +243,7 @@ class Daemon:
             compartments=len(stack.service.compartments),
             api=url,
             simulate=self.options.simulate,
-            model=self.worker.pipeline.card.model_version,
+            model=self.running_worker.pipeline.card.model_version,
         )
         if takes_uploads:
             log.info(
@@ -230,6 +255,7 @@ class Daemon:
     async def _poll(self, stack: Stack) -> None:
         async def on_sensor(observation: SensorObservation) -> None:
             self.metrics.on_sensor(observation)
+            self.health.on_sensor(observation)
             await stack.bank.on_sensor(observation)
 
         await stack.poller(on_sensor).run()
@@ -239,7 +265,7 @@ class Daemon:
             await stack.bank.tick(stack.service.clock.now())
             await asyncio.sleep(SCHEDULER_TICK_S)
 
-    async def _recognise(self, stack: Stack, observations: asyncio.Queue[Any]) -> None:
+    async def _recognise(self, stack: Stack, observations: asyncio.Queue[Observation]) -> None:
         told = FeedbackFilter()
         while True:
             observation = await observations.get()
@@ -258,10 +284,14 @@ class Daemon:
     async def _enrol(self) -> StoredEnrolment:
         from recognition.station import store_enrolment
 
-        result = await asyncio.wrap_future(self.worker.enrol(self.enrol_samples, ENROL_TIMEOUT_S))
-        return store_enrolment(self.vault, result, self.worker.pipeline.card.model_version)
+        # Uploaded frames may overtake the deposit request that they are meant for (see ENROL_LOOKBACK_S).
+        lookback = ENROL_LOOKBACK_S if self.health.uploads else 0.0
+        enrolment = self.running_worker.enrol(self.enrol_samples, ENROL_TIMEOUT_S, lookback)
+        result = await asyncio.wrap_future(enrolment)
+        return store_enrolment(self.vault, result, self.running_worker.pipeline.card.model_version)
 
-    def _app(self, stack: Stack, push_frame: Callable[[bytes], None] | None) -> Any:
+    def _app(self, stack: Stack, push_frame: Callable[[bytes], int] | None) -> FastAPI:
+        inputs = SimulatedInputs(stack, self.running_worker, push_frame)
         return create_app(
             ApiContext(
                 bank=stack.bank,
@@ -270,27 +300,11 @@ class Daemon:
                 broadcaster=self.broadcaster,
                 deposit=self.deposit,
                 operator_token_sha256=self.config.api.operator_token_sha256,
-                health=lambda: self._health(stack),
-                simulate_frame=push_frame,
-                simulate_door=self._door_control(stack) if stack.simulator is not None else None,
+                health=self.health.report,
+                simulate_frame=inputs.frame if push_frame is not None else None,
+                simulate_door=inputs.door if stack.simulator is not None else None,
             )
         )
-
-    def _health(self, stack: Stack) -> dict[str, Any]:
-        alarms = [cid for cid, k in stack.service.compartments.items() if k.state == "alarm"]
-        worker_ok = self.worker is not None and self.worker.error is None
-        return {
-            "status": "ok" if worker_ok else "degraded",
-            "recognition": "ok" if worker_ok else "failed",
-            "compartments": len(stack.service.compartments),
-            "alarms": alarms,
-            "recognition_latency": self.worker.latency.summary() if self.worker else {},
-        }
-
-    def _door_control(self, stack: Stack) -> Callable[[int, str], None]:
-        simulator = stack.simulator
-        assert simulator is not None
-        return lambda compartment, action: simulated_door(simulator, compartment, action)
 
     async def _shutdown(self, stack: Stack) -> None:
         if self.worker is not None:

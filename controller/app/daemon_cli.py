@@ -7,12 +7,16 @@ import json
 import tempfile
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from controller.app import exits
 from controller.app.config import Config
+
+if TYPE_CHECKING:
+    from recognition.station import FaceStation
+    from storage.templates import SqliteTemplateStore
 
 scenario_app = typer.Typer(no_args_is_help=True, help="Scripted scenarios on the real stack in simulate mode.")
 
@@ -27,7 +31,7 @@ def _pipeline(model: str, min_face_size: int, min_face_px: float, device: str) -
     return build_pipeline(model, device=device, min_face_size=min_face_size, quality=quality)
 
 
-def make_station(vault: Any, config: Config) -> Any:
+def make_station(vault: SqliteTemplateStore, config: Config) -> FaceStation:
     """A frame station for scenarios and benchmarks, with the configured model and decision rules."""
     from recognition.liveness.attempt import build_monitor
     from recognition.settings import RecognitionSettings

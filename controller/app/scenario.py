@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from controller.app.bootstrap import event_decoder
 from controller.app.config import Config, deep_merge, load_config
@@ -21,6 +21,11 @@ from controller.domain.compartment import Compartment
 from controller.domain.errors import LockerError
 from controller.ports import FixedClock, LockDriver, SensorObservation
 from controller.service import audit
+
+if TYPE_CHECKING:
+    from plc.simulator import LockBoardSimulator
+    from recognition.station import FaceStation, StoredEnrolment
+    from storage.templates import SqliteTemplateStore
 
 __all__ = ["Scenario", "ScenarioError", "ScenarioRun", "Step", "StepResult", "load_scenario", "summary"]
 
@@ -71,13 +76,13 @@ class ScenarioRun:
 
     scenario: Scenario
     data_dir: Path
-    make_station: Callable[[Any, Config], Any]
+    make_station: Callable[[SqliteTemplateStore, Config], FaceStation]
     db_url: str | None = None
     clock: FixedClock = field(default_factory=FixedClock)
     results: list[StepResult] = field(default_factory=list)
     final: list[dict[str, Any]] = field(default_factory=list)
     _stack: Stack | None = None
-    _station: Any = None
+    _station: FaceStation | None = None
     _locks: RecordingLocks | None = None
     _config: Config | None = None
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -148,11 +153,16 @@ class ScenarioRun:
     def _next_id(self) -> str:
         return f"sc-{next(self._ids)}"
 
-    async def _start(self, simulator: Any) -> None:
+    @property
+    def station(self) -> FaceStation:
+        """The recognition station of the running stack."""
+        assert self._station is not None, "the scenario is not running"
+        return self._station
+
+    async def _start(self, simulator: LockBoardSimulator | None) -> None:
         assert self._config is not None
         vault = open_vault(self._config, simulate=True)
         self._station = self.make_station(vault, self._config)
-        self._locks = None
         overrides = Overrides(
             db_url=self.db_url,
             clock=self.clock,
@@ -194,8 +204,8 @@ class ScenarioRun:
 
         images = [load_image(self.scenario.image(name, step)) for name in step.arg]
 
-        async def enrol() -> Any:
-            enrolment = await asyncio.to_thread(self._station.enrol, images)
+        async def enrol() -> StoredEnrolment:
+            enrolment = await asyncio.to_thread(self.station.enrol, images)
             self.clock.advance(FRAME_INTERVAL_S * len(images))
             return enrolment
 
@@ -210,7 +220,7 @@ class ScenarioRun:
             image = load_image(self.scenario.image(name, step))
             self.clock.advance(FRAME_INTERVAL_S)
             now_s = self.clock.now().timestamp()
-            match = await asyncio.to_thread(self._station.match, image, now_s)
+            match = await asyncio.to_thread(self.station.match, image, now_s)
             if match is not None:
                 matched.append(f"{match.compartment_id or '-'}@{match.evidence.distance:.3f}")
                 await self.stack.bank.on_face(match, now_s)

@@ -19,7 +19,7 @@ from controller.app.bootstrap import open_event_store
 from controller.app.config import Config, plc_section
 from controller.app.location import check_bank_log, database_url
 from controller.domain.compartment import Policy
-from controller.domain.errors import ConfigError, LockerError
+from controller.domain.errors import ConfigError, LockerError, UnknownCompartment
 from controller.ports import (
     Clock,
     EventStore,
@@ -47,21 +47,27 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def vault_path(config: Config) -> Path:
+    """Where the template vault lives: ``[templates] path``, else ``templates.db`` in the data dir."""
+    section = config.site.templates
+    return Path(section.path) if section.path else config.data_dir / "templates.db"
+
+
 def open_vault(config: Config, simulate: bool) -> SqliteTemplateStore:
     """The encrypted template store; simulate mode makes (and keeps) its own master key."""
     from storage.templates import SqliteTemplateStore, generate_master_key, parse_master_key
+    from storage.vault_keys import write_secret_file
 
     section = config.site.templates
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    path = Path(section.path) if section.path else config.data_dir / "templates.db"
+    path = vault_path(config)
     encoded = os.environ.get("LOCKERS_MASTER_KEY") or section.master_key
     if not encoded:
         if not simulate:
             raise ConfigError("set templates.master_key (or LOCKERS_MASTER_KEY): `lockers keys master` makes one")
         key_file = config.data_dir / "master.key"
         if not key_file.exists():
-            key_file.write_text(generate_master_key())
-            key_file.chmod(0o600)
+            write_secret_file(key_file, generate_master_key().encode())  # 0600 from its first byte
         encoded = key_file.read_text().strip()
     return SqliteTemplateStore(path, parse_master_key(str(encoded)))
 
@@ -148,10 +154,16 @@ def simulated_door(simulator: LockBoardSimulator, compartment: int, action: str)
     """Act on a simulated door as a person would: open, force, close, jam or unjam it."""
     from plc.sim_board import Control
 
-    codes = {"open": Control.PULL, "force": Control.PULL, "close": Control.CLOSE, "jam": Control.JAM}
+    codes = {
+        "open": Control.PULL,
+        "force": Control.PULL,
+        "close": Control.CLOSE,
+        "jam": Control.JAM,
+        "unjam": Control.NORMAL,
+    }
     if not 1 <= compartment <= simulator.compartments:
-        raise LockerError(f"no compartment {compartment} in the simulated bank")
-    simulator.board.control(compartment - 1, codes.get(action, Control.NORMAL))
+        raise UnknownCompartment(str(compartment))
+    simulator.board.control(compartment - 1, codes[action])
 
 
 def build_bank(config: Config, gallery: TemplateGallery, overrides: Overrides | None = None) -> Stack:

@@ -4,6 +4,7 @@ Hierarchy (every package roots its own errors under ``LockerError``)::
 
     LockerError
     ├── TransitionRejected        a command or event is not valid in the current state
+    ├── UnknownCompartment        no compartment of that id in this bank
     ├── ConcurrencyError          another writer appended to the stream first (optimistic concurrency)
     ├── ConfigError               a configuration file or value is invalid
     └── LockDriverError           the lock board could not do what was asked
@@ -29,7 +30,15 @@ class TransitionRejected(LockerError):
         self.state = state
         self.action = action
         self.reason = reason
-        super().__init__(f"compartment {compartment_id} in state {state!r} rejects {action}: {reason}")
+        super().__init__(f"compartment {compartment_id} in state {str(state)!r} rejects {action}: {reason}")
+
+
+class UnknownCompartment(LockerError):
+    """No compartment of that id in this bank."""
+
+    def __init__(self, compartment_id: str) -> None:
+        self.compartment_id = compartment_id
+        super().__init__(f"no compartment {compartment_id!r} in this bank")
 
 
 class ConcurrencyError(LockerError):

@@ -15,7 +15,12 @@ import structlog
 from controller.domain import commands as cmd
 from controller.domain.compartment import Compartment, Policy
 from controller.domain.effects import DestroyTemplate, Effect, Unlock, effects_of
-from controller.domain.errors import LockerError, TransitionRejected, UnlockNotSent, UnlockOutcomeUnknown
+from controller.domain.errors import (
+    TransitionRejected,
+    UnknownCompartment,
+    UnlockNotSent,
+    UnlockOutcomeUnknown,
+)
 from controller.ports import Clock, EventStore, LockDriver, StoredEvent, TemplateVault
 
 log = structlog.get_logger("lockers.service")
@@ -56,7 +61,7 @@ class CompartmentService:
         try:
             return self.compartments[compartment_id]
         except KeyError:
-            raise LockerError(f"no compartment {compartment_id!r} in this bank") from None
+            raise UnknownCompartment(compartment_id) from None
 
     async def handle(self, command: cmd.Command) -> list[StoredEvent]:
         """Decide, append durably, then run the effects. Raises ``TransitionRejected`` on invalid commands."""

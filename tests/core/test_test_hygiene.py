@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
@@ -65,3 +66,13 @@ def test_ci_stops_with_one_line_when_the_assets_folder_is_missing(tmp_path: Path
     assert result.stderr.strip().splitlines() == [
         f".ci/run: error: assets folder not found at {where} (needs data/ and models/; set LOCKERS_ASSETS)"
     ]
+
+
+def test_install_shows_progress_and_declares_its_licence_without_deprecation() -> None:
+    # setuptools < 77 cannot read an SPDX string and >= 77 warns at every build on a `{ text = ... }` table.
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "MIT"
+    assert "setuptools>=77" in project["build-system"]["requires"]
+    pip_lines = [line for line in (REPO_ROOT / "Makefile").read_text().splitlines() if "/pip install" in line]
+    assert len(pip_lines) == 2
+    assert not [line for line in pip_lines if re.search(r"\s(--quiet|-q+)\b", line)]

@@ -202,3 +202,19 @@ def test_enrolment_ignores_frames_captured_before_the_request() -> None:
     with pytest.raises(EnrolmentError, match="only 0 of 0"):
         future.result(timeout=10)
     worker.stop()
+
+
+def test_a_look_back_enrols_from_frames_analysed_just_before_the_request() -> None:
+    pipeline = FakeFacePipeline()
+    frames = [pipeline.frame(i) for i in (DEPOSITOR, NO_FACE, DEPOSITOR, DEPOSITOR)]
+    worker = RecognitionWorker(FileFrameSource(frames, interval_s=0.02), pipeline, Gallery(32), POLICY)
+    worker.start(Recorder())
+    worker.join(timeout=30)  # every frame analysed (and identified) before the request
+    assert worker.processed_index == len(frames) - 1
+    result = worker.enrol(samples=3, timeout_s=10, lookback_s=60.0).result(timeout=10)
+    assert len(result.used) == 3
+    assert np.linalg.norm(result.template - pipeline.embedding_of(DEPOSITOR)) < 0.05
+    late = worker.enrol(samples=3, timeout_s=10, lookback_s=0.0)  # the same frames are too old for this one
+    worker.stop()
+    with pytest.raises(EnrolmentError):
+        late.result(timeout=10)

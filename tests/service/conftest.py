@@ -65,12 +65,12 @@ unlocked_door_not_opened_s = 60.0
     return config
 
 
-def start_bank(directory: Path, *args: str) -> RunningBank:
+def start_bank(directory: Path, *args: str, extra: str = "") -> RunningBank:
     port = free_port()
     log_path = directory / "daemon.log"
     env = {**os.environ, "LOCKERS_DATA_DIR": str(directory)}
     command = [sys.executable, "-m", "controller", "--log-format", "json", "run", "--config",
-               str(write_config(directory)), "--port", str(port), *args]
+               str(write_config(directory, extra)), "--port", str(port), *args]
     process = subprocess.Popen(command, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, env=env)
     bank = RunningBank(process, f"http://127.0.0.1:{port}", directory, log_path)
     deadline = time.monotonic() + 90
@@ -86,10 +86,15 @@ def start_bank(directory: Path, *args: str) -> RunningBank:
     raise AssertionError(f"lockers run did not come up:\n{bank.log()}")
 
 
-@pytest.fixture(scope="module")
-def bank(tmp_path_factory: pytest.TempPathFactory, assets: Path) -> Iterator[RunningBank]:
-    running = start_bank(tmp_path_factory.mktemp("bank"), "--simulate")
-    yield running
+def stop_bank(running: RunningBank) -> None:
     if running.process.poll() is None:
         running.process.terminate()
         running.process.wait(timeout=30)
+
+
+@pytest.fixture
+def bank(tmp_path: Path, assets: Path) -> Iterator[RunningBank]:
+    """A fresh bank per test: no test sees another's compartments, and one may stop its bank."""
+    running = start_bank(tmp_path, "--simulate")
+    yield running
+    stop_bank(running)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.service.conftest import OPERATOR_TOKEN, RunningBank
+from tests.service.conftest import OPERATOR_TOKEN, RunningBank, start_bank, stop_bank
 
 AUTH = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
@@ -39,7 +39,14 @@ def compartment(client: httpx.Client, cid: str) -> dict[str, object]:
 
 def test_health_and_openapi(bank: RunningBank) -> None:
     with bank.client() as client:
-        assert client.get("/healthz").json()["status"] == "ok"
+        health = client.get("/healthz").json()
+        assert health["status"] == "ok" and health["recognition"] == "ok"
+        assert {name: part["status"] for name, part in health["components"].items()} == {
+            "camera": "ok",
+            "board": "ok",
+            "storage": "ok",
+            "recognition": "ok",
+        }
         paths = client.get("/openapi.json").json()["paths"]
         assert {"/compartments", "/deposit", "/events", "/operator/alarms/{compartment_id}/clear"} <= set(paths)
         assert len(client.get("/compartments").json()["compartments"]) == 4
@@ -161,3 +168,28 @@ def test_a_port_in_use_is_one_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"cannot serve the HTTP API on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unknown_compartments_are_404_and_refusals_409_in_plain_words(bank: RunningBank) -> None:
+    with bank.client() as client:
+        body = {"operator_id": "ops-1"}
+        unknown = client.post("/operator/alarms/99/clear", json=body, headers=AUTH)
+        assert unknown.status_code == 404 and "no compartment '99'" in unknown.json()["detail"]
+        assert client.post("/simulate/doors/99", json={"action": "open"}).status_code == 404
+        refused = client.post("/operator/alarms/2/clear", json=body, headers=AUTH)
+        assert refused.status_code == 409
+        detail = refused.json()["detail"]
+        assert detail == "compartment 2 is free, so it cannot clear alarm now: only allowed in alarm"
+
+
+def test_an_unopenable_camera_makes_the_bank_degraded(tmp_path: Path) -> None:
+    running = start_bank(tmp_path, "--simulate", "--camera", "http://127.0.0.1:9/no-camera-here")
+    try:
+        with running.client() as client:
+            wait_for(lambda: client.get("/healthz").json()["status"] == "degraded", timeout=40)
+            health = client.get("/healthz").json()
+        camera = health["components"]["camera"]
+        assert camera["status"] == "failed" and "http://127.0.0.1:9/no-camera-here" in camera["detail"]
+        assert health["components"]["storage"]["status"] == "ok"
+    finally:
+        stop_bank(running)

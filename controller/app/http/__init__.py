@@ -1,0 +1,30 @@
+"""The HTTP API (FastAPI), one router per audience, behind one error boundary (``errors``).
+
+``bank``: health, compartments, deposits, live events (SSE), metrics; ``operator``: alarm clearing and
+out-of-service behind a bearer token; ``simulate``: frame uploads and simulated doors (simulate mode).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from controller.app.http.bank import bank_router
+from controller.app.http.context import ApiContext, EventBroadcaster, sse_message
+from controller.app.http.errors import install_error_boundary
+from controller.app.http.operator import operator_router
+from controller.app.http.simulate import doors_router, frames_router
+
+__all__ = ["ApiContext", "EventBroadcaster", "create_app", "sse_message"]
+
+
+def create_app(ctx: ApiContext) -> FastAPI:
+    """The FastAPI application over one running bank."""
+    app = FastAPI(title="LOCKERS", version="0.1.0", description="Face-recognition locker bank controller.")
+    install_error_boundary(app)
+    app.include_router(bank_router(ctx))
+    app.include_router(operator_router(ctx))
+    if ctx.simulate_frame is not None:
+        app.include_router(frames_router(ctx.simulate_frame))
+    if ctx.simulate_door is not None:
+        app.include_router(doors_router(ctx.simulate_door))
+    return app

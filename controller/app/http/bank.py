@@ -1,0 +1,70 @@
+"""Routes anyone on the kiosk's network may use: health, compartments, deposits, live events, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+
+from controller.app.feedback import Feedback, sse_feedback
+from controller.app.http.context import SSE_QUEUE_SIZE, ApiContext, sse_message
+from controller.ports import StoredEvent
+from controller.service import audit
+
+
+def bank_router(ctx: ApiContext) -> APIRouter:
+    """Health, compartments, ``POST /deposit``, ``GET /events`` (server-sent events) and ``/metrics``."""
+    router = APIRouter()
+
+    @router.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return ctx.health()
+
+    @router.get("/compartments")
+    def compartments() -> dict[str, Any]:
+        live = ctx.bank.service.compartments.values()
+        ordered = sorted(live, key=lambda k: audit.sort_key(k.compartment_id))
+        return {"compartments": [audit.compartment_summary(k) for k in ordered]}
+
+    @router.post("/deposit", status_code=201)
+    async def deposit() -> dict[str, str]:
+        receipt = await ctx.deposit()
+        return {"compartment_id": receipt.compartment_id, "correlation_id": receipt.correlation_id}
+
+    @router.get("/events")
+    async def events(request: Request, after: int = 0) -> StreamingResponse:
+        return StreamingResponse(_stream(ctx, request, after), media_type="text/event-stream")
+
+    @router.get("/metrics")
+    def metrics() -> Response:
+        return Response(ctx.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return router
+
+
+async def _stream(ctx: ApiContext, request: Request, after: int) -> AsyncIterator[str]:
+    queue: asyncio.Queue[StoredEvent | Feedback | None] = asyncio.Queue(SSE_QUEUE_SIZE)
+    ctx.broadcaster.clients.add(queue)
+    try:
+        last = after
+        for record in ctx.store.read_all(after=after):
+            last = record.position
+            yield sse_message(record)
+        while not await request.is_disconnected():
+            try:
+                live = await asyncio.wait_for(queue.get(), timeout=15.0)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            if live is None:
+                return
+            if isinstance(live, Feedback):
+                yield sse_feedback(live)
+            elif live.position > last:
+                last = live.position
+                yield sse_message(live)
+    finally:
+        ctx.broadcaster.clients.discard(queue)

@@ -1,0 +1,73 @@
+"""What the HTTP routers read and drive, and the fan-out of committed events to live clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.app.feedback import Feedback
+from controller.app.metrics import Metrics
+from controller.ports import EventStore, StoredEvent
+from controller.service.bank import DepositReceipt, LockerBank
+
+SSE_QUEUE_SIZE = 1000
+
+
+class EventBroadcaster:
+    """Fans committed events, and attempt feedback, out to every live ``/events`` client."""
+
+    def __init__(self) -> None:
+        self.clients: set[asyncio.Queue[StoredEvent | Feedback | None]] = set()
+
+    def on_committed(self, stored: Sequence[StoredEvent]) -> None:
+        """Hand new events to every client; a client too slow to keep up is disconnected."""
+        for queue in list(self.clients):
+            try:
+                for record in stored:
+                    queue.put_nowait(record)
+            except asyncio.QueueFull:
+                # Drop what it has not read and tell it to reconnect with ?after=<last id>.
+                self.clients.discard(queue)
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(None)
+
+    def on_feedback(self, feedback: Feedback) -> None:
+        """Hand an attempt's feedback to every client that has room (feedback is never worth a disconnect)."""
+        for queue in list(self.clients):
+            if not queue.full():
+                queue.put_nowait(feedback)
+
+
+@dataclass
+class ApiContext:
+    """What the API reads and drives."""
+
+    bank: LockerBank
+    store: EventStore
+    metrics: Metrics
+    broadcaster: EventBroadcaster
+    deposit: Callable[[], Awaitable[DepositReceipt]]
+    operator_token_sha256: str
+    health: Callable[[], dict[str, Any]]
+    simulate_frame: Callable[[bytes], Awaitable[None]] | None = None
+    simulate_door: Callable[[int, str], Awaitable[None]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def sse_message(record: StoredEvent) -> str:
+    """One server-sent event: id = global position, event = type, data = the event as JSON."""
+    event = record.event
+    data = {
+        "position": record.position,
+        "compartment_id": event.compartment_id,
+        "version": event.version,
+        "occurred_at": event.occurred_at.isoformat(),
+        "correlation_id": event.correlation_id,
+        "type": type(event).__name__,
+        "payload": event.payload(),
+    }
+    return f"id: {record.position}\nevent: {type(event).__name__}\ndata: {json.dumps(data, default=str)}\n\n"
