@@ -157,7 +157,7 @@ class RecognitionWorker:
         self._enrolment: _Enrolment | None = None
         self._enrolment_lock = threading.Lock()
         self._last_rejection: str | None = None
-        self._recent: deque[tuple[float, FrameAnalysis]] = deque(maxlen=RECENT_FRAMES)
+        self._recent: deque[tuple[float, Image, FrameAnalysis]] = deque(maxlen=RECENT_FRAMES)
         self.processed_index = -1
         self._thread = threading.Thread(target=self._run, name="recognition-worker", daemon=True)
 
@@ -214,7 +214,9 @@ class RecognitionWorker:
                 return future
             now = self._clock()
             pending = _Enrolment(samples, now - lookback_s, now + timeout_s, future)
-            pending.analyses = [a for at, a in self._recent if at >= pending.requested_at]
+            recent = [(image, a) for at, image, a in self._recent if at >= pending.requested_at]
+            pending.images = [image for image, _ in recent]  # liveness judges the same frames
+            pending.analyses = [a for _, a in recent]
             self._enrolment = pending
         if pending.good >= samples:
             self._finish_enrolment_early("enrolment")
@@ -247,7 +249,7 @@ class RecognitionWorker:
             return
         analysed = self._clock()
         if not self._feed_enrolment(frame, analysis):
-            self._recent.append((frame.captured_at, analysis))
+            self._recent.append((frame.captured_at, frame.image, analysis))
             self._identify(frame, analysis)
         done = self._clock()
         self.latency.record((analysed - started) * 1000.0, (done - frame.captured_at) * 1000.0)
