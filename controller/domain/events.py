@@ -29,6 +29,7 @@ class AlarmReason(StrEnum):
     RECONCILIATION_MISMATCH = "reconciliation_mismatch"
     OUT_OF_SERVICE = "out_of_service"
     PRESENTATION_ATTACK_SUSPECTED = "presentation_attack_suspected"
+    MAINTENANCE = "maintenance"
 
 
 class Purpose(StrEnum):
@@ -191,6 +192,26 @@ class AlarmCleared(Event):
     released_template_ref: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BoardFaultResolved(Event):
+    """The lock board answers again and this door reads what the log expects: its fault alarm ends."""
+
+    trigger: ClassVar[str] = "board_fault_resolved"
+    detail: str
+    resume_state: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MaintenanceUnlocked(Event):
+    """An operator unlocked the compartment for maintenance: an alarm until they clear it."""
+
+    trigger: ClassVar[str] = "maintenance_unlock"
+    operator_id: str
+    unlock_id: str
+    pulse_ms: int
+    note: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -207,5 +228,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         VerificationTimedOut,
         AlarmRaised,
         AlarmCleared,
+        BoardFaultResolved,
+        MaintenanceUnlocked,
     )
 }

@@ -113,6 +113,9 @@ def _jammed_door(outcome: Outcome) -> None:
 def _board_lost(outcome: Outcome) -> None:
     faults = [e for e in outcome.of_type(ev.AlarmRaised) if e.reason == "lock_board_fault"]
     assert sorted(e.compartment_id for e in faults) == ["1", "2", "3"]
+    resolved = outcome.of_type(ev.BoardFaultResolved)
+    assert [(e.compartment_id, e.resume_state) for e in resolved] == [("1", "occupied"), ("2", "free"), ("3", "free")]
+    assert not outcome.of_type(ev.AlarmCleared)
     assert len(outcome.of_type(ev.VerificationStarted)) == 1  # only the retrieval after the clear
     assert outcome.run.unlock_calls == [1, 1]
 
@@ -154,6 +157,15 @@ def _restart_retrieval(outcome: Outcome) -> None:
     assert [cid for cid, _ in confirmations(outcome)] == ["1", "2", "2"]
 
 
+def _stale_timers(outcome: Outcome) -> None:
+    assert not outcome.of_type(ev.AlarmRaised)
+    (retrieved,) = outcome.of_type(ev.ItemRetrieved)
+    (deposit_opening, retrieval_opening) = outcome.of_type(ev.DoorOpened)
+    # The retrieval's door stayed open past the moment the deposit's timer came due.
+    assert retrieved.occurred_at - deposit_opening.occurred_at > timedelta(seconds=10)
+    assert retrieval_opening.version > deposit_opening.version
+
+
 CHECKS: dict[str, Callable[[Outcome], None]] = {
     "demo": _demo,
     "stranger": _stranger,
@@ -168,6 +180,7 @@ CHECKS: dict[str, Callable[[Outcome], None]] = {
     "restart_deposit": _restart_deposit,
     "restart_verifying": _restart_verifying,
     "restart_retrieval": _restart_retrieval,
+    "stale_timers": _stale_timers,
 }
 
 

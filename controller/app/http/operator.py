@@ -52,4 +52,9 @@ def operator_router(ctx: ApiContext) -> APIRouter:
         await ctx.bank.take_out_of_service(compartment_id, body.operator_id, body.note)
         return audit.compartment_summary(ctx.bank.service.get(compartment_id))
 
+    @router.post("/compartments/{compartment_id}/unlock")
+    async def maintenance_unlock(compartment_id: str, body: OperatorAction) -> dict[str, Any]:
+        await ctx.bank.maintenance_unlock(compartment_id, body.operator_id, body.note)
+        return audit.compartment_summary(ctx.bank.service.get(compartment_id))
+
     return router
