@@ -1,11 +1,14 @@
-"""Frame -> decision and frame -> embedding latency, sustained fps, 1:N identification and memory growth.
+"""Frame -> decision and frame -> embedding latency, sustained fps, 1:N identification, memory growth; liveness cost.
 
 The first model is the service's default (the fusion). Frame -> decision is what the service does per
 frame: detect, gates, align, embed, search 100 occupied compartments, k-of-n agreement; reported as wall
 time and as this process's CPU time (the machine may be shared: CPU time is what the frame cost).
 
 Usage: .venv/bin/python benchmarks/recognition.py [--models fr-feature+mobilefacenet,dlib-resnet] [--frames 200]
-       [--memory-frames 10000] [--threads 2] [--min-face-size 80] [--json]
+       [--memory-frames 10000] [--threads 2] [--min-face-size 80] [--liveness-frames 200] [--json]
+
+``--models ""`` times liveness alone. Liveness is timed per frame (the MiniFASNet pair on two crops, and
+the aligned probe the attempt checks keep), as wall time and process CPU time (all threads).
 
 The frame is a 640x480 crop of ../shared/data/samples/face_recognition/examples/obama-480p.jpg (one face,
 ~107 px). facenet-* models whose weights are absent are timed with randomly initialised weights and
@@ -127,6 +130,33 @@ def sustained(pipeline: MtcnnPipeline, frame: np.ndarray, frames: int) -> dict[s
     }
 
 
+def liveness_cost(frame: np.ndarray, frames: int, min_face_size: int) -> dict[str, Any]:
+    """Per-frame liveness: the MiniFASNet pair on the face, plus the attempt cue (aligned probe); wall and CPU."""
+    from recognition.detector import DetectorConfig, MtcnnDetector
+    from recognition.liveness.cues import frame_cue
+    from recognition.liveness.passive import load_passive
+
+    try:
+        scorer = load_passive()
+    except WeightsMissing as exc:
+        return {"skipped": str(exc)}
+    face = MtcnnDetector(DetectorConfig(min_face_size=min_face_size)).detect(frame)[0]
+    walls, cpus = [], []
+    for index in range(frames + 10):
+        wall, cpu = time.perf_counter(), time.process_time()
+        frame_cue(frame, face, scorer.score(frame, face))
+        if index >= 10:  # warm-up
+            walls.append((time.perf_counter() - wall) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
+    return {
+        "model_version": scorer.card.model_version,
+        "liveness_ms_p50": _p(walls, 50),
+        "liveness_ms_p95": _p(walls, 95),
+        "liveness_cpu_ms_p50": _p(cpus, 50),
+        "frames": frames,
+    }
+
+
 def identify_100k(dimensions: int, metric: str, repeats: int = 200) -> float | None:
     try:
         from recognition.gallery import Gallery
@@ -172,11 +202,14 @@ def main() -> None:
     parser.add_argument("--memory-frames", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--min-face-size", type=int, default=80)
+    parser.add_argument("--liveness-frames", type=int, default=200, help="0: skip the liveness timing")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     set_threads(args.threads)
     frame = frame_640x480()
-    results = {model: run(model, args, frame) for model in args.models.split(",")}
+    results = {model: run(model, args, frame) for model in args.models.split(",") if model}
+    if args.liveness_frames:
+        results["liveness"] = liveness_cost(frame, args.liveness_frames, args.min_face_size)
     results["_settings"] = {"threads": args.threads, "min_face_size": args.min_face_size, "frame": "640x480"}
     print(json.dumps(results, indent=2) if args.json else results)
 

@@ -19,6 +19,7 @@ from recognition.cli_options import DeviceOption, JsonFlag, MinFace, ModelOption
 from recognition.errors import FaceNotFound, MultipleFaces
 from recognition.eval_cli import evaluate
 from recognition.images import load_image
+from recognition.liveness.cli import register as register_liveness
 from recognition.types import Face, Image
 
 COMPARE_MIN_PROBABILITY = 0.9  # MTCNN's weak detections (background blobs) do not count as a second face
@@ -39,6 +40,7 @@ def register(app: typer.Typer) -> None:
     from recognition import calibrate_cli
 
     calibrate_cli.register(app)
+    register_liveness(app)
 
 
 @clean_errors

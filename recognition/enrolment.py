@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from controller.domain.errors import ConfigError
+from controller.domain.evidence import EnrolmentLiveness
 from recognition.agreement import AgreementPolicy
 from recognition.errors import RecognitionError
 from recognition.gallery import COHORT_SUBJECT, FloatArray, Gallery, pairwise_distances, unit
@@ -69,6 +70,8 @@ class EnrolmentResult:
     used: tuple[int, ...]
     rejections: tuple[SampleRejection, ...]
     spread: float
+    liveness: EnrolmentLiveness = EnrolmentLiveness()
+    """The liveness verdict of the frames, once judged (``recognition.liveness.attempt.check_enrolment``)."""
 
 
 def build_template(analyses: Sequence[FrameAnalysis], policy: EnrolmentPolicy) -> EnrolmentResult:

@@ -29,13 +29,21 @@ def evaluate(
     as_json: JsonFlag = False,
     min_face_size: MinFace = 40,
     device: DeviceOption = "cpu",
+    liveness: Annotated[bool, typer.Option("--liveness", help="Evaluate liveness (--live, --attacks).")] = False,
+    live: Annotated[Path | None, typer.Option("--live", help="One folder of frames per genuine attempt.")] = None,
+    attacks: Annotated[Path | None, typer.Option("--attacks", help="<type>/<attempt>/frames.")] = None,
 ) -> None:
     """Accuracy, calibrated thresholds (at FAR 0.01 and 0.001), AUC, EER and, for folders, rank-1.
 
     Without --threshold this is the service's default decision for the model (``RecognitionSettings``).
     JSON keys: pairs, accuracy, tar and far (at threshold), threshold, threshold_source, best_threshold, best_accuracy,
     threshold_at_far, tar_at_far, auc, eer, no_face, unreadable; folders add identities, images, rank1.
+    With ``--liveness``: attempts, apcer_by_type, apcer, bpcer, acer, threshold (the passive one).
     """
+    if liveness:
+        from recognition.liveness.cli import evaluate_liveness
+
+        return evaluate_liveness(live, attacks, threshold, min_face_size, device, as_json)
     from recognition.detector import DetectorConfig, MtcnnDetector
     from recognition.embedder import load_embedder
     from recognition.eval_runs import evaluate_folder, evaluate_pairs, plot_roc

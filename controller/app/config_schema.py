@@ -100,6 +100,20 @@ class RecognitionSection(Section):
         return self
 
 
+class LivenessSection(Section):
+    """``[liveness]``: presentation-attack detection (defaults as ``recognition.liveness.verdict.LivenessPolicy``)."""
+
+    enabled: bool = True
+    passive_threshold: float = Field(0.4, ge=0, le=1)
+    replay_similarity: float = Field(0.9, gt=0, le=1)
+    min_parallax: float = Field(0.1, ge=0, le=10)
+    min_plane_motion: float = Field(0.05, ge=0, le=10)
+    challenge: Literal["none", "turn_head"] = "none"
+    confident_passive: float = Field(0.9, ge=0, le=1)
+    min_turn: float = Field(0.25, ge=0, le=10)
+    min_frames: int = Field(2, ge=1, le=100)
+
+
 class CameraSection(Section):
     """``[camera]``: device index, rtsp:// or http:// URL, video file or image folder."""
 
@@ -196,6 +210,7 @@ class SiteConfig(Section):
     timeouts: TimeoutsSection = TimeoutsSection()
     recognition: RecognitionSection = RecognitionSection()
     camera: CameraSection = CameraSection()
+    liveness: LivenessSection = LivenessSection()
     api: ApiSection = ApiSection()
     plc: PlcSection = PlcSection()
     simulator: SimulatorSection = SimulatorSection()

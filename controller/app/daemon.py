@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from controller.app import location
 from controller.app.anchor_keeper import AnchorKeeper
 from controller.app.api import ApiContext, EventBroadcaster, create_app
 from controller.app.bootstrap import take_writer_lease
 from controller.app.config import Config
+from controller.app.feedback import FeedbackFilter, feedback_of
 from controller.app.health import BankHealth
 from controller.app.key_rotation import vault_key_timer
 from controller.app.metrics import Metrics
@@ -136,9 +138,9 @@ class Daemon:
         except OSError as exc:
             raise ConfigError(f"cannot serve the HTTP API on {host}:{port}: {exc.strerror} (use --port)") from None
 
-    def database_url(self) -> str | None:
+    def database_url(self) -> str:
         """The log this controller writes: ``--db``, else ``[storage] url``, else the data directory's."""
-        return self.options.db_url or str(self.config.section("storage").get("url", "")) or None
+        return location.database_url(self.config, self.options.db_url)
 
     async def run(self) -> None:
         """Take the log's lease, start everything, serve until asked to stop, then shut down in order."""
@@ -182,6 +184,7 @@ class Daemon:
     def _recognition(self) -> tuple[RecognitionWorker, str, Callable[[bytes], int] | None]:
         """The recognition worker over the configured model and camera (HTTP uploads in simulate mode)."""
         from recognition.enrolment import EnrolmentPolicy
+        from recognition.liveness.attempt import build_monitor
         from recognition.pipeline import build_pipeline
         from recognition.quality import QualityConfig
         from recognition.settings import RecognitionSettings
@@ -201,6 +204,9 @@ class Daemon:
             settings.gallery(card),
             settings.agreement(card),
             EnrolmentPolicy.for_card(card, settings.enrol_samples),
+            liveness=build_monitor(
+                self.config.section("liveness"), settings.frames_window, settings.window_s, settings.device
+            ),
         )
         self.enrol_samples = settings.enrol_samples
         return self.worker, camera, push_frame
@@ -296,8 +302,13 @@ class Daemon:
             await asyncio.sleep(SCHEDULER_TICK_S)
 
     async def _recognise(self, stack: Stack, observations: asyncio.Queue[Observation]) -> None:
+        told = FeedbackFilter()
         while True:
             observation = await observations.get()
+            if told.changed(feedback := feedback_of(observation)):
+                assert feedback is not None
+                self.metrics.on_feedback(feedback.reason)
+                self.broadcaster.on_feedback(feedback)
             if isinstance(observation, FaceMatch):
                 self.recorder.put(functools.partial(stack.bank.on_face, observation, time.monotonic()))
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from controller.app.bootstrap import default_database_url
 from controller.app.config import load_config
+from controller.app.location import database_url
 
 
 def running_controller(config_path: Path | None) -> str | None:
@@ -18,7 +18,7 @@ def running_controller(config_path: Path | None) -> str | None:
     from storage.lease import LeaseHeld, acquire_lease, read_holder
 
     config = load_config(config_path)
-    url = str(config.section("storage").get("url", "")) or default_database_url()
+    url = database_url(config)
     path = sqlite_path(parse_url(url))
     if path is not None:
         holder = read_holder(path)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller.domain.evidence import Evidence
+from controller.domain.evidence import EnrolmentLiveness, Evidence
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,6 +27,7 @@ class StartDeposit(Command):
     template_ref: str
     model_version: str
     unlock_id: str
+    enrolment_liveness: EnrolmentLiveness = EnrolmentLiveness()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

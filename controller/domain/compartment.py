@@ -79,6 +79,8 @@ class Policy:
 
     pulse_ms: int = 500
     max_failed_verifications: int = 3
+    max_presentation_attacks: int = 2
+    """Consecutive attempts judged attacks (photograph, screen, replay) that raise an alarm."""
 
 
 class Compartment:
@@ -99,6 +101,7 @@ class Compartment:
         self.pulse_confirmed = False
         self.door_open = False
         self.failed_attempts = 0
+        self.attacks = 0
         self.alarm_reason = ""
         self.alarm_detail = ""
         self.flow_id = ""
@@ -200,12 +203,13 @@ class Compartment:
 
     def record_confirm_identity(self, event: ev.IdentityConfirmed) -> None:
         """The owner is verified: unlock for retrieval."""
-        self.purpose, self.failed_attempts = ev.Purpose.RETRIEVAL, 0
+        self.purpose, self.failed_attempts, self.attacks = ev.Purpose.RETRIEVAL, 0, 0
         self._await_unlock(event.unlock_id)
 
     def record_reject_identity(self, event: ev.IdentityRejected) -> None:
-        """Count the failure."""
+        """Count the failure, and the attacks among the consecutive failures."""
         self.failed_attempts = event.failed_attempts
+        self.attacks = self.attacks + 1 if event.evidence.presentation_attack() else 0
 
     def record_verification_timed_out(self, event: ev.VerificationTimedOut) -> None:
         """Nothing to remember: back to occupied."""
@@ -248,7 +252,7 @@ class Compartment:
     def _end_alarm(self) -> None:
         self._end_access()
         self.alarm_reason = self.alarm_detail = ""
-        self.failed_attempts, self.board_fault_only = 0, False
+        self.failed_attempts, self.attacks, self.board_fault_only = 0, 0, False
 
     def _await_unlock(self, unlock_id: str) -> None:
         self.unlock_id, self.pulse_confirmed = unlock_id, False
@@ -292,6 +296,7 @@ class Compartment:
             model_version=command.model_version,
             unlock_id=command.unlock_id,
             pulse_ms=self.policy.pulse_ms,
+            enrolment_liveness=command.enrolment_liveness,
         )
 
     def _on_unlock_outcome(self, command: cmd.RecordUnlockOutcome, out: _EventBuilder) -> None:
@@ -347,13 +352,17 @@ class Compartment:
     def _on_reject_identity(self, command: cmd.RejectIdentity, out: _EventBuilder) -> None:
         self._require(command, CompartmentState.VERIFYING)
         failures = self.failed_attempts + 1
+        attacks = self.attacks + 1 if command.evidence.presentation_attack() else 0
         out.add(
             ev.IdentityRejected,
             reason=command.reason,
             evidence=command.evidence,
             failed_attempts=failures,
         )
-        if failures >= self.policy.max_failed_verifications:
+        if attacks >= self.policy.max_presentation_attacks:
+            detail = f"{attacks} attempts judged presentation attacks ({command.evidence.liveness})"
+            out.add(ev.AlarmRaised, reason=ev.AlarmReason.PRESENTATION_ATTACK_SUSPECTED, detail=detail)
+        elif failures >= self.policy.max_failed_verifications:
             out.add(ev.AlarmRaised, reason=ev.AlarmReason.LOCKOUT, detail=f"{failures} failed verifications")
 
     # A timeout whose flow has moved on (another attempt, another opening, another unlock, or the

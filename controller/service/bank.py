@@ -17,6 +17,7 @@ from controller.domain import commands as c
 from controller.domain import events as ev
 from controller.domain.effects import DestroyTemplate, effects_of
 from controller.domain.errors import BoardUnreachable, LockerError, StoreUnavailable, TransitionRejected
+from controller.domain.evidence import EnrolmentLiveness
 from controller.domain.states import CompartmentState as S
 from controller.ports import (
     BoardFaulted,
@@ -111,9 +112,11 @@ class LockerBank:
         self.free_compartment()
         enrolled = await enrol()
         subject = subject_id or f"subject-{self.new_id()[:12]}"
-        return await self.deposit(subject, enrolled.template_ref, enrolled.model_version)
+        return await self.deposit(subject, enrolled.template_ref, enrolled.model_version, enrolled.liveness)
 
-    async def deposit(self, subject_id: str, template_ref: str, model_version: str) -> DepositReceipt:
+    async def deposit(
+        self, subject_id: str, template_ref: str, model_version: str, liveness: EnrolmentLiveness | None = None
+    ) -> DepositReceipt:
         """Assign the lowest free compartment to a template already in the vault, and unlock it."""
         receipt = DepositReceipt(self.free_compartment(), self.new_id())
         command = c.StartDeposit(
@@ -123,6 +126,7 @@ class LockerBank:
             template_ref=template_ref,
             model_version=model_version,
             unlock_id=self.new_id(),
+            enrolment_liveness=liveness or EnrolmentLiveness(),
         )
         try:
             await self.service.handle(command)

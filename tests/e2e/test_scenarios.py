@@ -50,6 +50,21 @@ def _retrieve(outcome: Outcome) -> None:
     assert outcome.vault_refs == set()
 
 
+def _replay_attack(outcome: Outcome) -> None:
+    rejected = outcome.of_type(ev.IdentityRejected)
+    assert [e.reason for e in rejected] == ["liveness_failed: replay"] * 2
+    assert all(e.evidence.presentation_attack() for e in rejected)
+    assert all(e.evidence.liveness_model.startswith("minifasnet@") for e in rejected)
+    alarms = [e.reason for e in outcome.of_type(ev.AlarmRaised)]
+    assert alarms == [ev.AlarmReason.PRESENTATION_ATTACK_SUSPECTED]
+    confirmed = outcome.of_type(ev.IdentityConfirmed)
+    assert len(confirmed) == 1 and confirmed[0].evidence.liveness == "live"
+    assert confirmed[0].evidence.liveness_score is not None and confirmed[0].evidence.liveness_method
+    assert outcome.run.unlock_calls == [1, 1]  # the deposit and the owner's retrieval, never the replay
+    enrolment = outcome.of_type(ev.DepositStarted)[0].enrolment_liveness
+    assert enrolment.liveness == "live" and enrolment.liveness_model.startswith("minifasnet@")
+
+
 def _two_depositors(outcome: Outcome) -> None:
     assert [cid for cid, _ in confirmations(outcome)] == ["2", "1", "2"]
     subjects = {}
@@ -173,6 +188,7 @@ CHECKS: dict[str, Callable[[Outcome], None]] = {
     "board_lost": _board_lost,
     "lockout": _lockout,
     "lookalike_lockout": _lookalike_lockout,
+    "replay_attack": _replay_attack,
     "restart_deposit": _restart_deposit,
     "restart_verifying": _restart_verifying,
     "restart_retrieval": _restart_retrieval,
