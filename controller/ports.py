@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NewType, Protocol, TypeVar
 
 from controller.domain.events import Event
-from controller.domain.evidence import Evidence
+from controller.domain.evidence import EnrolmentLiveness, Evidence
 
 CompartmentId = NewType("CompartmentId", str)
 SubjectId = NewType("SubjectId", str)
@@ -210,6 +210,11 @@ class Enrolled(Protocol):
     @property
     def model_version(self) -> str:
         """The model that computed the template."""
+        ...
+
+    @property
+    def liveness(self) -> EnrolmentLiveness:
+        """The liveness verdict of the enrolment frames."""
         ...
 
 

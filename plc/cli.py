@@ -63,8 +63,20 @@ def unlock(compartment: Annotated[int, typer.Argument(help="Compartment number (
     if plc_config.board_of(compartment) is None:  # bad input, not an unavailable board: say so before connecting
         known = plc_config.compartments
         exits.fail(f"compartment {compartment} is not in the register map ({known[0]}..{known[-1]})", exits.BAD_INPUT)
+    _refuse_beside_a_controller(config, compartment)
     _run(_unlock(plc_config, compartment, pulse_ms))
     typer.echo(f"compartment {compartment}: unlock pulse sent ({pulse_ms} ms)")
+
+
+def _refuse_beside_a_controller(config: Path | None, compartment: int) -> None:
+    """A pulse beside a running controller would go unrecorded: send it through the controller instead."""
+    from controller.app.maintenance import running_controller, unlock_through_controller
+
+    holder = running_controller(config)
+    if holder is not None:
+        command = unlock_through_controller(config, compartment)
+        exits.fail(f"a controller runs on this bank's log ({holder}); unlock through it, recorded: {command}",
+                   exits.UNAVAILABLE)
 
 
 def plc_sim(host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

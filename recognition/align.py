@@ -40,6 +40,9 @@ DLIB_150 = AlignTemplate(
 
 _ARCFACE_112 = ((38.2946, 51.6963), (73.5318, 51.5014), (56.0252, 71.7366), (41.5493, 92.3655), (70.7299, 92.2041))
 
+ARCFACE_112 = AlignTemplate(name="arcface-112", size=112, points=_ARCFACE_112)
+"""The ArcFace five-point template: fr_feature and MobileFaceNet were trained on such chips."""
+
 FACENET_160 = AlignTemplate(
     name="facenet-160",
     size=160,

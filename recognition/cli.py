@@ -14,10 +14,12 @@ from typing import Annotated, Any
 import typer
 
 from controller.app import exits
+from recognition.agreement import DEFAULT_MODEL
 from recognition.cli_options import DeviceOption, JsonFlag, MinFace, ModelOption, clean_errors, emit
 from recognition.errors import FaceNotFound, MultipleFaces
 from recognition.eval_cli import evaluate
 from recognition.images import load_image
+from recognition.liveness.cli import register as register_liveness
 from recognition.types import Face, Image
 
 COMPARE_MIN_PROBABILITY = 0.9  # MTCNN's weak detections (background blobs) do not count as a second face
@@ -35,6 +37,10 @@ def register(app: typer.Typer) -> None:
     models.command("verify")(models_verify)
     models.command("fetch")(models_fetch)
     app.add_typer(models, name="models")
+    from recognition import calibrate_cli
+
+    calibrate_cli.register(app)
+    register_liveness(app)
 
 
 @clean_errors
@@ -76,8 +82,8 @@ def _faces_text(image: Path, rows: list[dict[str, Any]]) -> str:
 def compare(
     image_a: Annotated[Path, typer.Argument(help="First image (exactly one face).")],
     image_b: Annotated[Path, typer.Argument(help="Second image (exactly one face).")],
-    model: ModelOption = "dlib-resnet",
-    threshold: Annotated[float | None, typer.Option(help="Decision threshold (default: the model's).")] = None,
+    model: ModelOption = DEFAULT_MODEL,
+    threshold: Annotated[float | None, typer.Option(help="Decision threshold (default: the service's).")] = None,
     as_json: JsonFlag = False,
     min_face_size: MinFace = 20,
     device: DeviceOption = "cpu",
@@ -87,13 +93,20 @@ def compare(
 
     from recognition.detector import DetectorConfig, MtcnnDetector
     from recognition.embedder import load_embedder
+    from recognition.settings import RecognitionSettings
 
     embedder = load_embedder(model, device=device)
     detector = MtcnnDetector(DetectorConfig(min_face_size=min_face_size, device=device))
     a, b = (_single_face_embedding(path, detector.detect, embedder.embed) for path in (image_a, image_b))
     distance = float(np.linalg.norm(a.astype(np.float64) - b.astype(np.float64)))
-    used = embedder.card.default_threshold if threshold is None else threshold
-    result = {"distance": distance, "threshold": used, "same": distance <= used, "model": embedder.card.model_version}
+    rule = RecognitionSettings(model=model, threshold=threshold).agreement(embedder.card)
+    used = rule.threshold
+    result = {
+        "distance": distance,
+        "threshold": used,
+        "same": rule.same_person(distance),
+        "model": embedder.card.model_version,
+    }
     verdict = "same" if result["same"] else "different"
     emit(result, as_json, lambda: f"distance {distance:.4f} threshold {used:.4f}: {verdict}")
 

@@ -18,7 +18,11 @@ EXIT_ERROR = exits.BAD_INPUT
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 ModelOption = Annotated[
-    str, typer.Option("--model", help="dlib-resnet, facenet-vggface2, facenet-casia or a checkpoint path.")
+    str,
+    typer.Option(
+        "--model",
+        help="A registered model (lockers models list), a '+'-joined fusion of them, or a checkpoint path.",
+    ),
 ]
 DeviceOption = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
 MinFace = Annotated[int, typer.Option("--min-face-size", min=10, help="MTCNN minimum face size in pixels.")]

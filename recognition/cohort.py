@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from recognition.errors import RecognitionError
+from recognition.types import ModelCard
 
 Floats = npt.NDArray[np.float32]
 
@@ -71,3 +72,22 @@ class CohortNormaliser:
                 return cls(data["cohort"], int(data["k"]))
         except (OSError, KeyError, ValueError) as exc:
             raise RecognitionError(f"{path}: not a cohort file ({exc})") from exc
+
+
+def save_cohort(path: Path, identities: Floats, model_version: str) -> None:
+    """Write one template per non-enrolled identity (M, D) for the model that made them."""
+    np.savez_compressed(path, identities=identities.astype(np.float32), model_version=np.str_(model_version))
+
+
+def load_cohort(path: Path, card: ModelCard) -> Floats:
+    """Read a cohort written by ``save_cohort``; refused unless the same model (weights included) made it."""
+    try:
+        with np.load(path) as data:
+            identities, version = np.asarray(data["identities"], dtype=np.float32), str(data["model_version"])
+    except (OSError, KeyError, ValueError) as exc:
+        raise RecognitionError(f"{path}: not a cohort file from `lockers cohort build` ({exc})") from exc
+    if version != card.model_version:
+        raise RecognitionError(f"{path}: cohort of {version}, but the model is {card.model_version}; rebuild it")
+    if identities.ndim != 2 or identities.shape[1] != card.embedding_size:
+        raise RecognitionError(f"{path}: cohort rows are {identities.shape}, expected (M, {card.embedding_size})")
+    return identities

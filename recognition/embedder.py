@@ -1,7 +1,8 @@
 """Embedders: alignment plus a PyTorch descriptor network, each with a model card.
 
-``load_embedder(model)`` accepts a registered name (``dlib-resnet``, ``facenet-vggface2``,
-``facenet-casia``) or the path of a fine-tuned checkpoint.
+``load_embedder(model)`` accepts a registered name (``dlib-resnet``, ``fr-feature``, ``mobilefacenet``,
+``facenet-vggface2``, ``facenet-casia``), a fusion of registered names joined by ``+`` (see
+``recognition.model_zoo``), or the path of a fine-tuned checkpoint.
 
 Checkpoint format (written by fine-tuning with ``save_checkpoint``, read by ``load_checkpoint``): a
 ``torch.save`` of a dict with exactly these keys::
@@ -9,9 +10,10 @@ Checkpoint format (written by fine-tuning with ``save_checkpoint``, read by ``lo
     {
         "card": {...},            # ModelCard fields as a dict: name, version, input_size,
                                   # embedding_size, metric, default_threshold, weights_sha256, notes
-        "arch": "dlib-resnet",    # or "facenet"
+        "arch": "dlib-resnet",    # or "facenet", "mobilefacenet"
         "state_dict": {...},      # "dlib-resnet": recognition.dlib_resnet.DlibResNet().state_dict()
                                   # "facenet": facenet_pytorch.InceptionResnetV1().state_dict()
+                                  # "mobilefacenet": recognition.mobilefacenet.MobileFaceNet(folder)
     }
 
 Both networks take aligned RGB chips as float 0..255 (N, 3, S, S) and normalise internally.
@@ -31,12 +33,16 @@ import torch
 from torch import nn
 
 from recognition import models
-from recognition.align import DLIB_150, FACENET_160, AlignTemplate, align_face
+from recognition.align import ARCFACE_112, DLIB_150, FACENET_160, AlignTemplate, align_face
 from recognition.dlib_resnet import DlibResNet, load_faceapi
 from recognition.errors import CheckpointInvalid, WeightsMissing
-from recognition.types import Embedding, Face, Image, ModelCard
+from recognition.types import Embedder, Embedding, Face, Image, ModelCard
 
-ARCH_TEMPLATES: dict[str, AlignTemplate] = {"dlib-resnet": DLIB_150, "facenet": FACENET_160}
+ARCH_TEMPLATES: dict[str, AlignTemplate] = {
+    "dlib-resnet": DLIB_150,
+    "facenet": FACENET_160,
+    "mobilefacenet": ARCFACE_112,
+}
 
 
 class TorchEmbedder:
@@ -70,11 +76,26 @@ class TorchEmbedder:
         return np.ascontiguousarray(out.cpu().numpy(), dtype=np.float32)
 
 
-def load_embedder(model: str | Path = "dlib-resnet", device: str = "cpu", root: Path | None = None) -> TorchEmbedder:
-    """Build the embedder for a registered model name or a checkpoint path."""
+def load_embedder(model: str | Path = "dlib-resnet", device: str = "cpu", root: Path | None = None) -> Embedder:
+    """Build the embedder for a registered model name, a ``+``-joined fusion of them, or a checkpoint path."""
     name = str(model)
+    if "+" in name and not Path(name).is_file():
+        from recognition.model_zoo import FusedEmbedder
+
+        return FusedEmbedder([load_embedder(part, device, root) for part in name.split("+")])
+    if name == "fr-feature":
+        from recognition.model_zoo import load_fr_feature
+
+        return load_fr_feature(root)
+    return load_torch_embedder(name, device, root)
+
+
+def load_torch_embedder(name: str, device: str = "cpu", root: Path | None = None) -> TorchEmbedder:
+    """Build a PyTorch embedder (trainable) for a registered name or a checkpoint path."""
     if name == "dlib-resnet":
         return _dlib_resnet(device, root)
+    if name == "mobilefacenet":
+        return _mobilefacenet(device, root)
     if name in ("facenet-vggface2", "facenet-casia"):
         return _facenet(name, device, root)
     if Path(name).suffix in (".pt", ".pth") or Path(name).is_file():
@@ -98,6 +119,15 @@ def _dlib_resnet(device: str, root: Path | None) -> TorchEmbedder:
         notes="dlib_face_recognition_resnet_model_v1 via face-api.js (MIT); sha256 of the .bin",
     )
     return TorchEmbedder(network, card, "dlib-resnet", device)
+
+
+def _mobilefacenet(device: str, root: Path | None) -> TorchEmbedder:
+    from recognition.mobilefacenet import MobileFaceNet
+    from recognition.model_zoo import card_for, verified_file
+
+    path = verified_file("mobilefacenet", root)
+    card = card_for("mobilefacenet", path, 192, "expo-1.0.24")
+    return TorchEmbedder(MobileFaceNet(path.parent), card, "mobilefacenet", device)
 
 
 def _facenet(name: str, device: str, root: Path | None) -> TorchEmbedder:
@@ -133,6 +163,11 @@ def build_network(arch: str) -> nn.Module:
         from recognition.facenet import FacenetNetwork
 
         return FacenetNetwork()
+    if arch == "mobilefacenet":
+        from recognition.mobilefacenet import MobileFaceNet
+        from recognition.model_zoo import verified_file
+
+        return MobileFaceNet(verified_file("mobilefacenet", None).parent)  # the graph's layout; weights follow
     raise CheckpointInvalid(f"unknown arch {arch!r}; expected one of {', '.join(ARCH_TEMPLATES)}")
 
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from controller.domain.errors import ConfigError
+from controller.domain.evidence import EnrolmentLiveness
+from recognition.agreement import AgreementPolicy
 from recognition.errors import RecognitionError
-from recognition.gallery import FloatArray, pairwise_distances, unit
+from recognition.gallery import COHORT_SUBJECT, FloatArray, Gallery, pairwise_distances, unit
 from recognition.types import Embedding, FrameAnalysis, ModelCard
 
 INCONSISTENT = "inconsistent"
@@ -68,6 +70,8 @@ class EnrolmentResult:
     used: tuple[int, ...]
     rejections: tuple[SampleRejection, ...]
     spread: float
+    liveness: EnrolmentLiveness = EnrolmentLiveness()
+    """The liveness verdict of the frames, once judged (``recognition.liveness.attempt.check_enrolment``)."""
 
 
 def build_template(analyses: Sequence[FrameAnalysis], policy: EnrolmentPolicy) -> EnrolmentResult:
@@ -138,3 +142,19 @@ def _require(policy: EnrolmentPolicy, good: int, total: int, rejections: list[Sa
     if good < policy.min_samples:
         message = f"only {good} of {total} samples usable; enrolment needs {policy.min_samples}"
         raise EnrolmentError(message, tuple(sorted(rejections, key=lambda r: r.index)))
+
+
+class AlreadyEnrolled(EnrolmentError):
+    """The depositor's face already owns a compartment: two templates of one face defeat the margin."""
+
+
+def refuse_if_enrolled(template: FloatArray, gallery: Gallery, policy: AgreementPolicy) -> None:
+    """Refuse a deposit whose face is within the near-miss band of an occupied compartment's template."""
+    best = gallery.search(template).best
+    band = policy.threshold * (1.0 + policy.near_miss)  # as near as the rule counts an attempt on that door
+    if best is not None and best.subject_id != COHORT_SUBJECT and best.distance <= band:
+        raise AlreadyEnrolled(
+            f"this face already owns compartment {best.compartment_id} (distance {best.distance:.3f}): "
+            "retrieve that item first, or ask an operator",
+            (),
+        )

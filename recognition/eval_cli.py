@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from recognition.agreement import DEFAULT_MODEL
 from recognition.cli_options import DeviceOption, JsonFlag, MinFace, ModelOption, clean_errors, emit
 from recognition.errors import EvaluationInputError
 
@@ -18,29 +19,41 @@ def evaluate(
     images: Annotated[Path | None, typer.Option("--images", help="Folder of <name>/<name>_NNNN.jpg.")] = None,
     folder: Annotated[Path | None, typer.Option("--folder", help="One sub-folder per identity.")] = None,
     people: Annotated[Path | None, typer.Option("--people", help="Keep the identities this file lists.")] = None,
-    model: ModelOption = "dlib-resnet",
-    threshold: Annotated[float | None, typer.Option(help="Threshold for 'accuracy' (default: the model's).")] = None,
+    model: ModelOption = DEFAULT_MODEL,
+    threshold: Annotated[
+        float | None, typer.Option(help="Threshold for 'accuracy', 'tar', 'far' (default: the service's).")
+    ] = None,
     mismatched: Annotated[int | None, typer.Option(help="Impostor pairs to sample (folder mode).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the impostor sampling.")] = 0,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the ROC curve to this PNG.")] = None,
     as_json: JsonFlag = False,
     min_face_size: MinFace = 40,
     device: DeviceOption = "cpu",
+    liveness: Annotated[bool, typer.Option("--liveness", help="Evaluate liveness (--live, --attacks).")] = False,
+    live: Annotated[Path | None, typer.Option("--live", help="One folder of frames per genuine attempt.")] = None,
+    attacks: Annotated[Path | None, typer.Option("--attacks", help="<type>/<attempt>/frames.")] = None,
 ) -> None:
     """Accuracy, calibrated thresholds (at FAR 0.01 and 0.001), AUC, EER and, for folders, rank-1.
 
-    JSON keys: pairs, accuracy (at threshold), threshold, best_threshold, best_accuracy,
+    Without --threshold this is the service's default decision for the model (``RecognitionSettings``).
+    JSON keys: pairs, accuracy, tar and far (at threshold), threshold, threshold_source, best_threshold, best_accuracy,
     threshold_at_far, tar_at_far, auc, eer, no_face, unreadable; folders add identities, images, rank1.
+    With ``--liveness``: attempts, apcer_by_type, apcer, bpcer, acer, threshold (the passive one).
     """
+    if liveness:
+        from recognition.liveness.cli import evaluate_liveness
+
+        return evaluate_liveness(live, attacks, threshold, min_face_size, device, as_json)
     from recognition.detector import DetectorConfig, MtcnnDetector
     from recognition.embedder import load_embedder
     from recognition.eval_runs import evaluate_folder, evaluate_pairs, plot_roc
     from recognition.evaluation import face_embedder
+    from recognition.settings import RecognitionSettings
 
     _check_mode(pairs, images, folder, people)
     embedder = load_embedder(model, device=device)
     embed = face_embedder(MtcnnDetector(DetectorConfig(min_face_size=min_face_size, device=device)), embedder)
-    used = embedder.card.default_threshold if threshold is None else threshold
+    used = RecognitionSettings(model=model, threshold=threshold).agreement(embedder.card).threshold
     if pairs is not None and images is not None:
         report, points = evaluate_pairs(pairs, images, embed, used, _progress)
     else:
@@ -49,6 +62,7 @@ def evaluate(
             folder, embed, used, people=people, mismatched=mismatched, seed=seed, progress=_progress
         )
     report["model"] = embedder.card.model_version
+    report["threshold_source"] = "service default" if threshold is None else "--threshold"
     if plot is not None:
         plot_roc(points, report, plot)
     emit(report, as_json, lambda: _text(report))
@@ -75,6 +89,8 @@ def _text(report: dict[str, Any]) -> str:
         f"model            {report['model']}",
         f"pairs            {report['pairs']} ({report['genuine_pairs']} genuine, {report['impostor_pairs']} impostor)",
         f"accuracy         {report['accuracy']:.4f} at threshold {report['threshold']:.4f}",
+        f"threshold from   {report['threshold_source']}",
+        f"TAR / FAR        {report['tar']:.4f} / {report['far']:.5f} at that threshold",
         f"best accuracy    {report['best_accuracy']:.4f} at threshold {report['best_threshold']:.4f}",
         f"AUC / EER        {report['auc']:.4f} / {report['eer']:.4f}",
     ]

@@ -20,6 +20,9 @@ METRICS = ("euclidean", "cosine")
 
 FloatArray = npt.NDArray[np.float32]
 
+COHORT_SUBJECT = "cohort"
+"""Subject id of a runner-up taken from the cohort of non-enrolled identities."""
+
 
 class GalleryError(RecognitionError):
     """A template or probe does not fit the gallery (wrong shape, not finite, unknown metric)."""
@@ -76,7 +79,14 @@ class Gallery:
         self._ids: list[str] = []
         self._subjects: list[str] = []
         self._index: dict[str, int] = {}
+        self._cohort: FloatArray | None = None
         self._lock = threading.Lock()
+
+    def set_cohort(self, identities: FloatArray) -> None:
+        """Non-enrolled identities (M, D): the runner-up when fewer than two compartments are occupied."""
+        rows = np.stack([self._prepare(row) for row in identities]) if len(identities) else None
+        with self._lock:
+            self._cohort = rows
 
     def __len__(self) -> int:
         """Number of enrolled compartments."""
@@ -121,10 +131,18 @@ class Gallery:
             best = int(scores.argmax())
             best_candidate = self._candidate(best, float(scores[best]), query)
             if count == 1:
-                return SearchResult(best_candidate, None)
+                return SearchResult(best_candidate, self._cohort_runner_up(query))
             scores[best] = -np.inf
             second = int(scores.argmax())
             return SearchResult(best_candidate, self._candidate(second, float(scores[second]), query))
+
+    def _cohort_runner_up(self, query: FloatArray) -> Candidate | None:
+        # Open-set margin: with one template there is no other compartment, so the nearest stranger
+        # stands in for it and a face that is as close to a stranger as to the owner is not sure enough.
+        if self._cohort is None:
+            return None
+        distances = pairwise_distances(query[None, :], self._cohort, self.metric)[0]
+        return Candidate("", COHORT_SUBJECT, float(distances.min()))
 
     def _candidate(self, at: int, score: float, query: FloatArray) -> Candidate:
         if self.metric == "cosine":

@@ -1,4 +1,8 @@
-"""Load image files robustly as RGB uint8 arrays, or fail with one clear ``ImageError``."""
+"""Load image files robustly as RGB uint8 arrays, or fail with one clear ``ImageError``.
+
+Decoding honours the EXIF orientation tag: phones store pictures sideways with a tag saying how to turn
+them, and a sideways face is not found by the detector.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,17 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image as PilImage
-from PIL import UnidentifiedImageError
+from PIL import ImageOps, UnidentifiedImageError
 
 from recognition.errors import ImageTooLarge, ImageUnreadable, NotAnImage
 from recognition.types import Image
 
 MAX_PIXELS = 40_000_000
 """Default pixel limit: a 40-megapixel photo is the largest a kiosk or a dataset should feed us."""
+
+
+ORIENTATION_TAG = 0x0112
+"""EXIF tag number of the orientation (1 = upright; 6 = turn 90 degrees clockwise to view)."""
 
 
 def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image:
@@ -38,7 +46,7 @@ def _decode(source: Path | io.BytesIO, label: str, max_pixels: int) -> Image:
             warnings.simplefilter("error", PilImage.DecompressionBombWarning)
             with PilImage.open(source) as img:
                 _check_size(label, img.size, max_pixels)
-                return to_rgb_array(img)
+                return to_rgb_array(upright(img))
     except UnidentifiedImageError as exc:
         raise NotAnImage(f"{label}: not an image file") from exc
     except (PilImage.DecompressionBombWarning, PilImage.DecompressionBombError) as exc:
@@ -53,6 +61,13 @@ def _check_size(label: str, size: tuple[int, int], max_pixels: int) -> None:
         raise ImageTooLarge(f"{label}: {width}x{height} pixels exceeds the limit of {max_pixels}")
     if width < 1 or height < 1:
         raise ImageUnreadable(f"{label}: empty image")
+
+
+def upright(img: PilImage.Image) -> PilImage.Image:
+    """``img`` turned as its EXIF orientation tag says (unchanged without one)."""
+    if img.getexif().get(ORIENTATION_TAG, 1) == 1:
+        return img
+    return ImageOps.exif_transpose(img)
 
 
 def to_rgb_array(img: PilImage.Image) -> Image:

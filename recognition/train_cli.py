@@ -26,7 +26,7 @@ def train(
     people: Annotated[Path | None, Opt(help="Only the identities listed in this file (LFW people format).")] = None,
     loss: Annotated[str, Opt(help="ce (softmax + CrossEntropyLoss) or arcface (angular margin).")] = "arcface",
     optimizer: Annotated[str, Opt(help="sgd (momentum 0.9) or adam.")] = "sgd",
-    lr: Annotated[float, Opt(help="Learning rate of the network (the new head learns 10x faster).")] = 0.01,
+    lr: Annotated[float, Opt(help="Learning rate of the network (the new head learns 10x faster).")] = 1e-3,
     scheduler: Annotated[str, Opt(help="step (StepLR), cosine (CosineAnnealingLR) or none.")] = "cosine",
     step_size: Annotated[int, Opt(help="StepLR: epochs between decays.")] = 5,
     gamma: Annotated[float, Opt(help="StepLR: decay factor.")] = 0.1,
@@ -82,7 +82,7 @@ def render(report: dict[str, Any]) -> str:
         head,
         _row(f"base {base['model'][:23]}", base),
         _row(f"fine-tuned (epoch {tuned['epoch']})", tuned),
-        f"checkpoint: {tuned['checkpoint']}",
+        f"checkpoint: {tuned['checkpoint']} ({tuned.get('outcome', '')})",
     ]
     return "\n".join(lines)
 

@@ -23,10 +23,19 @@ import numpy as np
 from controller.ports import FaceMatch
 from recognition.agreement import AgreementPolicy, FrameAgreement
 from recognition.camera import Frame, FrameGrabber, FrameSource, LatestFrameBuffer
-from recognition.enrolment import EnrolmentError, EnrolmentPolicy, EnrolmentResult, build_template
+from recognition.enrolment import (
+    AlreadyEnrolled,
+    EnrolmentError,
+    EnrolmentPolicy,
+    EnrolmentResult,
+    build_template,
+    refuse_if_enrolled,
+)
 from recognition.errors import RecognitionError
 from recognition.gallery import Gallery
-from recognition.types import Embedding, FacePipeline, FrameAnalysis
+from recognition.liveness.attempt import LiveAgreement, check_enrolment
+from recognition.liveness.monitor import LivenessMonitor
+from recognition.types import Embedding, FacePipeline, FrameAnalysis, Image
 
 NO_TEMPLATES = "no_templates"
 """Rejection reason: a face was seen but no compartment is occupied."""
@@ -118,6 +127,7 @@ class _Enrolment:
     deadline: float
     future: Future[EnrolmentResult]
     analyses: list[FrameAnalysis] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
 
     @property
     def good(self) -> int:
@@ -135,10 +145,12 @@ class RecognitionWorker:
         policy: AgreementPolicy,
         enrolment_policy: EnrolmentPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        liveness: LivenessMonitor | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.gallery = gallery
-        self.agreement = FrameAgreement(policy, pipeline.card.model_version)
+        self.agreement = FrameAgreement(policy, pipeline.card.model_version, pipeline.card.default_threshold)
+        self.attempts = LiveAgreement(self.agreement, liveness or LivenessMonitor.off())
         self.enrolment_policy = enrolment_policy or EnrolmentPolicy.for_card(pipeline.card)
         self.latency = LatencyStats()
         self.error: BaseException | None = None
@@ -152,7 +164,7 @@ class RecognitionWorker:
         self._enrolment: _Enrolment | None = None
         self._enrolment_lock = threading.Lock()
         self._last_rejection: str | None = None
-        self._recent: deque[tuple[float, FrameAnalysis]] = deque(maxlen=RECENT_FRAMES)
+        self._recent: deque[tuple[float, Image, FrameAnalysis]] = deque(maxlen=RECENT_FRAMES)
         self.processed_index = -1
         self._thread = threading.Thread(target=self._run, name="recognition-worker", daemon=True)
 
@@ -209,7 +221,9 @@ class RecognitionWorker:
                 return future
             now = self._clock()
             pending = _Enrolment(samples, now - lookback_s, now + timeout_s, future)
-            pending.analyses = [a for at, a in self._recent if at >= pending.requested_at]
+            recent = [(image, a) for at, image, a in self._recent if at >= pending.requested_at]
+            pending.images = [image for image, _ in recent]  # liveness judges the same frames
+            pending.analyses = [a for _, a in recent]
             self._enrolment = pending
         if pending.good >= samples:
             self._finish_enrolment_early("enrolment")
@@ -242,7 +256,7 @@ class RecognitionWorker:
             return
         analysed = self._clock()
         if not self._feed_enrolment(frame, analysis):
-            self._recent.append((frame.captured_at, analysis))
+            self._recent.append((frame.captured_at, frame.image, analysis))
             self._identify(frame, analysis)
         done = self._clock()
         self.latency.record((analysed - started) * 1000.0, (done - frame.captured_at) * 1000.0)
@@ -251,13 +265,14 @@ class RecognitionWorker:
     def _identify(self, frame: Frame, analysis: FrameAnalysis) -> None:
         if self._gallery_changed.is_set():
             self._gallery_changed.clear()
-            self.agreement.reset()
+            self.attempts.reset()
         embedding = analysis.primary.embedding if analysis.primary is not None else None
         if embedding is None:
-            self.agreement.observe_miss(frame.captured_at)
+            self.attempts.observe_miss(frame.captured_at)
             self._reject(analysis.rejection or "no_face", frame)
             return
-        match = self.agreement.observe(self.gallery.search(embedding), frame.captured_at)
+        search = self.gallery.search(embedding)
+        match = self.attempts.observe(frame.image, analysis, search, frame.captured_at, embedding)
         if match is None:
             self._reject(NO_TEMPLATES, frame)
             return
@@ -282,14 +297,21 @@ class RecognitionWorker:
             if frame.captured_at < pending.requested_at:
                 return True  # seen before the request: perhaps the previous person
             pending.analyses.append(analysis)
+            pending.images.append(frame.image)
             if pending.good < pending.samples:
                 return True
             self._enrolment = None
         try:
-            pending.future.set_result(build_template(pending.analyses, self.enrolment_policy))
+            pending.future.set_result(self._template(pending))
         except EnrolmentError as exc:
             pending.future.set_exception(exc)
         return True
+
+    def _template(self, pending: _Enrolment) -> EnrolmentResult:
+        """The template of a finished enrolment: refused if the face already owns one, or if not judged live."""
+        result = build_template(pending.analyses, self.enrolment_policy)
+        refuse_if_enrolled(result.template, self.gallery, self.agreement.policy)
+        return check_enrolment(self.attempts.monitor, list(zip(pending.images, pending.analyses, strict=True)), result)
 
     def _expire_enrolment(self) -> None:
         with self._enrolment_lock:
@@ -305,6 +327,8 @@ class RecognitionWorker:
         if pending is None:
             return
         try:
-            pending.future.set_result(build_template(pending.analyses, self.enrolment_policy))
+            pending.future.set_result(self._template(pending))
+        except AlreadyEnrolled as exc:
+            pending.future.set_exception(exc)
         except EnrolmentError as exc:
             pending.future.set_exception(EnrolmentError(f"{why}: {exc.message}", exc.rejections))

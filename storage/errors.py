@@ -14,7 +14,7 @@ Hierarchy::
 
 from __future__ import annotations
 
-from controller.domain.errors import ConcurrencyError, LockerError
+from controller.domain.errors import ConcurrencyError, LockerError, StoreUnavailable
 
 
 class StorageError(LockerError):
@@ -25,8 +25,8 @@ class DatabaseUrlError(StorageError):
     """The database URL cannot be used."""
 
 
-class DatabaseUnavailable(StorageError):
-    """The database does not exist or cannot be reached."""
+class DatabaseUnavailable(StoreUnavailable, StorageError):
+    """The database does not exist or cannot be reached (also the core's ``StoreUnavailable``)."""
 
 
 class SchemaError(StorageError):

@@ -85,6 +85,17 @@ DEFAULT_UPCASTERS.register("VerificationStarted", from_version=1)(_with_full_evi
 DEFAULT_UPCASTERS.register("IdentityRejected", from_version=1)(_with_full_evidence)
 
 
+def _with_liveness(payload: dict[str, Any]) -> dict[str, Any]:
+    """Face events before liveness was judged: nothing was recorded about it (``liveness`` = "")."""
+    return {"liveness": "", "liveness_score": None, "liveness_method": "", "liveness_model": "", **payload}
+
+
+DEFAULT_UPCASTERS.register("VerificationStarted", from_version=2)(_with_liveness)
+DEFAULT_UPCASTERS.register("IdentityRejected", from_version=2)(_with_liveness)
+DEFAULT_UPCASTERS.register("IdentityConfirmed", from_version=1)(_with_liveness)
+DEFAULT_UPCASTERS.register("DepositStarted", from_version=1)(_with_liveness)
+
+
 @dataclass(frozen=True, slots=True)
 class EncodedEvent:
     """An event as row fields, before it is linked into the chain."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from controller.ports import EventStore
 from controller.service.audit import Decoder
 
@@ -22,6 +24,16 @@ def open_event_store(url: str | None, *, create: bool = True) -> EventStore:
     from storage.event_store import SqlEventStore
 
     return SqlEventStore.from_url(url or default_database_url(), create=create)
+
+
+def take_writer_lease(url: str | None) -> Callable[[], None]:
+    """Hold the one-writer lease on the log at ``url`` (default: the data directory's); returns its release.
+
+    Raises ``storage.lease.LeaseHeld`` (a ``LockerError``) naming the holder when another controller runs.
+    """
+    from storage.lease import acquire_lease
+
+    return acquire_lease(url or default_database_url()).release
 
 
 def event_decoder() -> Decoder:

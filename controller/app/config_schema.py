@@ -80,9 +80,11 @@ class TimeoutsSection(Section):
 class RecognitionSection(Section):
     """``[recognition]``: model and decision rule (defaults as ``recognition.settings.RecognitionSettings``)."""
 
-    model: str = Field("dlib-resnet", min_length=1)
+    model: str = Field("fr-feature+mobilefacenet", min_length=1)
     threshold: float | None = Field(None, gt=0, le=2)  # a distance between unit vectors lies in 0..2
     margin: float = Field(0.05, ge=0, lt=2)
+    near_miss: float = Field(0.1, ge=0, le=1)  # relative: threshold x (1 + near_miss) is still an attempt
+    cohort: str = ""  # .npz from `lockers cohort build`; empty: no open-set runner-up
     frames_required: int = Field(3, ge=1, le=100)
     frames_window: int = Field(5, ge=1, le=100)
     window_s: float = Field(2.0, gt=0, le=60)
@@ -96,6 +98,20 @@ class RecognitionSection(Section):
         if self.frames_required > self.frames_window:
             raise ValueError("frames_required must not exceed frames_window")
         return self
+
+
+class LivenessSection(Section):
+    """``[liveness]``: presentation-attack detection (defaults as ``recognition.liveness.verdict.LivenessPolicy``)."""
+
+    enabled: bool = True
+    passive_threshold: float = Field(0.4, ge=0, le=1)
+    replay_similarity: float = Field(0.9, gt=0, le=1)
+    min_parallax: float = Field(0.1, ge=0, le=10)
+    min_plane_motion: float = Field(0.05, ge=0, le=10)
+    challenge: Literal["none", "turn_head"] = "none"
+    confident_passive: float = Field(0.9, ge=0, le=1)
+    min_turn: float = Field(0.25, ge=0, le=10)
+    min_frames: int = Field(2, ge=1, le=100)
 
 
 class CameraSection(Section):
@@ -200,6 +216,7 @@ class SiteConfig(Section):
     timeouts: TimeoutsSection = TimeoutsSection()
     recognition: RecognitionSection = RecognitionSection()
     camera: CameraSection = CameraSection()
+    liveness: LivenessSection = LivenessSection()
     api: ApiSection = ApiSection()
     plc: PlcSection = PlcSection()
     simulator: SimulatorSection = SimulatorSection()

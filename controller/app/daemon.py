@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 import socket
 import time
@@ -20,17 +21,22 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from controller.app import location
 from controller.app.anchor_keeper import AnchorKeeper
 from controller.app.api import ApiContext, EventBroadcaster, create_app
+from controller.app.bootstrap import take_writer_lease
 from controller.app.config import Config
+from controller.app.feedback import FeedbackFilter, feedback_of
 from controller.app.health import BankHealth
 from controller.app.key_rotation import vault_key_timer
 from controller.app.metrics import Metrics
+from controller.app.recorder import Recorder
+from controller.app.sdnotify import Watchdog, notify
 from controller.app.simulated_inputs import SimulatedInputs
 from controller.app.stack import Overrides, Stack, build_bank, open_vault, start_simulator
 from controller.app.web import web_options
 from controller.app.web.feed import KioskFeed
-from controller.domain.errors import ConfigError, LockDriverError
+from controller.domain.errors import ConfigError, LockDriverError, LockerError, StoreUnavailable
 from controller.ports import FaceMatch, SensorObservation
 from controller.service.bank import DepositReceipt
 
@@ -48,6 +54,12 @@ log = structlog.get_logger("lockers.daemon")
 ENROL_TIMEOUT_S = 15.0
 ENROL_LOOKBACK_S = 2.0
 """Simulate mode with uploads: frames uploaded this long before ``POST /deposit`` count for its enrolment."""
+
+
+class ComponentFailed(LockerError):
+    """A component of the running bank failed unrecoverably; the daemon stopped (non-zero exit)."""
+
+
 SCHEDULER_TICK_S = 0.2
 
 
@@ -116,6 +128,8 @@ class Daemon:
         self.stop_requested = asyncio.Event()
         self.stack: Stack | None = None
         self.worker: RecognitionWorker | None = None
+        self.failure: ComponentFailed | None = None
+        self.recorder = Recorder()
 
     @property
     def running_worker(self) -> RecognitionWorker:
@@ -131,8 +145,21 @@ class Daemon:
         except OSError as exc:
             raise ConfigError(f"cannot serve the HTTP API on {host}:{port}: {exc.strerror} (use --port)") from None
 
+    def database_url(self) -> str:
+        """The log this controller writes: ``--db``, else ``[storage] url``, else the data directory's."""
+        return location.database_url(self.config, self.options.db_url)
+
     async def run(self) -> None:
-        """Start everything, serve until asked to stop, then shut down in order."""
+        """Take the log's lease, start everything, serve until asked to stop, then shut down in order."""
+        release_lease = take_writer_lease(self.database_url())
+        try:
+            await self._run_leased()
+        finally:
+            release_lease()
+        if self.failure is not None:
+            raise self.failure
+
+    async def _run_leased(self) -> None:
         self.api_socket = self._bind_api()
         simulator = await start_simulator(self.config) if self.options.simulate else None
         try:
@@ -154,7 +181,9 @@ class Daemon:
         overrides = Overrides(db_url=self.options.db_url, simulator=simulator, vault=self.vault)
         stack = build_bank(self.config, WorkerGallery(worker, self.vault), overrides)
         stack.adopt(self.vault)
-        self.health = BankHealth(stack, worker, camera or "uploads", uploads=push_frame is not None)
+        self.health = BankHealth(
+            stack, worker, camera or "uploads", uploads=push_frame is not None, recorder=self.recorder
+        )
         stack.service.subscribe(self.metrics.on_committed)
         stack.service.subscribe(self.broadcaster.on_committed)
         stack.service.subscribe(self.kiosk_feed.on_committed)
@@ -163,7 +192,7 @@ class Daemon:
     def _recognition(self) -> tuple[RecognitionWorker, str, Callable[[bytes], int] | None]:
         """The recognition worker over the configured model and camera (HTTP uploads in simulate mode)."""
         from recognition.enrolment import EnrolmentPolicy
-        from recognition.gallery import Gallery
+        from recognition.liveness.attempt import build_monitor
         from recognition.pipeline import build_pipeline
         from recognition.quality import QualityConfig
         from recognition.settings import RecognitionSettings
@@ -180,9 +209,12 @@ class Daemon:
         self.worker = RecognitionWorker(
             source,
             TimedPipeline(raw, self.metrics.recognition_seconds, self.kiosk_feed.on_analysis),
-            Gallery(card.embedding_size, card.metric),
+            settings.gallery(card),
             settings.agreement(card),
             EnrolmentPolicy.for_card(card, settings.enrol_samples),
+            liveness=build_monitor(
+                self.config.section("liveness"), settings.frames_window, settings.window_s, settings.device
+            ),
         )
         self.enrol_samples = settings.enrol_samples
         return self.worker, camera, push_frame
@@ -213,16 +245,21 @@ class Daemon:
             asyncio.create_task(self._poll(stack), name="door-poller"),
             asyncio.create_task(self._tick(stack), name="scheduler"),
             asyncio.create_task(self._recognise(stack, observations), name="recognition"),
+            asyncio.create_task(self.recorder.run(), name="recorder"),
             asyncio.create_task(server.serve(sockets=[self.api_socket]), name="http-api"),
             asyncio.create_task(self.stop_requested.wait(), name="stop"),
             *vault_key_timer(self.config, self.vault),
         ] + ([asyncio.create_task(anchors.run(), name="anchors")] if anchors else [])
         self._announce(stack, push_frame is not None)
+        notify("READY=1")
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         server.should_exit = True
         for task in done:
-            if task.get_name() != "stop" and task.exception() is not None:
-                log.error("component failed", component=task.get_name(), error=repr(task.exception()))
+            error = None if task.get_name() == "stop" else task.exception()
+            if error is not None:
+                log.error("component failed", component=task.get_name(), error=repr(error))
+                # Exit non-zero after the clean shutdown, so a supervisor restarts the bank.
+                self.failure = ComponentFailed(f"the {task.get_name()} component failed: {error!r}")
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -262,21 +299,30 @@ class Daemon:
         async def on_sensor(observation: SensorObservation) -> None:
             self.metrics.on_sensor(observation)
             self.health.on_sensor(observation)
-            await stack.bank.on_sensor(observation)
+            self.recorder.put(lambda: stack.bank.on_sensor(observation))
 
         await stack.poller(on_sensor).run()
 
     async def _tick(self, stack: Stack) -> None:
+        watchdog = Watchdog()
         while True:
-            await stack.bank.tick(stack.service.clock.now())
+            if self.recorder.healthy:  # during an outage the recorder probes the store; due timeouts wait
+                with contextlib.suppress(StoreUnavailable):
+                    await stack.bank.tick(stack.service.clock.now())
+            watchdog.kick()
             await asyncio.sleep(SCHEDULER_TICK_S)
 
     async def _recognise(self, stack: Stack, observations: asyncio.Queue[Observation]) -> None:
+        told = FeedbackFilter()
         while True:
             observation = await observations.get()
             self.kiosk_feed.on_observation(observation)
+            if told.changed(feedback := feedback_of(observation)):
+                assert feedback is not None
+                self.metrics.on_feedback(feedback.reason)
+                self.broadcaster.on_feedback(feedback)
             if isinstance(observation, FaceMatch):
-                await stack.bank.on_face(observation, time.monotonic())
+                self.recorder.put(functools.partial(stack.bank.on_face, observation, time.monotonic()))
 
     async def deposit(self) -> DepositReceipt:
         """The bank's deposit flow, enrolling the person in front of the camera."""
@@ -313,6 +359,7 @@ class Daemon:
         )
 
     async def _shutdown(self, stack: Stack) -> None:
+        notify("STOPPING=1")
         if self.worker is not None:
             await asyncio.to_thread(self.worker.stop)
         try:

@@ -33,12 +33,15 @@ def _pipeline(model: str, min_face_size: int, min_face_px: float, device: str) -
 
 def make_station(vault: SqliteTemplateStore, config: Config) -> FaceStation:
     """A frame station for scenarios and benchmarks, with the configured model and decision rules."""
+    from recognition.liveness.attempt import build_monitor
     from recognition.settings import RecognitionSettings
     from recognition.station import FaceStation
 
     settings = RecognitionSettings.from_sections(config.section("recognition"), config.section("camera"))
     pipeline = _pipeline(settings.model, settings.min_face_size, settings.min_face_px, settings.device)
-    return FaceStation(pipeline, vault, settings.agreement(pipeline.card))
+    liveness = build_monitor(config.section("liveness"), settings.frames_window, settings.window_s, settings.device)
+    card = pipeline.card
+    return FaceStation(pipeline, vault, settings.agreement(card), gallery=settings.gallery(card), liveness=liveness)
 
 
 @scenario_app.command("run")

@@ -16,6 +16,7 @@ from controller.domain.errors import LockerError
 from controller.ports import BoardFaulted, BoardRecovered, SensorObservation
 
 if TYPE_CHECKING:
+    from controller.app.recorder import Recorder
     from controller.app.stack import Stack
     from recognition.worker import RecognitionWorker
 
@@ -40,6 +41,7 @@ class BankHealth:
     uploads: bool
     clock: Callable[[], float] = time.monotonic
     board_faults: dict[str, str] = field(default_factory=dict)
+    recorder: Recorder | None = None
 
     def on_sensor(self, observation: SensorObservation) -> None:
         """Follow the lock boards' faults and recoveries as the door poller reports them."""
@@ -93,7 +95,9 @@ class BankHealth:
         return part(OK)
 
     def storage_part(self) -> dict[str, str]:
-        """Failed when the event log cannot be read."""
+        """Failed when the event log cannot be read, or refuses writes (observations wait, buffered)."""
+        if self.recorder is not None and not self.recorder.healthy:
+            return part(FAILED, f"event log refuses writes; {self.recorder.backlog} observations buffered in order")
         try:
             next(iter(self.stack.store.read_all(after=2**62, limit=1)), None)
         except LockerError as exc:

@@ -22,6 +22,9 @@ class Metrics:
         self.alarms = Counter("lockers_alarms", "Alarms raised by reason", ["reason"], registry=self.registry)
         self.plc_errors = Counter("lockers_plc_errors", "Lock board faults and failed unlocks", registry=self.registry)
         self.events = Counter("lockers_events", "Events committed to the log", ["type"], registry=self.registry)
+        self.feedback = Counter(
+            "lockers_attempt_feedback", "Reasons told to the person at the camera", ["reason"], registry=self.registry
+        )
         self.recognition_seconds = Histogram(
             "lockers_recognition_frame_seconds",
             "Time to analyse one camera frame (detection, gates, embedding)",
@@ -55,6 +58,10 @@ class Metrics:
         if event.reason in outcome:
             self.unlocks.labels(outcome[ev.AlarmReason(event.reason)]).inc()
             self.plc_errors.inc()
+
+    def on_feedback(self, reason: str) -> None:
+        """Count one attempt reason (``liveness_failed``, ``no_face``, ``not_recognised``...)."""
+        self.feedback.labels(reason).inc()
 
     def on_sensor(self, observation: SensorObservation) -> None:
         """Count board faults."""

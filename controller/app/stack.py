@@ -100,13 +100,17 @@ class Stack:
         from plc.poller import DoorPoller
 
         initial = {int(cid): k.door_open for cid, k in self.service.compartments.items()}
-        return DoorPoller(
+        poller = DoorPoller(
             self.driver,  # type: ignore[arg-type]  # the poller needs the Modbus driver's board map
             emit,
             interval_s=self.plc_config.poll_interval_s,
             debounce_polls=debounce_polls or self.plc_config.debounce_polls,
             initial=initial,
         )
+        # Boards found silent at boot count as faulted, so their first answer is reported as a recovery.
+        silent = self.bank.unreachable
+        poller.faulted.update(b.name for b in poller.reader.boards if any(str(k) in silent for k in b.compartments))
+        return poller
 
     def adopt(self, part: _Closable) -> None:
         """Close ``part`` (something the caller opened for this bank, like its vault) with the bank."""

@@ -1,10 +1,14 @@
-"""Commands: imperative requests to one compartment. Timeouts are commands too, so replay is deterministic."""
+"""Commands: imperative requests to one compartment. Timeouts are commands too, so replay is deterministic.
+
+A timeout names what armed it: the unlock id of an access, or the stream version of the event that
+began an opening or a verification attempt (unique per compartment, so no payload needs a new id).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller.domain.evidence import Evidence
+from controller.domain.evidence import EnrolmentLiveness, Evidence
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -23,6 +27,7 @@ class StartDeposit(Command):
     template_ref: str
     model_version: str
     unlock_id: str
+    enrolment_liveness: EnrolmentLiveness = EnrolmentLiveness()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,7 +71,9 @@ class RejectIdentity(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExpireVerification(Command):
-    """Timeout: the verification window closed without a decision."""
+    """Timeout: the verification window of the attempt begun at stream version ``attempt_version`` closed."""
+
+    attempt_version: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,7 +85,9 @@ class ExpireUnlock(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExpireDoorOpen(Command):
-    """Timeout: the door has stayed open longer than allowed."""
+    """Timeout: the door opened at stream version ``opening_version`` has stayed open longer than allowed."""
+
+    opening_version: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +111,22 @@ class ClearAlarm(Command):
     operator_id: str
     note: str = ""
     release: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolveBoardFault(Command):
+    """The compartment's lock board answers again; ``door_is_open`` is what its door reads now."""
+
+    door_is_open: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MaintenanceUnlock(Command):
+    """An operator sends one unlock pulse for maintenance (recorded; an alarm until cleared)."""
+
+    operator_id: str
+    unlock_id: str
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

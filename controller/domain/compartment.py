@@ -79,6 +79,8 @@ class Policy:
 
     pulse_ms: int = 500
     max_failed_verifications: int = 3
+    max_presentation_attacks: int = 2
+    """Consecutive attempts judged attacks (photograph, screen, replay) that raise an alarm."""
 
 
 class Compartment:
@@ -99,9 +101,14 @@ class Compartment:
         self.pulse_confirmed = False
         self.door_open = False
         self.failed_attempts = 0
+        self.attacks = 0
         self.alarm_reason = ""
         self.alarm_detail = ""
         self.flow_id = ""
+        self.board_fault_only = False
+        self.opening_version = 0
+        self.attempt_version = 0
+        self.used_unlock_ids: set[str] = set()
         self.machine_cls(
             model=self,
             states=CompartmentState,
@@ -179,8 +186,8 @@ class Compartment:
         self.pulse_confirmed = True
 
     def record_door_opened(self, event: ev.DoorOpened) -> None:
-        """The door is open."""
-        self.door_open = True
+        """The door is open; this opening is known by its version (what a door-left-open timer names)."""
+        self.door_open, self.opening_version = True, event.version
 
     def record_door_closed(self, event: ev.DoorClosed) -> None:
         """The door is closed."""
@@ -191,16 +198,18 @@ class Compartment:
         self._end_access()
 
     def record_start_verification(self, event: ev.VerificationStarted) -> None:
-        """Nothing to remember: the state says it all."""
+        """Remember the attempt by its version (what its verification timer names)."""
+        self.attempt_version = event.version
 
     def record_confirm_identity(self, event: ev.IdentityConfirmed) -> None:
         """The owner is verified: unlock for retrieval."""
-        self.purpose, self.failed_attempts = ev.Purpose.RETRIEVAL, 0
+        self.purpose, self.failed_attempts, self.attacks = ev.Purpose.RETRIEVAL, 0, 0
         self._await_unlock(event.unlock_id)
 
     def record_reject_identity(self, event: ev.IdentityRejected) -> None:
-        """Count the failure."""
+        """Count the failure, and the attacks among the consecutive failures."""
         self.failed_attempts = event.failed_attempts
+        self.attacks = self.attacks + 1 if event.evidence.presentation_attack() else 0
 
     def record_verification_timed_out(self, event: ev.VerificationTimedOut) -> None:
         """Nothing to remember: back to occupied."""
@@ -219,17 +228,35 @@ class Compartment:
         """Remember why (the first reason stays the headline, later ones are in the log)."""
         if not self.alarm_reason:
             self.alarm_reason, self.alarm_detail = event.reason, event.detail
+        # Only an alarm that is nothing but board faults, raised outside any access, may end by itself.
+        at_rest = self.state in (CompartmentState.FREE, CompartmentState.OCCUPIED) or self.board_fault_only
+        self.board_fault_only = at_rest and event.reason == ev.AlarmReason.LOCK_BOARD_FAULT
+
+    def record_maintenance_unlock(self, event: ev.MaintenanceUnlocked) -> None:
+        """An operator opened it: an alarm (its door may open freely) until they clear it."""
+        if not self.alarm_reason:
+            self.alarm_reason, self.alarm_detail = ev.AlarmReason.MAINTENANCE, event.note or "maintenance unlock"
+        self.board_fault_only = False
+        self._await_unlock(event.unlock_id)
+
+    def record_board_fault_resolved(self, event: ev.BoardFaultResolved) -> None:
+        """The board is back and the door agrees with the log: the compartment resumes."""
+        self._end_alarm()
 
     def record_clear_alarm(self, event: ev.AlarmCleared) -> None:
         """An operator resolved it; the compartment resumes, emptied if they released it."""
         if event.released_template_ref:
             self._forget_owner()
+        self._end_alarm()
+
+    def _end_alarm(self) -> None:
         self._end_access()
         self.alarm_reason = self.alarm_detail = ""
-        self.failed_attempts = 0
+        self.failed_attempts, self.attacks, self.board_fault_only = 0, 0, False
 
     def _await_unlock(self, unlock_id: str) -> None:
         self.unlock_id, self.pulse_confirmed = unlock_id, False
+        self.used_unlock_ids.add(unlock_id)
 
     def _end_access(self) -> None:
         self.purpose, self.unlock_id, self.pulse_confirmed = "", "", False
@@ -255,8 +282,13 @@ class Compartment:
             allowed = ", ".join(states)
             raise self._reject(command, f"only allowed in {allowed}")
 
+    def _require_fresh_unlock(self, command: cmd.StartDeposit | cmd.ConfirmIdentity) -> None:
+        if not command.unlock_id or command.unlock_id in self.used_unlock_ids:
+            raise self._reject(command, f"unlock id {command.unlock_id!r} is empty or was used before")
+
     def _on_start_deposit(self, command: cmd.StartDeposit, out: _EventBuilder) -> None:
         self._require(command, CompartmentState.FREE)
+        self._require_fresh_unlock(command)
         out.add(
             ev.DepositStarted,
             subject_id=command.subject_id,
@@ -264,10 +296,12 @@ class Compartment:
             model_version=command.model_version,
             unlock_id=command.unlock_id,
             pulse_ms=self.policy.pulse_ms,
+            enrolment_liveness=command.enrolment_liveness,
         )
 
     def _on_unlock_outcome(self, command: cmd.RecordUnlockOutcome, out: _EventBuilder) -> None:
-        if command.unlock_id != self.unlock_id or self.state != CompartmentState.OPEN:
+        waiting = self.state in (CompartmentState.OPEN, CompartmentState.ALARM) and not self.pulse_confirmed
+        if not command.unlock_id or command.unlock_id != self.unlock_id or not waiting:
             raise self._reject(command, f"no pending unlock {command.unlock_id!r}")
         if command.outcome == "sent":
             out.add(ev.UnlockPulseSent, unlock_id=command.unlock_id)
@@ -307,6 +341,7 @@ class Compartment:
         if not evidence.within_threshold():
             seen = "unknown" if evidence.distance is None else f"{evidence.distance:.4f}"
             raise self._reject(command, f"distance {seen} is above {evidence.threshold:.4f}")
+        self._require_fresh_unlock(command)
         out.add(
             ev.IdentityConfirmed,
             evidence=evidence,
@@ -317,30 +352,36 @@ class Compartment:
     def _on_reject_identity(self, command: cmd.RejectIdentity, out: _EventBuilder) -> None:
         self._require(command, CompartmentState.VERIFYING)
         failures = self.failed_attempts + 1
+        attacks = self.attacks + 1 if command.evidence.presentation_attack() else 0
         out.add(
             ev.IdentityRejected,
             reason=command.reason,
             evidence=command.evidence,
             failed_attempts=failures,
         )
-        if failures >= self.policy.max_failed_verifications:
+        if attacks >= self.policy.max_presentation_attacks:
+            detail = f"{attacks} attempts judged presentation attacks ({command.evidence.liveness})"
+            out.add(ev.AlarmRaised, reason=ev.AlarmReason.PRESENTATION_ATTACK_SUSPECTED, detail=detail)
+        elif failures >= self.policy.max_failed_verifications:
             out.add(ev.AlarmRaised, reason=ev.AlarmReason.LOCKOUT, detail=f"{failures} failed verifications")
 
+    # A timeout whose flow has moved on (another attempt, another opening, another unlock, or the
+    # flow ended) is not an error: the timer simply lost its object, so it decides nothing.
     def _on_expire_verification(self, command: cmd.ExpireVerification, out: _EventBuilder) -> None:
-        self._require(command, CompartmentState.VERIFYING)
-        out.add(ev.VerificationTimedOut)
+        if self.state == CompartmentState.VERIFYING and command.attempt_version == self.attempt_version:
+            out.add(ev.VerificationTimedOut)
 
     def _on_expire_unlock(self, command: cmd.ExpireUnlock, out: _EventBuilder) -> None:
-        self._require(command, CompartmentState.OPEN)
-        if command.unlock_id != self.unlock_id or self.door_open:
-            raise self._reject(command, "the door was opened or another unlock is pending")
+        if self.state != CompartmentState.OPEN or command.unlock_id != self.unlock_id or self.door_open:
+            return
         released = self.template_ref if self.purpose == ev.Purpose.DEPOSIT else ""
         out.add(ev.UnlockExpired, unlock_id=command.unlock_id, released_template_ref=released)
 
     def _on_expire_door_open(self, command: cmd.ExpireDoorOpen, out: _EventBuilder) -> None:
         if not self.door_open or self.state == CompartmentState.ALARM:
-            raise self._reject(command, "the door is not open outside an alarm")
-        out.add(ev.AlarmRaised, reason=ev.AlarmReason.DOOR_LEFT_OPEN, detail="door left open too long")
+            return
+        if command.opening_version == self.opening_version:
+            out.add(ev.AlarmRaised, reason=ev.AlarmReason.DOOR_LEFT_OPEN, detail="door left open too long")
 
     def _on_board_fault(self, command: cmd.ReportBoardFault, out: _EventBuilder) -> None:
         out.add(ev.AlarmRaised, reason=ev.AlarmReason.LOCK_BOARD_FAULT, detail=command.detail)
@@ -373,6 +414,30 @@ class Compartment:
             note=command.note,
             resume_state=CompartmentState.OCCUPIED if keeps_item else CompartmentState.FREE,
             released_template_ref=self.template_ref if command.release else "",
+        )
+
+    def _on_resolve_board_fault(self, command: cmd.ResolveBoardFault, out: _EventBuilder) -> None:
+        if self.state != CompartmentState.ALARM or self.alarm_reason != ev.AlarmReason.LOCK_BOARD_FAULT:
+            return  # nothing of the board's to resolve here
+        if command.door_is_open != self.door_open:
+            seen, folded = _door_word(command.door_is_open), _door_word(self.door_open)
+            detail = f"board back: door is {seen} but the log says {folded}"
+            out.add(ev.AlarmRaised, reason=ev.AlarmReason.RECONCILIATION_MISMATCH, detail=detail)
+        elif self.board_fault_only and not self.door_open:
+            resume = CompartmentState.OCCUPIED if self.template_ref else CompartmentState.FREE
+            out.add(ev.BoardFaultResolved, detail="board answers; door closed as the log expects", resume_state=resume)
+
+    def _on_maintenance_unlock(self, command: cmd.MaintenanceUnlock, out: _EventBuilder) -> None:
+        if not command.operator_id:
+            raise self._reject(command, "an operator id is required")
+        if not command.unlock_id or command.unlock_id in self.used_unlock_ids:
+            raise self._reject(command, f"unlock id {command.unlock_id!r} is empty or was used before")
+        out.add(
+            ev.MaintenanceUnlocked,
+            operator_id=command.operator_id,
+            unlock_id=command.unlock_id,
+            pulse_ms=self.policy.pulse_ms,
+            note=command.note,
         )
 
     def _on_out_of_service(self, command: cmd.TakeOutOfService, out: _EventBuilder) -> None:
@@ -425,4 +490,6 @@ _HANDLERS: dict[type[cmd.Command], Callable[[Compartment, Any, _EventBuilder], N
     cmd.Reconcile: Compartment._on_reconcile,
     cmd.ClearAlarm: Compartment._on_clear_alarm,
     cmd.TakeOutOfService: Compartment._on_out_of_service,
+    cmd.ResolveBoardFault: Compartment._on_resolve_board_fault,
+    cmd.MaintenanceUnlock: Compartment._on_maintenance_unlock,
 }

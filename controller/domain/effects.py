@@ -11,6 +11,7 @@ from controller.domain.events import (
     Event,
     IdentityConfirmed,
     ItemRetrieved,
+    MaintenanceUnlocked,
     UnlockExpired,
 )
 
@@ -38,7 +39,7 @@ def effects_of(events: Sequence[Event]) -> list[Effect]:
     """The effects that committed events call for; replay never calls this."""
     effects: list[Effect] = []
     for event in events:
-        if isinstance(event, DepositStarted | IdentityConfirmed):
+        if isinstance(event, DepositStarted | IdentityConfirmed | MaintenanceUnlocked):
             effects.append(Unlock(event.compartment_id, event.unlock_id, event.pulse_ms))
         elif isinstance(event, ItemRetrieved) and event.template_ref:
             effects.append(DestroyTemplate(event.template_ref))

@@ -6,6 +6,7 @@ Hierarchy (every package roots its own errors under ``LockerError``)::
     ├── TransitionRejected        a command or event is not valid in the current state
     ├── UnknownCompartment        no compartment of that id in this bank
     ├── ConcurrencyError          another writer appended to the stream first (optimistic concurrency)
+    ├── StoreUnavailable          the event store cannot be reached now; retry later, lose nothing
     ├── ConfigError               a configuration file or value is invalid
     └── LockDriverError           the lock board could not do what was asked
         ├── UnlockNotSent         certainly no pulse reached the board: the lock stayed latched
@@ -43,6 +44,10 @@ class UnknownCompartment(LockerError):
 
 class ConcurrencyError(LockerError):
     """The stream's version moved on since it was read: reload and decide again."""
+
+
+class StoreUnavailable(LockerError):
+    """The event store does not answer now (locked, down): a transient fault, retried with backoff."""
 
 
 class ConfigError(LockerError):

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from controller.domain.evidence import Evidence
+from controller.domain.evidence import EnrolmentLiveness, Evidence
 
 
 class AlarmReason(StrEnum):
@@ -28,6 +28,8 @@ class AlarmReason(StrEnum):
     LOCK_BOARD_FAULT = "lock_board_fault"
     RECONCILIATION_MISMATCH = "reconciliation_mismatch"
     OUT_OF_SERVICE = "out_of_service"
+    PRESENTATION_ATTACK_SUSPECTED = "presentation_attack_suspected"
+    MAINTENANCE = "maintenance"
 
 
 class Purpose(StrEnum):
@@ -55,7 +57,7 @@ class Event:
         for f in fields(self):
             if f.name not in BASE_FIELDS:
                 value = getattr(self, f.name)
-                out.update(value.flat() if isinstance(value, Evidence) else {f.name: value})
+                out.update(value.flat() if isinstance(value, Evidence | EnrolmentLiveness) else {f.name: value})
         return out
 
     @classmethod
@@ -63,6 +65,8 @@ class Event:
         """The event from base fields and a flat payload as ``payload()`` writes it (the dict is consumed)."""
         if "evidence" in cls.__dataclass_fields__:
             payload["evidence"] = Evidence.take_from(payload)
+        if "enrolment_liveness" in cls.__dataclass_fields__:
+            payload["enrolment_liveness"] = EnrolmentLiveness.take_from(payload)
         return cls(**base, **payload)
 
 
@@ -74,11 +78,13 @@ class DepositStarted(Event):
     """A free compartment was assigned to a depositor whose template is stored under ``template_ref``."""
 
     trigger: ClassVar[str] = "start_deposit"
+    schema_version: ClassVar[int] = 2
     subject_id: str
     template_ref: str
     model_version: str
     unlock_id: str
     pulse_ms: int
+    enrolment_liveness: EnrolmentLiveness = EnrolmentLiveness()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,7 +138,7 @@ class VerificationStarted(Event):
     """A face in front of the camera resembles this compartment's owner: verification begins."""
 
     trigger: ClassVar[str] = "start_verification"
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
     evidence: Evidence
 
 
@@ -141,6 +147,7 @@ class IdentityConfirmed(Event):
     """Verification succeeded; the evidence explains why, the unlock pulse is called for."""
 
     trigger: ClassVar[str] = "confirm_identity"
+    schema_version: ClassVar[int] = 2
     evidence: Evidence
     unlock_id: str
     pulse_ms: int
@@ -151,7 +158,7 @@ class IdentityRejected(Event):
     """Verification failed; ``failed_attempts`` counts consecutive failures."""
 
     trigger: ClassVar[str] = "reject_identity"
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
     reason: str
     evidence: Evidence
     failed_attempts: int
@@ -185,6 +192,26 @@ class AlarmCleared(Event):
     released_template_ref: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BoardFaultResolved(Event):
+    """The lock board answers again and this door reads what the log expects: its fault alarm ends."""
+
+    trigger: ClassVar[str] = "board_fault_resolved"
+    detail: str
+    resume_state: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MaintenanceUnlocked(Event):
+    """An operator unlocked the compartment for maintenance: an alarm until they clear it."""
+
+    trigger: ClassVar[str] = "maintenance_unlock"
+    operator_id: str
+    unlock_id: str
+    pulse_ms: int
+    note: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -201,5 +228,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         VerificationTimedOut,
         AlarmRaised,
         AlarmCleared,
+        BoardFaultResolved,
+        MaintenanceUnlocked,
     )
 }

@@ -24,10 +24,19 @@ class Evidence:
     frames_agreeing: int = 0
     frames_considered: int = 0
     model_version: str
+    liveness: str = ""
+    """"" when not judged, ``live``, ``disabled`` (switched off by configuration), else the failed check."""
+    liveness_score: float | None = None
+    liveness_method: str = ""
+    liveness_model: str = ""
 
     def within_threshold(self) -> bool:
         """Whether the best distance is known and no greater than the threshold."""
         return self.distance is not None and self.distance <= self.threshold
+
+    def presentation_attack(self) -> bool:
+        """Whether the liveness checks judged this attempt an attack (a photograph, a screen, a replay)."""
+        return self.liveness not in NOT_ATTACKS
 
     def flat(self) -> dict[str, Any]:
         """The fields as JSON-ready primitives, for a flat payload."""
@@ -39,4 +48,25 @@ class Evidence:
         return cls(**{name: payload.pop(name) for name in EVIDENCE_FIELDS if name in payload})
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnrolmentLiveness:
+    """The liveness verdict of a depositor's enrolment frames (same fields, same meaning as in ``Evidence``)."""
+
+    liveness: str = ""
+    liveness_score: float | None = None
+    liveness_method: str = ""
+    liveness_model: str = ""
+
+    def flat(self) -> dict[str, Any]:
+        """The fields as JSON-ready primitives, for a flat payload."""
+        return {name: getattr(self, name) for name in ENROLMENT_LIVENESS_FIELDS}
+
+    @classmethod
+    def take_from(cls, payload: dict[str, Any]) -> EnrolmentLiveness:
+        """Pop the fields out of a flat payload (mutated); absent ones keep their "not recorded" defaults."""
+        return cls(**{name: payload.pop(name) for name in ENROLMENT_LIVENESS_FIELDS if name in payload})
+
+
 EVIDENCE_FIELDS: Final = tuple(f.name for f in fields(Evidence))
+ENROLMENT_LIVENESS_FIELDS: Final = tuple(f.name for f in fields(EnrolmentLiveness))
+NOT_ATTACKS: Final = frozenset({"", "live", "disabled"})

@@ -22,6 +22,7 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
     # Deposit: a free compartment is assigned and unlocked; the door opens, then closes.
     {"trigger": "start_deposit", "source": S.FREE, "dest": S.OPEN},
     {"trigger": "pulse_sent", "source": S.OPEN, "dest": S.OPEN, "conditions": EXPECTED_UNLOCK},
+    {"trigger": "pulse_sent", "source": S.ALARM, "dest": None, "conditions": EXPECTED_UNLOCK},
     {"trigger": "door_opened", "source": [S.OPEN, S.ALARM], "dest": None},
     {"trigger": "door_closed", "source": [S.OPEN, S.ALARM, S.FREE, S.OCCUPIED, S.VERIFYING], "dest": None},
     {"trigger": "deposit_completed", "source": S.OPEN, "dest": S.OCCUPIED, "conditions": UNLOCKED_FOR_DEPOSIT},
@@ -44,10 +45,14 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
         "dest": S.OCCUPIED,
         "conditions": [UNLOCKED_FOR_RETRIEVAL, EXPECTED_UNLOCK],
     },
-    # Alarms: anything may raise one; only an operator clears it.
+    # Alarms: anything may raise one; an operator clears it (or the board's recovery, below).
     {"trigger": "raise_alarm", "source": ANY_STATE, "dest": S.ALARM},
+    {"trigger": "maintenance_unlock", "source": ANY_STATE, "dest": S.ALARM},
     {"trigger": "clear_alarm", "source": S.ALARM, "dest": S.FREE, "conditions": RESUMES_FREE},
     {"trigger": "clear_alarm", "source": S.ALARM, "dest": S.OCCUPIED, "conditions": RESUMES_OCCUPIED},
+    # A lock board that comes back with every door as the log expects ends its own fault alarms.
+    {"trigger": "board_fault_resolved", "source": S.ALARM, "dest": S.FREE, "conditions": RESUMES_FREE},
+    {"trigger": "board_fault_resolved", "source": S.ALARM, "dest": S.OCCUPIED, "conditions": RESUMES_OCCUPIED},
 ]
 
 

@@ -16,7 +16,8 @@ import structlog
 from controller.domain import commands as c
 from controller.domain import events as ev
 from controller.domain.effects import DestroyTemplate, effects_of
-from controller.domain.errors import BoardUnreachable, LockerError, TransitionRejected
+from controller.domain.errors import BoardUnreachable, LockerError, StoreUnavailable, TransitionRejected
+from controller.domain.evidence import EnrolmentLiveness
 from controller.domain.states import CompartmentState as S
 from controller.ports import (
     BoardFaulted,
@@ -63,6 +64,7 @@ class LockerBank:
         self.scheduler = scheduler
         self.bridge = bridge
         self.new_id = new_id
+        self.unreachable: set[str] = set()  # compartments whose lock board does not answer now
         service.subscribe(scheduler.on_committed)
         service.subscribe(self._sync_gallery)
 
@@ -88,6 +90,7 @@ class LockerBank:
 
     async def _fault_all(self, detail: str) -> None:
         for cid in self.service.compartments:
+            self.unreachable.add(cid)
             await self._try(c.ReportBoardFault(compartment_id=cid, detail=detail))
 
     # ------------------------------------------------------------- deposit
@@ -109,9 +112,11 @@ class LockerBank:
         self.free_compartment()
         enrolled = await enrol()
         subject = subject_id or f"subject-{self.new_id()[:12]}"
-        return await self.deposit(subject, enrolled.template_ref, enrolled.model_version)
+        return await self.deposit(subject, enrolled.template_ref, enrolled.model_version, enrolled.liveness)
 
-    async def deposit(self, subject_id: str, template_ref: str, model_version: str) -> DepositReceipt:
+    async def deposit(
+        self, subject_id: str, template_ref: str, model_version: str, liveness: EnrolmentLiveness | None = None
+    ) -> DepositReceipt:
         """Assign the lowest free compartment to a template already in the vault, and unlock it."""
         receipt = DepositReceipt(self.free_compartment(), self.new_id())
         command = c.StartDeposit(
@@ -121,6 +126,7 @@ class LockerBank:
             template_ref=template_ref,
             model_version=model_version,
             unlock_id=self.new_id(),
+            enrolment_liveness=liveness or EnrolmentLiveness(),
         )
         try:
             await self.service.handle(command)
@@ -146,24 +152,65 @@ class LockerBank:
                 await self._try(c.ObserveDoor(compartment_id=cid, is_open=observation.is_open))
         elif isinstance(observation, BoardFaulted):
             for number in observation.compartments:
+                self.unreachable.add(str(number))
                 detail = f"board {observation.board}: {observation.detail}"
                 await self._try(c.ReportBoardFault(compartment_id=str(number), detail=detail))
         elif isinstance(observation, BoardRecovered):
-            log.info("lock board recovered; alarms stay until an operator clears them", board=observation.board)
+            await self._board_recovered(observation)
+
+    async def _board_recovered(self, observation: BoardRecovered) -> None:
+        """Each door that reads what the log expects ends its board-fault alarm; a disagreement stays one."""
+        cids = [str(n) for n in observation.compartments if str(n) in self.service.compartments]
+        self.unreachable.difference_update(cids)
+        try:
+            doors = await self.service.locks.read_doors()
+        except BoardUnreachable as exc:
+            log.warning("lock board recovered but its doors cannot be read", board=observation.board, error=str(exc))
+            self.unreachable.update(cids)
+            return
+        log.info("lock board recovered", board=observation.board)
+        for cid in cids:
+            if int(cid) in doors:
+                await self._try(c.ResolveBoardFault(compartment_id=cid, door_is_open=doors[int(cid)]))
 
     # ----------------------------------------------------------------- time
     async def tick(self, now: datetime) -> int:
-        """Issue every timeout due at ``now``; returns how many changed something."""
-        applied = 0
-        for command in self.scheduler.due(now):
-            applied += await self._try(command)
+        """Issue every timeout due at ``now``; returns how many changed something.
+
+        Raises ``StoreUnavailable`` when the log cannot be written; the unissued timeouts stay due.
+        """
+        applied, due = 0, self.scheduler.due(now)
+        for index, command in enumerate(due):
+            try:
+                changed = await self._try(command)
+            except StoreUnavailable:
+                for later in due[index:]:
+                    self.scheduler.schedule(now, later)
+                raise
+            if not changed:
+                # Its flow moved on (another opening, attempt or unlock): a stale timer does nothing.
+                log.debug(
+                    "stale timeout ignored", command=type(command).__name__, compartment_id=command.compartment_id
+                )
+            applied += changed
         return applied
 
     # ------------------------------------------------------------- operator
     async def clear_alarm(self, compartment_id: str, operator_id: str, note: str = "", release: bool = False) -> None:
         """An operator clears an alarm (raises ``TransitionRejected`` with the reason when not possible)."""
+        if compartment_id in self.unreachable:
+            state = self.service.get(compartment_id).state
+            # Nobody can know the door's state while its board is silent: clearing now would be a guess.
+            raise TransitionRejected(compartment_id, state, "ClearAlarm", "its lock board is unreachable")
         command = c.ClearAlarm(compartment_id=compartment_id, operator_id=operator_id, note=note, release=release)
         await self.service.handle(command)
+
+    async def maintenance_unlock(self, compartment_id: str, operator_id: str, note: str = "") -> None:
+        """An operator's maintenance pulse, recorded first (an alarm until cleared), then sent once."""
+        unlock = c.MaintenanceUnlock(
+            compartment_id=compartment_id, operator_id=operator_id, unlock_id=self.new_id(), note=note
+        )
+        await self.service.handle(unlock)
 
     async def take_out_of_service(self, compartment_id: str, operator_id: str, note: str = "") -> None:
         """An operator takes a compartment out of service."""

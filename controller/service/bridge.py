@@ -2,7 +2,8 @@
 
 A face only ever concerns the compartment whose template it matched within the threshold; a
 stranger matches none and so causes no command at all. A verification that fills its frame window
-without agreement is rejected (a failed attempt, counted towards the lockout); after a rejection,
+without agreement, or judged a presentation attack by the liveness checks, is rejected (a failed
+attempt, counted towards the lockout); after a rejection,
 the compartment waits ``retry_after_s`` before a new attempt can start.
 """
 
@@ -15,6 +16,9 @@ from controller.domain import commands as c
 from controller.domain.compartment import Compartment
 from controller.domain.states import CompartmentState as S
 from controller.ports import FaceMatch
+
+LIVENESS_FAILED = "liveness_failed"
+"""Rejection reason prefix of an attempt the liveness checks judged an attack: it never unlocks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +55,9 @@ class RecognitionBridge:
             return []
         if match.accepted:
             commands.append(self._confirm(cid, match))
-        elif match.evidence.frames_considered >= self.settings.frames_window and compartment.state == S.VERIFYING:
+        elif match.evidence.presentation_attack() or (
+            match.evidence.frames_considered >= self.settings.frames_window and compartment.state == S.VERIFYING
+        ):
             self._rejected_at[cid] = now_s
             commands.append(self._reject(cid, match))
         return commands
@@ -65,5 +71,7 @@ class RecognitionBridge:
     def _reject(self, cid: str, match: FaceMatch) -> c.RejectIdentity:
         evidence = match.evidence
         reason = f"only {evidence.frames_agreeing} of {evidence.frames_considered} frames agreed"
+        if evidence.presentation_attack():
+            reason = f"{LIVENESS_FAILED}: {evidence.liveness}"
         attempt = self._attempt.get(cid, "")
         return c.RejectIdentity(compartment_id=cid, correlation_id=attempt, reason=reason, evidence=evidence)

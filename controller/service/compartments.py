@@ -8,6 +8,7 @@ its own, so a pulse whose outcome is unknown becomes an alarm, never a second pu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 
 import structlog
@@ -16,6 +17,8 @@ from controller.domain import commands as cmd
 from controller.domain.compartment import Compartment, Policy
 from controller.domain.effects import DestroyTemplate, Effect, Unlock, effects_of
 from controller.domain.errors import (
+    ConcurrencyError,
+    StoreUnavailable,
     TransitionRejected,
     UnknownCompartment,
     UnlockNotSent,
@@ -25,6 +28,7 @@ from controller.ports import Clock, EventStore, LockDriver, StoredEvent, Templat
 
 log = structlog.get_logger("lockers.service")
 
+CONFLICT_RETRIES = 3
 CommitListener = Callable[[Sequence[StoredEvent]], None]
 
 
@@ -47,6 +51,7 @@ class CompartmentService:
         self.policy = policy or Policy()
         self.compartments = {cid: self._load(cid) for cid in compartment_ids}
         self._lock = asyncio.Lock()
+        self._stale: set[str] = set()
         self._listeners: list[CommitListener] = []
 
     def subscribe(self, listener: CommitListener) -> None:
@@ -71,6 +76,18 @@ class CompartmentService:
         return stored
 
     def _commit(self, command: cmd.Command) -> list[StoredEvent]:
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            try:
+                return self._commit_once(command)
+            except ConcurrencyError as exc:
+                # Someone appended first (the aggregate was rebuilt from the log): decide again on the news.
+                log.warning("version conflict; deciding again", attempt=attempt, error=str(exc))
+        return self._commit_once(command)
+
+    def _commit_once(self, command: cmd.Command) -> list[StoredEvent]:
+        if command.compartment_id in self._stale:
+            self.compartments[command.compartment_id] = self._load(command.compartment_id)
+            self._stale.discard(command.compartment_id)
         compartment = self.get(command.compartment_id)
         expected = compartment.version
         events = compartment.decide(command, self.clock)
@@ -79,8 +96,12 @@ class CompartmentService:
         try:
             stored = self.store.append(compartment.compartment_id, expected, events)
         except BaseException:
-            # The aggregate already applied what the log refused: rebuild it from the log.
-            self.compartments[compartment.compartment_id] = self._load(compartment.compartment_id)
+            # The aggregate already applied what the log refused: rebuild it from the log (later, if the
+            # store is down now: the compartment is marked stale and reloaded before its next decision).
+            self._stale.add(compartment.compartment_id)
+            with contextlib.suppress(StoreUnavailable):
+                self.compartments[compartment.compartment_id] = self._load(compartment.compartment_id)
+                self._stale.discard(compartment.compartment_id)
             raise
         for record in stored:
             log.info(

@@ -1,7 +1,8 @@
 """Timeouts as commands: deadlines derived from committed events, issued when their time comes.
 
-The scheduler never decides whether a timeout still applies: it issues the command and the
-aggregate rejects it when the flow has moved on (a stale timeout is a ``TransitionRejected``).
+The scheduler never decides whether a timeout still applies: each command names what armed it (the
+unlock id, or the version of the opening or verification attempt), and the aggregate decides
+nothing when that flow has moved on, so a stale timer can never raise an alarm.
 """
 
 from __future__ import annotations
@@ -60,25 +61,30 @@ class TimeoutScheduler:
             self._on_event(record.event)
 
     def _on_event(self, event: ev.Event) -> None:
-        cid, at, t = event.compartment_id, event.occurred_at, self.timeouts
+        cid, at, t, flow = event.compartment_id, event.occurred_at, self.timeouts, event.correlation_id
         if isinstance(event, ev.DepositStarted | ev.IdentityConfirmed):
-            expire = c.ExpireUnlock(compartment_id=cid, correlation_id=event.correlation_id, unlock_id=event.unlock_id)
+            expire = c.ExpireUnlock(compartment_id=cid, correlation_id=flow, unlock_id=event.unlock_id)
             self.schedule(at + timedelta(seconds=t.unlocked_door_not_opened_s), expire)
         elif isinstance(event, ev.DoorOpened):
-            self.schedule(at + timedelta(seconds=t.door_left_open_s), c.ExpireDoorOpen(compartment_id=cid))
+            door = c.ExpireDoorOpen(compartment_id=cid, correlation_id=flow, opening_version=event.version)
+            self.schedule(at + timedelta(seconds=t.door_left_open_s), door)
         elif isinstance(event, ev.VerificationStarted):
-            verification = c.ExpireVerification(compartment_id=cid, correlation_id=event.correlation_id)
+            verification = c.ExpireVerification(compartment_id=cid, correlation_id=flow, attempt_version=event.version)
             self.schedule(at + timedelta(seconds=t.verification_s), verification)
 
     def resume(self, compartments: Iterable[Compartment], now: datetime) -> None:
         """After a restart: re-arm the deadlines of flows that were in progress, counted from ``now``."""
         t = self.timeouts
         for k in compartments:
-            cid = k.compartment_id
+            cid, flow = k.compartment_id, k.flow_id
             if k.door_open and k.state != S.ALARM:
-                self.schedule(now + timedelta(seconds=t.door_left_open_s), c.ExpireDoorOpen(compartment_id=cid))
+                door = c.ExpireDoorOpen(compartment_id=cid, correlation_id=flow, opening_version=k.opening_version)
+                self.schedule(now + timedelta(seconds=t.door_left_open_s), door)
             elif k.state == S.OPEN:
-                expire = c.ExpireUnlock(compartment_id=cid, unlock_id=k.unlock_id)
+                expire = c.ExpireUnlock(compartment_id=cid, correlation_id=flow, unlock_id=k.unlock_id)
                 self.schedule(now + timedelta(seconds=t.unlocked_door_not_opened_s), expire)
             elif k.state == S.VERIFYING:
-                self.schedule(now, c.ExpireVerification(compartment_id=cid))
+                attempt = c.ExpireVerification(
+                    compartment_id=cid, correlation_id=flow, attempt_version=k.attempt_version
+                )
+                self.schedule(now, attempt)

@@ -42,6 +42,12 @@ def resume_clock(store: EventStore) -> FixedClock:
     return clock
 
 
+def _serial(generated_id: str) -> int:
+    """The counter in an id this simulator made (``unlock-17`` is 17); 0 for any other id."""
+    tail = generated_id.rpartition("-")[2]
+    return int(tail) if tail.isdigit() else 0
+
+
 class HistorySimulator:
     """Picks, for a random compartment, a command that makes sense in its state, and runs it."""
 
@@ -49,7 +55,8 @@ class HistorySimulator:
         self.service = service
         self.clock = clock
         self.rng = random.Random(seed)
-        self.ids = 0
+        # Continue after the ids the log already holds, so a restarted history never reuses an unlock id.
+        self.ids = max((_serial(u) for k in service.compartments.values() for u in k.used_unlock_ids), default=0)
 
     def _next_id(self, prefix: str) -> str:
         self.ids += 1
@@ -98,7 +105,8 @@ class HistorySimulator:
         roll = self.rng.random()
         cid = compartment.compartment_id
         if compartment.door_open:
-            return c.ExpireDoorOpen(compartment_id=cid) if roll < 0.05 else self._door(compartment, False)
+            expire = c.ExpireDoorOpen(compartment_id=cid, opening_version=compartment.opening_version)
+            return expire if roll < 0.05 else self._door(compartment, False)
         if roll < 0.08:
             return c.ExpireUnlock(compartment_id=cid, unlock_id=compartment.unlock_id)
         return self._door(compartment, True)
@@ -116,7 +124,7 @@ class HistorySimulator:
             evidence = Evidence(distance=0.52, threshold=0.45, model_version=MODEL)
             return c.RejectIdentity(compartment_id=cid, reason="no_agreement", evidence=evidence)
         if roll < 0.3:
-            return c.ExpireVerification(compartment_id=cid)
+            return c.ExpireVerification(compartment_id=cid, attempt_version=compartment.attempt_version)
         return c.ConfirmIdentity(
             compartment_id=cid,
             correlation_id=self._next_id("flow"),

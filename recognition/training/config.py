@@ -23,7 +23,7 @@ class TrainConfig:
     people: Path | None = None
     loss: str = "arcface"
     optimizer: str = "sgd"
-    lr: float = 0.01
+    lr: float = 1e-3
     head_lr_factor: float = 10.0
     momentum: float = 0.9
     weight_decay: float = 5e-4

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from recognition.embedder import TorchEmbedder, load_embedder
+from recognition.embedder import TorchEmbedder, load_torch_embedder
 from recognition.metrics import TARGET_FARS
 from recognition.training import checkpoint
 from recognition.training.augment import FaceAugment
@@ -67,11 +67,23 @@ def fine_tune(
             "scheduler": scheduler,
             "scaler": trainer.scaler,
         }
-        state = checkpoint.restore(payload, modules) if payload else Progress()
+        state = checkpoint.restore(payload, modules) if payload else _start_from_base(session)
         while state.epoch < config.epochs and not _patience_out(config, state):
             _run_epoch(session, trainer, scheduler, modules, state, progress)
             log(_epoch_line(state.history[-1]))
     return _finish(session, state)
+
+
+def _start_from_base(session: Session) -> Progress:
+    # The base is the score to beat and the checkpoint written until an epoch beats it, so the
+    # result of a run is never worse than the model it started from on the unseen identities.
+    card = finetuned_card(session, session.base_metrics, 0)
+    checkpoint.export(session.config.out, session.embedder.network, session.embedder.arch, card)
+    return Progress(best_score=_score(session.base_metrics), best_epoch=0)
+
+
+def _score(metrics: Verification) -> tuple[float, ...]:
+    return (metrics.primary, metrics.best_accuracy, metrics.auc)
 
 
 def _check_device(device: str) -> None:
@@ -81,7 +93,7 @@ def _check_device(device: str) -> None:
 
 def open_session(config: TrainConfig, payload: dict[str, Any] | None = None) -> Session:
     """Load the base, the faces and the split (the checkpoint's split when resuming); score the base."""
-    embedder = load_embedder(config.base, device=config.device)
+    embedder = _trainable(config)
     dataset = load_dataset(config.data, config.people, config.max_images_per_identity)
     faces = prepare(dataset, embedder.template, config.cache_dir or default_cache_dir(), config.device)
     split = split_identities(faces.names, config.validation_identities, config.seed)
@@ -134,13 +146,25 @@ def _run_epoch(
         }
     )
     card = finetuned_card(session, metrics, state.epoch)
-    score = (metrics.primary, metrics.best_accuracy, metrics.auc)
+    score = _score(metrics)
     if not state.best_score or score > state.best_score:
         state.best_score, state.best_epoch = score, state.epoch
         checkpoint.export(config.out, session.embedder.network, session.embedder.arch, card)
     checkpoint.save_epoch(
         config.checkpoint_dir(), session.embedder.arch, card, modules, _training(session, state), state
     )
+
+
+def _trainable(config: TrainConfig) -> TorchEmbedder:
+    base = str(config.base)
+    if "+" in base and not Path(base).is_file():
+        raise ConfigInvalid(
+            f"base {base!r} is a fusion: fine-tune its PyTorch parts one at a time (e.g. --base mobilefacenet) and "
+            "fuse the result by naming the checkpoint in the model, e.g. model = 'fr-feature+/path/tuned.pt'"
+        )
+    if base == "fr-feature":
+        raise ConfigInvalid("fr-feature runs in ONNX Runtime and cannot be fine-tuned here; use --base mobilefacenet")
+    return load_torch_embedder(base, device=config.device)
 
 
 def _validate(session: Session) -> Verification:
@@ -160,6 +184,7 @@ def finetuned_card(session: Session, metrics: Verification, epoch: int) -> Model
     """The card of the fine-tuned model: provenance in ``notes`` (compact JSON), a calibrated threshold."""
     base, config = session.base_card, session.config
     threshold = metrics.threshold_at_far[f"{config.target_far:g}"]
+    metric = session.metric if epoch else base.metric  # epoch 0 is the base itself, scored in its own metric
     notes = {
         "base": base.model_version,
         "data_sha256": session.faces.fingerprint,
@@ -177,7 +202,7 @@ def finetuned_card(session: Session, metrics: Verification, epoch: int) -> Model
         version=f"ft-{session.split.digest()[:8]}-e{epoch}",
         input_size=base.input_size,
         embedding_size=base.embedding_size,
-        metric=session.metric,
+        metric=metric,
         default_threshold=float(threshold),
         weights_sha256="",
         notes=json.dumps(notes, sort_keys=True),
@@ -207,7 +232,12 @@ def _check_resume(training: dict[str, Any], config: TrainConfig, faces: FaceSet,
 
 
 def _finish(session: Session, state: Progress) -> dict[str, Any]:
-    best = next(h for h in state.history if h["epoch"] == state.best_epoch)
+    if state.best_epoch == 0:
+        best = {"validation": session.base_metrics.as_dict()}
+        outcome = "no epoch beat the base on the validation identities: the written checkpoint is the base model"
+    else:
+        best = next(h for h in state.history if h["epoch"] == state.best_epoch)
+        outcome = f"epoch {state.best_epoch} beat the base on the validation identities and was written"
     report = {
         "data": {
             "root": str(session.config.data),
@@ -226,7 +256,8 @@ def _finish(session: Session, state: Progress) -> dict[str, Any]:
         "finetuned": {
             "checkpoint": str(session.config.out),
             "epoch": state.best_epoch,
-            "metric": session.metric,
+            "metric": session.metric if state.best_epoch else session.base_card.metric,
+            "outcome": outcome,
             **best["validation"],
         },
         "epochs": state.history,

@@ -65,6 +65,8 @@ def verify(
     same = labels[first] == labels[second]
     keep = _capped(same, seed)
     first, second, same = first[keep], second[keep], same[keep]
+    if not np.isfinite(embeddings).all():
+        return _diverged(fars, int(same.sum()), int((~same).sum()))
     distances = pairwise_distances(embeddings, embeddings, metric)[first, second].astype(np.float64)
     summary = summarise(distances, same, fars)
     return Verification(
@@ -77,6 +79,12 @@ def verify(
         genuine_pairs=summary.genuine,
         impostor_pairs=summary.impostor,
     )
+
+
+def _diverged(fars: tuple[float, ...], genuine: int, impostor: int) -> Verification:
+    # A network that outputs NaN or infinity (a diverged epoch) accepts nobody: the worst possible scores.
+    zeros = {f"{far:g}": 0.0 for far in fars}
+    return Verification(dict(zeros), dict(zeros), 0.0, 0.0, 0.0, 1.0, genuine, impostor)
 
 
 def _capped(same: npt.NDArray[np.bool_], seed: int) -> npt.NDArray[np.bool_]:

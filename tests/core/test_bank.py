@@ -9,9 +9,11 @@ from collections.abc import Iterator
 import pytest
 
 from controller.app.config import Timeouts
-from controller.domain.errors import UnlockOutcomeUnknown
+from controller.domain.commands import TakeOutOfService
+from controller.domain.errors import TransitionRejected, UnlockOutcomeUnknown
+from controller.domain.events import BoardFaultResolved
 from controller.domain.evidence import Evidence
-from controller.ports import BoardFaulted, DoorChanged, FaceMatch, FixedClock
+from controller.ports import BoardFaulted, BoardRecovered, DoorChanged, FaceMatch, FixedClock
 from controller.service import audit
 from controller.service.bank import BankFull, LockerBank
 from controller.service.bridge import BridgeSettings, RecognitionBridge
@@ -196,6 +198,32 @@ def test_board_fault_observation_alarms_every_compartment_on_it(world: World) ->
     run(scenario())
 
 
+def test_a_recovered_board_ends_its_fault_alarms_when_the_doors_agree(world: World) -> None:
+    async def scenario() -> None:
+        await world.deposit("alice")  # compartment 1 occupied, its door closed
+        await world.bank.on_sensor(BoardFaulted("fake", (1, 2, 3, 4), "timeout"))
+        with pytest.raises(TransitionRejected, match="lock board is unreachable"):
+            await world.bank.clear_alarm("2", "ops-1")
+        world.locks.open_door(3)  # while the board was silent, door 3 was forced
+        await world.bank.on_sensor(BoardRecovered("fake", (1, 2, 3, 4)))
+        assert [world.state(c) for c in "1234"] == ["occupied", "free", "alarm", "free"]
+        resolved = [s.event for s in world.store.read_all() if isinstance(s.event, BoardFaultResolved)]
+        assert [(e.compartment_id, e.resume_state) for e in resolved] == [
+            ("1", "occupied"),
+            ("2", "free"),
+            ("4", "free"),
+        ]
+        assert world.service.get("3").alarm_reason == "lock_board_fault"
+        assert "door is open but the log says closed" in world.service.get("3").alarm_detail or any(
+            "door is open" in getattr(s.event, "detail", "") for s in world.store.read_all()
+        )
+        world.locks.close_door(3)
+        await world.bank.clear_alarm("3", "ops-1")  # the board answers again: an operator may clear it now
+        assert world.state("3") == "free"
+
+    run(scenario())
+
+
 def test_restart_rebuilds_from_the_log_and_reconciles_with_the_doors() -> None:
     first = World()
 
@@ -219,3 +247,36 @@ def test_restart_rebuilds_from_the_log_and_reconciles_with_the_doors() -> None:
     names = [c.name for c in second.locks.calls]
     assert names.count("unlock") == 2
     assert names[-2:] == ["all_relays_off", "read_doors"]
+
+
+def test_a_version_conflict_is_reloaded_and_decided_again(world: World) -> None:
+    """Another writer appended first: the service rebuilds the compartment from the log and decides anew."""
+    other = CompartmentService(world.store, world.locks, world.vault, world.clock, ["1"])
+
+    async def scenario() -> None:
+        await other.handle(TakeOutOfService(compartment_id="1", operator_id="ops-2"))  # behind our back
+        await world.bank.take_out_of_service("1", "ops-1", "second opinion")
+        assert world.state("1") == "alarm"
+        versions = [s.event.version for s in world.store.read_all() if s.event.compartment_id == "1"]
+        assert versions == [1, 2]
+        assert world.service.get("1").version == 2
+
+    run(scenario())
+
+
+def test_a_maintenance_unlock_is_recorded_then_pulsed_once_and_cleared_by_an_operator(world: World) -> None:
+    async def scenario() -> None:
+        await world.deposit("alice")
+        await world.bank.maintenance_unlock("1", "ops-9", "replace the latch")
+        assert [call.name for call in world.locks.calls].count("unlock") == 2  # the deposit's and this one
+        events = [s.event for s in world.store.read_all() if s.event.compartment_id == "1"]
+        assert [type(e).__name__ for e in events[-2:]] == ["MaintenanceUnlocked", "UnlockPulseSent"]
+        assert events[-2].operator_id == "ops-9" and events[-1].unlock_id == events[-2].unlock_id
+        await world.bank.on_sensor(DoorChanged(1, True))  # the door opens for the technician: no forced alarm
+        alarms = [e for e in (s.event for s in world.store.read_all()) if type(e).__name__ == "AlarmRaised"]
+        assert alarms == [] and world.service.get("1").alarm_reason == "maintenance"
+        await world.bank.on_sensor(DoorChanged(1, False))
+        await world.bank.clear_alarm("1", "ops-9", "latch replaced")
+        assert world.state("1") == "occupied"
+
+    run(scenario())

@@ -67,8 +67,19 @@ def test_rejected_or_timed_out_verification_returns_to_occupied() -> None:
     assert d.names(reject()) == ["IdentityRejected"]
     assert d.state == "occupied"
     d.do(verify())
-    assert d.names(c.ExpireVerification(compartment_id=CID)) == ["VerificationTimedOut"]
+    attempt = d.compartment.attempt_version
+    assert d.names(c.ExpireVerification(compartment_id=CID, attempt_version=attempt)) == ["VerificationTimedOut"]
     assert d.state == "occupied"
+
+
+def test_a_rejected_attempts_timer_does_not_end_the_next_attempt() -> None:
+    d = occupied(Driven())
+    first = d.do(verify())[0].version
+    d.do(reject())
+    second = d.do(verify())[0].version
+    assert d.do(c.ExpireVerification(compartment_id=CID, attempt_version=first)) == []
+    assert d.state == "verifying"
+    assert d.names(c.ExpireVerification(compartment_id=CID, attempt_version=second)) == ["VerificationTimedOut"]
 
 
 def test_unlock_never_opened_relocks_and_undoes_the_flow() -> None:
@@ -88,21 +99,42 @@ def test_unlock_never_opened_relocks_and_undoes_the_flow() -> None:
     assert retrieval.compartment.template_ref == "tpl-alice"
 
 
-def test_stale_unlock_timeout_is_rejected() -> None:
+def test_stale_unlock_timeout_changes_nothing() -> None:
     d = Driven()
     d.do(deposit())
     d.do(door(True))
-    with pytest.raises(TransitionRejected, match="door was opened"):
-        d.do(c.ExpireUnlock(compartment_id=CID, unlock_id="u-1"))
+    before = len(d.log)
+    assert d.do(c.ExpireUnlock(compartment_id=CID, unlock_id="u-1")) == []
+    assert d.do(c.ExpireUnlock(compartment_id=CID, unlock_id="u-0")) == []
+    assert (d.state, len(d.log)) == ("open", before)
+
+
+def test_a_reused_unlock_id_is_refused() -> None:
+    d = occupied(Driven())
+    d.do(verify())
+    with pytest.raises(TransitionRejected, match="used before"):
+        d.do(confirm(unlock_id="u-1"))
 
 
 def test_door_left_open_raises_an_alarm() -> None:
     d = Driven()
     d.do(deposit())
     d.do(door(True))
-    events = d.do(c.ExpireDoorOpen(compartment_id=CID))
+    opening = d.compartment.opening_version
+    events = d.do(c.ExpireDoorOpen(compartment_id=CID, opening_version=opening))
     assert isinstance(events[0], AlarmRaised) and events[0].reason == "door_left_open"
     assert d.state == "alarm"
+
+
+def test_the_deposits_door_timer_does_not_fire_into_the_retrieval() -> None:
+    d = occupied(Driven())
+    deposit_opening = next(e.version for e in d.log if isinstance(e, DoorOpened))
+    d.do(verify())
+    d.do(confirm())
+    d.do(door(True))
+    assert d.do(c.ExpireDoorOpen(compartment_id=CID, opening_version=deposit_opening)) == []
+    assert d.state == "open"
+    assert d.names(door(False)) == ["DoorClosed", "ItemRetrieved"]
 
 
 @pytest.mark.parametrize("setup", ["free", "occupied"])
@@ -151,9 +183,10 @@ def test_board_fault_and_out_of_service_are_alarms_cleared_by_an_operator() -> N
 def test_only_an_operator_leaves_alarm() -> None:
     d = Driven()
     d.do(door(True))
-    for command in (deposit(), verify(), c.ExpireVerification(compartment_id=CID)):
+    for command in (deposit(), verify()):
         with pytest.raises(TransitionRejected):
             d.do(command)
+    assert d.do(c.ExpireVerification(compartment_id=CID, attempt_version=0)) == []
     with pytest.raises(TransitionRejected, match="close the door"):
         d.do(clear())
     d.do(door(False))

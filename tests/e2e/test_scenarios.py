@@ -50,6 +50,21 @@ def _retrieve(outcome: Outcome) -> None:
     assert outcome.vault_refs == set()
 
 
+def _replay_attack(outcome: Outcome) -> None:
+    rejected = outcome.of_type(ev.IdentityRejected)
+    assert [e.reason for e in rejected] == ["liveness_failed: replay"] * 2
+    assert all(e.evidence.presentation_attack() for e in rejected)
+    assert all(e.evidence.liveness_model.startswith("minifasnet@") for e in rejected)
+    alarms = [e.reason for e in outcome.of_type(ev.AlarmRaised)]
+    assert alarms == [ev.AlarmReason.PRESENTATION_ATTACK_SUSPECTED]
+    confirmed = outcome.of_type(ev.IdentityConfirmed)
+    assert len(confirmed) == 1 and confirmed[0].evidence.liveness == "live"
+    assert confirmed[0].evidence.liveness_score is not None and confirmed[0].evidence.liveness_method
+    assert outcome.run.unlock_calls == [1, 1]  # the deposit and the owner's retrieval, never the replay
+    enrolment = outcome.of_type(ev.DepositStarted)[0].enrolment_liveness
+    assert enrolment.liveness == "live" and enrolment.liveness_model.startswith("minifasnet@")
+
+
 def _two_depositors(outcome: Outcome) -> None:
     assert [cid for cid, _ in confirmations(outcome)] == ["2", "1", "2"]
     subjects = {}
@@ -98,6 +113,9 @@ def _jammed_door(outcome: Outcome) -> None:
 def _board_lost(outcome: Outcome) -> None:
     faults = [e for e in outcome.of_type(ev.AlarmRaised) if e.reason == "lock_board_fault"]
     assert sorted(e.compartment_id for e in faults) == ["1", "2", "3"]
+    resolved = outcome.of_type(ev.BoardFaultResolved)
+    assert [(e.compartment_id, e.resume_state) for e in resolved] == [("1", "occupied"), ("2", "free"), ("3", "free")]
+    assert not outcome.of_type(ev.AlarmCleared)
     assert len(outcome.of_type(ev.VerificationStarted)) == 1  # only the retrieval after the clear
     assert outcome.run.unlock_calls == [1, 1]
 
@@ -115,6 +133,17 @@ def _lockout(outcome: Outcome) -> None:
     (cleared,) = outcome.of_type(ev.AlarmCleared)
     assert cleared.operator_id == "ops-4" and cleared.resume_state == "occupied"
     assert not outcome.of_type(ev.IdentityConfirmed)
+
+
+def _lookalike_lockout(outcome: Outcome) -> None:
+    # A near miss at the default decision: every attempt fails, none is ever accepted, three lock out.
+    rejected = outcome.of_type(ev.IdentityRejected)
+    assert [e.failed_attempts for e in rejected] == [1, 2, 3]
+    evidence = [e.evidence for e in rejected]
+    assert all(e.distance is not None and e.threshold < e.distance <= e.threshold * 1.1 for e in evidence)
+    (alarm,) = outcome.of_type(ev.AlarmRaised)
+    assert (alarm.compartment_id, alarm.reason) == ("1", "lockout")
+    assert not outcome.of_type(ev.IdentityConfirmed) and outcome.run.unlock_calls == [1]
 
 
 def _restart_deposit(outcome: Outcome) -> None:
@@ -139,6 +168,15 @@ def _restart_retrieval(outcome: Outcome) -> None:
     assert [cid for cid, _ in confirmations(outcome)] == ["1", "2", "2"]
 
 
+def _stale_timers(outcome: Outcome) -> None:
+    assert not outcome.of_type(ev.AlarmRaised)
+    (retrieved,) = outcome.of_type(ev.ItemRetrieved)
+    (deposit_opening, retrieval_opening) = outcome.of_type(ev.DoorOpened)
+    # The retrieval's door stayed open past the moment the deposit's timer came due.
+    assert retrieved.occurred_at - deposit_opening.occurred_at > timedelta(seconds=10)
+    assert retrieval_opening.version > deposit_opening.version
+
+
 CHECKS: dict[str, Callable[[Outcome], None]] = {
     "demo": _demo,
     "stranger": _stranger,
@@ -149,9 +187,12 @@ CHECKS: dict[str, Callable[[Outcome], None]] = {
     "jammed_door": _jammed_door,
     "board_lost": _board_lost,
     "lockout": _lockout,
+    "lookalike_lockout": _lookalike_lockout,
+    "replay_attack": _replay_attack,
     "restart_deposit": _restart_deposit,
     "restart_verifying": _restart_verifying,
     "restart_retrieval": _restart_retrieval,
+    "stale_timers": _stale_timers,
 }
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from recognition.detector import DetectorConfig, MtcnnDetector
-from recognition.embedder import TorchEmbedder, load_embedder
+from recognition.embedder import TorchEmbedder, load_torch_embedder
 from recognition.pipeline import MtcnnPipeline, build_pipeline
 from tests.conftest import missing_asset
 
@@ -27,7 +27,7 @@ def samples(assets: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def dlib_embedder(models_root: Path) -> TorchEmbedder:
-    return load_embedder("dlib-resnet", root=models_root)
+    return load_torch_embedder("dlib-resnet", root=models_root)
 
 
 @pytest.fixture(scope="session")

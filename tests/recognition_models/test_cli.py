@@ -7,6 +7,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from recognition.agreement import DEFAULT_MODEL, SERVICE_THRESHOLDS
 from recognition.cli import register
 
 
@@ -37,12 +38,38 @@ def test_detect_json(app: typer.Typer, samples: Path) -> None:
     assert len(faces[0]["landmarks"]) == 5 and "reasons" in faces[0]["quality"]
 
 
-def test_compare_json(app: typer.Typer, samples: Path) -> None:
+def test_compare_json_uses_the_service_decision(app: typer.Typer, samples: Path) -> None:
     examples = samples / "examples"
     code, out, _ = run(app, "faces", "compare", str(examples / "obama.jpg"), str(examples / "obama2.jpg"), "--json")
     result = json.loads(out)
-    assert code == 0 and result["same"] is True and result["threshold"] == 0.6
-    assert result["model"].startswith("dlib-resnet@")
+    assert code == 0 and result["same"] is True and result["threshold"] == SERVICE_THRESHOLDS[DEFAULT_MODEL]
+    assert result["model"].startswith(DEFAULT_MODEL + "@")
+    args = ("faces", "compare", str(examples / "obama.jpg"), str(examples / "obama2.jpg"), "--json")
+    code, out, _ = run(app, *args, "--model", "dlib-resnet")
+    result = json.loads(out)
+    assert code == 0 and result["threshold"] == 0.45 and result["model"].startswith("dlib-resnet@")
+    assert result["same"] is (result["distance"] <= 0.45)
+
+
+def test_calibrate_writes_threshold_and_cohort(app: typer.Typer, assets: Path, tmp_path: Path) -> None:
+    people = tmp_path / "people.txt"
+    people.write_text("\n".join(f"s{i}" for i in range(1, 11)))
+    snippet, cohort = tmp_path / "site.toml", tmp_path / "cohort.npz"
+    folder = str(assets / "data" / "att_faces" / "orl_faces")
+    args = ["--folder", folder, "--people", str(people), "--model", "dlib-resnet", "--far", "1e-3"]
+    code, out, err = run(app, "calibrate", *args, "--write", str(snippet), "--cohort", str(cohort), "--json")
+    report = json.loads(out)
+    assert code == 0, err
+    assert (report["genuine_pairs"], report["impostor_pairs"], report["identities"]) == (450, 4500, 10)
+    assert report["far"] <= 1e-3 and 0 < report["tar"] <= 1
+    text = snippet.read_text()
+    assert f"threshold = {report['threshold']:.4f}" in text and f'cohort = "{cohort}"' in text
+    from recognition.cohort import load_cohort
+    from recognition.embedder import load_embedder
+
+    assert load_cohort(cohort, load_embedder("dlib-resnet").card).shape == (10, 128)
+    code, _, err = run(app, "calibrate", *args[:-1], "1e-5")
+    assert code == 2 and "cannot support FAR" in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize(
@@ -84,10 +111,12 @@ def test_eval_folder_with_people_and_plot(app: typer.Typer, assets: Path, tmp_pa
     )
     report = json.loads(out)
     assert code == 0 and report["identities"] == 3 and report["images"] == 30
-    for key in ("pairs", "accuracy", "threshold", "best_threshold", "auc", "eer", "no_face", "rank1"):
+    for key in ("pairs", "accuracy", "threshold", "tar", "far", "best_threshold", "auc", "eer", "no_face", "rank1"):
         assert key in report
     assert set(report["threshold_at_far"]) == set(report["tar_at_far"]) == {"0.01", "0.001"}
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert report["threshold_source"] == "service default"
+    assert report["threshold"] == SERVICE_THRESHOLDS[DEFAULT_MODEL] and report["model"].startswith(DEFAULT_MODEL)
 
 
 def test_eval_argument_errors(app: typer.Typer, tmp_path: Path) -> None:

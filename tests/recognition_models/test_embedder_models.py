@@ -11,7 +11,7 @@ from facenet_pytorch import InceptionResnetV1
 
 from recognition import models
 from recognition.detector import MtcnnDetector
-from recognition.embedder import TorchEmbedder, load_checkpoint, load_embedder, save_checkpoint
+from recognition.embedder import TorchEmbedder, load_checkpoint, load_embedder, load_torch_embedder, save_checkpoint
 from recognition.errors import CheckpointInvalid, FetchError, RecognitionError, WeightsMissing
 from recognition.images import load_image
 
@@ -68,7 +68,7 @@ def test_facenet_paths_with_random_weights(no_torch_cache: Path, detector: Mtcnn
     folder.mkdir(parents=True)
     random_state = InceptionResnetV1(pretrained=None, classify=True, num_classes=10).state_dict()
     torch.save(random_state, folder / "20180402-114759-vggface2.pt")
-    embedder = load_embedder("facenet-vggface2", root=no_torch_cache / "models")
+    embedder = load_torch_embedder("facenet-vggface2", root=no_torch_cache / "models")
     assert (embedder.card.input_size, embedder.card.embedding_size) == (160, 512)
     image = load_image(samples / "examples" / "obama.jpg")
     (embedding,) = embedder.embed(image, detector.detect(image)[:1])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image as PilImage
 
+from recognition.detector import MtcnnDetector
 from recognition.errors import ImageTooLarge, ImageUnreadable, NotAnImage
 from recognition.images import decode_image_bytes, ensure_rgb, load_image
 
@@ -63,3 +64,39 @@ def test_ensure_rgb_checks_frames() -> None:
     assert ensure_rgb(np.zeros((4, 5, 4), dtype=np.uint8)).shape == (4, 5, 3)
     with pytest.raises(ImageUnreadable):
         ensure_rgb(np.zeros((4, 5, 3), dtype=np.float32))  # type: ignore[arg-type]
+
+
+def test_exif_orientation_is_honoured(assets: Path) -> None:
+    path = assets / "models" / "anti-spoof" / "samples" / "image_T1.jpg"
+    if not path.is_file():
+        pytest.skip(f"anti-spoof sample photos not found under {path.parent}")
+    with PilImage.open(path) as img:
+        stored = img.size
+        assert img.getexif().get(0x0112) == 6  # stored sideways, tagged "turn clockwise"
+    image = load_image(path)
+    assert image.shape[:2] == (stored[0], stored[1])  # (H, W) = stored (W, H): turned upright
+
+
+def test_exif_orientation_in_bytes_matches_file(assets: Path) -> None:
+    path = assets / "models" / "anti-spoof" / "samples" / "image_F1.jpg"
+    if not path.is_file():
+        pytest.skip(f"anti-spoof sample photos not found under {path.parent}")
+    assert np.array_equal(decode_image_bytes(path.read_bytes()), load_image(path))
+
+
+def test_exif_upright_face_is_detected(assets: Path, detector: MtcnnDetector) -> None:
+    path = assets / "models" / "anti-spoof" / "samples" / "image_T1.jpg"
+    if not path.is_file():
+        pytest.skip(f"anti-spoof sample photos not found under {path.parent}")
+    faces = detector.detect(load_image(path))
+    assert len(faces) == 1
+    left_eye, right_eye = faces[0].landmarks[0], faces[0].landmarks[1]
+    assert abs(left_eye[1] - right_eye[1]) < abs(left_eye[0] - right_eye[0])  # eyes side by side: upright
+
+
+def test_empty_sample_file_is_a_clear_error(assets: Path) -> None:
+    path = assets / "models" / "anti-spoof" / "samples" / "image_T2.jpg"
+    if not path.is_file():
+        pytest.skip("anti-spoof sample image_T2.jpg not found")
+    with pytest.raises((NotAnImage, ImageUnreadable)):
+        load_image(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from controller.domain.errors import ConfigError
@@ -45,13 +46,41 @@ def test_acceptance_consumes_the_window() -> None:
     assert again is not None and not again.accepted and again.evidence.frames_considered == 1
 
 
-def test_above_threshold_is_an_unknown_face() -> None:
+def test_beyond_the_near_miss_band_is_an_unknown_face() -> None:
     agree = agreement()
     for t in range(5):
-        match = agree.observe(frame(0.6), now=t * 0.1)
+        match = agree.observe(frame(0.56), now=t * 0.1)
     assert match is not None
     assert match.compartment_id is None and match.evidence.subject_id == "" and not match.accepted
-    assert match.evidence.distance == 0.6 and match.evidence.frames_agreeing == 0
+    assert match.evidence.distance == 0.56 and match.evidence.frames_agreeing == 0
+
+
+def test_a_near_miss_names_its_compartment_but_never_accepts() -> None:
+    agree = agreement()
+    matches = [agree.observe(frame(0.54), now=t * 0.1) for t in range(5)]
+    assert all(m is not None and m.compartment_id == "A" and not m.accepted for m in matches)
+    assert matches[-1] is not None and matches[-1].evidence.frames_considered == 5  # a full window: a failed attempt
+
+
+def test_blank_frames_before_a_face_do_not_fill_its_window() -> None:
+    agree = agreement()
+    for t in range(4):
+        agree.observe_miss(now=t * 0.1)
+    probe = np.ones(4, dtype=np.float32)
+    first = agree.observe(frame(0.3), now=0.5, probe=probe)
+    assert first is not None and first.evidence.frames_considered == 1
+
+
+def test_a_new_face_restarts_the_window() -> None:
+    agree = agreement()
+    stranger, owner = np.zeros(4, dtype=np.float32), np.ones(4, dtype=np.float32)
+    for t in range(3):
+        agree.observe(frame(0.65, cid="B"), now=t * 0.1, probe=stranger)
+    first = agree.observe(frame(0.3), now=0.4, probe=owner)
+    assert first is not None and (first.evidence.frames_considered, first.evidence.frames_agreeing) == (1, 1)
+    agree.observe(frame(0.3), now=0.5, probe=owner + 0.01)
+    third = agree.observe(frame(0.3), now=0.6, probe=owner)
+    assert third is not None and third.accepted  # the same face keeps its window: 3 of 3
 
 
 def test_ambiguous_runner_up_never_accepts() -> None:

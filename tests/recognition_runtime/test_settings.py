@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from controller.domain.errors import ConfigError
+from recognition.cohort import save_cohort
+from recognition.errors import RecognitionError
 from recognition.settings import RecognitionSettings
 from recognition.types import ModelCard
 
@@ -36,3 +41,30 @@ def test_a_configured_threshold_wins() -> None:
 def test_invalid_sections_are_clear_errors(section: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         RecognitionSettings.from_sections(section, {})
+
+
+def test_the_default_model_is_the_fusion_and_a_bare_threshold_keeps_dlib() -> None:
+    assert RecognitionSettings.from_sections({}, {}).model == "fr-feature+mobilefacenet"
+    assert RecognitionSettings.from_sections({"threshold": 0.45}, {}).model == "dlib-resnet"
+    both = RecognitionSettings.from_sections({"threshold": 0.9, "model": "fr-feature"}, {})
+    assert (both.model, both.agreement(card("fr-feature", 1.2)).threshold) == ("fr-feature", 0.9)
+
+
+def test_cohort_of_another_model_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "cohort.npz"
+    save_cohort(path, np.ones((3, 128), dtype=np.float32), "other@1+000000000000")
+    settings = RecognitionSettings.from_sections({"cohort": str(path)}, {})
+    with pytest.raises(RecognitionError, match="rebuild it"):
+        settings.gallery(card("dlib-resnet", 0.6))
+
+
+def test_cohort_gives_the_single_template_a_runner_up(tmp_path: Path) -> None:
+    path = tmp_path / "cohort.npz"
+    owner = card("dlib-resnet", 0.6)
+    save_cohort(path, np.eye(128, dtype=np.float32)[:3], owner.model_version)
+    gallery = RecognitionSettings.from_sections({"cohort": str(path)}, {}).gallery(owner)
+    gallery.add("C1", np.eye(128, dtype=np.float32)[5], "s1")
+    result = gallery.search(np.eye(128, dtype=np.float32)[0] * 0.9)
+    assert result.best is not None and result.best.compartment_id == "C1"
+    assert result.runner_up is not None and result.runner_up.subject_id == "cohort"
+    assert abs(result.runner_up.distance - 0.1) < 1e-5  # the nearest stranger, not the owner

@@ -9,6 +9,7 @@ from controller.domain.chain import GENESIS_HASH, content_hash
 from controller.domain.events import (
     AlarmCleared,
     AlarmRaised,
+    BoardFaultResolved,
     DepositStarted,
     DoorClosed,
     DoorOpened,
@@ -17,6 +18,7 @@ from controller.domain.events import (
     IdentityRejected,
     ItemDeposited,
     ItemRetrieved,
+    MaintenanceUnlocked,
     UnlockPulseSent,
     VerificationStarted,
 )
@@ -85,6 +87,12 @@ def flow(cid: str, start: int, count: int) -> list[Event]:
             released_template_ref="",
         ),
         lambda v, t: ItemRetrieved(compartment_id=cid, version=v, occurred_at=t, template_ref=f"t-{v}"),
+        lambda v, t: MaintenanceUnlocked(
+            compartment_id=cid, version=v, occurred_at=t, operator_id="op-2", unlock_id=f"m-{v}", pulse_ms=400, note=""
+        ),
+        lambda v, t: BoardFaultResolved(
+            compartment_id=cid, version=v, occurred_at=t, detail="board answers", resume_state="occupied"
+        ),
     ]
     return [
         builders[(start + i) % len(builders)](start + i + 1, T0 + timedelta(seconds=start + i, microseconds=i))

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from controller.domain.events import BASE_FIELDS, EVENT_TYPES, Event
-from controller.domain.evidence import Evidence
+from controller.domain.evidence import EnrolmentLiveness, Evidence
 from storage.errors import EventEncodingError
 from storage.event_store import SqlEventStore
 from storage.memory import InMemoryEventStore
@@ -36,6 +36,17 @@ BY_TYPE[Evidence] = st.builds(
     frames_agreeing=BY_TYPE[int],
     frames_considered=BY_TYPE[int],
     model_version=BY_TYPE[str],
+    liveness=BY_TYPE[str],
+    liveness_score=BY_TYPE[float | None],
+    liveness_method=BY_TYPE[str],
+    liveness_model=BY_TYPE[str],
+)
+BY_TYPE[EnrolmentLiveness] = st.builds(
+    EnrolmentLiveness,
+    liveness=BY_TYPE[str],
+    liveness_score=BY_TYPE[float | None],
+    liveness_method=BY_TYPE[str],
+    liveness_model=BY_TYPE[str],
 )
 TIMES = st.datetimes(
     min_value=datetime(2000, 1, 1),

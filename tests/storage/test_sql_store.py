@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 import sys
@@ -160,12 +161,25 @@ def test_v1_face_events_read_back_with_their_evidence() -> None:
 
 
 def test_confirmations_keep_their_flat_payload() -> None:
-    """``IdentityConfirmed`` rows look as they did before ``Evidence``: the hash chain of old logs holds."""
+    """``IdentityConfirmed`` rows stay flat (evidence fields beside the event's; v2 adds the liveness ones)."""
     confirmed = next(e for e in flow("1", 0, 12) if e.trigger == "confirm_identity")
     assert EventSerializer().encode(confirmed).payload_json == (
-        '{"distance":0.3125,"frames_agreeing":3,"frames_considered":5,"margin":0.1,"model_version":"m1",'
+        '{"distance":0.3125,"frames_agreeing":3,"frames_considered":5,"liveness":"","liveness_method":"",'
+        '"liveness_model":"","liveness_score":null,"margin":0.1,"model_version":"m1",'
         '"pulse_ms":500,"runner_up_distance":null,"subject_id":"s-1","threshold":0.6,"unlock_id":"u-7"}'
     )
+
+
+def test_rows_written_before_liveness_still_read() -> None:
+    """A v1 ``IdentityConfirmed`` row (no liveness fields) reads with liveness "" (not judged then)."""
+    confirmed = next(e for e in flow("1", 0, 12) if e.trigger == "confirm_identity")
+    encoded = EventSerializer().encode(confirmed)
+    payload = {k: v for k, v in json.loads(encoded.payload_json).items() if not k.startswith("liveness")}
+    decoded = EventSerializer().decode_fields(
+        1, "1", confirmed.version, confirmed.occurred_at.isoformat(), "IdentityConfirmed", 1, json.dumps(payload),
+        confirmed.correlation_id,
+    )  # fmt: skip
+    assert decoded == confirmed and decoded.evidence.liveness == ""
 
 
 def test_upcasters_cannot_be_registered_twice() -> None:

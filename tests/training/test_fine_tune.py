@@ -131,4 +131,31 @@ def test_arcface_with_adam_and_cosine_schedule(att_config: TrainConfig, tmp_path
     report = fine_tune(config, progress=False, log=lambda line: None)
     assert [epoch["lr"] for epoch in report["epochs"]] == pytest.approx([1e-4, 5e-5])
     assert all(np.isfinite(epoch["loss"]) for epoch in report["epochs"])
-    assert load_embedder(config.out).card.metric == "cosine"
+    # ArcFace epochs are cosine models; when none beats the base, the base (euclidean) is what was written.
+    written = "cosine" if report["finetuned"]["epoch"] else "euclidean"
+    assert load_embedder(config.out).card.metric == report["finetuned"]["metric"] == written
+
+
+def test_a_destructive_recipe_writes_the_base_and_says_so(att_config: TrainConfig, att: Path, tmp_path: Path) -> None:
+    # The original team's recipe (CE, CosineAnnealingLR) at a rate that wrecks the network in one epoch.
+    config = variant(att_config, tmp_path / "wrecked.pt", scheduler="cosine", lr=2.0, epochs=1, warmup_epochs=0)
+    report = fine_tune(config, progress=False, log=lambda _: None)
+    assert report["epochs"][0]["validation"]["tar_at_far"]["0.01"] < report["base"]["tar_at_far"]["0.01"]
+    assert report["finetuned"]["epoch"] == 0 and "no epoch beat the base" in report["finetuned"]["outcome"]
+    assert report["finetuned"]["tar_at_far"] == report["base"]["tar_at_far"]
+    image = load_image(att / "s1" / "1.pgm")
+    faces = MtcnnDetector().detect(image)[:1]
+    base, written = load_embedder(att_config.base), load_embedder(config.out)
+    assert np.allclose(written.embed(image, faces)[0], base.embed(image, faces)[0], atol=1e-5)
+
+
+def test_default_rate_is_the_teams_slides() -> None:
+    assert TrainConfig(data=Path("d"), base="dlib-resnet", out=Path("o.pt")).lr == 1e-3
+
+
+def test_fusions_and_onnx_parts_are_refused_clearly(att_config: TrainConfig, tmp_path: Path) -> None:
+    from recognition.training.errors import ConfigInvalid
+
+    for base, message in (("fr-feature+mobilefacenet", "fine-tune its PyTorch parts"), ("fr-feature", "ONNX")):
+        with pytest.raises(ConfigInvalid, match=message):
+            fine_tune(variant(att_config, tmp_path / "x.pt", base=base), progress=False, log=lambda _: None)

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 
+from controller.app.feedback import Feedback, sse_feedback
 from controller.app.http.context import SSE_QUEUE_SIZE, ApiContext, sse_message
 from controller.ports import StoredEvent
 from controller.service import audit
@@ -46,7 +47,7 @@ def bank_router(ctx: ApiContext) -> APIRouter:
 
 
 async def _stream(ctx: ApiContext, request: Request, after: int) -> AsyncIterator[str]:
-    queue: asyncio.Queue[StoredEvent | None] = asyncio.Queue(SSE_QUEUE_SIZE)
+    queue: asyncio.Queue[StoredEvent | Feedback | None] = asyncio.Queue(SSE_QUEUE_SIZE)
     ctx.broadcaster.clients.add(queue)
     try:
         last = after
@@ -61,7 +62,9 @@ async def _stream(ctx: ApiContext, request: Request, after: int) -> AsyncIterato
                 continue
             if live is None:
                 return
-            if live.position > last:
+            if isinstance(live, Feedback):
+                yield sse_feedback(live)
+            elif live.position > last:
                 last = live.position
                 yield sse_message(live)
     finally:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.app.feedback import Feedback
 from controller.app.metrics import Metrics
 from controller.app.web import WebOptions
 from controller.app.web.documents import stored_document
@@ -18,10 +19,10 @@ SSE_QUEUE_SIZE = 1000
 
 
 class EventBroadcaster:
-    """Fans committed events out to every live ``/events`` client."""
+    """Fans committed events, and attempt feedback, out to every live ``/events`` client."""
 
     def __init__(self) -> None:
-        self.clients: set[asyncio.Queue[StoredEvent | None]] = set()
+        self.clients: set[asyncio.Queue[StoredEvent | Feedback | None]] = set()
 
     def on_committed(self, stored: Sequence[StoredEvent]) -> None:
         """Hand new events to every client; a client too slow to keep up is disconnected."""
@@ -35,6 +36,12 @@ class EventBroadcaster:
                 while not queue.empty():
                     queue.get_nowait()
                 queue.put_nowait(None)
+
+    def on_feedback(self, feedback: Feedback) -> None:
+        """Hand an attempt's feedback to every client that has room (feedback is never worth a disconnect)."""
+        for queue in list(self.clients):
+            if not queue.full():
+                queue.put_nowait(feedback)
 
 
 @dataclass

@@ -54,4 +54,11 @@ def operator_router(ctx: ApiContext) -> APIRouter:
         await ctx.bank.take_out_of_service(compartment_id, who.name, body.recorded_note(who))
         return audit.compartment_summary(ctx.bank.service.get(compartment_id))
 
+    @router.post("/compartments/{compartment_id}/unlock")
+    async def maintenance_unlock(
+        compartment_id: str, body: OperatorAction, who: Principal = Depends(access.actor)
+    ) -> dict[str, Any]:
+        await ctx.bank.maintenance_unlock(compartment_id, who.name, body.recorded_note(who))
+        return audit.compartment_summary(ctx.bank.service.get(compartment_id))
+
     return router

@@ -1,0 +1,128 @@
+"""Where liveness joins the evidence and the decision: k-of-n agreement first, then the attempt's liveness.
+
+``LiveAgreement`` wraps one camera's ``FrameAgreement`` and ``LivenessMonitor``. When the agreement
+accepts a match, the monitor judges the same recent frames; an attack turns the match into a refusal
+whose evidence names the failed check (the bridge rejects it at once, a failed attempt). Every match
+it returns carries the liveness fields, so the log records score, method and model version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from controller.domain.errors import ConfigError
+from controller.domain.evidence import EnrolmentLiveness
+from controller.ports import FaceMatch
+from recognition.agreement import FrameAgreement
+from recognition.enrolment import EnrolmentError, EnrolmentResult
+from recognition.gallery import SearchResult
+from recognition.liveness.monitor import LivenessMonitor
+from recognition.liveness.verdict import LivenessPolicy, LivenessVerdict
+from recognition.types import Embedding, FrameAnalysis, Image
+
+
+class LiveAgreement:
+    """k-of-n agreement whose accepted matches must also be live."""
+
+    def __init__(self, agreement: FrameAgreement, monitor: LivenessMonitor) -> None:
+        self.agreement = agreement
+        self.monitor = monitor
+        self.last_verdict: LivenessVerdict | None = None
+
+    def observe(
+        self, image: Image, analysis: FrameAnalysis, result: SearchResult, now: float, probe: Embedding | None = None
+    ) -> FaceMatch | None:
+        """Record one searched frame; an accepted match is judged for liveness before it leaves."""
+        self.monitor.observe(image, analysis, now)
+        match = self.agreement.observe(result, now, probe)
+        if match is None or not match.accepted:
+            return match
+        verdict = self.monitor.verdict()
+        self.monitor.reset()
+        self.last_verdict = verdict
+        return joined(match, verdict)
+
+    def observe_miss(self, now: float) -> None:
+        """A frame with no usable face."""
+        self.agreement.observe_miss(now)
+
+    def reset(self) -> None:
+        """Forget votes and cues (the gallery changed)."""
+        self.agreement.reset()
+        self.monitor.reset()
+
+
+def check_enrolment(
+    monitor: LivenessMonitor, frames: list[tuple[Image, FrameAnalysis]], result: EnrolmentResult
+) -> EnrolmentResult:
+    """The result with its frames' liveness; an attack refuses the enrolment (``EnrolmentError``), so the deposit."""
+    verdict = monitor.judge_frames(frames)
+    if not verdict.live:
+        raise EnrolmentError(f"liveness_failed: {verdict.reason} (score {verdict.score:.2f})", ())
+    liveness = EnrolmentLiveness(
+        liveness=_label(verdict),
+        liveness_score=verdict.score,
+        liveness_method=verdict.method,
+        liveness_model=verdict.model_version,
+    )
+    return dataclasses.replace(result, liveness=liveness)
+
+
+def joined(match: FaceMatch, verdict: LivenessVerdict) -> FaceMatch:
+    """The match with the verdict in its evidence; refused when the verdict is not live."""
+    evidence = dataclasses.replace(
+        match.evidence,
+        liveness=_label(verdict),
+        liveness_score=verdict.score,
+        liveness_method=verdict.method,
+        liveness_model=verdict.model_version,
+    )
+    return dataclasses.replace(match, accepted=match.accepted and verdict.live, evidence=evidence)
+
+
+def _label(verdict: LivenessVerdict) -> str:
+    if verdict.method == "disabled":
+        return "disabled"
+    return "live" if verdict.live else verdict.reason or "not_live"
+
+
+_FLOATS = (
+    "passive_threshold",
+    "replay_similarity",
+    "min_parallax",
+    "min_plane_motion",
+    "confident_passive",
+    "min_turn",
+)
+
+
+def liveness_policy(section: Mapping[str, Any]) -> LivenessPolicy:
+    """The ``[liveness]`` section: ``enabled``, the thresholds, ``challenge``; unknown keys are an error."""
+    known = {f.name for f in dataclasses.fields(LivenessPolicy)}
+    if unknown := sorted(set(section) - known):
+        raise ConfigError(f"[liveness] has unknown keys: {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for key, value in section.items():
+        if key == "enabled" and not isinstance(value, bool):
+            raise ConfigError(f"liveness.enabled must be true or false, got {value!r}")
+        if key in _FLOATS and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ConfigError(f"liveness.{key} must be a number, got {value!r}")
+        if key == "min_frames" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(f"liveness.min_frames must be an integer, got {value!r}")
+        values[key] = float(value) if key in _FLOATS else value
+    return LivenessPolicy(**values)
+
+
+def build_monitor(
+    section: Mapping[str, Any], window: int, window_s: float, device: str = "cpu", root: Path | None = None
+) -> LivenessMonitor:
+    """The monitor for a ``[liveness]`` section; loads the MiniFASNet pair only when enabled."""
+    policy = liveness_policy(section)
+    if not policy.enabled:
+        return LivenessMonitor(None, policy, window, window_s)
+    from recognition.liveness.passive import load_passive
+
+    return LivenessMonitor(load_passive(device, root), policy, window, window_s)

@@ -1,0 +1,89 @@
+"""Passive liveness per frame: the MiniFASNet pair scores one face crop each, their softmaxes summed.
+
+``load_passive()`` finds the registered ``minifasnet`` weights, checks each file against its pinned
+SHA-256 before unpickling anything, and builds the two networks of ``network``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import torch
+
+from recognition import models
+from recognition.errors import CheckpointInvalid, WeightsMissing
+from recognition.liveness.card import CROP_SIZE, LivenessCard, context_crop
+from recognition.liveness.network import MiniFASNet, minifasnet_v1se, minifasnet_v2
+from recognition.types import Face, Image
+
+LIVE_CLASS = 1
+"""Class 1 is a live face; 0 and 2 are the two kinds of attack the networks were trained on."""
+
+_NETWORKS = (
+    ("2.7_80x80_MiniFASNetV2.pth", 2.7, minifasnet_v2),
+    ("4_0_0_80x80_MiniFASNetV1SE.pth", 4.0, minifasnet_v1se),
+)
+
+
+class MiniFasScorer:
+    """Probability that a detected face is live, from the two MiniFASNet crops (torch, CPU or GPU)."""
+
+    def __init__(self, networks: list[tuple[float, MiniFASNet]], card: LivenessCard, device: str = "cpu") -> None:
+        self.device = torch.device(device)
+        self.networks = [(scale, net.eval().to(self.device)) for scale, net in networks]
+        self.card = card
+
+    def score(self, image: Image, face: Face) -> float:
+        """Live probability in [0, 1]: the mean of the networks' softmax for the live class."""
+        total = 0.0
+        with torch.inference_mode():
+            for scale, net in self.networks:
+                crop = context_crop(image, face, scale)
+                batch = torch.from_numpy(crop).to(self.device).permute(2, 0, 1)[None].float()
+                total += float(torch.softmax(net(batch), dim=1)[0, LIVE_CLASS])
+        return total / len(self.networks)
+
+
+def load_passive(device: str = "cpu", root: Path | None = None) -> MiniFasScorer:
+    """The MiniFASNet pair with verified weights (``WeightsMissing`` / ``CheckpointInvalid`` otherwise)."""
+    spec = models.spec("minifasnet")
+    networks, digests = [], []
+    for file, (name, scale, build) in zip(spec.files, _NETWORKS, strict=True):
+        path = models.locate(spec, file, root)
+        if path is None:
+            raise WeightsMissing(
+                f"{name} not found under {models.models_root()}/{spec.folder}; "
+                "install it with: lockers models fetch minifasnet"
+            )
+        digest = models.sha256_of(path)
+        if digest != file.sha256:
+            raise CheckpointInvalid(f"{path}: SHA-256 {digest} does not match the pinned {file.sha256}")
+        networks.append((scale, _load(build(), path)))
+        digests.append(digest)
+    return MiniFasScorer(networks, _card(digests), device)
+
+
+def _load(net: MiniFASNet, path: Path) -> MiniFASNet:
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    net.load_state_dict({key.removeprefix("module."): value for key, value in state.items()})
+    return net
+
+
+def _card(digests: list[str]) -> LivenessCard:
+    combined = hashlib.sha256("".join(digests).encode()).hexdigest()
+    return LivenessCard(
+        name="minifasnet",
+        version="v2+v1se-b6d5f04",
+        input_size=CROP_SIZE,
+        scales=tuple(scale for _, scale, _ in _NETWORKS),
+        weights_sha256=combined,
+        notes="Silent-Face-Anti-Spoofing (Minivision, Apache-2.0); trained on their own print/replay data; "
+        "live probability = mean of the two softmaxes' class 1",
+    )
+
+
+def is_available(root: Path | None = None) -> bool:
+    """Whether every weight file of the pair is installed (checksums are checked on load)."""
+    spec = models.spec("minifasnet")
+    return all(models.locate(spec, file, root) is not None for file in spec.files)

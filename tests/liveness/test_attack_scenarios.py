@@ -1,0 +1,74 @@
+"""End to end with real faces: sequences from ``lockers attacks make`` open nothing; lockout and alarm follow."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from controller.domain import events as ev
+from recognition.liveness.attack_set import make_attack_set
+from tests.e2e.helpers import assert_passed, run_scenario
+
+POWELL = "data/lfw-dev/images/Colin_Powell/Colin_Powell_{:04d}.jpg"
+CONFIG = {
+    "recognition": {"threshold": 0.45, "margin": 0.05, "frames_required": 2, "frames_window": 4,
+                    "min_face_size": 40, "min_face_px": 40},
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def attack_set(assets: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    source = tmp_path_factory.mktemp("owner")
+    for number in range(4, 14):  # photographs never used at enrolment (1-3)
+        (source / f"p{number:02d}.jpg").symlink_to(assets / POWELL.format(number))
+    out = tmp_path_factory.mktemp("attacks")
+    make_attack_set(source, out, seed=3, frames=4, per_person=1)
+    return out
+
+
+def _frames(kind: Path) -> list[Path]:
+    (attempt,) = kind.iterdir()  # one person, one attempt per kind
+    return sorted(attempt.iterdir())
+
+
+def _scenario(tmp_path: Path, assets: Path, attempts: list[list[Path]]) -> Path:
+    deposit = [str(assets / POWELL.format(n)) for n in (1, 2, 3)]
+    steps: list[object] = [{"deposit": deposit}, {"door": {"compartment": 1, "action": "open"}},
+                           {"door": {"compartment": 1, "action": "close"}}]  # fmt: skip
+    for frames in attempts:
+        steps += [{"show": [str(f) for f in frames]}, {"expect": {"unlocked": []}}, {"wait": 2}]
+    path = tmp_path / "attack.yaml"
+    path.write_text(yaml.safe_dump({"compartments": 2, "config": CONFIG, "steps": steps}))
+    return path
+
+
+@pytest.mark.slow
+def test_printed_and_screen_attacks_open_nothing_and_raise_the_alarm(
+    attack_set: Path, assets: Path, tmp_path: Path
+) -> None:
+    attempts = [_frames(attack_set / "attacks" / kind) for kind in ("printed", "screen")]
+    outcome = run_scenario(_scenario(tmp_path, assets, attempts), tmp_path)
+    assert_passed(outcome)
+    assert outcome.run.unlock_calls == [1]  # the deposit only
+    rejected = outcome.of_type(ev.IdentityRejected)
+    assert rejected and all(e.reason.startswith("liveness_failed: ") for e in rejected)
+    assert [e.reason for e in outcome.of_type(ev.AlarmRaised)] == [ev.AlarmReason.PRESENTATION_ATTACK_SUSPECTED]
+    assert not outcome.of_type(ev.IdentityConfirmed)
+
+
+@pytest.mark.slow
+def test_generated_genuine_attempt_opens(attack_set: Path, assets: Path, tmp_path: Path) -> None:
+    # The no-wrong-door check names people by folder: the generated frames go under the owner's name.
+    owner = tmp_path / "Colin_Powell"
+    owner.mkdir()
+    frames = [shutil.copy(f, owner / f.name) for f in _frames(attack_set / "live")]
+    path = _scenario(tmp_path, assets, [])
+    spec = yaml.safe_load(path.read_text())
+    spec["steps"] += [{"show": [str(f) for f in frames]}, {"expect": {"unlocked": [1], "states": {1: "open"}}}]
+    path.write_text(yaml.safe_dump(spec))
+    outcome = run_scenario(path, tmp_path)
+    assert_passed(outcome)
+    assert outcome.of_type(ev.IdentityConfirmed)[0].evidence.liveness == "live"
