@@ -33,9 +33,19 @@ def readme_commands() -> list[str]:
     """Code spans and code-block lines of the README that run ``lockers``."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
     spans = [m.group(1) for m in CODE_SPAN.finditer(text)]
-    blocks = re.findall(r"```(?:sh|bash)?\n(.*?)```", text, flags=re.S)
-    lines = [line.strip() for block in blocks for line in block.splitlines() if re.search(r"\blockers \w", line)]
-    return spans + lines
+    return spans + [line for line in shell_block_lines(text) if re.search(r"\blockers \w", line)]
+
+
+def shell_block_lines(text: str) -> list[str]:
+    """Lines inside fenced blocks marked sh, bash or nothing (prose between fences is not code)."""
+    lines, language = [], None
+    for line in text.splitlines():
+        fence = re.match(r"\s*```(\w*)", line)
+        if fence:
+            language = None if language is not None else fence.group(1)
+        elif language in ("", "sh", "bash"):
+            lines.append(line.strip())
+    return lines
 
 
 def message_commands() -> list[str]:
@@ -105,3 +115,8 @@ def test_every_bank_command_takes_config(root: Any) -> None:
             assert is_group(command)
             command = command.commands[name]
         assert any("--config" in p.opts for p in command.params), names
+
+
+def test_only_shell_blocks_count_as_code() -> None:
+    text = "```toml\nx = 1\n```\nprose `lockers x` here\n```sh\nlockers status\n```\n```\nlockers run\n```\n"
+    assert shell_block_lines(text) == ["lockers status", "lockers run"]
