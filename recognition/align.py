@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from recognition.types import Image
+from recognition.types import Embedding, Face, Image, ModelCard
 
 Points = npt.NDArray[np.float64]
 
@@ -89,3 +89,26 @@ def align_face(image: Image, landmarks: tuple[tuple[float, float], ...], templat
 
 def _scale_of(matrix: npt.NDArray[np.float64]) -> float:
     return float(np.hypot(matrix[0, 0], matrix[1, 0]))
+
+
+class AlignedChipEmbedder:
+    """What every embedder shares: align each face on ``template``, then ``embed_chips`` (in subclasses)."""
+
+    template: AlignTemplate
+    _card: ModelCard
+
+    @property
+    def card(self) -> ModelCard:
+        """The model card."""
+        return self._card
+
+    def embed(self, image: Image, faces: list[Face]) -> list[Embedding]:
+        """One descriptor per face, in order."""
+        if not faces:
+            return []
+        chips = np.stack([align_face(image, face.landmarks, self.template) for face in faces])
+        return list(self.embed_chips(chips))
+
+    def embed_chips(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """Descriptors (N, D) for aligned chips (N, S, S, 3) uint8 RGB."""
+        raise NotImplementedError

@@ -33,10 +33,10 @@ import torch
 from torch import nn
 
 from recognition import models
-from recognition.align import ARCFACE_112, DLIB_150, FACENET_160, AlignTemplate, align_face
+from recognition.align import ARCFACE_112, DLIB_150, FACENET_160, AlignedChipEmbedder, AlignTemplate
 from recognition.dlib_resnet import DlibResNet, load_faceapi
 from recognition.errors import CheckpointInvalid, WeightsMissing
-from recognition.types import Embedder, Embedding, Face, Image, ModelCard
+from recognition.types import Embedder, ModelCard
 
 ARCH_TEMPLATES: dict[str, AlignTemplate] = {
     "dlib-resnet": DLIB_150,
@@ -45,7 +45,7 @@ ARCH_TEMPLATES: dict[str, AlignTemplate] = {
 }
 
 
-class TorchEmbedder:
+class TorchEmbedder(AlignedChipEmbedder):
     """Aligns faces on the model's template and runs the descriptor network (implements ``Embedder``)."""
 
     def __init__(self, network: nn.Module, card: ModelCard, arch: str, device: str = "cpu") -> None:
@@ -54,18 +54,6 @@ class TorchEmbedder:
         self.arch = arch
         self.template = ARCH_TEMPLATES[arch]
         self._card = card
-
-    @property
-    def card(self) -> ModelCard:
-        """The model card."""
-        return self._card
-
-    def embed(self, image: Image, faces: list[Face]) -> list[Embedding]:
-        """One descriptor per face, in order."""
-        if not faces:
-            return []
-        chips = np.stack([align_face(image, face.landmarks, self.template) for face in faces])
-        return list(self.embed_chips(chips))
 
     def embed_chips(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """Descriptors (N, D) for already aligned chips (N, S, S, 3) uint8 RGB."""

@@ -107,3 +107,12 @@ def test_fusion_with_a_checkpoint_part(needs_weights: Path, att_faces: Faces, tm
     shutil.copy(path, tmp_path / "copy.pt")
     fused = load_embedder(f"fr-feature+{tmp_path / 'copy.pt'}", root=needs_weights)
     assert fused.card.embedding_size == 704
+
+
+def test_fr_feature_leaves_the_callers_floating_point_state_alone(needs_weights: Path, att_faces: Faces) -> None:
+    # ONNX Runtime's flush-to-zero switch sets CPU flags on the thread that runs the graph; the caller's
+    # arithmetic must keep its subnormals (Hypothesis and NumPy refuse to work without them).
+    embedder = load_embedder("fr-feature", root=needs_weights)
+    embedder.embed(att_faces[0][1], [att_faces[0][2]])
+    tiny = np.array([1e-300], dtype=np.float64)
+    assert (tiny * 1e-10)[0] > 0.0

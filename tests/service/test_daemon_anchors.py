@@ -12,7 +12,9 @@ from controller.app.anchor_log import add_anchor_findings, read_checkpoints
 from controller.app.auditor import verify_log
 from controller.app.config import load_config
 from storage.audit_reader import AuditReader
-from tests.service.conftest import start_bank
+from tests.service.conftest import OPERATOR_TOKEN, start_bank
+
+READ = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}  # /compartments is for operators
 
 
 def test_the_daemon_anchors_its_log_and_checkpoints_at_shutdown(tmp_path: Path, assets: Path) -> None:
@@ -24,7 +26,8 @@ def test_the_daemon_anchors_its_log_and_checkpoints_at_shutdown(tmp_path: Path, 
             assert client.post("/simulate/doors/2", json={"action": "force"}).status_code == 200
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                states = {row["id"]: row["state"] for row in client.get("/compartments").json()["compartments"]}
+                rows = client.get("/compartments", headers=READ).json()["compartments"]
+                states = {row["id"]: row["state"] for row in rows}
                 if states["2"] == "alarm":
                     break
                 time.sleep(0.2)

@@ -19,6 +19,8 @@ import pytest
 
 from tests.service.conftest import OPERATOR_TOKEN, start_bank
 
+READ = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}  # /compartments is for operators
+
 
 def _wait_for(check: Callable[[], Any], seconds: float, what: str) -> Any:
     deadline = time.monotonic() + seconds
@@ -58,7 +60,7 @@ def test_a_forced_door_during_a_storage_outage_is_recorded_when_storage_returns(
             outage.execute("ROLLBACK")
             outage.close()
         _wait_for(lambda: _storage(client)[0] == "ok", 40, "storage to come back")
-        states = {k["id"]: k for k in client.get("/compartments").json()["compartments"]}
+        states = {k["id"]: k for k in client.get("/compartments", headers=READ).json()["compartments"]}
         assert states["2"]["state"] == "alarm" and states["2"]["alarm"] == "forced_open", states["2"]
         assert states["3"]["state"] == "free"  # the refused operator write left nothing behind
     finally:
