@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from structlog.testing import capture_logs
 from typer.testing import CliRunner
 
 from controller.app.exits import BAD_INPUT, OUTCOME_UNKNOWN, UNAVAILABLE
@@ -20,10 +21,18 @@ pytestmark = pytest.mark.timeout(60)
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``plc unlock`` records in the bank's log: keep it (and its lease) out of the repository's ./var."""
+    monkeypatch.setenv("LOCKERS_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
 def invoke(*args: str) -> tuple[int, str, str]:
     app = typer.Typer()
     register(app)
-    result = CliRunner().invoke(app, list(args))
+    with capture_logs():  # the service's transition logs go to stderr under `lockers`; here, nowhere
+        result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -38,8 +47,9 @@ def test_status_json_lists_every_compartment(threaded_sim: ThreadedSimulator) ->
 
 def test_status_table_and_unlock(threaded_sim: ThreadedSimulator) -> None:
     port = str(threaded_sim.sim.port)
-    code, out, _ = invoke("plc", "unlock", "3", "--port", port, "--compartments", "8", "--pulse-ms", "300")
-    assert (code, out.strip()) == (0, "compartment 3: unlock pulse sent (300 ms)")
+    # a pulse long enough that the relay still reads on after the pulse and its outcome are recorded
+    code, out, _ = invoke("plc", "unlock", "3", "--port", port, "--compartments", "8", "--pulse-ms", "5000")
+    assert (code, out.strip()) == (0, "compartment 3: unlock pulse sent (5000 ms)")
     assert threaded_sim.sim.board.pulses == [3]
     code, out, _ = invoke("plc", "status", "--port", port, "--compartments", "8")
     assert code == 0 and out.splitlines()[3].split() == ["3", "closed", "on"]
