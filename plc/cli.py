@@ -96,11 +96,13 @@ def _record_pulse(config: Path | None, plc_config: PlcConfig, compartment: int, 
 
     _quiet_pymodbus()
     try:
-        recorded_pulse(config, plc_config, MaintenancePulse(compartment, pulse_ms, operator_id, note))
+        where = recorded_pulse(config, plc_config, MaintenancePulse(compartment, pulse_ms, operator_id, note))
     except LeaseHeld as exc:  # a controller started since the check above
         _refuse_beside(config, compartment, str(exc))
     except LockerError as exc:
         _fail(exc)
+    typer.echo(f"recorded in {where} by {operator_id}: compartment {compartment} stays in alarm 'maintenance' "
+               "until an operator clears it", err=True)
 
 
 def _refuse_beside_a_controller(config: Path | None, compartment: int) -> None:

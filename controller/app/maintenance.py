@@ -96,18 +96,22 @@ class _PulseWitness:
         await self._wrapped().all_relays_off()
 
 
-def recorded_pulse(config_path: Path | None, plc: PlcConfig, pulse: MaintenancePulse) -> None:
+def recorded_pulse(config_path: Path | None, plc: PlcConfig, pulse: MaintenancePulse) -> str:
     """Without a controller: hold the log's lease, record ``MaintenanceUnlocked``, send one pulse, record it.
+
+    Returns the log it was recorded in (its URL, password hidden).
 
     Raises ``LeaseHeld`` when a controller (or another pulse) holds the log, and the driver's error when the
     pulse was not sent or its outcome is unknown (after the log recorded that outcome).
     """
     from controller.app.stack import Overrides, build_bank
     from controller.service.simulation import NoGallery
+    from storage.engine import parse_url
     from storage.lease import acquire_lease
 
     config = dataclasses.replace(load_config(config_path), pulse_ms=pulse.pulse_ms)
-    lease = acquire_lease(database_url(config))
+    url = database_url(config)
+    lease = acquire_lease(url)
     witness = _PulseWitness()
     try:
         given = Overrides(plc=plc, vault=PulseOnlyVault(), wrap_locks=witness.wrap)
@@ -116,6 +120,7 @@ def recorded_pulse(config_path: Path | None, plc: PlcConfig, pulse: MaintenanceP
         lease.release()
     if witness.error is not None:
         raise witness.error
+    return parse_url(url).render_as_string(hide_password=True)
 
 
 async def _pulse_through_the_bank(stack: Stack, pulse: MaintenancePulse) -> None:

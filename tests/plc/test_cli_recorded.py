@@ -52,6 +52,7 @@ def test_unlock_records_the_operator_the_pulse_and_its_outcome(tmp_path: Path) -
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "compartment 3: unlock pulse sent (300 ms)"
         assert sim.board.pulses == [3]
+    assert f"recorded in sqlite:///{tmp_path / 'data' / 'lockers.db'} by cli:alice" in done.stderr
     rows = [row for row in log_rows(config) if row["compartment_id"] == "3"]
     assert [row["event_type"] for row in rows] == ["MaintenanceUnlocked", "UnlockPulseSent"]
     unlocked, sent = (json.loads(row["payload_json"]) for row in rows)
