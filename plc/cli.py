@@ -1,4 +1,4 @@
-"""``lockers plc-sim`` and the ``lockers plc`` maintenance group (status, unlock).
+"""``lockers plc-sim`` and the ``lockers plc`` maintenance group (status, unlock, recorded in the log).
 
 pymodbus is imported inside the commands so that ``lockers --help`` stays fast.
 """
@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import getpass
 import json
 import logging
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -57,26 +58,68 @@ def status(host: Host = None, port: Port = None, config: ConfigFile = None,
 def unlock(compartment: Annotated[int, typer.Argument(help="Compartment number (1-based).")],
            host: Host = None, port: Port = None, config: ConfigFile = None,
            compartments: Compartments = DEFAULT_COMPARTMENTS, timeout_ms: TimeoutMs = 1000,
-           pulse_ms: Annotated[int, typer.Option(min=1, max=600_000, help="Pulse length in ms.")] = 500) -> None:
-    """Send one unlock pulse (never repeated) and print the outcome."""
+           pulse_ms: Annotated[int, typer.Option(min=1, max=600_000, help="Pulse length in ms.")] = 500,
+           operator: Annotated[str | None, typer.Option("--operator", help="Who sends it, recorded as "
+                                                        "cli:NAME (default: the OS user).")] = None,
+           note: Annotated[str, typer.Option("--note", help="Why, recorded with the pulse.")] = "") -> None:
+    """Send one unlock pulse (never repeated), record it in the bank's log, and print the outcome."""
     plc_config = _config(host, port, config, compartments, timeout_ms)
     if plc_config.board_of(compartment) is None:  # bad input, not an unavailable board: say so before connecting
         known = plc_config.compartments
         exits.fail(f"compartment {compartment} is not in the register map ({known[0]}..{known[-1]})", exits.BAD_INPUT)
+    operator_id = f"cli:{_operator_name(operator)}"
     _refuse_beside_a_controller(config, compartment)
-    _run(_unlock(plc_config, compartment, pulse_ms))
+    _record_pulse(config, plc_config, compartment, pulse_ms, operator_id, note)
     typer.echo(f"compartment {compartment}: unlock pulse sent ({pulse_ms} ms)")
+
+
+def _operator_name(given: str | None) -> str:
+    """``--operator``, else the OS user: the log names who pulsed a relay."""
+    name = given if given is not None else _os_user()
+    if not name.strip():
+        exits.fail("--operator must name who sends the pulse", exits.BAD_INPUT)
+    return name.strip()
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no password entry (some containers)
+        exits.fail("cannot tell who you are: give --operator NAME", exits.BAD_INPUT)
+
+
+def _record_pulse(config: Path | None, plc_config: PlcConfig, compartment: int, pulse_ms: int,
+                  operator_id: str, note: str) -> None:
+    """No controller runs: hold the log's lease, record the pulse and its outcome through the bank."""
+    from controller.app.maintenance import MaintenancePulse, recorded_pulse
+    from storage.lease import LeaseHeld
+
+    _quiet_pymodbus()
+    try:
+        where = recorded_pulse(config, plc_config, MaintenancePulse(compartment, pulse_ms, operator_id, note))
+    except LeaseHeld as exc:  # a controller started since the check above
+        _refuse_beside(config, compartment, str(exc))
+    except LockerError as exc:
+        _fail(exc)
+    typer.echo(f"recorded in {where} by {operator_id}: compartment {compartment} stays in alarm 'maintenance' "
+               "until an operator clears it", err=True)
 
 
 def _refuse_beside_a_controller(config: Path | None, compartment: int) -> None:
     """A pulse beside a running controller would go unrecorded: send it through the controller instead."""
-    from controller.app.maintenance import running_controller, unlock_through_controller
+    from controller.app.maintenance import running_controller
 
     holder = running_controller(config)
     if holder is not None:
-        command = unlock_through_controller(config, compartment)
-        exits.fail(f"a controller runs on this bank's log ({holder}); unlock through it, recorded: {command}",
-                   exits.UNAVAILABLE)
+        _refuse_beside(config, compartment, holder)
+
+
+def _refuse_beside(config: Path | None, compartment: int, holder: str) -> NoReturn:
+    from controller.app.maintenance import unlock_through_controller
+
+    command = unlock_through_controller(config, compartment)
+    exits.fail(f"a controller runs on this bank's log ({holder}); unlock through it, recorded: {command}",
+               exits.UNAVAILABLE)
 
 
 def plc_sim(host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -147,23 +190,21 @@ async def _read_status(config: PlcConfig) -> tuple[dict[int, bool], dict[int, bo
         return await driver.read_doors(), await driver.read_relays()
 
 
-async def _unlock(config: PlcConfig, compartment: int, pulse_ms: int) -> None:
-    from plc.driver import ModbusLockDriver
-
-    async with ModbusLockDriver(config) as driver:
-        await driver.unlock(compartment, pulse_ms)
-
-
 def _run(work: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine; a project error becomes one line on stderr and its documented exit status."""
     _quiet_pymodbus()
     try:
         return asyncio.run(work)
     except LockerError as exc:
-        code = exits.exit_code_for(exc)
-        unknown = code == exits.OUTCOME_UNKNOWN
-        hint = " (outcome unknown: check the door before sending another pulse)" if unknown else ""
-        exits.fail(f"{exc}{hint}", code)
+        _fail(exc)
+
+
+def _fail(exc: LockerError) -> NoReturn:
+    """One line on stderr and the error's documented exit status."""
+    code = exits.exit_code_for(exc)
+    unknown = code == exits.OUTCOME_UNKNOWN
+    hint = " (outcome unknown: check the door before sending another pulse)" if unknown else ""
+    exits.fail(f"{exc}{hint}", code)
 
 
 def _quiet_pymodbus() -> None:
