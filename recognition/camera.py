@@ -269,9 +269,15 @@ class FrameGrabber:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop reading, release the source and wait for the thread."""
+        """Stop reading, release the source and wait for the thread, each for at most ``timeout`` seconds.
+
+        Closing a network camera while its reader is inside a reconnect can block for minutes (OpenCV's
+        FFmpeg backend), so the close runs on a daemon thread of its own: shutdown never waits on a camera.
+        """
         self._stop.set()
-        self.source.close()
+        closer = threading.Thread(target=self.source.close, name="frame-source-close", daemon=True)
+        closer.start()
+        closer.join(timeout)
         if self._thread.is_alive():
             self._thread.join(timeout)
 

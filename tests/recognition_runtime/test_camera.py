@@ -20,6 +20,7 @@ from recognition.camera import (
     LatestFrameBuffer,
     OpenCvFrameSource,
 )
+from recognition.types import Image
 
 
 def painted(value: int) -> np.ndarray:
@@ -199,3 +200,27 @@ def test_grabber_records_an_unreadable_image(tmp_path: Path) -> None:
     assert buffer.get(timeout=5) is None
     grabber.stop()
     assert grabber.error is not None and "broken.png" in str(grabber.error)
+
+
+class _StuckCamera:
+    """A network camera inside a reconnect: read and close both block until released."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def read(self) -> Image | None:
+        self.release.wait(30)
+        return None
+
+    def close(self) -> None:
+        self.release.wait(30)
+
+
+def test_stopping_never_waits_on_a_stuck_camera() -> None:
+    camera = _StuckCamera()
+    grabber = FrameGrabber(camera, LatestFrameBuffer())  # type: ignore[arg-type]
+    grabber.start()
+    started = time.monotonic()
+    grabber.stop(timeout=0.2)
+    assert time.monotonic() - started < 2.0  # the old stop blocked in close() for the whole 30 s
+    camera.release.set()
