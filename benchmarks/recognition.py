@@ -113,7 +113,7 @@ def decision(pipeline: MtcnnPipeline, frame: np.ndarray, frames: int) -> dict[st
 
 
 def sustained(pipeline: MtcnnPipeline, frame: np.ndarray, frames: int) -> dict[str, float]:
-    rss_before = _rss_mb()
+    rss_before = rss_warm = _rss_mb()  # --memory-frames 0 times nothing and reports no growth
     start = time.perf_counter()
     for index in range(frames):
         pipeline.analyse(frame)
@@ -121,7 +121,7 @@ def sustained(pipeline: MtcnnPipeline, frame: np.ndarray, frames: int) -> dict[s
             rss_warm = _rss_mb()
     elapsed = time.perf_counter() - start
     return {
-        "fps_sustained": round(frames / elapsed, 2),
+        "fps_sustained": round(frames / max(elapsed, 1e-9), 2),
         "sustained_frames": frames,
         "rss_mb_start": round(rss_before, 1),
         "rss_mb_after_100": round(rss_warm, 1),

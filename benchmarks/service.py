@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-# Run as a script, this folder comes first on sys.path and benchmarks/plc.py would shadow ``plc``.
+# Run as a script from a checkout without an install: the repository, not this folder, provides the packages.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "benchmarks"]
 sys.path.insert(0, str(REPO))
 

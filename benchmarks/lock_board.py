@@ -1,6 +1,6 @@
 """Lock-board latency on loopback TCP against the simulator running in its own process.
 
-    .venv/bin/python benchmarks/plc.py [--json] [--unlocks 1000] [--polls 1000]
+    .venv/bin/python benchmarks/lock_board.py [--json] [--unlocks 1000] [--polls 1000]
 
 Prints ``unlock_rtt_ms_p50/p99`` (one board-timed unlock pulse, request to acknowledgement) and
 ``poll_48_ms_p50`` (one bulk read of every door of a 48-compartment board).
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# Run as a script, this folder comes first on sys.path and this file would shadow the ``plc`` package.
+# Run as a script from a checkout without an install: the repository, not this folder, provides the packages.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "benchmarks"]
 sys.path.insert(0, str(REPO))
 
