@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from controller.domain.errors import ConfigError
 from controller.domain.evidence import EnrolmentLiveness
 from controller.ports import FaceMatch
 from recognition.agreement import FrameAgreement
@@ -100,19 +99,8 @@ _FLOATS = (
 
 
 def liveness_policy(section: Mapping[str, Any]) -> LivenessPolicy:
-    """The ``[liveness]`` section: ``enabled``, the thresholds, ``challenge``; unknown keys are an error."""
-    known = {f.name for f in dataclasses.fields(LivenessPolicy)}
-    if unknown := sorted(set(section) - known):
-        raise ConfigError(f"[liveness] has unknown keys: {', '.join(unknown)}")
-    values: dict[str, Any] = {}
-    for key, value in section.items():
-        if key == "enabled" and not isinstance(value, bool):
-            raise ConfigError(f"liveness.enabled must be true or false, got {value!r}")
-        if key in _FLOATS and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ConfigError(f"liveness.{key} must be a number, got {value!r}")
-        if key == "min_frames" and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ConfigError(f"liveness.min_frames must be an integer, got {value!r}")
-        values[key] = float(value) if key in _FLOATS else value
+    """The ``[liveness]`` section as the configuration schema validated it (``controller.app.config_schema``)."""
+    values: dict[str, Any] = {key: float(v) if key in _FLOATS else v for key, v in section.items()}
     return LivenessPolicy(**values)
 
 
