@@ -43,6 +43,14 @@ _ARCFACE_112 = ((38.2946, 51.6963), (73.5318, 51.5014), (56.0252, 71.7366), (41.
 ARCFACE_112 = AlignTemplate(name="arcface-112", size=112, points=_ARCFACE_112)
 """The ArcFace five-point template: fr_feature and MobileFaceNet were trained on such chips."""
 
+FACERES_224 = AlignTemplate(
+    name="faceres-loose-224",
+    size=224,
+    # The ArcFace template with 1.5x more context, scaled to 224 px (models/faceres/SOURCE.txt): the
+    # network was trained on loose VGGFace2 crops that show the whole head.
+    points=tuple(((x - 56) * 1.5 + 112, (y - 56) * 1.5 + 112) for x, y in _ARCFACE_112),
+)
+
 FACENET_160 = AlignTemplate(
     name="facenet-160",
     size=160,

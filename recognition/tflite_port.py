@@ -72,13 +72,14 @@ class TfliteGraph(nn.Module):
     def _conv(step: Step, args: list[torch.Tensor]) -> torch.Tensor:
         x, weight, bias = args[0], args[1], args[2]
         if step.same:
-            x = F.pad(x, _same_padding(x.shape[-2:], weight.shape[-2:], step.stride))
+            x = F.pad(x, same_padding(x.shape[-2:], weight.shape[-2:], step.stride))
         groups = x.shape[1] if step.kind == "DEPTHWISE_CONV_2D" else 1
         return F.conv2d(x, weight, bias, stride=step.stride, groups=groups)
 
 
-def _same_padding(size: torch.Size, kernel: torch.Size, stride: int) -> tuple[int, int, int, int]:
-    # TensorFlow SAME: total padding so that out = ceil(in / stride); the odd pixel goes after.
+def same_padding(size: torch.Size, kernel: torch.Size, stride: int) -> tuple[int, int, int, int]:
+    """TensorFlow's SAME padding as ``F.pad`` takes it (left, right, top, bottom)."""
+    # Total padding so that out = ceil(in / stride); the odd pixel goes after (0 before, 1 after at stride 2).
     pads = []
     for length, k in zip(size, kernel, strict=True):
         total = max((math.ceil(length / stride) - 1) * stride + k - length, 0)
