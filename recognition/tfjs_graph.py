@@ -61,10 +61,12 @@ class TfjsGraph(nn.Module):
         x = values[step.inputs[0]]
         if step.kind in _CONVS:
             weight = self.weights[step.inputs[1]]
-            if step.same:
-                x = F.pad(x, same_padding(x.shape[-2:], weight.shape[-2:], step.stride))
+            pads = same_padding(x.shape[-2:], weight.shape[-2:], step.stride) if step.same else (0, 0, 0, 0)
+            left, right, top, bottom = pads
+            if (left, top) != (right, bottom):  # asymmetric: pad explicitly, else the convolution pads (faster)
+                x, left, top = F.pad(x, (left, right, top, bottom)), 0, 0
             groups = x.shape[1] if step.kind == "DepthwiseConv2dNative" else 1
-            return F.conv2d(x, weight, stride=step.stride, groups=groups)
+            return F.conv2d(x, weight, stride=step.stride, padding=(top, left), groups=groups)
         if step.kind in ("Relu", "Relu6"):
             return F.relu(x) if step.kind == "Relu" else F.relu6(x)
         if step.kind == "Mean":
