@@ -31,7 +31,10 @@ from recognition.images import load_image  # noqa: E402
 from recognition.metrics import summarise  # noqa: E402
 from recognition.types import Face  # noqa: E402
 
-MODELS = "dlib-resnet,fr-feature,mobilefacenet,fr-feature+mobilefacenet,dlib-resnet+fr-feature"
+MODELS = (
+    "dlib-resnet,fr-feature,mobilefacenet,fr-feature+mobilefacenet,dlib-resnet+fr-feature,"
+    "faceres,fr-feature+faceres,dlib-resnet+faceres"
+)
 Vectors = dict[str, npt.NDArray[np.float32] | None]
 
 

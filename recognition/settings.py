@@ -3,7 +3,7 @@
 Example::
 
     [recognition]
-    model = "fr-feature+mobilefacenet"  # default; or dlib-resnet, fr-feature, mobilefacenet, facenet-*, a
+    model = "fr-feature+mobilefacenet"  # default; or dlib-resnet, fr-feature, mobilefacenet, faceres, facenet-*, a
                                 # '+'-joined fusion, or a fine-tuned checkpoint path
     threshold = 1.0             # default: recognition.agreement.SERVICE_THRESHOLDS, else the model card's;
                                 # calibrate per population (``lockers calibrate``). A threshold set without

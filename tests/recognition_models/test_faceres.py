@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from recognition.agreement import service_threshold
 from recognition.align import FACERES_224, align_face
 from recognition.detector import MtcnnDetector
 from recognition.embedder import load_checkpoint, load_embedder, load_torch_embedder, save_checkpoint
@@ -83,6 +84,17 @@ def test_east_asian_people_are_told_apart(faceres: Embedder, east_asian_faces: F
     assert same[np.arange(len(same)), nearest].all()  # every photograph's nearest other is the same person
     genuine, impostor = distances[same & np.isfinite(distances)], distances[~same]
     assert np.median(genuine) < np.median(impostor) - 0.3
+
+
+def test_service_threshold_rejects_east_asian_look_alikes(faceres: Embedder, east_asian_faces: Faces) -> None:
+    # The card's threshold sits near LFW's equal-error point, far too loose for East Asian faces: the
+    # service must use its own (calibrated on lfw-dev's East Asian pairs; these 135 impostor pairs are a
+    # subset, so this checks the wiring and the order of magnitude, not the calibration).
+    distances, same = _distances(faceres, east_asian_faces)
+    threshold = service_threshold(faceres.card)
+    assert threshold < faceres.card.default_threshold
+    assert (distances[~same] > threshold).all()
+    assert (distances[~same] <= faceres.card.default_threshold).any()  # the card's would let some in
 
 
 def test_descriptor_is_a_unit_1024_vector_of_the_face(faceres: Embedder, att_faces: Faces) -> None:
