@@ -84,3 +84,24 @@ def test_bad_files_give_one_clear_error(tmp_path: Path) -> None:
     (tmp_path / "w.bin").unlink()
     with pytest.raises(CheckpointInvalid, match="w.bin: weights shard unreadable"):
         load_tfjs(path, "conv")
+
+
+@pytest.mark.parametrize("floor", [-1.0, 0.0, 1.5])
+def test_fused_chains_compute_what_the_graph_says(floor: float, tmp_path: Path) -> None:
+    # conv + bias + Relu -> Minimum(6) -> Maximum(floor) is fused into one convolution and one clamp only
+    # where that is exact (floor <= 0); a positive floor must still be applied.
+    nodes = [
+        _conv_node("conv", "x", "k", 1),
+        {"name": "add", "op": "Add", "input": ["conv", "b"]},
+        {"name": "relu", "op": "Relu", "input": ["add"]},
+        {"name": "min", "op": "Minimum", "input": ["relu", "six"]},
+        {"name": "max", "op": "Maximum", "input": ["min", "floor"]},
+    ]
+    kernel = np.array([2.0, -1.0], np.float32).reshape(1, 1, 1, 2)  # HWIO: one input, two output channels
+    tensors = {"k": kernel, "b": np.array([0.5, 1.0], np.float32), "six": np.array(6.0), "floor": np.array(floor)}
+    graph = load_tfjs(_write(tmp_path, nodes, {k: np.asarray(v, np.float32) for k, v in tensors.items()}), "max")
+    x = torch.linspace(-4, 4, 9).view(1, 1, 3, 3)
+    conv = np.stack([2 * x[0, 0].numpy() + 0.5, -x[0, 0].numpy() + 1.0])
+    expected = np.maximum(np.minimum(np.maximum(conv, 0), 6), floor)
+    assert np.allclose(graph(x)[0].detach().numpy(), expected, atol=1e-6)
+    assert [s.kind for s in graph.steps][-1] == ("Maximum" if floor > 0 else "Clamp")
