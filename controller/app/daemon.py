@@ -355,6 +355,7 @@ class Daemon:
                 health=self.health.report,
                 simulate_frame=inputs.frame if push_frame is not None else None,
                 simulate_door=inputs.door if stack.simulator is not None else None,
+                pins=stack.pins,
             )
         )
 

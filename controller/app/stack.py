@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -24,14 +24,16 @@ from controller.ports import (
     Clock,
     EventStore,
     LockDriver,
+    PinVault,
     SensorObservation,
     SystemClock,
     TemplateGallery,
     TemplateVault,
 )
-from controller.service.bank import LockerBank
+from controller.service.bank import DepositTerms, LockerBank
 from controller.service.bridge import BridgeSettings, RecognitionBridge
 from controller.service.compartments import CompartmentService
+from controller.service.pins import PinDesk, PinSettings
 from controller.service.scheduler import TimeoutScheduler
 
 if TYPE_CHECKING:
@@ -92,6 +94,7 @@ class Stack:
     bank: LockerBank
     simulator: LockBoardSimulator | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
+    pins: PinDesk | None = None
 
     def poller(
         self, emit: Callable[[SensorObservation], Awaitable[None]], debounce_polls: int | None = None
@@ -182,12 +185,27 @@ def build_bank(config: Config, gallery: TemplateGallery, overrides: Overrides | 
     driver = given.locks or _opened(_modbus_driver(plc_config), closers)
     locks = given.wrap_locks(driver) if given.wrap_locks else driver
     ids = [str(k) for k in plc_config.compartments]
-    policy = Policy(pulse_ms=config.pulse_ms, max_failed_verifications=config.max_failed_verifications)
+    rules = config.site.policy
+    policy = Policy(
+        pulse_ms=config.pulse_ms, max_failed_verifications=config.max_failed_verifications, retrieval=rules.retrieval
+    )
     service = CompartmentService(store, locks, vault, given.clock, ids, policy)
     frames_window = int(config.section("recognition").get("frames_window", 5))
     bridge = RecognitionBridge(BridgeSettings(frames_window=frames_window), given.make_id)
-    bank = LockerBank(service, gallery, TimeoutScheduler(config.timeouts), bridge, given.make_id)
-    return Stack(config, store, vault, driver, plc_config, service, bank, given.simulator, closers)
+    timeouts = replace(config.timeouts, rental_period_s=rules.rental_period_s)
+    pins = vault if isinstance(vault, PinVault) else None
+    terms = DepositTerms(pins, rules.pin_digits, rules.consent_version)
+    bank = LockerBank(service, gallery, TimeoutScheduler(timeouts), bridge, given.make_id, terms)
+    stack = Stack(config, store, vault, driver, plc_config, service, bank, given.simulator, closers)
+    if pins is not None:
+        stack.pins = PinDesk(bank, pins, pin_settings(config))
+    return stack
+
+
+def pin_settings(config: Config) -> PinSettings:
+    """The PIN desk's settings from ``[policy]``."""
+    rules = config.site.policy
+    return PinSettings(rules.pin_digits, rules.pin_kiosk_failures, rules.pin_cooldown_s, rules.pin_alarm_failures)
 
 
 def _check_log_belongs(
