@@ -304,6 +304,8 @@ class Compartment(DepositLifecycle):
             unlock_id=command.unlock_id,
             pulse_ms=self.policy.pulse_ms,
             enrolment_liveness=command.enrolment_liveness,
+            pin_ref=command.pin_ref,
+            consent_version=command.consent_version,
         )
 
     def _on_unlock_outcome(self, command: cmd.RecordUnlockOutcome, out: _EventBuilder) -> None:
