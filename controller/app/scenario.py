@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from controller.app.bootstrap import event_decoder
 from controller.app.config import Config, deep_merge, load_config
 from controller.app.scenario_file import Scenario, ScenarioError, Step, load_scenario
+from controller.app.scenario_lifecycle import LifecycleSteps
 from controller.app.stack import Overrides, Stack, build_bank, open_vault, simulated_door, start_simulator
 from controller.domain.compartment import Compartment
 from controller.domain.errors import LockerError
@@ -67,7 +68,7 @@ class StepResult:
 
 
 @dataclass
-class ScenarioRun:
+class ScenarioRun(LifecycleSteps):
     """Runs a scenario against a freshly built stack; ``restart`` rebuilds it from the same log.
 
     ``make_station(vault, config)`` builds the recognition station; the data directory (templates,
@@ -80,6 +81,7 @@ class ScenarioRun:
     db_url: str | None = None
     clock: FixedClock = field(default_factory=FixedClock)
     results: list[StepResult] = field(default_factory=list)
+    issued_pins: list[str] = field(default_factory=list)  # by deposit step, "" where none was given
     final: list[dict[str, Any]] = field(default_factory=list)
     _stack: Stack | None = None
     _station: FaceStation | None = None
@@ -209,7 +211,12 @@ class ScenarioRun:
             self.clock.advance(FRAME_INTERVAL_S * len(images))
             return enrolment
 
-        receipt = await self.stack.bank.enrol_and_deposit(enrol)
+        try:
+            receipt = await self.stack.bank.enrol_and_deposit(enrol)
+        except BaseException:
+            self.issued_pins.append("")
+            raise
+        self.issued_pins.append(receipt.pin)
         return f"deposit assigned compartment {receipt.compartment_id}"
 
     async def _step_show(self, step: Step) -> str:
@@ -245,6 +252,9 @@ class ScenarioRun:
                 str(arg["clear"]), arg["operator"], str(arg.get("note", "")), bool(arg.get("release", False))
             )
             return f"operator {arg['operator']} cleared compartment {arg['clear']}"
+        if "unlock" in arg:
+            await bank.maintenance_unlock(str(arg["unlock"]), arg["operator"], str(arg.get("note", "")))
+            return f"operator {arg['operator']} unlocked compartment {arg['unlock']}"
         await bank.take_out_of_service(str(arg["out_of_service"]), arg["operator"], str(arg.get("note", "")))
         return f"operator {arg['operator']} took compartment {arg['out_of_service']} out of service"
 

@@ -260,6 +260,14 @@ class LockerBank:
         )
         await self.service.handle(command)
 
+    async def erase_by_face(self, match: FaceMatch) -> bool:
+        """The owner asked for erasure and their face was identified (live, accepted): erase it; False if not."""
+        compartment = self.service.compartments.get(match.compartment_id or "")
+        if compartment is None or not match.accepted or match.evidence.presentation_attack():
+            return False
+        command = c.EraseFace(compartment_id=compartment.compartment_id, requested_by="owner", proof="face")
+        return await self._try(command)
+
     async def take_out_of_service(self, compartment_id: str, operator_id: str, note: str = "") -> None:
         """An operator takes a compartment out of service."""
         await self.service.handle(c.TakeOutOfService(compartment_id=compartment_id, operator_id=operator_id, note=note))
