@@ -12,7 +12,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from controller.domain.errors import LockerError
-from controller.service.pins import PinCoolingDown, PinDesk, PinNotOffered, PinRefused
+from controller.service.pins import PinCoolingDown, PinDesk, PinNeedsOperator, PinNotOffered, PinRefused
 
 if TYPE_CHECKING:
     from controller.app.scenario_file import Scenario, Step
@@ -56,7 +56,7 @@ class LifecycleSteps:
     async def _step_pin(self, step: Step) -> str:
         try:
             entry = await self._desk().enter(self._code(step.arg), str(step.arg.get("kiosk", SCENARIO_KIOSK)))
-        except (PinRefused, PinCoolingDown, PinNotOffered) as exc:
+        except (PinRefused, PinCoolingDown, PinNotOffered, PinNeedsOperator) as exc:
             return f"PIN refused: {exc}"
         verb = "unlocked" if entry.unlocked else "vouched for the face of"
         return f"PIN {verb} compartment {entry.compartment_id}"
@@ -70,7 +70,7 @@ class LifecycleSteps:
             return await self._erase_by_face(step)
         try:
             cid = await self._desk().erase(self._code(arg), SCENARIO_KIOSK)
-        except (PinRefused, PinCoolingDown) as exc:
+        except (PinRefused, PinCoolingDown, PinNeedsOperator) as exc:
             return f"erasure refused: {exc}"
         return f"the owner erased the face of compartment {cid} (by PIN)"
 

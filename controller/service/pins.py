@@ -43,6 +43,10 @@ class PinCoolingDown(LockerError):
         super().__init__(f"too many wrong PINs at this kiosk: try again in {retry_after_s:.0f} s")
 
 
+class PinNeedsOperator(LockerError):
+    """The PIN is right but its compartment waits for an operator (an alarm: overstay, lockout, fault)."""
+
+
 class PinNotOffered(LockerError):
     """The site's retrieval policy is face only: no PIN is issued or accepted."""
 
@@ -124,7 +128,7 @@ class PinDesk:
             raise PinRefused(REFUSED) from None
 
     async def _identify(self, pin: object, kiosk: str) -> Compartment:
-        """The compartment whose PIN this is, or ``PinRefused`` (counted), ``PinCoolingDown``, ``PinFormatError``."""
+        """The compartment whose PIN this is; else ``PinRefused`` (counted), ``PinCoolingDown``, ``PinFormatError``."""
         checked = check_format(pin, self.settings.digits)
         self._check_cooldown(kiosk)
         candidates = {k.pin_ref: k for k in self.bank.service.compartments.values() if k.pin_ref}
@@ -135,7 +139,7 @@ class PinDesk:
         self._counts.failures.pop(kiosk, None)
         compartment = candidates[ref]
         if compartment.state not in AT_REST:
-            raise PinRefused("this deposit needs the operator: please contact them")
+            raise PinNeedsOperator("this deposit needs the operator: please contact them")
         return compartment
 
     def _check_cooldown(self, kiosk: str) -> None:

@@ -20,7 +20,15 @@ from controller.ports import DoorChanged, FixedClock
 from controller.service.bank import DepositTerms, LockerBank
 from controller.service.bridge import BridgeSettings, RecognitionBridge
 from controller.service.compartments import CompartmentService
-from controller.service.pins import PinCoolingDown, PinDesk, PinFormatError, PinNotOffered, PinRefused, PinSettings
+from controller.service.pins import (
+    PinCoolingDown,
+    PinDesk,
+    PinFormatError,
+    PinNeedsOperator,
+    PinNotOffered,
+    PinRefused,
+    PinSettings,
+)
 from controller.service.scheduler import Timeouts, TimeoutScheduler
 from plc.fake import FakeLockDriver
 from storage.templates import SqliteTemplateStore
@@ -164,7 +172,7 @@ def test_repeated_wrong_pins_lock_the_exposed_compartments_out(tmp_path: Path) -
             with pytest.raises(PinRefused):
                 await b.desk.enter(wrong_pin(p1, p2), f"kiosk-{kiosk}")
         assert [b.service.get(c).alarm_reason for c in ("1", "2", "3")] == ["lockout", "lockout", ""]
-        with pytest.raises(PinRefused, match="operator"):
+        with pytest.raises(PinNeedsOperator, match="operator"):
             await b.desk.enter(p1, "kiosk-9")
         await b.bank.clear_alarm("1", "ops-1")
         assert (await b.desk.enter(p1, "kiosk-9")).compartment_id == "1"

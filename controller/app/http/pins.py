@@ -5,7 +5,8 @@ owner's face template (the item stays), ``/operator/compartments/{id}/erase-face
 owner's request made to an operator.
 
 A wrong PIN is always ``403 PIN not accepted``; a kiosk cooling down after wrong PINs is ``429`` with
-``Retry-After``; a site that opens by face only answers ``403`` and checks nothing. The kiosk a PIN
+``Retry-After``; a site that opens by face only answers ``403`` and checks nothing; the right PIN of a
+compartment waiting for an operator (an overstay, a lockout) is ``409``. The kiosk a PIN
 is counted against is the caller's address (every browser of a ``--simulate`` bank is its own kiosk).
 """
 
@@ -22,7 +23,7 @@ from pydantic import BaseModel, Field
 from controller.app.http.context import ApiContext
 from controller.app.operators import Principal
 from controller.service import audit
-from controller.service.pins import PinCoolingDown, PinDesk, PinNotOffered, PinRefused
+from controller.service.pins import PinCoolingDown, PinDesk, PinNeedsOperator, PinNotOffered, PinRefused
 
 
 class PinBody(BaseModel):
@@ -74,3 +75,5 @@ def _pin_errors() -> Iterator[None]:
         raise HTTPException(429, str(exc), headers={"Retry-After": str(math.ceil(exc.retry_after_s))}) from None
     except (PinRefused, PinNotOffered) as exc:
         raise HTTPException(403, str(exc)) from None
+    except PinNeedsOperator as exc:
+        raise HTTPException(409, str(exc)) from None

@@ -112,7 +112,7 @@ def kiosk_message(event: ev.Event) -> dict[str, Any] | None:
     door = event.compartment_id
     if isinstance(event, ev.DepositStarted):
         return {"kind": "door", "purpose": "deposit", "door": door}
-    if isinstance(event, ev.IdentityConfirmed):
+    if isinstance(event, ev.IdentityConfirmed | ev.PinConfirmed):
         return {"kind": "door", "purpose": "retrieval", "door": door}
     if isinstance(event, ev.DoorOpened):
         return {"kind": "opened", "door": door}
