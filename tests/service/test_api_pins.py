@@ -86,3 +86,26 @@ def test_a_kiosk_cools_down_after_three_wrong_pins(tmp_path: Path, assets: Path)
             assert client.post("/retrieve/pin", json={"pin": pin}).status_code == 200
     finally:
         stop_bank(bank)
+
+
+def test_erasure_by_pin_then_retrieval_by_pin_and_the_operators_erasure(tmp_path: Path, assets: Path) -> None:
+    bank = start_bank(tmp_path, "--simulate")
+    try:
+        with bank.client() as client:
+            pin = deposit(client, assets)["pin"]
+            assert client.post("/erasure/pin", json={"pin": wrong(pin)}).status_code == 403
+            assert compartment(client, "1")["face_erased"] is False
+            erased = client.post("/erasure/pin", json={"pin": pin})
+            assert erased.status_code == 200 and erased.json() == {"compartment_id": "1", "face_erased": True}
+            assert compartment(client, "1")["state"] == "occupied" and compartment(client, "1")["face_erased"]
+            assert client.post("/operator/compartments/1/erase-face").status_code == 401
+            again = client.post("/operator/compartments/1/erase-face", headers=AUTH)
+            assert again.status_code == 409 and "no face template to erase" in again.json()["detail"]
+            # The owner's face opens nothing now; their PIN still does.
+            push_frames(client, [powell(assets, n) for n in range(10, 16)], lambda: False)
+            assert compartment(client, "1")["state"] == "occupied"
+            assert client.post("/retrieve/pin", json={"pin": pin}).status_code == 200
+            wait_for(lambda: compartment(client, "1")["door"] == "open")
+    finally:
+        stop_bank(bank)
+    assert "FaceErased" in bank.log() and pin not in bank.log()
