@@ -15,8 +15,8 @@ from structlog.testing import capture_logs
 from controller.app.bootstrap import open_event_store
 from controller.domain.compartment import Policy
 from controller.domain.errors import TransitionRejected
-from controller.domain.evidence import EnrolmentLiveness
-from controller.ports import DoorChanged, FixedClock
+from controller.domain.evidence import EnrolmentLiveness, Evidence
+from controller.ports import DoorChanged, FaceMatch, FixedClock
 from controller.service.bank import DepositTerms, LockerBank
 from controller.service.bridge import BridgeSettings, RecognitionBridge
 from controller.service.compartments import CompartmentService
@@ -208,8 +208,17 @@ def test_face_only_issues_no_pin_and_accepts_none(tmp_path: Path) -> None:
 def test_face_and_pin_needs_both(tmp_path: Path) -> None:
     async def body(b: Bank) -> None:
         _, pin = await b.deposit()
+        owner = b.service.get("1").subject_id
+        evidence = Evidence(subject_id=owner, distance=0.2, threshold=0.45, frames_agreeing=3, model_version="m@1")
+        await b.bank.on_face(FaceMatch("1", True, evidence), 1.0)
+        assert (b.state("1"), b.locks.pulses) == ("occupied", [1])  # the face alone starts nothing
         entry = await b.desk.enter(pin, "kiosk-a")
         assert (entry.unlocked, b.state("1"), b.service.get("1").pin_verified) == (False, "occupied", True)
+        assert b.locks.pulses == [1]
+        await b.bank.on_face(FaceMatch("1", True, evidence), 2.0)
+        assert (b.state("1"), b.locks.pulses) == ("open", [1, 1])
+        kinds = [type(e).__name__ for e in b.store.read_stream("1")][-4:]
+        assert kinds == ["PinVerified", "VerificationStarted", "IdentityConfirmed", "UnlockPulseSent"]
 
     run(tmp_path, body, retrieval="face_and_pin")
 
