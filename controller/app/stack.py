@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -185,21 +185,29 @@ def build_bank(config: Config, gallery: TemplateGallery, overrides: Overrides | 
     driver = given.locks or _opened(_modbus_driver(plc_config), closers)
     locks = given.wrap_locks(driver) if given.wrap_locks else driver
     ids = [str(k) for k in plc_config.compartments]
-    rules = config.site.policy
+    retrieval = config.site.policy.retrieval
     policy = Policy(
-        pulse_ms=config.pulse_ms, max_failed_verifications=config.max_failed_verifications, retrieval=rules.retrieval
+        pulse_ms=config.pulse_ms, max_failed_verifications=config.max_failed_verifications, retrieval=retrieval
     )
     service = CompartmentService(store, locks, vault, given.clock, ids, policy)
-    frames_window = int(config.section("recognition").get("frames_window", 5))
-    bridge = RecognitionBridge(BridgeSettings(frames_window=frames_window), given.make_id)
-    timeouts = replace(config.timeouts, rental_period_s=rules.rental_period_s)
-    pins = vault if isinstance(vault, PinVault) else None
-    terms = DepositTerms(pins, rules.pin_digits, rules.consent_version)
-    bank = LockerBank(service, gallery, TimeoutScheduler(timeouts), bridge, given.make_id, terms)
+    bank = _locker_bank(config, service, gallery, given.make_id)
     stack = Stack(config, store, vault, driver, plc_config, service, bank, given.simulator, closers)
-    if pins is not None:
-        stack.pins = PinDesk(bank, pins, pin_settings(config))
+    if bank.terms.pins is not None:
+        stack.pins = PinDesk(bank, bank.terms.pins, pin_settings(config))
     return stack
+
+
+def _locker_bank(
+    config: Config, service: CompartmentService, gallery: TemplateGallery, make_id: Callable[[], str]
+) -> LockerBank:
+    """The bank's flows over the service: bridge, scheduler (rental period included), deposit terms."""
+    rules = config.site.policy
+    frames_window = int(config.section("recognition").get("frames_window", 5))
+    bridge = RecognitionBridge(BridgeSettings(frames_window=frames_window), make_id)
+    pins = service.vault if isinstance(service.vault, PinVault) else None  # a vault that keeps PIN hashes
+    terms = DepositTerms(pins, rules.pin_digits, rules.consent_version)
+    scheduler = TimeoutScheduler(config.timeouts, rules.rental_period_s)
+    return LockerBank(service, gallery, scheduler, bridge, make_id, terms)
 
 
 def pin_settings(config: Config) -> PinSettings:

@@ -27,15 +27,15 @@ class Timeouts:
     unlocked_door_not_opened_s: float = 20.0
     door_left_open_s: float = 120.0
     verification_s: float = 8.0
-    rental_period_s: float | None = None
-    """Seconds a deposit may stay before ``deposit_expired`` (``[policy] rental_period_s``; None: forever)."""
 
 
 class TimeoutScheduler:
     """A deadline queue fed by committed events; ``due(now)`` pops the commands whose time has come."""
 
-    def __init__(self, timeouts: Timeouts) -> None:
+    def __init__(self, timeouts: Timeouts, rental_period_s: float | None = None) -> None:
         self.timeouts = timeouts
+        self.rental_period_s = rental_period_s
+        """Seconds a deposit may stay before ``deposit_expired`` (``[policy] rental_period_s``; None: forever)."""
         self._queue: list[tuple[datetime, int, c.Command]] = []
         self._tiebreak = itertools.count()
 
@@ -78,9 +78,9 @@ class TimeoutScheduler:
 
     def _arm_rental(self, cid: str, flow: str, deposit_version: int, deposited_at: datetime) -> None:
         """The deposit's rental deadline counts from the deposit itself, across restarts too."""
-        if self.timeouts.rental_period_s is not None:
+        if self.rental_period_s is not None:
             expire = c.ExpireRental(compartment_id=cid, correlation_id=flow, deposit_version=deposit_version)
-            self.schedule(deposited_at + timedelta(seconds=self.timeouts.rental_period_s), expire)
+            self.schedule(deposited_at + timedelta(seconds=self.rental_period_s), expire)
 
     def resume(self, compartments: Iterable[Compartment], now: datetime) -> None:
         """After a restart: re-arm the deadlines of flows that were in progress, counted from ``now``."""

@@ -82,7 +82,7 @@ def test_an_overstayed_deposit_raises_deposit_expired_once_and_only_for_its_own_
 
 def test_the_scheduler_arms_the_rental_from_the_deposit_and_again_after_a_restart() -> None:
     d = with_pin(Driven())
-    scheduler = TimeoutScheduler(Timeouts(rental_period_s=3600))
+    scheduler = TimeoutScheduler(Timeouts(), rental_period_s=3600)
     scheduler.resume([d.compartment], d.clock.now())
     deposited = d.compartment.deposited_at
     assert deposited is not None and scheduler.next_deadline() == deposited.replace(hour=1)
