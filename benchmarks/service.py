@@ -10,7 +10,8 @@ the people with >= 20 images (``$LOCKERS_ASSETS/data/lfw-dev``): the first three
 gates enrol a person, the others are the frames shown at retrieval.
 
 **Latency** (``face_to_unlock_*``): 24 compartments hold 24 enrolled people. A trial shows one owner's
-probe frames to the *real* pipeline (MTCNN, quality gates, alignment, dlib-resnet; nothing cached) and
+probe frames to the *real* pipeline (MTCNN, quality gates, alignment, the default embedding model and the
+liveness checks, as configured by default; nothing cached) and
 stops at the unlock pulse's acknowledgement by the board, i.e. after k-of-n agreement, the verification
 and confirmation events committed to SQLite, the Modbus pulse acknowledged and its event committed.
 ``face_to_unlock_processing_ms``: the frames processed back to back (pure processing time).
@@ -66,19 +67,14 @@ from controller.ports import Clock, FixedClock, LockDriver, SensorObservation, S
 from controller.service import audit  # noqa: E402
 from recognition.enrolment import EnrolmentError, build_template  # noqa: E402
 from recognition.images import load_image  # noqa: E402
+from recognition.settings import RecognitionSettings  # noqa: E402
 from recognition.station import FaceStation, StoredEnrolment, store_enrolment  # noqa: E402
 from recognition.types import FrameAnalysis, Image, ModelCard  # noqa: E402
 
 COMPARTMENTS = 24
-RECOGNITION = {
-    "model": "dlib-resnet",
-    "threshold": 0.45,  # dlib-resnet's card says 0.6, which lets LFW look-alikes in (see scenarios/stranger.yaml)
-    "margin": 0.05,
-    "frames_required": 2,
-    "frames_window": 4,
-    "min_face_size": 80,  # the kiosk default of the detector
-    "min_face_px": 40,  # LFW faces are smaller than a kiosk camera's
-}
+# The service's default decision (model, threshold, margin, k-of-n) and liveness, as `lockers run` uses them;
+# only the detector's size floor is lowered, as LFW faces are smaller than a kiosk camera's.
+RECOGNITION = {"min_face_px": 40}
 ENROL_FRAMES = 3
 
 
@@ -534,7 +530,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             (data_dir / "soak").mkdir()
             result.update(await soak(faces, templates, data_dir / "soak", args.cycles, args.seed))
     context["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
-    result["recognition"] = {**RECOGNITION, "model_version": pipeline.card.model_version}
+    settings = RecognitionSettings.from_sections(config.section("recognition"), config.section("camera"))
+    result["recognition"] = {
+        **RECOGNITION,
+        "model_version": pipeline.card.model_version,
+        "decision": repr(settings.agreement(pipeline.card)),
+        "liveness": repr(station.attempts.monitor.policy) if station.attempts.monitor.active else "off",
+    }
     result["faces"] = {
         "people": len(faces.people),
         "enrolled_people": len(templates),

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -25,6 +25,9 @@ from controller.domain.compartment import Compartment
 from controller.domain.errors import LockerError
 from controller.ports import EventStore
 from controller.service import audit
+
+if TYPE_CHECKING:
+    from plc.registers import PlcConfig
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -227,6 +230,9 @@ def sim_history(
         int | None,
         typer.Option("--plc-port", help="Drive a real Modbus board (e.g. lockers plc-sim) instead of a fake."),
     ] = None,
+    plc_timeout_ms: Annotated[
+        int, typer.Option("--plc-timeout-ms", min=1, max=60_000, help="Board reply timeout (with --plc-port).")
+    ] = 500,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -235,34 +241,36 @@ def sim_history(
     With ``--plc-port`` unlocks go to a real Modbus lock board and the run starts like the service does:
     relays off, then every compartment reconciled with its door.
     """
+    from plc.registers import default_plc_config
+
     settings = bank_config(config)
     count = compartments or settings.compartments
     with event_store(database_url(settings, db), create=True) as store:
-        rejected = asyncio.run(_simulate_history(store, count, steps, seed, plc_host, plc_port))
+        board = None if plc_port is None else default_plc_config(count, plc_host, plc_port, plc_timeout_ms / 1000)
+        rejected = asyncio.run(_simulate_history(store, count, steps, seed, board))
         written = sum(1 for _ in store.read_all())
     summary = {"steps": steps, "rejected_commands": rejected, "events_in_log": written}
     emit_json(summary) if as_json else typer.echo(f"{steps} commands, {rejected} rejected; log holds {written} events")
 
 
 async def _simulate_history(
-    store: EventStore, compartments: int, steps: int, seed: int, plc_host: str, plc_port: int | None
+    store: EventStore, compartments: int, steps: int, seed: int, board: PlcConfig | None
 ) -> int:
     from controller.app.config import load_config
     from controller.app.stack import Overrides, build_bank
     from controller.service.simulation import ForgetfulVault, HistorySimulator, NoGallery, resume_clock
     from plc.fake import FakeLockDriver
-    from plc.registers import default_plc_config
 
     clock = resume_clock(store)
     config = load_config(None, {"bank": {"compartments": compartments}})
     given = Overrides(clock=clock, store=store, vault=ForgetfulVault())
-    if plc_port is None:
+    if board is None:
         given = dataclasses.replace(given, locks=FakeLockDriver(compartments))
     else:
-        given = dataclasses.replace(given, plc=default_plc_config(compartments, plc_host, plc_port))
+        given = dataclasses.replace(given, plc=board)
     stack = build_bank(config, NoGallery(), given)
     try:
-        if plc_port is not None:
+        if board is not None:
             await stack.bank.boot()
         return await HistorySimulator(stack.service, clock, seed).run(steps)
     finally:

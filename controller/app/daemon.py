@@ -24,7 +24,7 @@ import structlog
 from controller.app import location
 from controller.app.anchor_keeper import AnchorKeeper
 from controller.app.api import ApiContext, EventBroadcaster, create_app
-from controller.app.bootstrap import take_writer_lease
+from controller.app.bootstrap import open_event_store, take_writer_lease
 from controller.app.config import Config
 from controller.app.feedback import FeedbackFilter, feedback_of
 from controller.app.health import BankHealth
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from recognition.station import StoredEnrolment
     from recognition.types import FacePipeline, FrameAnalysis, Image, ModelCard
     from recognition.worker import Observation, RecognitionWorker
+    from storage.templates import SqliteTemplateStore
 
 log = structlog.get_logger("lockers.daemon")
 
@@ -161,9 +162,14 @@ class Daemon:
 
     async def _run_leased(self) -> None:
         self.api_socket = self._bind_api()
+        self.vault = self._open_checked_vault()
         simulator = await start_simulator(self.config) if self.options.simulate else None
         try:
-            stack, push_frame = self._compose(simulator)
+            try:
+                stack, push_frame = self._compose(simulator)
+            except BaseException:
+                self.vault.close()  # the stack would have closed it
+                raise
             self.stack = stack
             try:
                 await self._serve(stack, push_frame)
@@ -173,11 +179,21 @@ class Daemon:
             if simulator is not None:
                 await simulator.stop()
 
+    def _open_checked_vault(self) -> SqliteTemplateStore:
+        """The vault, once the log is known to be this bank's: a wrong data location fails before models load."""
+        vault = open_vault(self.config, simulate=self.options.simulate)
+        try:
+            open_event_store(self.database_url()).close()  # make and migrate a new log, as build_bank would
+            location.check_bank_log(self.database_url(), self.config, vault)
+        except BaseException:
+            vault.close()
+            raise
+        return vault
+
     def _compose(self, simulator: LockBoardSimulator | None) -> tuple[Stack, Callable[[bytes], int] | None]:
         from recognition.station import WorkerGallery
 
         worker, camera, push_frame = self._recognition()
-        self.vault = open_vault(self.config, simulate=self.options.simulate)
         overrides = Overrides(db_url=self.options.db_url, simulator=simulator, vault=self.vault)
         stack = build_bank(self.config, WorkerGallery(worker, self.vault), overrides)
         stack.adopt(self.vault)

@@ -403,6 +403,9 @@ class Compartment(DepositLifecycle):
         out.add(ev.AlarmRaised, reason=ev.AlarmReason.LOCK_BOARD_FAULT, detail=command.detail)
 
     def _on_reconcile(self, command: cmd.Reconcile, out: _EventBuilder) -> None:
+        if self.state == CompartmentState.ALARM and self.alarm_reason == ev.AlarmReason.LOCK_BOARD_FAULT:
+            self._board_back(command.door_is_open, out)  # a fault left by the last run: the board answers now
+            return
         problems = []
         if command.door_is_open != self.door_open:
             seen, folded = _door_word(command.door_is_open), _door_word(self.door_open)
@@ -436,8 +439,12 @@ class Compartment(DepositLifecycle):
     def _on_resolve_board_fault(self, command: cmd.ResolveBoardFault, out: _EventBuilder) -> None:
         if self.state != CompartmentState.ALARM or self.alarm_reason != ev.AlarmReason.LOCK_BOARD_FAULT:
             return  # nothing of the board's to resolve here
-        if command.door_is_open != self.door_open:
-            seen, folded = _door_word(command.door_is_open), _door_word(self.door_open)
+        self._board_back(command.door_is_open, out)
+
+    def _board_back(self, door_is_open: bool, out: _EventBuilder) -> None:
+        """End a board-fault alarm if the door reads as the log says; else record the mismatch."""
+        if door_is_open != self.door_open:
+            seen, folded = _door_word(door_is_open), _door_word(self.door_open)
             detail = f"board back: door is {seen} but the log says {folded}"
             out.add(ev.AlarmRaised, reason=ev.AlarmReason.RECONCILIATION_MISMATCH, detail=detail)
         elif self.board_fault_only and not self.door_open:

@@ -116,7 +116,9 @@ def test_lockers_run_refuses_a_log_of_another_bank(tmp_path: Path) -> None:
     first = config_at(tmp_path / "a")
     start(first)
     (tmp_path / "b").mkdir()
-    (tmp_path / "b" / "site.toml").write_text(f'[storage]\nurl = "{database_url(first)}"\n[bank]\ndata_dir = "."\n')
+    # The log is checked before any model loads: the unknown model would be the error otherwise.
+    site = f'[storage]\nurl = "{database_url(first)}"\n[bank]\ndata_dir = "."\n[recognition]\nmodel = "no-such-model"\n'
+    (tmp_path / "b" / "site.toml").write_text(site)
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = str(probe.getsockname()[1])
     result = subprocess.run(

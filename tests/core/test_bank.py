@@ -11,7 +11,7 @@ import pytest
 from controller.app.config import Timeouts
 from controller.domain.commands import TakeOutOfService
 from controller.domain.errors import TransitionRejected, UnlockOutcomeUnknown
-from controller.domain.events import BoardFaultResolved
+from controller.domain.events import AlarmRaised, BoardFaultResolved
 from controller.domain.evidence import Evidence
 from controller.ports import BoardFaulted, BoardRecovered, DoorChanged, FaceMatch, FixedClock
 from controller.service import audit
@@ -222,6 +222,24 @@ def test_a_recovered_board_ends_its_fault_alarms_when_the_doors_agree(world: Wor
         assert world.state("3") == "free"
 
     run(scenario())
+
+
+def test_a_board_fault_left_by_the_last_run_ends_at_boot_when_the_board_answers_and_the_doors_agree() -> None:
+    first = World()
+
+    async def before_restart() -> None:
+        await first.deposit("alice")
+        await first.bank.on_sensor(BoardFaulted("fake", (1, 2, 3, 4), "timeout"))  # then the controller stops
+
+    run(before_restart())
+    first.locks.open_door(3)  # forced while nobody watched
+    second = World(store=first.store, locks=first.locks)
+    run(second.bank.boot())
+    assert [second.state(c) for c in "1234"] == ["occupied", "free", "alarm", "free"]
+    assert second.gallery.members == {"1": "alice"}
+    mismatches = [s.event for s in second.store.read_all() if s.event.compartment_id == "3" and isinstance(
+        s.event, AlarmRaised) and "door is open but the log says closed" in s.event.detail]
+    assert len(mismatches) == 1  # door 3 stays in alarm for an operator, with the reason recorded
 
 
 def test_restart_rebuilds_from_the_log_and_reconciles_with_the_doors() -> None:

@@ -94,6 +94,48 @@ def test_forced_door_is_streamed_live_and_cleared_by_an_operator(bank: RunningBa
     assert "claimed with the shared token: ops-7" in cleared_event["payload"]["note"]  # type: ignore[index]
 
 
+def stream_ids(bank: RunningBank, count: int, query: str = "", headers: dict[str, str] | None = None,
+               then: Callable[[], object] | None = None) -> list[int]:
+    """The SSE ids (log positions) of the first ``count`` events of ``/events{query}``; ``then`` runs once open."""
+    ids: list[int] = []
+    opened = threading.Event()
+
+    def listen() -> None:
+        url, sent = f"{bank.url}/events{query}", {**AUTH, **(headers or {})}
+        with httpx.stream("GET", url, headers=sent, timeout=30) as stream:
+            opened.set()
+            for line in stream.iter_lines():
+                if line.startswith("id: "):
+                    ids.append(int(line[4:]))
+                    if len(ids) == count:
+                        return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert opened.wait(20)
+    if then is not None:
+        then()
+    listener.join(timeout=20)
+    assert len(ids) == count, ids
+    return ids
+
+
+def test_events_resume_after_last_event_id_and_a_console_can_skip_the_replay(bank: RunningBank) -> None:
+    with bank.client() as client:
+        for action in ("force", "close"):
+            assert client.post("/simulate/doors/3", json={"action": action}).status_code == 200
+        wait_for(lambda: compartment(client, "3")["door"] == "closed")
+        replayed = stream_ids(bank, 2)
+        assert replayed == sorted(replayed) and replayed[0] >= 1
+        resumed = stream_ids(bank, 1, headers={"Last-Event-ID": str(replayed[0])})
+        assert resumed == [replayed[1]]  # what a reconnecting browser missed, not the log from the start
+        clear = {"note": "hinge checked"}
+        live = stream_ids(bank, 1, "?replay=false",
+                          then=lambda: client.post("/operator/alarms/3/clear", json=clear, headers=AUTH))
+    everything = stream_ids(bank, 1, f"?after={live[0] - 1}")
+    assert everything == live and live[0] > replayed[-1]  # the first event after opening is the new one
+
+
 def push_frames(client: httpx.Client, frames: list[bytes], until: Callable[[], bool]) -> None:
     for frame in frames:
         assert client.post("/simulate/frames", content=frame).status_code == 202

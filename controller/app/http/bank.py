@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
 from controller.app.feedback import Feedback, sse_feedback
 from controller.app.http.context import SSE_QUEUE_SIZE, ApiContext, sse_message
 from controller.ports import StoredEvent
 from controller.service import audit
+
+REPLAY_PAGE = 1000
 
 
 def bank_router(ctx: ApiContext) -> APIRouter:
@@ -38,8 +40,15 @@ def bank_router(ctx: ApiContext) -> APIRouter:
         return {"compartment_id": receipt.compartment_id, "correlation_id": receipt.correlation_id, "pin": pin}
 
     @router.get("/events", dependencies=[Depends(access.reader)])
-    async def events(request: Request, after: int = 0) -> StreamingResponse:
-        return StreamingResponse(_stream(ctx, request, after), media_type="text/event-stream")
+    async def events(
+        request: Request,
+        after: int = 0,
+        replay: bool = True,
+        last_event_id: Annotated[int | None, Header()] = None,
+    ) -> StreamingResponse:
+        # A reconnecting EventSource sends Last-Event-ID: it resumes there, whatever its URL asked for first.
+        start = max(after, last_event_id) if last_event_id is not None else (after if replay else None)
+        return StreamingResponse(_stream(ctx, request, start), media_type="text/event-stream")
 
     @router.get("/metrics", dependencies=[Depends(access.metrics_reader)])
     def metrics() -> Response:
@@ -48,14 +57,17 @@ def bank_router(ctx: ApiContext) -> APIRouter:
     return router
 
 
-async def _stream(ctx: ApiContext, request: Request, after: int) -> AsyncIterator[str]:
+async def _stream(ctx: ApiContext, request: Request, after: int | None) -> AsyncIterator[str]:
+    """The log from ``after`` on (None: only what is committed from now), then live events and feedback."""
     queue: asyncio.Queue[StoredEvent | Feedback | None] = asyncio.Queue(SSE_QUEUE_SIZE)
     ctx.broadcaster.clients.add(queue)
     try:
-        last = after
-        for record in ctx.store.read_all(after=after):
-            last = record.position
-            yield sse_message(record)
+        last = 0
+        if after is not None:
+            last = after
+            async for record in _replay(ctx, after):
+                last = record.position
+                yield sse_message(record)
         while not await request.is_disconnected():
             try:
                 live = await asyncio.wait_for(queue.get(), timeout=15.0)
@@ -71,3 +83,17 @@ async def _stream(ctx: ApiContext, request: Request, after: int) -> AsyncIterato
                 yield sse_message(live)
     finally:
         ctx.broadcaster.clients.discard(queue)
+
+
+async def _replay(ctx: ApiContext, after: int) -> AsyncIterator[StoredEvent]:
+    """The log after ``after``, read a page at a time off the event loop (a long log must not stall the API)."""
+    def read_page(start: int) -> list[StoredEvent]:
+        return list(ctx.store.read_all(after=start, limit=REPLAY_PAGE))
+
+    while True:
+        page = await asyncio.to_thread(read_page, after)
+        for record in page:
+            yield record
+        if len(page) < REPLAY_PAGE:
+            return
+        after = page[-1].position

@@ -147,9 +147,10 @@ async function showTimeline(id) {
 
 function listen() {
   if (consoleState.stream) consoleState.stream.close();
-  // The stream replays the log first: refreshes are coalesced so a long log costs a few reads, not one per event.
-  consoleState.stream = new EventSource("/events");
-  consoleState.stream.addEventListener("open", () => { $("live").hidden = false; });
+  // Only what happens from now on: the grid is read from /compartments when the stream opens, so a long log is
+  // never replayed; a reconnect resumes after the last event seen (Last-Event-ID). Refreshes are coalesced.
+  consoleState.stream = new EventSource("/events?replay=false");
+  consoleState.stream.addEventListener("open", () => { $("live").hidden = false; refresh(); });
   consoleState.stream.addEventListener("error", () => { $("live").hidden = true; });
   const later = () => {
     clearTimeout(consoleState.refreshTimer);
