@@ -332,7 +332,7 @@ class Daemon:
         told = FeedbackFilter()
         while True:
             observation = await observations.get()
-            self.kiosk_feed.on_observation(observation)
+            self.kiosk_feed.on_observation(observation, stack.bank.waits_for_operator)
             if told.changed(feedback := feedback_of(observation)):
                 assert feedback is not None
                 self.metrics.on_feedback(feedback.reason)

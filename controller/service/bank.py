@@ -236,6 +236,11 @@ class LockerBank:
             applied += changed
         return applied
 
+    def waits_for_operator(self, compartment_id: str) -> bool:
+        """Whether the compartment is in alarm: its owner must contact the operator (an overstay, a lockout)."""
+        compartment = self.service.compartments.get(compartment_id)
+        return compartment is not None and compartment.state == S.ALARM
+
     # ------------------------------------------------------------- operator
     async def clear_alarm(self, compartment_id: str, operator_id: str, note: str = "", release: bool = False) -> None:
         """An operator clears an alarm (raises ``TransitionRejected`` with the reason when not possible)."""

@@ -5,7 +5,7 @@ const IDLE_AFTER_MS = 8000;
 const HOLD_MS = 4000;
 const FRAME_INTERVAL_MS = 450;
 const QUIET_REASONS = new Set(["no_face", "low_probability"]);
-const VERDICTS = new Set(["not_recognised", "liveness_failed", "locked_out"]);
+const VERDICTS = new Set(["not_recognised", "liveness_failed", "locked_out", "contact_operator"]);
 const kiosk = {
   mode: "idle", verdict: null, door: null, openDoors: new Set(), idleTimer: null, holdUntil: 0,
   samples: {}, sampleIndex: 0, sending: false,
