@@ -138,8 +138,10 @@ class PinDesk:
             raise PinRefused(REFUSED)
         self._counts.failures.pop(kiosk, None)
         compartment = candidates[ref]
-        if compartment.state not in AT_REST:
+        if compartment.state == S.ALARM:
             raise PinNeedsOperator("this deposit needs the operator: please contact them")
+        if compartment.state not in AT_REST:
+            raise PinRefused(REFUSED)  # already open: nothing more to open
         return compartment
 
     def _check_cooldown(self, kiosk: str) -> None:
