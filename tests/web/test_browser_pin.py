@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.service.conftest import RunningBank
+from tests.web.conftest import OPERATOR
 from tests.web.test_browser import browser, message_is, page, playwright, screenshot  # noqa: F401 - fixtures
 
 
@@ -36,3 +37,27 @@ def test_the_pin_is_shown_once_and_opens_the_locker(web_bank: RunningBank, page:
     page.click("[data-testid=sim-close-door]")
     message_is(page, "kiosk.retrieval_done")
     assert door == "1"
+
+
+def test_the_operator_erases_a_face_on_the_owners_request(web_bank: RunningBank, page: Any) -> None:  # noqa: F811
+    page.goto(web_bank.url + "/?lang=en")
+    message_is(page, "kiosk.welcome")
+    page.select_option("[data-testid=sim-source]", "Colin_Powell")
+    page.click("[data-testid=deposit]")
+    message_is(page, "kiosk.deposit_open")
+    door = page.inner_text("[data-testid=door-number]")
+    page.select_option("[data-testid=sim-source]", "")
+    page.click("[data-testid=sim-close-door]")
+    message_is(page, "kiosk.deposit_done")
+
+    page.goto(web_bank.url + "/operator?lang=en")
+    page.fill("[data-testid=login-user]", OPERATOR[0])
+    page.fill("[data-testid=login-password]", OPERATOR[1])
+    page.click("[data-testid=login-submit]")
+    tile = f"[data-compartment='{door}'][data-state='occupied']"
+    page.click(f"{tile} [data-testid=erase-face]")
+    page.wait_for_selector(f"{tile} [data-testid=face-erased]")
+    assert page.locator(f"{tile} [data-testid=erase-face]").count() == 0
+    page.click(f"{tile} [data-testid=show-timeline]")
+    page.wait_for_selector("[data-testid=timeline] li:has-text('FaceErased')")
+    assert "requested_by=operator" in page.inner_text("[data-testid=timeline]")
