@@ -96,6 +96,8 @@ class PinDesk:
         self.vault = vault
         self.settings = settings
         self._counts = _Counters()
+        # One PIN checked at a time: requests sent in parallel cannot slip past a kiosk's count.
+        self._checking = asyncio.Lock()
 
     async def enter(self, pin: str, kiosk: str) -> PinEntry:
         """Open (face or PIN) or vouch for (face and PIN) the compartment this PIN belongs to."""
@@ -116,7 +118,8 @@ class PinDesk:
         """Erase the face template of the deposit this PIN belongs to (the item stays); its compartment id."""
         compartment = await self._identify(pin, kiosk)
         cid = compartment.compartment_id
-        await self._handle(c.EraseFace(compartment_id=cid, requested_by=OWNER, proof="pin"))
+        if not compartment.face_erased:  # asked twice: it is erased, as asked
+            await self._handle(c.EraseFace(compartment_id=cid, requested_by=OWNER, proof="pin"))
         return cid
 
     async def _handle(self, command: c.Command) -> None:
@@ -130,6 +133,10 @@ class PinDesk:
     async def _identify(self, pin: object, kiosk: str) -> Compartment:
         """The compartment whose PIN this is; else ``PinRefused`` (counted), ``PinCoolingDown``, ``PinFormatError``."""
         checked = check_format(pin, self.settings.digits)
+        async with self._checking:
+            return await self._match(checked, kiosk)
+
+    async def _match(self, checked: str, kiosk: str) -> Compartment:
         self._check_cooldown(kiosk)
         candidates = {k.pin_ref: k for k in self.bank.service.compartments.values() if k.pin_ref}
         ref = await asyncio.to_thread(self.vault.match_pin, checked, sorted(candidates))

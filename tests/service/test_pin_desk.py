@@ -149,6 +149,16 @@ def test_the_pin_is_nowhere_in_the_log_rows_or_the_logs(tmp_path: Path) -> None:
     assert pins[0].encode() not in (tmp_path / "templates.db").read_bytes()
 
 
+def test_wrong_pins_sent_at_once_cannot_slip_past_the_kiosks_count(tmp_path: Path) -> None:
+    async def body(b: Bank) -> None:
+        _, pin = await b.deposit()
+        tries = [b.desk.enter(wrong_pin(pin), "kiosk-a") for _ in range(6)]
+        outcomes = await asyncio.gather(*tries, return_exceptions=True)
+        assert sorted(type(o).__name__ for o in outcomes) == ["PinCoolingDown"] * 3 + ["PinRefused"] * 3
+
+    run(tmp_path, body)
+
+
 def test_a_kiosk_cools_down_after_repeated_wrong_pins(tmp_path: Path) -> None:
     async def body(b: Bank) -> None:
         _, pin = await b.deposit()
@@ -243,6 +253,8 @@ def test_erasure_by_pin_keeps_the_item_and_the_pin(tmp_path: Path) -> None:
         pins.append(pin)
         assert b.gallery.members
         assert await b.desk.erase(pin, "kiosk-a") == "1"
+        assert await b.desk.erase(pin, "kiosk-a") == "1"  # asked twice: erased once
+        assert [type(e).__name__ for e in b.store.read_stream("1")].count("FaceErased") == 1
         assert b.vault.refs() == [] and len(b.vault.pin_refs()) == 1 and b.gallery.members == {}
         assert b.state("1") == "occupied" and b.service.get("1").face_erased
         with pytest.raises(TransitionRejected, match="no face template"):
