@@ -67,6 +67,7 @@ class PolicySection(Section):
 
     pulse_ms: int = Field(500, ge=50, le=10_000)
     max_failed_verifications: int = Field(3, ge=1, le=100)
+    max_presentation_attacks: int = Field(2, ge=1, le=100)  # attempts judged attacks in a row: an alarm
     retrieval: Literal["face_only", "face_or_pin", "face_and_pin"] = "face_or_pin"
     pin_digits: int = Field(8, ge=6, le=12)
     pin_kiosk_failures: int = Field(3, ge=1, le=100)  # consecutive wrong PINs at a kiosk before its cool-down

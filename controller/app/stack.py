@@ -185,9 +185,12 @@ def build_bank(config: Config, gallery: TemplateGallery, overrides: Overrides | 
     driver = given.locks or _opened(_modbus_driver(plc_config), closers)
     locks = given.wrap_locks(driver) if given.wrap_locks else driver
     ids = [str(k) for k in plc_config.compartments]
-    retrieval = config.site.policy.retrieval
+    rules = config.site.policy
     policy = Policy(
-        pulse_ms=config.pulse_ms, max_failed_verifications=config.max_failed_verifications, retrieval=retrieval
+        pulse_ms=rules.pulse_ms,
+        max_failed_verifications=rules.max_failed_verifications,
+        max_presentation_attacks=rules.max_presentation_attacks,
+        retrieval=rules.retrieval,
     )
     service = CompartmentService(store, locks, vault, given.clock, ids, policy)
     bank = _locker_bank(config, service, gallery, given.make_id)
