@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import NewType, Protocol, TypeVar
+from typing import NewType, Protocol, TypeVar, runtime_checkable
 
 from controller.domain.events import Event
 from controller.domain.evidence import EnrolmentLiveness, Evidence
@@ -136,6 +136,19 @@ class TemplateVault(Protocol):
 
     def destroy(self, template_ref: str) -> None:
         """Crypto-shred a template (its key and ciphertext); unknown refs are ignored."""
+        ...
+
+
+@runtime_checkable
+class PinVault(Protocol):
+    """Where deposits' one-time PINs are kept as salted memory-hard hashes (shredded by ``destroy``)."""
+
+    def put_pin(self, pin: str) -> str:
+        """Hash and store a PIN; return the reference the log may record."""
+        ...
+
+    def match_pin(self, pin: str, refs: Sequence[str]) -> str | None:
+        """The reference among ``refs`` whose PIN this is (every candidate compared, in constant time)."""
         ...
 
 

@@ -96,6 +96,27 @@ DEFAULT_UPCASTERS.register("IdentityConfirmed", from_version=1)(_with_liveness)
 DEFAULT_UPCASTERS.register("DepositStarted", from_version=1)(_with_liveness)
 
 
+@DEFAULT_UPCASTERS.register("DepositStarted", from_version=2)
+def _deposit_without_pin(payload: dict[str, Any]) -> dict[str, Any]:
+    """Deposits before one-time PINs and consent versions: no PIN was issued, no consent version kept."""
+    return {"pin_ref": "", "consent_version": "", **payload}
+
+
+@DEFAULT_UPCASTERS.register("ItemRetrieved", from_version=1)
+def _retrieved_without_pin(payload: dict[str, Any]) -> dict[str, Any]:
+    """Retrievals before one-time PINs: there was no PIN to destroy."""
+    return {"pin_ref": "", **payload}
+
+
+def _released_without_pin(payload: dict[str, Any]) -> dict[str, Any]:
+    """Releases before one-time PINs: there was no PIN to destroy."""
+    return {"released_pin_ref": "", **payload}
+
+
+DEFAULT_UPCASTERS.register("UnlockExpired", from_version=1)(_released_without_pin)
+DEFAULT_UPCASTERS.register("AlarmCleared", from_version=1)(_released_without_pin)
+
+
 @dataclass(frozen=True, slots=True)
 class EncodedEvent:
     """An event as row fields, before it is linked into the chain."""

@@ -44,6 +44,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from controller.domain.errors import LockerError
+from storage.pins import PINS_SCHEMA, PinHashes
 from storage.vault_keys import (
     VaultKeyError,
     install,
@@ -67,6 +68,7 @@ _SCHEMA = (
         ref TEXT PRIMARY KEY, model_version TEXT NOT NULL, dimensions INTEGER NOT NULL,
         created_at TEXT NOT NULL, sealed_key BLOB NOT NULL, key_nonce BLOB NOT NULL,
         nonce BLOB NOT NULL, ciphertext BLOB NOT NULL)""",
+    PINS_SCHEMA,
 )
 
 
@@ -116,8 +118,8 @@ class TemplateInfo:
     created_at: str
 
 
-class SqliteTemplateStore:
-    """Template vault in a SQLite file; implements ``controller.ports.TemplateVault``."""
+class SqliteTemplateStore(PinHashes):
+    """Template vault in a SQLite file (and the deposits' PIN hashes, see ``storage.pins``)."""
 
     def __init__(self, path: Path | str, master_key: bytes) -> None:
         if len(master_key) != KEY_BYTES:
@@ -285,9 +287,10 @@ class SqliteTemplateStore:
         return TemplateInfo(*row)
 
     def destroy(self, template_ref: str) -> None:
-        """Crypto-shred a template (its sealed key and ciphertext); durable and idempotent."""
+        """Crypto-shred a template (its sealed key and ciphertext) or a PIN hash; durable and idempotent."""
         with self._transaction() as db:
             db.execute("DELETE FROM templates WHERE ref = ?", (template_ref,))
+            db.execute("DELETE FROM pins WHERE ref = ?", (template_ref,))
 
     def refs(self) -> list[str]:
         """The refs of every stored template, sorted."""

@@ -63,10 +63,18 @@ class TemplatesSection(Section):
 
 
 class PolicySection(Section):
-    """``[policy]``: unlock pulse and lockout."""
+    """``[policy]``: unlock pulse, lockout, what opens for retrieval, wrong-PIN limits, rental period, consent."""
 
     pulse_ms: int = Field(500, ge=50, le=10_000)
     max_failed_verifications: int = Field(3, ge=1, le=100)
+    max_presentation_attacks: int = Field(2, ge=1, le=100)  # attempts judged attacks in a row: an alarm
+    retrieval: Literal["face_only", "face_or_pin", "face_and_pin"] = "face_or_pin"
+    pin_digits: int = Field(8, ge=6, le=12)
+    pin_kiosk_failures: int = Field(3, ge=1, le=100)  # consecutive wrong PINs at a kiosk before its cool-down
+    pin_cooldown_s: Seconds = 60.0
+    pin_alarm_failures: int = Field(10, ge=1, le=10_000)  # wrong PINs while a compartment held one: lockout
+    rental_period_s: float | None = Field(None, gt=0, le=366 * 86_400)  # None: a deposit may stay forever
+    consent_version: str = Field("v1", min_length=1, max_length=64)  # of the consent text the kiosk shows
 
 
 class TimeoutsSection(Section):

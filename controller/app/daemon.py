@@ -332,7 +332,7 @@ class Daemon:
         told = FeedbackFilter()
         while True:
             observation = await observations.get()
-            self.kiosk_feed.on_observation(observation)
+            self.kiosk_feed.on_observation(observation, stack.bank.waits_for_operator)
             if told.changed(feedback := feedback_of(observation)):
                 assert feedback is not None
                 self.metrics.on_feedback(feedback.reason)
@@ -371,6 +371,7 @@ class Daemon:
                 health=self.health.report,
                 simulate_frame=inputs.frame if push_frame is not None else None,
                 simulate_door=inputs.door if stack.simulator is not None else None,
+                pins=stack.pins,
             )
         )
 

@@ -49,13 +49,22 @@ def scenario_run(
     file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     db: Annotated[str | None, typer.Option("--db", help="Database URL (default: a temporary SQLite file).")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="A site's configuration: its [recognition], [liveness], [policy] and [timeouts] apply "
+            "(the scenario's own config: still wins where it sets a key; nothing else of the site is touched).",
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario; exit 0 only when every expectation held."""
-    from controller.app.scenario import ScenarioRun, load_scenario
+    from controller.app.scenario import ScenarioRun, load_scenario, site_rules
 
     scenario = load_scenario(file)
+    rules = site_rules(config) if config is not None else {}
     with tempfile.TemporaryDirectory(prefix="lockers-scenario-") as data_dir:
-        run = ScenarioRun(scenario, Path(data_dir), make_station, db_url=db)
+        run = ScenarioRun(scenario, Path(data_dir), make_station, db_url=db, site_rules=rules)
         asyncio.run(run.run())
     if as_json:
         document = {"ok": run.ok, "steps": [r.to_json() for r in run.results], "final": {"compartments": run.final}}

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from controller.app.bootstrap import event_decoder
-from controller.app.config import Config, deep_merge, load_config
+from controller.app.config import Config, deep_merge, load_config, read_file
 from controller.app.scenario_file import Scenario, ScenarioError, Step, load_scenario
+from controller.app.scenario_lifecycle import LifecycleSteps
 from controller.app.stack import Overrides, Stack, build_bank, open_vault, simulated_door, start_simulator
 from controller.domain.compartment import Compartment
 from controller.domain.errors import LockerError
@@ -66,8 +67,22 @@ class StepResult:
         return {"index": self.index, "ok": self.ok, "detail": self.detail}
 
 
+SITE_RULE_SECTIONS = ("recognition", "liveness", "policy", "timeouts")
+
+
+def site_rules(path: Path) -> dict[str, Any]:
+    """The decision sections of a site's configuration file, for a scenario to run under (validated).
+
+    Only these: a scenario keeps its own compartments, data folder, log and simulated board, so it can never
+    touch the site's log, vault or lock boards.
+    """
+    rules = {name: value for name, value in read_file(path).items() if name in SITE_RULE_SECTIONS}
+    load_config(None, rules)  # one clear error for a bad file, before the scenario starts
+    return rules
+
+
 @dataclass
-class ScenarioRun:
+class ScenarioRun(LifecycleSteps):
     """Runs a scenario against a freshly built stack; ``restart`` rebuilds it from the same log.
 
     ``make_station(vault, config)`` builds the recognition station; the data directory (templates,
@@ -78,8 +93,10 @@ class ScenarioRun:
     data_dir: Path
     make_station: Callable[[SqliteTemplateStore, Config], FaceStation]
     db_url: str | None = None
+    site_rules: Mapping[str, Any] = field(default_factory=dict)  # a site's decision sections (see site_rules)
     clock: FixedClock = field(default_factory=FixedClock)
     results: list[StepResult] = field(default_factory=list)
+    issued_pins: list[str] = field(default_factory=list)  # by deposit step, "" where none was given
     final: list[dict[str, Any]] = field(default_factory=list)
     _stack: Stack | None = None
     _station: FaceStation | None = None
@@ -104,7 +121,8 @@ class ScenarioRun:
             "bank": {"compartments": self.scenario.compartments, "data_dir": str(self.data_dir)},
             "simulator": {"behaviour": "stay-closed"},
         }
-        self._config = load_config(None, deep_merge(overrides, self.scenario.config))
+        base = deep_merge(self.site_rules, overrides)
+        self._config = load_config(None, deep_merge(base, self.scenario.config))
         self.db_url = self.db_url or f"sqlite:///{self.data_dir / 'scenario.db'}"
         simulator = await start_simulator(self._config)
         try:
@@ -209,7 +227,12 @@ class ScenarioRun:
             self.clock.advance(FRAME_INTERVAL_S * len(images))
             return enrolment
 
-        receipt = await self.stack.bank.enrol_and_deposit(enrol)
+        try:
+            receipt = await self.stack.bank.enrol_and_deposit(enrol)
+        except BaseException:
+            self.issued_pins.append("")
+            raise
+        self.issued_pins.append(receipt.pin)
         return f"deposit assigned compartment {receipt.compartment_id}"
 
     async def _step_show(self, step: Step) -> str:
@@ -245,6 +268,9 @@ class ScenarioRun:
                 str(arg["clear"]), arg["operator"], str(arg.get("note", "")), bool(arg.get("release", False))
             )
             return f"operator {arg['operator']} cleared compartment {arg['clear']}"
+        if "unlock" in arg:
+            await bank.maintenance_unlock(str(arg["unlock"]), arg["operator"], str(arg.get("note", "")))
+            return f"operator {arg['operator']} unlocked compartment {arg['unlock']}"
         await bank.take_out_of_service(str(arg["out_of_service"]), arg["operator"], str(arg.get("note", "")))
         return f"operator {arg['operator']} took compartment {arg['out_of_service']} out of service"
 

@@ -19,7 +19,7 @@ from controller.domain.errors import LockerError
 from controller.domain.events import AlarmReason
 from controller.domain.states import CompartmentState
 
-STEP_KINDS = ("deposit", "show", "expect", "door", "wait", "operator", "plc", "restart")
+STEP_KINDS = ("deposit", "show", "expect", "door", "wait", "operator", "plc", "restart", "pin", "erase")
 DOOR_ACTIONS = ("open", "close", "force", "jam", "unjam")
 STATE_NAMES = tuple(state.value for state in CompartmentState)
 ALARM_REASONS = tuple(reason.value for reason in AlarmReason)
@@ -75,7 +75,8 @@ def load_scenario(path: Path) -> Scenario:
     if not isinstance(config, dict):
         raise ScenarioError(f"{path}: 'config' must be a mapping")
     scenario = Scenario(path.resolve(), compartments, config, [])
-    scenario.steps = [_parse_step(scenario, i, raw) for i, raw in enumerate(document["steps"])]
+    for i, raw in enumerate(document["steps"]):  # one by one: a pin step names the deposits before it
+        scenario.steps.append(_parse_step(scenario, i, raw))
     return scenario
 
 
@@ -145,10 +146,10 @@ def _wait(scenario: Scenario, step: Step) -> None:
 def _operator(scenario: Scenario, step: Step) -> None:
     arg = step.arg
     if not isinstance(arg, dict) or not isinstance(arg.get("operator"), str) or not arg["operator"]:
-        raise _fail(step, "expected {clear: K, operator: ID} or {out_of_service: K, operator: ID}")
-    actions = [key for key in ("clear", "out_of_service") if key in arg]
+        raise _fail(step, "expected {clear: K, operator: ID}, {out_of_service: K, operator: ID} or {unlock: K, ...}")
+    actions = [key for key in ("clear", "out_of_service", "unlock") if key in arg]
     if len(actions) != 1:
-        raise _fail(step, "name the compartment with exactly one of clear: K or out_of_service: K")
+        raise _fail(step, "name the compartment with exactly one of clear: K, out_of_service: K or unlock: K")
     _compartment(scenario, step, arg[actions[0]], actions[0])
 
 
@@ -162,6 +163,42 @@ def _restart(scenario: Scenario, step: Step) -> None:
         raise _fail(step, "expected {}")
 
 
+def _pin(scenario: Scenario, step: Step) -> None:
+    arg = step.arg
+    if not isinstance(arg, dict) or not set(arg) <= {"from_deposit", "code", "kiosk"}:
+        raise _fail(step, 'expected {from_deposit: N} or {code: "12345678"}, optionally with kiosk: NAME')
+    if ("from_deposit" in arg) == ("code" in arg):
+        raise _fail(step, "name the PIN with exactly one of from_deposit: N or code: \"...\"")
+    _pin_source(scenario, step, arg)
+    if not isinstance(arg.get("kiosk", ""), str):
+        raise _fail(step, "kiosk must be a name")
+
+
+def _pin_source(scenario: Scenario, step: Step, arg: dict[str, Any]) -> None:
+    if "code" in arg and not isinstance(arg["code"], str):
+        raise _fail(step, 'code must be a quoted string of digits, e.g. "12345678"')
+    if "from_deposit" in arg:
+        deposits = sum(1 for earlier in scenario.steps if earlier.kind == "deposit")
+        number = arg["from_deposit"]
+        if not _is_int(number) or not 1 <= number <= deposits:
+            raise _fail(step, f"from_deposit must name one of the {deposits} deposits before it, got {number!r}")
+
+
+def _erase(scenario: Scenario, step: Step) -> None:
+    arg = step.arg
+    shapes = "{from_deposit: N}, {code: \"...\"}, {show: [images]} or {compartment: K, operator: ID}"
+    if not isinstance(arg, dict) or not arg:
+        raise _fail(step, f"expected one of {shapes}")
+    if "show" in arg and set(arg) == {"show"}:
+        _images_list(scenario, Step(step.index, step.kind, arg["show"]))
+    elif "operator" in arg and set(arg) == {"operator", "compartment"} and isinstance(arg["operator"], str):
+        _compartment(scenario, step, arg["compartment"])
+    elif len(arg) == 1 and set(arg) <= {"from_deposit", "code"}:
+        _pin_source(scenario, step, arg)
+    else:
+        raise _fail(step, f"expected one of {shapes}")
+
+
 _VALIDATORS: dict[str, Callable[[Scenario, Step], None]] = {
     "deposit": _images_list,
     "show": _images_list,
@@ -171,4 +208,6 @@ _VALIDATORS: dict[str, Callable[[Scenario, Step], None]] = {
     "operator": _operator,
     "plc": _plc,
     "restart": _restart,
+    "pin": _pin,
+    "erase": _erase,
 }

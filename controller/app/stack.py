@@ -24,14 +24,16 @@ from controller.ports import (
     Clock,
     EventStore,
     LockDriver,
+    PinVault,
     SensorObservation,
     SystemClock,
     TemplateGallery,
     TemplateVault,
 )
-from controller.service.bank import LockerBank
+from controller.service.bank import DepositTerms, LockerBank
 from controller.service.bridge import BridgeSettings, RecognitionBridge
 from controller.service.compartments import CompartmentService
+from controller.service.pins import PinDesk, PinSettings
 from controller.service.scheduler import TimeoutScheduler
 
 if TYPE_CHECKING:
@@ -92,6 +94,7 @@ class Stack:
     bank: LockerBank
     simulator: LockBoardSimulator | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
+    pins: PinDesk | None = None
 
     def poller(
         self, emit: Callable[[SensorObservation], Awaitable[None]], debounce_polls: int | None = None
@@ -182,12 +185,38 @@ def build_bank(config: Config, gallery: TemplateGallery, overrides: Overrides | 
     driver = given.locks or _opened(_modbus_driver(plc_config), closers)
     locks = given.wrap_locks(driver) if given.wrap_locks else driver
     ids = [str(k) for k in plc_config.compartments]
-    policy = Policy(pulse_ms=config.pulse_ms, max_failed_verifications=config.max_failed_verifications)
+    rules = config.site.policy
+    policy = Policy(
+        pulse_ms=rules.pulse_ms,
+        max_failed_verifications=rules.max_failed_verifications,
+        max_presentation_attacks=rules.max_presentation_attacks,
+        retrieval=rules.retrieval,
+    )
     service = CompartmentService(store, locks, vault, given.clock, ids, policy)
+    bank = _locker_bank(config, service, gallery, given.make_id)
+    stack = Stack(config, store, vault, driver, plc_config, service, bank, given.simulator, closers)
+    if bank.terms.pins is not None:
+        stack.pins = PinDesk(bank, bank.terms.pins, pin_settings(config))
+    return stack
+
+
+def _locker_bank(
+    config: Config, service: CompartmentService, gallery: TemplateGallery, make_id: Callable[[], str]
+) -> LockerBank:
+    """The bank's flows over the service: bridge, scheduler (rental period included), deposit terms."""
+    rules = config.site.policy
     frames_window = int(config.section("recognition").get("frames_window", 5))
-    bridge = RecognitionBridge(BridgeSettings(frames_window=frames_window), given.make_id)
-    bank = LockerBank(service, gallery, TimeoutScheduler(config.timeouts), bridge, given.make_id)
-    return Stack(config, store, vault, driver, plc_config, service, bank, given.simulator, closers)
+    bridge = RecognitionBridge(BridgeSettings(frames_window=frames_window), make_id)
+    pins = service.vault if isinstance(service.vault, PinVault) else None  # a vault that keeps PIN hashes
+    terms = DepositTerms(pins, rules.pin_digits, rules.consent_version)
+    scheduler = TimeoutScheduler(config.timeouts, rules.rental_period_s)
+    return LockerBank(service, gallery, scheduler, bridge, make_id, terms)
+
+
+def pin_settings(config: Config) -> PinSettings:
+    """The PIN desk's settings from ``[policy]``."""
+    rules = config.site.policy
+    return PinSettings(rules.pin_digits, rules.pin_kiosk_failures, rules.pin_cooldown_s, rules.pin_alarm_failures)
 
 
 def _check_log_belongs(

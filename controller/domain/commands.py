@@ -28,6 +28,8 @@ class StartDeposit(Command):
     model_version: str
     unlock_id: str
     enrolment_liveness: EnrolmentLiveness = EnrolmentLiveness()
+    pin_ref: str = ""
+    consent_version: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,3 +137,41 @@ class TakeOutOfService(Command):
 
     operator_id: str
     note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConfirmPin(Command):
+    """The deposit's one-time PIN was entered at ``kiosk`` (matched by the service): unlock for retrieval."""
+
+    unlock_id: str
+    kiosk: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifyPin(Command):
+    """The deposit's PIN was entered where the site asks for face and PIN: the face must still confirm."""
+
+    kiosk: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportWrongPins(Command):
+    """Wrong PINs entered while this compartment held a PIN reached the site's limit: an alarm."""
+
+    count: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EraseFace(Command):
+    """Erase the owner's face template now, keeping the item (``proof``: face, pin or operator)."""
+
+    requested_by: str
+    proof: str
+    operator_id: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpireRental(Command):
+    """Timeout: the rental period of the deposit completed at stream version ``deposit_version`` ended."""
+
+    deposit_version: int

@@ -18,6 +18,7 @@ from transitions import Event, EventData, Machine, MachineError, Transition
 from controller.domain import commands as cmd
 from controller.domain import events as ev
 from controller.domain.errors import TransitionRejected
+from controller.domain.lifecycle import DepositLifecycle, Retrieval
 from controller.domain.machine import TRANSITIONS, with_recorders
 from controller.domain.states import CompartmentState
 from controller.ports import Clock
@@ -81,12 +82,15 @@ class Policy:
     max_failed_verifications: int = 3
     max_presentation_attacks: int = 2
     """Consecutive attempts judged attacks (photograph, screen, replay) that raise an alarm."""
+    retrieval: str = Retrieval.FACE_OR_PIN
+    """What opens a compartment for retrieval: a ``lifecycle.Retrieval`` value."""
 
 
-class Compartment:
+class Compartment(DepositLifecycle):
     """One compartment: its state, the facts that state rests on, and its stream version."""
 
     state: CompartmentState
+    policy: Policy
     machine_cls: type[Machine] = CompartmentMachine
 
     def __init__(self, compartment_id: str, policy: Policy | None = None) -> None:
@@ -109,6 +113,7 @@ class Compartment:
         self.opening_version = 0
         self.attempt_version = 0
         self.used_unlock_ids: set[str] = set()
+        self._init_lifecycle()
         self.machine_cls(
             model=self,
             states=CompartmentState,
@@ -179,6 +184,7 @@ class Compartment:
         """Remember the depositor and the pending unlock."""
         self.subject_id, self.template_ref = event.subject_id, event.template_ref
         self.model_version, self.purpose = event.model_version, ev.Purpose.DEPOSIT
+        self.record_deposit_facts(event)
         self._await_unlock(event.unlock_id)
 
     def record_pulse_sent(self, event: ev.UnlockPulseSent) -> None:
@@ -194,7 +200,8 @@ class Compartment:
         self.door_open = False
 
     def record_deposit_completed(self, event: ev.ItemDeposited) -> None:
-        """The item is inside; the access is over."""
+        """The item is inside; the access is over (and the rental period begins)."""
+        self.record_deposit_done(event)
         self._end_access()
 
     def record_start_verification(self, event: ev.VerificationStarted) -> None:
@@ -204,10 +211,12 @@ class Compartment:
     def record_confirm_identity(self, event: ev.IdentityConfirmed) -> None:
         """The owner is verified: unlock for retrieval."""
         self.purpose, self.failed_attempts, self.attacks = ev.Purpose.RETRIEVAL, 0, 0
+        self.pin_verified = False
         self._await_unlock(event.unlock_id)
 
     def record_reject_identity(self, event: ev.IdentityRejected) -> None:
-        """Count the failure, and the attacks among the consecutive failures."""
+        """Count the failure, and the attacks among the consecutive failures (a PIN entered is spent)."""
+        self.pin_verified = False
         self.failed_attempts = event.failed_attempts
         self.attacks = self.attacks + 1 if event.evidence.presentation_attack() else 0
 
@@ -263,6 +272,7 @@ class Compartment:
 
     def _forget_owner(self) -> None:
         self.subject_id = self.template_ref = self.model_version = ""
+        self._forget_lifecycle()
 
     # ---------------------------------------------------------------- decide
     def decide(self, command: cmd.Command, clock: Clock) -> list[ev.Event]:
@@ -273,9 +283,6 @@ class Compartment:
         builder = _EventBuilder(self, command, clock)
         handler(self, command, builder)
         return builder.events
-
-    def _reject(self, command: cmd.Command, reason: str) -> TransitionRejected:
-        return TransitionRejected(self.compartment_id, self.state, type(command).__name__, reason)
 
     def _require(self, command: cmd.Command, *states: CompartmentState) -> None:
         if self.state not in states:
@@ -297,6 +304,8 @@ class Compartment:
             unlock_id=command.unlock_id,
             pulse_ms=self.policy.pulse_ms,
             enrolment_liveness=command.enrolment_liveness,
+            pin_ref=command.pin_ref,
+            consent_version=command.consent_version,
         )
 
     def _on_unlock_outcome(self, command: cmd.RecordUnlockOutcome, out: _EventBuilder) -> None:
@@ -327,7 +336,7 @@ class Compartment:
         if self.purpose == ev.Purpose.DEPOSIT:
             out.add(ev.ItemDeposited)
         else:
-            out.add(ev.ItemRetrieved, template_ref=self.template_ref)
+            out.add(ev.ItemRetrieved, template_ref=self.template_ref, pin_ref=self.pin_ref)
 
     def _on_start_verification(self, command: cmd.StartVerification, out: _EventBuilder) -> None:
         self._require(command, CompartmentState.OCCUPIED)
@@ -341,6 +350,8 @@ class Compartment:
         if not evidence.within_threshold():
             seen = "unknown" if evidence.distance is None else f"{evidence.distance:.4f}"
             raise self._reject(command, f"distance {seen} is above {evidence.threshold:.4f}")
+        if self.needs_pin():
+            raise self._reject(command, "the site asks for the deposit's PIN as well as the face")
         self._require_fresh_unlock(command)
         out.add(
             ev.IdentityConfirmed,
@@ -374,8 +385,13 @@ class Compartment:
     def _on_expire_unlock(self, command: cmd.ExpireUnlock, out: _EventBuilder) -> None:
         if self.state != CompartmentState.OPEN or command.unlock_id != self.unlock_id or self.door_open:
             return
-        released = self.template_ref if self.purpose == ev.Purpose.DEPOSIT else ""
-        out.add(ev.UnlockExpired, unlock_id=command.unlock_id, released_template_ref=released)
+        deposit = self.purpose == ev.Purpose.DEPOSIT
+        out.add(
+            ev.UnlockExpired,
+            unlock_id=command.unlock_id,
+            released_template_ref=self.template_ref if deposit else "",
+            released_pin_ref=self.pin_ref if deposit else "",
+        )
 
     def _on_expire_door_open(self, command: cmd.ExpireDoorOpen, out: _EventBuilder) -> None:
         if not self.door_open or self.state == CompartmentState.ALARM:
@@ -417,6 +433,7 @@ class Compartment:
             note=command.note,
             resume_state=CompartmentState.OCCUPIED if keeps_item else CompartmentState.FREE,
             released_template_ref=self.template_ref if command.release else "",
+            released_pin_ref=self.pin_ref if command.release else "",
         )
 
     def _on_resolve_board_fault(self, command: cmd.ResolveBoardFault, out: _EventBuilder) -> None:
@@ -499,4 +516,9 @@ _HANDLERS: dict[type[cmd.Command], Callable[[Compartment, Any, _EventBuilder], N
     cmd.TakeOutOfService: Compartment._on_out_of_service,
     cmd.ResolveBoardFault: Compartment._on_resolve_board_fault,
     cmd.MaintenanceUnlock: Compartment._on_maintenance_unlock,
+    cmd.ConfirmPin: Compartment._on_confirm_pin,
+    cmd.VerifyPin: Compartment._on_verify_pin,
+    cmd.ReportWrongPins: Compartment._on_report_wrong_pins,
+    cmd.EraseFace: Compartment._on_erase_face,
+    cmd.ExpireRental: Compartment._on_expire_rental,
 }

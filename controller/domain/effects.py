@@ -9,9 +9,11 @@ from controller.domain.events import (
     AlarmCleared,
     DepositStarted,
     Event,
+    FaceErased,
     IdentityConfirmed,
     ItemRetrieved,
     MaintenanceUnlocked,
+    PinConfirmed,
     UnlockExpired,
 )
 
@@ -27,7 +29,7 @@ class Unlock:
 
 @dataclass(frozen=True, slots=True)
 class DestroyTemplate:
-    """Crypto-shred a template that no longer guards an item."""
+    """Crypto-shred a vault entry (a face template or a PIN hash) that no longer guards an item."""
 
     template_ref: str
 
@@ -39,10 +41,19 @@ def effects_of(events: Sequence[Event]) -> list[Effect]:
     """The effects that committed events call for; replay never calls this."""
     effects: list[Effect] = []
     for event in events:
-        if isinstance(event, DepositStarted | IdentityConfirmed | MaintenanceUnlocked):
+        if isinstance(event, DepositStarted | IdentityConfirmed | PinConfirmed | MaintenanceUnlocked):
             effects.append(Unlock(event.compartment_id, event.unlock_id, event.pulse_ms))
-        elif isinstance(event, ItemRetrieved) and event.template_ref:
-            effects.append(DestroyTemplate(event.template_ref))
-        elif isinstance(event, UnlockExpired | AlarmCleared) and event.released_template_ref:
-            effects.append(DestroyTemplate(event.released_template_ref))
+        else:
+            effects.extend(DestroyTemplate(ref) for ref in _released_refs(event) if ref)
     return effects
+
+
+def _released_refs(event: Event) -> tuple[str, ...]:
+    """The vault entries an event lets go of (the PIN hash goes with the item, the face may go earlier)."""
+    if isinstance(event, ItemRetrieved):
+        return event.template_ref, event.pin_ref
+    if isinstance(event, UnlockExpired | AlarmCleared):
+        return event.released_template_ref, event.released_pin_ref
+    if isinstance(event, FaceErased):
+        return (event.template_ref,)
+    return ()

@@ -30,6 +30,7 @@ class AlarmReason(StrEnum):
     OUT_OF_SERVICE = "out_of_service"
     PRESENTATION_ATTACK_SUSPECTED = "presentation_attack_suspected"
     MAINTENANCE = "maintenance"
+    DEPOSIT_EXPIRED = "deposit_expired"
 
 
 class Purpose(StrEnum):
@@ -75,16 +76,23 @@ BASE_FIELDS = frozenset({"compartment_id", "version", "occurred_at", "correlatio
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DepositStarted(Event):
-    """A free compartment was assigned to a depositor whose template is stored under ``template_ref``."""
+    """A free compartment was assigned to a depositor whose template is stored under ``template_ref``.
+
+    ``pin_ref`` names the vault entry of the deposit's one-time PIN hash ("": no PIN was issued); the log
+    records only that reference, never the PIN or its hash. ``consent_version`` is the version of the
+    consent text shown at enrolment ("": recorded before consent versions existed).
+    """
 
     trigger: ClassVar[str] = "start_deposit"
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
     subject_id: str
     template_ref: str
     model_version: str
     unlock_id: str
     pulse_ms: int
     enrolment_liveness: EnrolmentLiveness = EnrolmentLiveness()
+    pin_ref: str = ""
+    consent_version: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,7 +129,9 @@ class ItemRetrieved(Event):
     """The verified owner closed the door after access: the compartment is free again."""
 
     trigger: ClassVar[str] = "retrieval_completed"
+    schema_version: ClassVar[int] = 2
     template_ref: str
+    pin_ref: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,8 +139,10 @@ class UnlockExpired(Event):
     """The door was never opened after the unlock: the lock relatches and the flow is undone."""
 
     trigger: ClassVar[str] = "unlock_expired"
+    schema_version: ClassVar[int] = 2
     unlock_id: str
     released_template_ref: str
+    released_pin_ref: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,10 +198,12 @@ class AlarmCleared(Event):
     """An operator cleared the alarm; ``released_template_ref`` is set when they emptied the compartment."""
 
     trigger: ClassVar[str] = "clear_alarm"
+    schema_version: ClassVar[int] = 2
     operator_id: str
     note: str
     resume_state: str
     released_template_ref: str
+    released_pin_ref: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -212,6 +226,39 @@ class MaintenanceUnlocked(Event):
     note: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PinConfirmed(Event):
+    """The deposit's one-time PIN was entered: unlock for retrieval, resting on the PIN alone (no face)."""
+
+    trigger: ClassVar[str] = "confirm_pin"
+    unlock_id: str
+    pulse_ms: int
+    kiosk: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PinVerified(Event):
+    """The deposit's PIN was entered where the site asks for face and PIN: the face must still confirm."""
+
+    trigger: ClassVar[str] = "verify_pin"
+    kiosk: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FaceErased(Event):
+    """The owner's face template was erased on request while the item stays (retrieval by PIN from now on).
+
+    ``requested_by`` is ``owner`` or ``operator``; ``proof`` says how the request was authorised
+    (``face``, ``pin`` or ``operator``); ``operator_id`` names the operator when one acted.
+    """
+
+    trigger: ClassVar[str] = "erase_face"
+    template_ref: str
+    requested_by: str
+    proof: str
+    operator_id: str = ""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -230,5 +277,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AlarmCleared,
         BoardFaultResolved,
         MaintenanceUnlocked,
+        PinConfirmed,
+        PinVerified,
+        FaceErased,
     )
 }

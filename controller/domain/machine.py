@@ -31,6 +31,11 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
     {"trigger": "confirm_identity", "source": S.VERIFYING, "dest": S.OPEN},
     {"trigger": "reject_identity", "source": S.VERIFYING, "dest": S.OCCUPIED},
     {"trigger": "verification_timed_out", "source": S.VERIFYING, "dest": S.OCCUPIED},
+    # A one-time PIN opens for retrieval on its own (face or PIN), or vouches for a face to come (face and PIN).
+    {"trigger": "confirm_pin", "source": [S.OCCUPIED, S.VERIFYING], "dest": S.OPEN},
+    {"trigger": "verify_pin", "source": [S.OCCUPIED, S.VERIFYING], "dest": None},
+    # Erasure on request: the face template goes, the item stays.
+    {"trigger": "erase_face", "source": [S.OCCUPIED, S.ALARM], "dest": None},
     {"trigger": "retrieval_completed", "source": S.OPEN, "dest": S.FREE, "conditions": UNLOCKED_FOR_RETRIEVAL},
     # Unlocked but never opened: the latch closes again and the flow is undone.
     {

@@ -205,6 +205,7 @@ def compartment_summary(compartment: Compartment) -> dict[str, object]:
         "occupied_by": compartment.subject_id or None,
         "alarm": compartment.alarm_reason or None,
         "failed_attempts": compartment.failed_attempts,
+        "face_erased": compartment.face_erased,
     }
 
 

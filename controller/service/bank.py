@@ -7,8 +7,10 @@ identification gallery in step with the log, and re-arms timeouts and reconciles
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import structlog
@@ -25,6 +27,7 @@ from controller.ports import (
     DoorChanged,
     Enrolled,
     FaceMatch,
+    PinVault,
     SensorObservation,
     StoredEvent,
     TemplateGallery,
@@ -42,10 +45,20 @@ class BankFull(LockerError):
 
 @dataclass(frozen=True, slots=True)
 class DepositReceipt:
-    """Where the item goes and the id that ties the deposit's events together."""
+    """Where the item goes, the id that ties the deposit's events together, and its one-time PIN ("": none)."""
 
     compartment_id: str
     correlation_id: str
+    pin: str = field(default="", repr=False)  # shown once to the depositor, never logged
+
+
+@dataclass(frozen=True, slots=True)
+class DepositTerms:
+    """What every deposit gets: a one-time PIN of ``pin_digits`` digits (kept in ``pins``), the consent version."""
+
+    pins: PinVault | None = None
+    pin_digits: int = 8
+    consent_version: str = ""
 
 
 class LockerBank:
@@ -58,8 +71,10 @@ class LockerBank:
         scheduler: TimeoutScheduler,
         bridge: RecognitionBridge,
         new_id: Callable[[], str],
+        terms: DepositTerms | None = None,
     ) -> None:
         self.service = service
+        self.terms = terms or DepositTerms()
         self.gallery = gallery
         self.scheduler = scheduler
         self.bridge = bridge
@@ -72,7 +87,7 @@ class LockerBank:
     async def boot(self) -> None:
         """Relays off, reconcile every compartment with its door, reload templates, re-arm timeouts."""
         for compartment in self.service.compartments.values():
-            if compartment.template_ref:
+            if compartment.template_ref and not compartment.face_erased:
                 self.gallery.add(compartment.compartment_id, compartment.subject_id, compartment.template_ref)
         try:
             await self.service.locks.all_relays_off()
@@ -107,15 +122,37 @@ class LockerBank:
         """The deposit flow: check for room, enrol the depositor (template into the vault), assign and unlock.
 
         The bank is checked first so that nobody is asked to look at the camera for nothing; ``enrol``
-        stores the template and says where; a refused assignment destroys that template again.
+        stores the template and says where; the deposit's one-time PIN is issued (its hash stored) unless
+        the site opens by face only; a refused assignment destroys that template and PIN hash again.
         """
         self.free_compartment()
         enrolled = await enrol()
         subject = subject_id or f"subject-{self.new_id()[:12]}"
-        return await self.deposit(subject, enrolled.template_ref, enrolled.model_version, enrolled.liveness)
+        try:
+            pin, pin_ref = await self._issue_pin()
+        except BaseException:
+            self.service.vault.destroy(enrolled.template_ref)
+            raise
+        receipt = await self.deposit(
+            subject, enrolled.template_ref, enrolled.model_version, enrolled.liveness, pin_ref=pin_ref
+        )
+        return replace(receipt, pin=pin)
+
+    async def _issue_pin(self) -> tuple[str, str]:
+        """A fresh PIN and the vault ref of its hash, or two empty strings where no PIN is issued."""
+        vault, digits = self.terms.pins, self.terms.pin_digits
+        if vault is None or self.service.policy.retrieval == "face_only":
+            return "", ""
+        pin = f"{secrets.randbelow(10**digits):0{digits}d}"
+        return pin, await asyncio.to_thread(vault.put_pin, pin)
 
     async def deposit(
-        self, subject_id: str, template_ref: str, model_version: str, liveness: EnrolmentLiveness | None = None
+        self,
+        subject_id: str,
+        template_ref: str,
+        model_version: str,
+        liveness: EnrolmentLiveness | None = None,
+        pin_ref: str = "",
     ) -> DepositReceipt:
         """Assign the lowest free compartment to a template already in the vault, and unlock it."""
         receipt = DepositReceipt(self.free_compartment(), self.new_id())
@@ -127,11 +164,15 @@ class LockerBank:
             model_version=model_version,
             unlock_id=self.new_id(),
             enrolment_liveness=liveness or EnrolmentLiveness(),
+            pin_ref=pin_ref,
+            consent_version=self.terms.consent_version,
         )
         try:
             await self.service.handle(command)
         except BaseException:
-            self.service.vault.destroy(template_ref)
+            for ref in (template_ref, pin_ref):
+                if ref:
+                    self.service.vault.destroy(ref)
             raise
         return receipt
 
@@ -195,6 +236,11 @@ class LockerBank:
             applied += changed
         return applied
 
+    def waits_for_operator(self, compartment_id: str) -> bool:
+        """Whether the compartment is in alarm: its owner must contact the operator (an overstay, a lockout)."""
+        compartment = self.service.compartments.get(compartment_id)
+        return compartment is not None and compartment.state == S.ALARM
+
     # ------------------------------------------------------------- operator
     async def clear_alarm(self, compartment_id: str, operator_id: str, note: str = "", release: bool = False) -> None:
         """An operator clears an alarm (raises ``TransitionRejected`` with the reason when not possible)."""
@@ -211,6 +257,21 @@ class LockerBank:
             compartment_id=compartment_id, operator_id=operator_id, unlock_id=self.new_id(), note=note
         )
         await self.service.handle(unlock)
+
+    async def erase_face(self, compartment_id: str, operator_id: str) -> None:
+        """An operator erases the owner's face template on request; the item stays (retrieval by PIN)."""
+        command = c.EraseFace(
+            compartment_id=compartment_id, requested_by="operator", proof="operator", operator_id=operator_id
+        )
+        await self.service.handle(command)
+
+    async def erase_by_face(self, match: FaceMatch) -> bool:
+        """The owner asked for erasure and their face was identified (live, accepted): erase it; False if not."""
+        compartment = self.service.compartments.get(match.compartment_id or "")
+        if compartment is None or not match.accepted or match.evidence.presentation_attack():
+            return False
+        command = c.EraseFace(compartment_id=compartment.compartment_id, requested_by="owner", proof="face")
+        return await self._try(command)
 
     async def take_out_of_service(self, compartment_id: str, operator_id: str, note: str = "") -> None:
         """An operator takes a compartment out of service."""

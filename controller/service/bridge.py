@@ -42,6 +42,8 @@ class RecognitionBridge:
         """Commands for ``compartment`` (the one the face matched); ``now_s`` is monotonic seconds."""
         if compartment is None or match.compartment_id != compartment.compartment_id:
             return []
+        if compartment.needs_pin():
+            return []  # face and PIN: the face counts once the deposit's PIN has been typed
         cid = compartment.compartment_id
         commands: list[c.Command] = []
         if compartment.state == S.OCCUPIED:

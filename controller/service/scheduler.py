@@ -32,8 +32,10 @@ class Timeouts:
 class TimeoutScheduler:
     """A deadline queue fed by committed events; ``due(now)`` pops the commands whose time has come."""
 
-    def __init__(self, timeouts: Timeouts) -> None:
+    def __init__(self, timeouts: Timeouts, rental_period_s: float | None = None) -> None:
         self.timeouts = timeouts
+        self.rental_period_s = rental_period_s
+        """Seconds a deposit may stay before ``deposit_expired`` (``[policy] rental_period_s``; None: forever)."""
         self._queue: list[tuple[datetime, int, c.Command]] = []
         self._tiebreak = itertools.count()
 
@@ -62,7 +64,7 @@ class TimeoutScheduler:
 
     def _on_event(self, event: ev.Event) -> None:
         cid, at, t, flow = event.compartment_id, event.occurred_at, self.timeouts, event.correlation_id
-        if isinstance(event, ev.DepositStarted | ev.IdentityConfirmed):
+        if isinstance(event, ev.DepositStarted | ev.IdentityConfirmed | ev.PinConfirmed):
             expire = c.ExpireUnlock(compartment_id=cid, correlation_id=flow, unlock_id=event.unlock_id)
             self.schedule(at + timedelta(seconds=t.unlocked_door_not_opened_s), expire)
         elif isinstance(event, ev.DoorOpened):
@@ -71,6 +73,14 @@ class TimeoutScheduler:
         elif isinstance(event, ev.VerificationStarted):
             verification = c.ExpireVerification(compartment_id=cid, correlation_id=flow, attempt_version=event.version)
             self.schedule(at + timedelta(seconds=t.verification_s), verification)
+        elif isinstance(event, ev.ItemDeposited):
+            self._arm_rental(cid, flow, event.version, at)
+
+    def _arm_rental(self, cid: str, flow: str, deposit_version: int, deposited_at: datetime) -> None:
+        """The deposit's rental deadline counts from the deposit itself, across restarts too."""
+        if self.rental_period_s is not None:
+            expire = c.ExpireRental(compartment_id=cid, correlation_id=flow, deposit_version=deposit_version)
+            self.schedule(deposited_at + timedelta(seconds=self.rental_period_s), expire)
 
     def resume(self, compartments: Iterable[Compartment], now: datetime) -> None:
         """After a restart: re-arm the deadlines of flows that were in progress, counted from ``now``."""
@@ -88,3 +98,5 @@ class TimeoutScheduler:
                     compartment_id=cid, correlation_id=flow, attempt_version=k.attempt_version
                 )
                 self.schedule(now, attempt)
+            if k.deposited_at is not None and k.state in (S.OCCUPIED, S.VERIFYING):
+                self._arm_rental(cid, flow, k.deposit_version, k.deposited_at)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from controller.app.config import Config, compartment_ids, load_config, redacted
-from controller.app.config_schema import PlcSection, RecognitionSection, SiteConfig, TimeoutsSection
+from controller.app.config_schema import PlcSection, PolicySection, RecognitionSection, SiteConfig, TimeoutsSection
 from controller.domain.errors import ConfigError
 from controller.service.scheduler import Timeouts
 from plc.registers import parse_plc_config
@@ -144,3 +144,23 @@ def test_schema_defaults_are_the_adapters_defaults() -> None:
         plc.timeout_ms / 1000, plc.read_retries, plc.poll_interval_ms / 1000)
     assert dataclasses.asdict(Timeouts()) == TimeoutsSection().model_dump()
     assert SiteConfig().bank.compartments == Config().compartments
+
+
+def test_the_policy_section_reaches_the_core_and_its_defaults_are_the_cores(tmp_path: Path) -> None:
+    from controller.app.stack import Overrides, build_bank
+    from controller.domain.compartment import Policy
+    from controller.service.simulation import ForgetfulVault, NoGallery
+    from plc.fake import FakeLockDriver
+    from storage.memory import InMemoryEventStore
+
+    defaults = dataclasses.asdict(Policy())
+    assert defaults == {name: getattr(PolicySection(), name) for name in defaults}
+    rules = {"pulse_ms": 700, "max_failed_verifications": 5, "max_presentation_attacks": 1, "retrieval": "face_only"}
+    config = load_config(None, {"bank": {"compartments": 2, "data_dir": str(tmp_path)}, "policy": rules})
+    given = Overrides(store=InMemoryEventStore(), locks=FakeLockDriver(2), vault=ForgetfulVault())
+    stack = build_bank(config, NoGallery(), given)
+    try:
+        assert dataclasses.asdict(stack.service.policy) == rules
+        assert stack.service.get("1").policy.max_presentation_attacks == 1
+    finally:
+        stack.close()

@@ -28,7 +28,7 @@ SUBJECTS = st.sampled_from(["alice", "bob", "mallory"])
 CLAIMANTS = st.sampled_from(["owner", "owner", "owner", "alice", "mallory"])
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 TIMEOUTS = (c.ExpireDoorOpen, c.ExpireVerification, c.ExpireUnlock)
-DECISIONS = (ev.DepositStarted, ev.IdentityConfirmed)
+DECISIONS = (ev.DepositStarted, ev.IdentityConfirmed, ev.PinConfirmed)
 
 
 class CompartmentMachine(RuleBasedStateMachine):
@@ -78,8 +78,8 @@ class CompartmentMachine(RuleBasedStateMachine):
             self.owner_face()
             self.door(True)
 
-    @rule(subject=SUBJECTS, stale=st.booleans())
-    def deposit(self, subject: str, stale: bool) -> None:
+    @rule(subject=SUBJECTS, stale=st.booleans(), with_pin=st.booleans())
+    def deposit(self, subject: str, stale: bool, with_pin: bool = True) -> None:
         unlock_id = self._unlock_id(stale)
         self._try(
             c.StartDeposit(
@@ -88,8 +88,29 @@ class CompartmentMachine(RuleBasedStateMachine):
                 template_ref=f"t-{subject}",
                 model_version="m",
                 unlock_id=unlock_id,
+                pin_ref=f"p-{subject}" if with_pin else "",
             )
         )
+
+    @rule(stale=st.booleans())
+    def pin(self, stale: bool) -> None:
+        self._try(c.ConfirmPin(compartment_id=CID, unlock_id=self._unlock_id(stale), kiosk="k"))
+
+    @rule(proof=st.sampled_from(["face", "pin", "operator"]))
+    def erase(self, proof: str) -> None:
+        by = "operator" if proof == "operator" else "owner"
+        self._try(c.EraseFace(compartment_id=CID, requested_by=by, proof=proof, operator_id="ops"))
+
+    @rule(stale=st.booleans())
+    def rental_ends(self, stale: bool) -> None:
+        version = self.live.deposit_version - (1 if stale else 0)
+        events = self.live.decide(c.ExpireRental(compartment_id=CID, deposit_version=version), self.clock)
+        assert not (stale and events), "a stale rental timer raised an alarm"
+        self._commit(events)
+
+    @rule()
+    def wrong_pins(self) -> None:
+        self._try(c.ReportWrongPins(compartment_id=CID, count=10))
 
     @rule(outcome=st.sampled_from(["sent"] * 6 + ["not_sent", "unknown"]), stale=st.booleans())
     def unlock_outcome(self, outcome: str, stale: bool) -> None:
@@ -231,6 +252,21 @@ class CompartmentMachine(RuleBasedStateMachine):
             elif isinstance(event, ev.ItemRetrieved) or getattr(event, "released_template_ref", ""):
                 owner = ""
 
+    @invariant()
+    def only_the_deposits_pin_opens_it_and_the_release_shreds_it(self) -> None:
+        pin_ref = ""
+        for event in self.log:
+            if isinstance(event, ev.DepositStarted):
+                pin_ref = event.pin_ref
+            elif isinstance(event, ev.PinConfirmed):
+                assert pin_ref, "a PIN opened a compartment whose deposit had none"
+            elif isinstance(event, ev.ItemRetrieved):
+                assert event.pin_ref == pin_ref
+                pin_ref = ""
+            elif getattr(event, "released_template_ref", ""):
+                assert getattr(event, "released_pin_ref", "") == pin_ref
+                pin_ref = ""
+
 
 def armed_by_current_flow(log: list[ev.Event], command: c.Command) -> bool:
     """Whether the flow that armed ``command`` is still the live one, judged from the log alone."""
@@ -238,7 +274,7 @@ def armed_by_current_flow(log: list[ev.Event], command: c.Command) -> bool:
         after = [e for e in log if e.version > command.opening_version]
         return not any(isinstance(e, ev.DoorClosed) for e in after)
     if isinstance(command, c.ExpireVerification):
-        ends = (ev.IdentityRejected, ev.IdentityConfirmed, ev.VerificationTimedOut, ev.AlarmRaised)
+        ends = (ev.IdentityRejected, ev.IdentityConfirmed, ev.PinConfirmed, ev.VerificationTimedOut, ev.AlarmRaised)
         return not any(isinstance(e, ends) for e in log if e.version > command.attempt_version)
     assert isinstance(command, c.ExpireUnlock)
     decisions = [e for e in log if isinstance(e, DECISIONS)]
@@ -268,6 +304,11 @@ FIELDS = (
     "attempt_version",
     "used_unlock_ids",
     "board_fault_only",
+    "pin_ref",
+    "face_erased",
+    "pin_verified",
+    "deposit_version",
+    "deposited_at",
 )
 
 

@@ -81,6 +81,7 @@ class Outcome:
     stored: list[StoredEvent]
     audit_report: audit.AuditReport
     vault_refs: set[str]
+    pin_refs: set[str] = field(default_factory=set)
 
     @property
     def events(self) -> list[ev.Event]:
@@ -113,10 +114,10 @@ def run_scenario(
     config = load_config(None, {"bank": {"data_dir": str(data_dir)}})
     vault = open_vault(config, simulate=True)
     try:
-        refs = set(vault.refs())
+        refs, pins = set(vault.refs()), set(vault.pin_refs())
     finally:
         vault.close()
-    return Outcome(run, stored, report, refs)
+    return Outcome(run, stored, report, refs, pins)
 
 
 def check_invariants(outcome: Outcome) -> None:
@@ -152,7 +153,8 @@ def check_invariants(outcome: Outcome) -> None:
     assert len(run.final) == run.scenario.compartments
 
     # Unlocks: one attempt per decision, across restarts; a pulse is acknowledged at most once.
-    decisions = [e for e in outcome.events if isinstance(e, ev.DepositStarted | ev.IdentityConfirmed)]
+    unlocking = ev.DepositStarted | ev.IdentityConfirmed | ev.PinConfirmed | ev.MaintenanceUnlocked
+    decisions = [e for e in outcome.events if isinstance(e, unlocking)]
     unlock_ids = [e.unlock_id for e in decisions]
     assert len(set(unlock_ids)) == len(unlock_ids), "an unlock id was reused"
     assert sorted(run.unlock_calls) == sorted(int(e.compartment_id) for e in decisions), (
@@ -166,9 +168,11 @@ def check_invariants(outcome: Outcome) -> None:
         for name, value in event.payload().items():
             assert value is None or isinstance(value, str | int | float), f"{type(event).__name__}.{name}"
 
-    # Crypto-shredding: the vault holds exactly the templates of compartments that still hold an item.
-    held = {k.template_ref for k in replayed.values() if k.template_ref}
+    # Crypto-shredding: the vault holds exactly the templates (faces not erased) and PIN hashes of
+    # compartments that still hold an item.
+    held = {k.template_ref for k in replayed.values() if k.template_ref and not k.face_erased}
     assert outcome.vault_refs == held
+    assert outcome.pin_refs == {k.pin_ref for k in replayed.values() if k.pin_ref}
 
 
 def person(image: str) -> str:
@@ -182,7 +186,7 @@ def check_doors(outcome: Outcome) -> None:
     A deposit's unlock goes to the compartment it was assigned; a retrieval's unlock (during a ``show``)
     goes to a compartment whose current depositor is among the people shown in that step.
     """
-    run, owners = outcome.run, {}
+    run, owners, deposits = outcome.run, {}, []
     steps = {step.index: step for step in run.scenario.steps}
     results = {r.index: r for r in run.results}
     unlocks_by_step: dict[int, list[int]] = {}
@@ -192,6 +196,7 @@ def check_doors(outcome: Outcome) -> None:
         unlocked = unlocks_by_step.get(index, [])
         if step.kind == "deposit" and results[index].ok:
             assigned = int(results[index].detail.rsplit(" ", 1)[-1])
+            deposits.append(assigned)
             owners[assigned] = {person(name) for name in step.arg}
             assert len(owners[assigned]) == 1, f"step {index}: a deposit shows one person"
             assert unlocked == [assigned], f"step {index}: deposit to {assigned} unlocked {unlocked}"
@@ -201,6 +206,12 @@ def check_doors(outcome: Outcome) -> None:
                 assert owners.get(compartment, set()) & shown, (
                     f"step {index}: {sorted(shown)} opened compartment {compartment} of {owners.get(compartment)}"
                 )
+        elif step.kind == "pin" and unlocked:
+            # A PIN opens the compartment of the deposit that issued it, and nothing else.
+            assert "from_deposit" in step.arg, f"step {index}: a made-up code opened {unlocked}"
+            assert unlocked == [deposits[step.arg["from_deposit"] - 1]], f"step {index}: PIN opened {unlocked}"
+        elif step.kind == "operator" and "unlock" in step.arg:
+            assert unlocked == [step.arg["unlock"]], f"step {index}: maintenance unlock opened {unlocked}"
         else:
             assert not unlocked, f"step {index} ({step.kind}) sent unlocks {unlocked}"
 

@@ -164,3 +164,30 @@ steps:
         {"id": "1", "state": "free", "version": 0},
         {"id": "2", "state": "alarm", "version": 2},
     ]
+
+
+@pytest.mark.slow
+def test_cli_config_runs_a_scenario_under_a_sites_decision_rules_and_nothing_else(assets: Path,
+                                                                                   tmp_path: Path) -> None:
+    images = ", ".join(f'"{COLIN % n}"' for n in (1, 2, 3))
+    text = f"""compartments: 2
+config:
+  recognition: {{min_face_size: 40, min_face_px: 40}}
+steps:
+  - deposit: [{images}]
+  - door: {{compartment: 1, action: open}}
+  - door: {{compartment: 1, action: close}}
+  - show: ["{COLIN % 4}", "{COLIN % 5}", "{COLIN % 6}", "{COLIN % 7}"]
+  - expect: {{unlocked: [1]}}
+"""
+    scenario = str(write(tmp_path, text))
+    # The site's log and vault lie where no scenario may write: only its decision sections apply.
+    site = write(tmp_path, '[storage]\nurl = "sqlite:////nonexistent/site.db"\n[bank]\ndata_dir = "/nonexistent"\n'
+                 '[recognition]\nthreshold = 0.01\n', "site.toml")
+    assert lockers("scenario", "run", scenario, "--json", cwd=tmp_path).returncode == 0
+    strict = lockers("scenario", "run", scenario, "--config", str(site), "--json", cwd=tmp_path)
+    assert strict.returncode == 1, strict.stdout + strict.stderr
+    assert "unlocked [], expected [1]" in json.loads(strict.stdout)["steps"][-2]["detail"]  # [-1]: the audit
+    site.write_text("[recognition]\nthreshold = 5.0\n")
+    bad = lockers("scenario", "run", scenario, "--config", str(site), cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.count("error: ") == 1 and "threshold" in bad.stderr

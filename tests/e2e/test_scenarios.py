@@ -7,6 +7,7 @@ shredded) and, per scenario, the evidence the log must carry.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -177,6 +178,62 @@ def _stale_timers(outcome: Outcome) -> None:
     assert retrieval_opening.version > deposit_opening.version
 
 
+def _pin_retrieval(outcome: Outcome) -> None:
+    confirmed = outcome.of_type(ev.PinConfirmed)
+    assert [(e.compartment_id, e.kiosk) for e in confirmed] == [("2", "scenario"), ("1", "scenario")]
+    assert not outcome.of_type(ev.IdentityConfirmed) and not outcome.of_type(ev.AlarmRaised)
+    deposits = outcome.of_type(ev.DepositStarted)
+    assert all(e.pin_ref.startswith("pin-") and e.consent_version == "v1" for e in deposits)
+    retrieved = outcome.of_type(ev.ItemRetrieved)
+    assert sorted(e.pin_ref for e in retrieved) == sorted(e.pin_ref for e in deposits)
+    assert outcome.vault_refs == set() and outcome.pin_refs == set()
+    pins = [pin for pin in outcome.run.issued_pins if pin]
+    assert len(pins) == 2 and all(len(pin) == 8 and pin.isdigit() for pin in pins)
+    rows = [json.dumps(event.payload()) for event in outcome.events]
+    assert not [pin for pin in pins if any(pin in row for row in rows)], "a PIN reached the log"
+
+
+def _pin_lockout(outcome: Outcome) -> None:
+    details = [r.detail for r in outcome.run.results]
+    assert sum("PIN refused: PIN not accepted" in d for d in details) == 5
+    assert sum("too many wrong PINs at this kiosk" in d for d in details) == 1
+    assert sum("needs the operator" in d for d in details) == 1
+    (alarm,) = outcome.of_type(ev.AlarmRaised)
+    assert (alarm.compartment_id, alarm.reason) == ("1", "lockout")
+    assert alarm.detail == "5 wrong PINs entered while it held a PIN"
+    (cleared,) = outcome.of_type(ev.AlarmCleared)
+    assert (cleared.operator_id, cleared.resume_state) == ("ops-2", "occupied")
+    assert [(e.compartment_id, e.kiosk) for e in outcome.of_type(ev.PinConfirmed)] == [("1", "side-door")]
+
+
+def _overstay(outcome: Outcome) -> None:
+    (alarm,) = outcome.of_type(ev.AlarmRaised)
+    deposited = next(e for e in outcome.of_type(ev.ItemDeposited) if e.compartment_id == "1")
+    assert (alarm.compartment_id, alarm.reason) == ("1", "deposit_expired")
+    assert timedelta(seconds=3600) <= alarm.occurred_at - deposited.occurred_at <= timedelta(seconds=3602)
+    assert [e.compartment_id for e in outcome.of_type(ev.IdentityConfirmed)] == ["2"]
+    assert not outcome.of_type(ev.PinConfirmed) and not outcome.of_type(ev.VerificationStarted)[1:]
+    (unlock,) = outcome.of_type(ev.MaintenanceUnlocked)
+    (cleared,) = outcome.of_type(ev.AlarmCleared)
+    assert (unlock.operator_id, cleared.operator_id, cleared.resume_state) == ("ops-3", "ops-3", "free")
+    assert cleared.released_template_ref and cleared.released_pin_ref.startswith("pin-")
+    assert outcome.vault_refs == set() and outcome.pin_refs == set()
+
+
+def _erasure(outcome: Outcome) -> None:
+    erased = outcome.of_type(ev.FaceErased)
+    assert [(e.compartment_id, e.requested_by, e.proof, e.operator_id) for e in erased] == [
+        ("1", "owner", "face", ""),
+        ("2", "owner", "pin", ""),
+        ("3", "operator", "operator", "ops-5"),
+    ]
+    deposits = {e.compartment_id: e.template_ref for e in outcome.of_type(ev.DepositStarted)}
+    assert all(e.template_ref == deposits[e.compartment_id] for e in erased)
+    assert not outcome.of_type(ev.VerificationStarted) and not outcome.of_type(ev.IdentityConfirmed)
+    assert [e.compartment_id for e in outcome.of_type(ev.PinConfirmed)] == ["1", "2", "3"]
+    assert outcome.vault_refs == set() and outcome.pin_refs == set()
+
+
 CHECKS: dict[str, Callable[[Outcome], None]] = {
     "demo": _demo,
     "stranger": _stranger,
@@ -193,6 +250,10 @@ CHECKS: dict[str, Callable[[Outcome], None]] = {
     "restart_verifying": _restart_verifying,
     "restart_retrieval": _restart_retrieval,
     "stale_timers": _stale_timers,
+    "pin_retrieval": _pin_retrieval,
+    "pin_lockout": _pin_lockout,
+    "overstay": _overstay,
+    "erasure": _erasure,
 }
 
 

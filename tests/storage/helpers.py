@@ -14,11 +14,14 @@ from controller.domain.events import (
     DoorClosed,
     DoorOpened,
     Event,
+    FaceErased,
     IdentityConfirmed,
     IdentityRejected,
     ItemDeposited,
     ItemRetrieved,
     MaintenanceUnlocked,
+    PinConfirmed,
+    PinVerified,
     UnlockPulseSent,
     VerificationStarted,
 )
@@ -93,6 +96,11 @@ def flow(cid: str, start: int, count: int) -> list[Event]:
         lambda v, t: BoardFaultResolved(
             compartment_id=cid, version=v, occurred_at=t, detail="board answers", resume_state="occupied"
         ),
+        lambda v, t: PinConfirmed(compartment_id=cid, version=v, occurred_at=t, unlock_id=f"p-{v}", pulse_ms=500,
+                                  kiosk="10.0.0.7"),
+        lambda v, t: PinVerified(compartment_id=cid, version=v, occurred_at=t, kiosk="10.0.0.7"),
+        lambda v, t: FaceErased(compartment_id=cid, version=v, occurred_at=t, template_ref=f"t-{v}",
+                                requested_by="operator", proof="operator", operator_id="op-3"),
     ]
     return [
         builders[(start + i) % len(builders)](start + i + 1, T0 + timedelta(seconds=start + i, microseconds=i))

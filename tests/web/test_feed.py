@@ -89,3 +89,20 @@ def test_face_boxes_are_fractions_of_the_frame_and_enrolment_counts_good_frames(
     assert messages[1] == {**messages[1], "good": 1, "needed": 2}
     assert messages[2]["box"] == [0.05, 0.1, 0.25, 0.5] and messages[2]["reason"] == "face_ok"
     assert messages[3]["reason"] == "too_blurry"
+
+
+def test_an_owner_whose_compartment_waits_for_an_operator_is_told_so() -> None:
+    owner, other = FaceMatch("3", True, evidence(0.3)), FaceMatch("2", True, evidence(0.3))
+    undecided = FaceMatch("3", False, evidence(0.3))
+
+    def inputs(feed: KioskFeed) -> None:
+        for match in (owner, other, undecided):
+            feed.on_observation(match, lambda cid: cid == "3")
+        feed.on_committed([StoredEvent(9, confirmed(), "h9", "h8")])  # a PIN opens like a face
+        pin = ev.PinConfirmed(compartment_id="2", version=6, occurred_at=NOW, unlock_id="u", pulse_ms=500)
+        feed.on_committed([StoredEvent(10, pin, "h10", "h9")])
+
+    messages = collect(KioskFeed(), inputs)
+    assert [(m["kind"], m.get("reason") or m.get("door")) for m in messages] == [
+        ("refused", "contact_operator"), ("door", "3"), ("door", "2")
+    ]

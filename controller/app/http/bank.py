@@ -18,7 +18,7 @@ REPLAY_PAGE = 1000
 
 
 def bank_router(ctx: ApiContext) -> APIRouter:
-    """Health, compartments, ``POST /deposit``, ``GET /events`` (server-sent events) and ``/metrics``."""
+    """Health, compartments, ``POST /deposit`` (with its one-time PIN), ``GET /events`` (SSE) and ``/metrics``."""
     router = APIRouter()
     access = ctx.web.access
 
@@ -33,9 +33,11 @@ def bank_router(ctx: ApiContext) -> APIRouter:
         return {"compartments": [audit.compartment_summary(k) for k in ordered]}
 
     @router.post("/deposit", status_code=201, dependencies=[Depends(access.depositor)])
-    async def deposit() -> dict[str, str]:
+    async def deposit() -> dict[str, str | None]:
         receipt = await ctx.deposit()
-        return {"compartment_id": receipt.compartment_id, "correlation_id": receipt.correlation_id}
+        # The one-time PIN is shown this once (null where the site opens by face only); only its hash is kept.
+        pin = receipt.pin or None
+        return {"compartment_id": receipt.compartment_id, "correlation_id": receipt.correlation_id, "pin": pin}
 
     @router.get("/events", dependencies=[Depends(access.reader)])
     async def events(

@@ -14,6 +14,7 @@ from controller.app.web import WebOptions
 from controller.app.web.documents import stored_document
 from controller.ports import EventStore, StoredEvent
 from controller.service.bank import DepositReceipt, LockerBank
+from controller.service.pins import PinDesk
 
 SSE_QUEUE_SIZE = 1000
 
@@ -57,6 +58,7 @@ class ApiContext:
     health: Callable[[], dict[str, Any]]
     simulate_frame: Callable[[bytes], Awaitable[None]] | None = None
     simulate_door: Callable[[int, str], Awaitable[None]] | None = None
+    pins: PinDesk | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from controller.domain import events as ev
@@ -21,6 +21,7 @@ FEED_QUEUE_SIZE = 200
 BOX_INTERVAL_S = 0.15
 # The worker's "a face but nobody to compare with" and an unknown face read the same at the kiosk.
 NOT_RECOGNISED = "not_recognised"
+CONTACT_OPERATOR = "contact_operator"
 WORKER_REASONS = {"no_templates": NOT_RECOGNISED}
 
 
@@ -82,11 +83,16 @@ class KioskFeed:
             self._enrol_needed = 0
 
     # ---------------------------------------------------------- event loop
-    def on_observation(self, observation: Any) -> None:
-        """A worker observation: a rejection reason, or a face that matches nobody."""
+    def on_observation(self, observation: Any, waits_for_operator: Callable[[str], bool] = lambda _: False) -> None:
+        """A worker observation: a rejection reason, a face matching nobody, an owner whose compartment is in alarm.
+
+        ``waits_for_operator`` says which compartments wait for an operator (an overstay, a lockout).
+        """
         if isinstance(observation, FaceMatch):
             if observation.compartment_id is None:
                 self.publish({"kind": "refused", "reason": NOT_RECOGNISED})
+            elif observation.accepted and waits_for_operator(observation.compartment_id):
+                self.publish({"kind": "refused", "reason": CONTACT_OPERATOR})
             return
         reason = str(getattr(observation, "reason", ""))
         if reason:
@@ -112,7 +118,7 @@ def kiosk_message(event: ev.Event) -> dict[str, Any] | None:
     door = event.compartment_id
     if isinstance(event, ev.DepositStarted):
         return {"kind": "door", "purpose": "deposit", "door": door}
-    if isinstance(event, ev.IdentityConfirmed):
+    if isinstance(event, ev.IdentityConfirmed | ev.PinConfirmed):
         return {"kind": "door", "purpose": "retrieval", "door": door}
     if isinstance(event, ev.DoorOpened):
         return {"kind": "opened", "door": door}

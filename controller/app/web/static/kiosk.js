@@ -5,7 +5,7 @@ const IDLE_AFTER_MS = 8000;
 const HOLD_MS = 4000;
 const FRAME_INTERVAL_MS = 450;
 const QUIET_REASONS = new Set(["no_face", "low_probability"]);
-const VERDICTS = new Set(["not_recognised", "liveness_failed", "locked_out"]);
+const VERDICTS = new Set(["not_recognised", "liveness_failed", "locked_out", "contact_operator"]);
 const kiosk = {
   mode: "idle", verdict: null, door: null, openDoors: new Set(), idleTimer: null, holdUntil: 0,
   samples: {}, sampleIndex: 0, sending: false,
@@ -24,9 +24,16 @@ function showDoor(door) {
   renderDoorControls();
 }
 
+function showPin(pin) {
+  // Shown once, until the kiosk goes idle again: the server keeps only its hash.
+  $("pin").hidden = !pin;
+  $("pin-code").textContent = pin || "";
+}
+
 function idle() {
   kiosk.mode = "idle";
   showDoor(null);
+  showPin(null);
   $("enrol").hidden = true;
   $("deposit").disabled = false;
   say("kiosk.welcome");
@@ -54,6 +61,7 @@ async function deposit() {
     const receipt = await response.json();
     kiosk.mode = "deposit-open";
     showDoor(receipt.compartment_id);
+    showPin(receipt.pin);
     say("kiosk.deposit_open", { door: receipt.compartment_id });
     return;
   }
@@ -62,6 +70,30 @@ async function deposit() {
   $("deposit").disabled = false;
   kiosk.mode = "idle";
   idleLater();
+}
+
+async function enterPin(event) {
+  event.preventDefault();
+  const pin = $("pin-input").value.trim();
+  $("pin-input").value = "";
+  let response = null;
+  try {
+    response = await fetch("/retrieve/pin", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ pin }),
+    });
+  } catch (error) {
+    response = null;
+  }
+  if (response && response.ok) {
+    const entry = await response.json();
+    if (!entry.unlocked) say("kiosk.pin_then_face", {}, true);
+    return;  // an unlock is announced by the feed's door message, as a face's is
+  }
+  const failures = {
+    403: "kiosk.pin_refused", 429: "kiosk.pin_wait", 422: "kiosk.pin_format", 409: "kiosk.contact_operator",
+    401: "kiosk.not_paired",
+  };
+  say(response ? failures[response.status] || "kiosk.error" : "kiosk.offline", {}, true);
 }
 
 /* ------------------------------------------------------------------ feed */
@@ -232,6 +264,7 @@ async function start() {
   await I18N.load();
   idle();
   $("deposit").addEventListener("click", deposit);
+  $("pin-form").addEventListener("submit", enterPin);
   listen();
   await setUpSimulator();
 }

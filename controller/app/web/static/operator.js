@@ -89,6 +89,11 @@ function tile(k) {
     actions.append(button("op.out_of_service", "out-of-service",
       () => act(`/operator/compartments/${k.id}/out-of-service`, { note: "" })));
   }
+  if (k.face_erased) el.append(element("p", I18N.t("op.face_erased"), { "data-testid": "face-erased" }));
+  else if (k.occupied_by && k.state === "occupied") {
+    // On the owner's request (made to the operator): the face goes, the item stays, the PIN still opens it.
+    actions.append(button("op.erase_face", "erase-face", () => act(`/operator/compartments/${k.id}/erase-face`, {})));
+  }
   actions.append(button("op.timeline", "show-timeline", () => showTimeline(k.id)));
   el.append(actions);
   return el;

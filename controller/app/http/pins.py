@@ -1,0 +1,79 @@
+"""Kiosk PIN routes: retrieval and erasure by the deposit's one-time PIN, and erasure by an operator.
+
+``POST /retrieve/pin`` opens the compartment the PIN belongs to, ``POST /erasure/pin`` erases its
+owner's face template (the item stays), ``/operator/compartments/{id}/erase-face`` does so on an
+owner's request made to an operator.
+
+A wrong PIN is always ``403 PIN not accepted``; a kiosk cooling down after wrong PINs is ``429`` with
+``Retry-After``; a site that opens by face only answers ``403`` and checks nothing; the right PIN of a
+compartment waiting for an operator (an overstay, a lockout) is ``409``. The kiosk a PIN
+is counted against is the caller's address (every browser of a ``--simulate`` bank is its own kiosk).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from controller.app.http.context import ApiContext
+from controller.app.operators import Principal
+from controller.service import audit
+from controller.service.pins import PinCoolingDown, PinDesk, PinNeedsOperator, PinNotOffered, PinRefused
+
+
+class PinBody(BaseModel):
+    """A PIN typed at the kiosk (its format is checked by the desk, which names no digit)."""
+
+    pin: str = Field(max_length=64)
+
+
+def pin_router(ctx: ApiContext, desk: PinDesk) -> APIRouter:
+    """The PIN routes over one bank's PIN desk."""
+    access = ctx.web.access
+    router = APIRouter()
+
+    @router.post("/retrieve/pin", dependencies=[Depends(access.depositor)])
+    async def retrieve_by_pin(body: PinBody, request: Request) -> dict[str, Any]:
+        with _pin_errors():
+            entry = await desk.enter(body.pin, _kiosk(request))
+        return {
+            "compartment_id": entry.compartment_id,
+            "correlation_id": entry.correlation_id,
+            "unlocked": entry.unlocked,
+            "state": str(ctx.bank.service.get(entry.compartment_id).state),
+        }
+
+    @router.post("/erasure/pin", dependencies=[Depends(access.depositor)])
+    async def erase_by_pin(body: PinBody, request: Request) -> dict[str, Any]:
+        with _pin_errors():
+            cid = await desk.erase(body.pin, _kiosk(request))
+        return {"compartment_id": cid, "face_erased": True}
+
+    @router.post("/operator/compartments/{compartment_id}/erase-face")
+    async def erase_by_operator(compartment_id: str, who: Principal = Depends(access.actor)) -> dict[str, Any]:
+        await ctx.bank.erase_face(compartment_id, who.name)
+        return audit.compartment_summary(ctx.bank.service.get(compartment_id))
+
+    return router
+
+
+def _kiosk(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@contextmanager
+def _pin_errors() -> Iterator[None]:
+    """Map the desk's refusals to their statuses (the rest go through the error boundary)."""
+    try:
+        yield
+    except PinCoolingDown as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(math.ceil(exc.retry_after_s))}) from None
+    except (PinRefused, PinNotOffered) as exc:
+        raise HTTPException(403, str(exc)) from None
+    except PinNeedsOperator as exc:
+        raise HTTPException(409, str(exc)) from None
