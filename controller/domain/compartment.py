@@ -210,9 +210,7 @@ class Compartment(DepositLifecycle):
 
     def record_confirm_identity(self, event: ev.IdentityConfirmed) -> None:
         """The owner is verified: unlock for retrieval."""
-        self.purpose, self.failed_attempts, self.attacks = ev.Purpose.RETRIEVAL, 0, 0
-        self.pin_verified = False
-        self._await_unlock(event.unlock_id)
+        self._unlock_for_retrieval(event.unlock_id)
 
     def record_reject_identity(self, event: ev.IdentityRejected) -> None:
         """Count the failure, and the attacks among the consecutive failures (a PIN entered is spent)."""

@@ -88,9 +88,13 @@ class DepositLifecycle:
     # ------------------------------------------------------------- recorders
     def record_confirm_pin(self, event: ev.PinConfirmed) -> None:
         """The PIN was entered: unlock for retrieval."""
+        self._unlock_for_retrieval(event.unlock_id)
+
+    def _unlock_for_retrieval(self, unlock_id: str) -> None:
+        """The owner is proven (face or PIN): failures forgotten, a PIN's vouching spent, the unlock awaited."""
         self.purpose, self.failed_attempts, self.attacks = ev.Purpose.RETRIEVAL, 0, 0
         self.pin_verified = False
-        self._await_unlock(event.unlock_id)
+        self._await_unlock(unlock_id)
 
     def record_verify_pin(self, event: ev.PinVerified) -> None:
         """The PIN vouches for the owner's face to come."""
