@@ -72,7 +72,7 @@ class PolicySection(Section):
     pin_digits: int = Field(8, ge=6, le=12)
     pin_kiosk_failures: int = Field(3, ge=1, le=100)  # consecutive wrong PINs at a kiosk before its cool-down
     pin_cooldown_s: Seconds = 60.0
-    pin_alarm_failures: int = Field(10, ge=1, le=10_000)  # wrong PINs while a compartment held one: lockout
+    pin_alarm_failures: int = Field(1000, ge=1, le=100_000)  # wrong PINs while it held one: lockout (README)
     rental_period_s: float | None = Field(None, gt=0, le=366 * 86_400)  # None: a deposit may stay forever
     consent_version: str = Field("v1", min_length=1, max_length=64)  # of the consent text the kiosk shows
 

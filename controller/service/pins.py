@@ -62,7 +62,7 @@ class PinSettings:
     digits: int = 8
     kiosk_failures: int = 3
     cooldown_s: float = 60.0
-    alarm_failures: int = 10
+    alarm_failures: int = 1000  # each wrong PIN counts against every deposit: a low figure locks the bank
 
 
 @dataclass(frozen=True, slots=True)
