@@ -187,8 +187,8 @@ def build_bank(config: Config, gallery: TemplateGallery, overrides: Overrides | 
     ids = [str(k) for k in plc_config.compartments]
     rules = config.site.policy
     policy = Policy(
-        pulse_ms=rules.pulse_ms,
-        max_failed_verifications=rules.max_failed_verifications,
+        pulse_ms=config.pulse_ms,  # a command's --pulse-ms replaces it on the Config, not in the file's section
+        max_failed_verifications=config.max_failed_verifications,
         max_presentation_attacks=rules.max_presentation_attacks,
         retrieval=rules.retrieval,
     )
