@@ -22,6 +22,9 @@ class Metrics:
         self.alarms = Counter("lockers_alarms", "Alarms raised by reason", ["reason"], registry=self.registry)
         self.plc_errors = Counter("lockers_plc_errors", "Lock board faults and failed unlocks", registry=self.registry)
         self.events = Counter("lockers_events", "Events committed to the log", ["type"], registry=self.registry)
+        self.pin_entries = Counter(
+            "lockers_pin_entries", "PINs typed at kiosks, by the answer", ["outcome"], registry=self.registry
+        )
         self.feedback = Counter(
             "lockers_attempt_feedback", "Reasons told to the person at the camera", ["reason"], registry=self.registry
         )

@@ -84,6 +84,9 @@ def test_a_kiosk_cools_down_after_three_wrong_pins(tmp_path: Path, assets: Path)
             assert compartment(client, "1")["state"] == "occupied"
             time.sleep(max(0.0, 3.5 - (time.monotonic() - started)))
             assert client.post("/retrieve/pin", json={"pin": pin}).status_code == 200
+            metrics = client.get("/metrics", headers=AUTH).text
+            for outcome, count in (("refused", 3), ("cooling_down", 1), ("accepted", 1)):
+                assert f'lockers_pin_entries_total{{outcome="{outcome}"}} {count}.0' in metrics, outcome
     finally:
         stop_bank(bank)
 

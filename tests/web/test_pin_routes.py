@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from controller.app.access import Access, AccessSettings
 from controller.app.http.pins import pin_router
+from controller.app.metrics import Metrics
 from controller.app.operators import OperatorDirectory, token_digest
 from controller.service.pins import PinCoolingDown, PinNeedsOperator, PinRefused
 
@@ -35,13 +36,14 @@ class ScriptedDesk:
     erase = enter
 
 
-def client(tmp_path: Path, simulate: bool) -> httpx.AsyncClient:
+def client(tmp_path: Path, simulate: bool, metrics: Metrics | None = None) -> httpx.AsyncClient:
     access = Access(
         OperatorDirectory(tmp_path / "operators.db"),
         AccessSettings(kiosk_token_sha256=token_digest("kiosk-secret-token"), simulate=simulate),
     )
     app = FastAPI()
-    app.include_router(pin_router(SimpleNamespace(web=SimpleNamespace(access=access)), ScriptedDesk()))  # type: ignore[arg-type]
+    ctx = SimpleNamespace(web=SimpleNamespace(access=access), metrics=metrics or Metrics())
+    app.include_router(pin_router(ctx, ScriptedDesk()))  # type: ignore[arg-type]
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://kiosk.local")
 
 
@@ -55,7 +57,8 @@ async def test_outside_simulate_mode_only_the_kiosk_types_a_pin(tmp_path: Path, 
 
 
 async def test_refusals_read_the_same_and_cool_downs_say_when(tmp_path: Path) -> None:
-    async with client(tmp_path, simulate=True) as http:
+    metrics = Metrics()
+    async with client(tmp_path, simulate=True, metrics=metrics) as http:
         wrong = await http.post("/retrieve/pin", json={"pin": "11111111"})
         assert (wrong.status_code, wrong.json()) == (403, {"detail": "PIN not accepted"})
         cooling = await http.post("/retrieve/pin", json={"pin": "22222222"})
@@ -64,3 +67,7 @@ async def test_refusals_read_the_same_and_cool_downs_say_when(tmp_path: Path) ->
         assert alarmed.status_code == 409 and "operator" in alarmed.json()["detail"]
         assert (await http.post("/retrieve/pin", json={"pin": 12345678})).status_code == 422  # not a string
         assert (await http.post("/retrieve/pin", json={"pin": "1" * 65})).status_code == 422
+    # An operator sees wrong PINs on /metrics long before any alarm.
+    counted = {sample.labels["outcome"]: sample.value for metric in metrics.registry.collect()
+               if metric.name == "lockers_pin_entries" for sample in metric.samples if sample.name.endswith("_total")}
+    assert counted == {"refused": 1, "cooling_down": 1, "needs_operator": 1}

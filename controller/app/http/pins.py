@@ -18,12 +18,20 @@ from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from prometheus_client import Counter
 from pydantic import BaseModel, Field
 
 from controller.app.http.context import ApiContext
 from controller.app.operators import Principal
 from controller.service import audit
-from controller.service.pins import PinCoolingDown, PinDesk, PinNeedsOperator, PinNotOffered, PinRefused
+from controller.service.pins import (
+    PinCoolingDown,
+    PinDesk,
+    PinFormatError,
+    PinNeedsOperator,
+    PinNotOffered,
+    PinRefused,
+)
 
 
 class PinBody(BaseModel):
@@ -37,9 +45,11 @@ def pin_router(ctx: ApiContext, desk: PinDesk) -> APIRouter:
     access = ctx.web.access
     router = APIRouter()
 
+    counted = ctx.metrics.pin_entries  # wrong PINs show on /metrics long before any alarm
+
     @router.post("/retrieve/pin", dependencies=[Depends(access.depositor)])
     async def retrieve_by_pin(body: PinBody, request: Request) -> dict[str, Any]:
-        with _pin_errors():
+        with _pin_errors(counted):
             entry = await desk.enter(body.pin, _kiosk(request))
         return {
             "compartment_id": entry.compartment_id,
@@ -50,7 +60,7 @@ def pin_router(ctx: ApiContext, desk: PinDesk) -> APIRouter:
 
     @router.post("/erasure/pin", dependencies=[Depends(access.depositor)])
     async def erase_by_pin(body: PinBody, request: Request) -> dict[str, Any]:
-        with _pin_errors():
+        with _pin_errors(counted):
             cid = await desk.erase(body.pin, _kiosk(request))
         return {"compartment_id": cid, "face_erased": True}
 
@@ -67,13 +77,23 @@ def _kiosk(request: Request) -> str:
 
 
 @contextmanager
-def _pin_errors() -> Iterator[None]:
-    """Map the desk's refusals to their statuses (the rest go through the error boundary)."""
+def _pin_errors(counted: Counter) -> Iterator[None]:
+    """Map the desk's refusals to their statuses (the rest go through the error boundary); count each answer."""
     try:
         yield
     except PinCoolingDown as exc:
+        counted.labels("cooling_down").inc()
         raise HTTPException(429, str(exc), headers={"Retry-After": str(math.ceil(exc.retry_after_s))}) from None
-    except (PinRefused, PinNotOffered) as exc:
+    except PinRefused as exc:
+        counted.labels("refused").inc()
+        raise HTTPException(403, str(exc)) from None
+    except PinNotOffered as exc:
+        counted.labels("not_offered").inc()
         raise HTTPException(403, str(exc)) from None
     except PinNeedsOperator as exc:
+        counted.labels("needs_operator").inc()
         raise HTTPException(409, str(exc)) from None
+    except PinFormatError:
+        counted.labels("malformed").inc()
+        raise
+    counted.labels("accepted").inc()
