@@ -92,13 +92,17 @@ class OperatorDirectory:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._schema_made = False
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self._schema_made:  # once per process, not on every authenticated request
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self.path)
         try:
-            connection.executescript(_SCHEMA)
+            if not self._schema_made:
+                connection.executescript(_SCHEMA)
+                self._schema_made = True
             with connection:
                 yield connection
         finally:
