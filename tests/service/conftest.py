@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,17 +73,23 @@ def start_bank(directory: Path, *args: str, extra: str = "") -> RunningBank:
                str(write_config(directory, extra)), "--port", str(port), *args]
     process = subprocess.Popen(command, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, env=env)
     bank = RunningBank(process, f"http://127.0.0.1:{port}", directory, log_path)
-    deadline = time.monotonic() + 90
+    wait_until_serving(process, bank.url, bank.log, 90)
+    return bank
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Callable[[], str], seconds: float) -> None:
+    """Until ``lockers run`` answers ``/healthz``; its log in the error if it exits or never does (then killed)."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"lockers run exited early:\n{bank.log()}")
+            raise AssertionError(f"lockers run exited early:\n{log()}")
         try:
-            if httpx.get(f"{bank.url}/healthz", timeout=1.0).status_code == 200:
-                return bank
+            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                return
         except httpx.HTTPError:
             time.sleep(0.3)
     process.kill()
-    raise AssertionError(f"lockers run did not come up:\n{bank.log()}")
+    raise AssertionError(f"lockers run did not come up:\n{log()}")
 
 
 def stop_bank(running: RunningBank) -> None:

@@ -11,15 +11,13 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from controller.domain import events as ev
 from storage.event_store import SqlEventStore
-from tests.service.conftest import free_port
+from tests.service.conftest import free_port, wait_until_serving
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 FLOW = [
@@ -51,16 +49,9 @@ def start_daemon(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "controller", "run", "--simulate", "--port", str(port)]
     log = (data_dir / "daemon.log").open("wb")
     process = subprocess.Popen(command, cwd=data_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert process.poll() is None, (data_dir / "daemon.log").read_text(errors="replace")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    process.kill()
-    raise AssertionError("lockers run --simulate did not come up")
+    daemon_log = data_dir / "daemon.log"
+    wait_until_serving(process, f"http://127.0.0.1:{port}", lambda: daemon_log.read_text("utf-8", "replace"), 120)
+    return process
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the quick start uses curl")
