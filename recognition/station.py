@@ -41,14 +41,6 @@ class StoredEnrolment:
         return self.result.liveness
 
 
-def enrol_and_store(
-    pipeline: FacePipeline, vault: TemplateVault, images: Sequence[Image], policy: EnrolmentPolicy
-) -> StoredEnrolment:
-    """Analyse each frame, build one template (raises ``EnrolmentError`` with reasons), store it."""
-    result = build_template([pipeline.analyse(image) for image in images], policy)
-    return store_enrolment(vault, result, pipeline.card.model_version)
-
-
 def store_enrolment(vault: TemplateVault, result: EnrolmentResult, model_version: str) -> StoredEnrolment:
     """Encrypt and store an enrolment's template."""
     return StoredEnrolment(vault.put(result.template, model_version), model_version, result)

@@ -52,7 +52,7 @@ class TfjsGraph(nn.Module):
 
     def __init__(self, steps: list[Step], constants: dict[str, torch.Tensor], source: str, sink: str) -> None:
         super().__init__()
-        self.steps, self.source, self.sink = steps, source, sink
+        self.source, self.sink = source, sink
         self.scalars = {k: float(v) for k, v in constants.items() if v.ndim == 0}
         self.weights = nn.ParameterDict({k: nn.Parameter(v) for k, v in constants.items() if v.ndim > 0})
         self.steps = fuse(steps, constants, sink)

@@ -21,11 +21,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from recognition.align import AlignTemplate, align_face, similarity_transform
+from recognition.align import ARCFACE_112, AlignTemplate, align_face, similarity_transform
 from recognition.types import Face, Image
 
-_ARCFACE_112 = ((38.2946, 51.6963), (73.5318, 51.5014), (56.0252, 71.7366), (41.5493, 92.3655), (70.7299, 92.2041))
-PROBE = AlignTemplate("liveness-probe-48", 48, tuple((x * 48 / 112, y * 48 / 112) for x, y in _ARCFACE_112))
+PROBE = AlignTemplate("liveness-probe-48", 48, tuple((x * 48 / 112, y * 48 / 112) for x, y in ARCFACE_112.points))
 _PLANE = [0, 1, 3, 4]  # eyes and mouth corners
 _NOSE = 2
 
