@@ -13,8 +13,8 @@ import json
 from dataclasses import asdict, dataclass
 
 from controller.ports import FaceMatch
+from controller.service.bridge import LIVENESS_FAILED
 
-LIVENESS_FAILED = "liveness_failed"
 NOT_RECOGNISED = "not_recognised"
 RECOGNISED = "recognised"
 

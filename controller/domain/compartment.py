@@ -270,7 +270,7 @@ class Compartment(DepositLifecycle):
 
     def _forget_owner(self) -> None:
         self.subject_id = self.template_ref = self.model_version = ""
-        self._forget_lifecycle()
+        self._init_lifecycle()
 
     # ---------------------------------------------------------------- decide
     def decide(self, command: cmd.Command, clock: Clock) -> list[ev.Event]:
@@ -286,10 +286,6 @@ class Compartment(DepositLifecycle):
         if self.state not in states:
             allowed = ", ".join(states)
             raise self._reject(command, f"only allowed in {allowed}")
-
-    def _require_fresh_unlock(self, command: cmd.StartDeposit | cmd.ConfirmIdentity) -> None:
-        if not command.unlock_id or command.unlock_id in self.used_unlock_ids:
-            raise self._reject(command, f"unlock id {command.unlock_id!r} is empty or was used before")
 
     def _on_start_deposit(self, command: cmd.StartDeposit, out: _EventBuilder) -> None:
         self._require(command, CompartmentState.FREE)
@@ -452,8 +448,7 @@ class Compartment(DepositLifecycle):
     def _on_maintenance_unlock(self, command: cmd.MaintenanceUnlock, out: _EventBuilder) -> None:
         if not command.operator_id:
             raise self._reject(command, "an operator id is required")
-        if not command.unlock_id or command.unlock_id in self.used_unlock_ids:
-            raise self._reject(command, f"unlock id {command.unlock_id!r} is empty or was used before")
+        self._require_fresh_unlock(command)
         out.add(
             ev.MaintenanceUnlocked,
             operator_id=command.operator_id,

@@ -73,14 +73,17 @@ class DepositLifecycle:
         self.deposit_version = 0
         self.deposited_at: datetime | None = None
 
-    def _forget_lifecycle(self) -> None:
-        self._init_lifecycle()
-
     def _await_unlock(self, unlock_id: str) -> None:
         raise NotImplementedError  # pragma: no cover - Compartment's
 
     def _require(self, command: cmd.Command, *states: CompartmentState) -> None:
         raise NotImplementedError  # pragma: no cover - Compartment's
+
+    def _require_fresh_unlock(
+        self, command: cmd.StartDeposit | cmd.ConfirmIdentity | cmd.ConfirmPin | cmd.MaintenanceUnlock
+    ) -> None:
+        if not command.unlock_id or command.unlock_id in self.used_unlock_ids:
+            raise self._reject(command, f"unlock id {command.unlock_id!r} is empty or was used before")
 
     def _reject(self, command: cmd.Command, reason: str) -> TransitionRejected:
         return TransitionRejected(self.compartment_id, self.state, type(command).__name__, reason)
@@ -123,8 +126,7 @@ class DepositLifecycle:
 
     def _on_confirm_pin(self, command: cmd.ConfirmPin, out: EventSink) -> None:
         self._require_pin(command, Retrieval.FACE_OR_PIN)
-        if not command.unlock_id or command.unlock_id in self.used_unlock_ids:
-            raise self._reject(command, f"unlock id {command.unlock_id!r} is empty or was used before")
+        self._require_fresh_unlock(command)
         out.add(ev.PinConfirmed, unlock_id=command.unlock_id, pulse_ms=self.policy.pulse_ms, kiosk=command.kiosk)
 
     def _on_verify_pin(self, command: cmd.VerifyPin, out: EventSink) -> None:

@@ -20,6 +20,7 @@ from controller.domain import events as ev
 from controller.domain.effects import DestroyTemplate, effects_of
 from controller.domain.errors import BoardUnreachable, LockerError, StoreUnavailable, TransitionRejected
 from controller.domain.evidence import EnrolmentLiveness
+from controller.domain.lifecycle import Retrieval
 from controller.domain.states import CompartmentState as S
 from controller.ports import (
     BoardFaulted,
@@ -141,7 +142,7 @@ class LockerBank:
     async def _issue_pin(self) -> tuple[str, str]:
         """A fresh PIN and the vault ref of its hash, or two empty strings where no PIN is issued."""
         vault, digits = self.terms.pins, self.terms.pin_digits
-        if vault is None or self.service.policy.retrieval == "face_only":
+        if vault is None or self.service.policy.retrieval == Retrieval.FACE_ONLY:
             return "", ""
         pin = f"{secrets.randbelow(10**digits):0{digits}d}"
         return pin, await asyncio.to_thread(vault.put_pin, pin)
