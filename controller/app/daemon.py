@@ -37,7 +37,7 @@ from controller.app.stack import Overrides, Stack, build_bank, open_vault, start
 from controller.app.web import web_options
 from controller.app.web.feed import KioskFeed
 from controller.domain.errors import ConfigError, LockDriverError, LockerError, StoreUnavailable
-from controller.ports import FaceMatch, SensorObservation
+from controller.ports import EventStore, FaceMatch, SensorObservation
 from controller.service.bank import DepositReceipt
 
 if TYPE_CHECKING:
@@ -162,13 +162,14 @@ class Daemon:
 
     async def _run_leased(self) -> None:
         self.api_socket = self._bind_api()
-        self.vault = self._open_checked_vault()
+        self.vault, self.store = self._open_checked_log()
         simulator = await start_simulator(self.config) if self.options.simulate else None
         try:
             try:
                 stack, push_frame = self._compose(simulator)
             except BaseException:
-                self.vault.close()  # the stack would have closed it
+                self.store.close()  # the stack would have closed both
+                self.vault.close()
                 raise
             self.stack = stack
             try:
@@ -179,24 +180,32 @@ class Daemon:
             if simulator is not None:
                 await simulator.stop()
 
-    def _open_checked_vault(self) -> SqliteTemplateStore:
-        """The vault, once the log is known to be this bank's: a wrong data location fails before models load."""
+    def _open_checked_log(self) -> tuple[SqliteTemplateStore, EventStore]:
+        """Vault and log, once the log is known to be this bank's: a wrong data location fails before models load."""
+        url = self.database_url()
         vault = open_vault(self.config, simulate=self.options.simulate)
         try:
-            open_event_store(self.database_url()).close()  # make and migrate a new log, as build_bank would
-            location.check_bank_log(self.database_url(), self.config, vault)
+            store = open_event_store(url)  # makes and migrates a new log
         except BaseException:
             vault.close()
             raise
-        return vault
+        try:
+            location.check_bank_log(url, self.config, vault)
+        except BaseException:
+            store.close()
+            vault.close()
+            raise
+        return vault, store
 
     def _compose(self, simulator: LockBoardSimulator | None) -> tuple[Stack, Callable[[bytes], int] | None]:
         from recognition.station import WorkerGallery
 
         worker, camera, push_frame = self._recognition()
-        overrides = Overrides(db_url=self.options.db_url, simulator=simulator, vault=self.vault)
+        # Store and vault are opened and checked already (_open_checked_log): the stack closes them.
+        overrides = Overrides(simulator=simulator, vault=self.vault, store=self.store)
         stack = build_bank(self.config, WorkerGallery(worker, self.vault), overrides)
         stack.adopt(self.vault)
+        stack.adopt(self.store)
         self.health = BankHealth(
             stack, worker, camera or "uploads", uploads=push_frame is not None, recorder=self.recorder
         )

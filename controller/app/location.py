@@ -61,9 +61,9 @@ def check_bank_log(url: str, config: Config, vault: object) -> None:
 
     owner, events = log_identity(url)
     where = parse_url(url).render_as_string(hide_password=True)
-    held = len(vault.refs()) if isinstance(vault, ListsTemplates) else 0
     # a log this bank claimed may be empty beside a template (a crash inside the first deposit); a fresh one not
-    if owner is None and events == 0 and held:
+    held = len(vault.refs()) if owner is None and events == 0 and isinstance(vault, ListsTemplates) else 0
+    if held:
         raise ConfigError(
             f"the event log {where} is empty but the template vault in {config.data_dir} holds {held} template(s): "
             "this is not the bank's log (check [bank] data_dir, [storage] url and --db)"
