@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from controller.app.anchor_keys import AuditSettings, load_signer, make_signing_key
-from controller.app.anchor_log import database_url
 from controller.app.config import load_config
+from controller.app.location import ConfigOption, database_url
 from controller.domain.errors import ConfigError
-
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML configuration file ([audit] section).")]
 
 
 def keys_signing(config: ConfigOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -39,14 +36,13 @@ def audit_anchor(
 ) -> None:
     """Sign a checkpoint of the log's head now and append it to the anchor file (and send it to the witness)."""
     from controller.app.anchor_log import checkpoint_json, head_from_log, write_checkpoint
-    from controller.app.bootstrap import default_database_url
     from controller.app.cli import emit_json
     from storage.audit_reader import AuditReader
 
     loaded = load_config(config)
     settings = AuditSettings.from_config(loaded)
     signer = load_signer(settings)
-    reader = AuditReader.from_url(database_url(loaded, db) or default_database_url())
+    reader = AuditReader.from_url(database_url(loaded, db))
     try:
         head = head_from_log(reader)
     finally:

@@ -147,13 +147,6 @@ def checkpoint_json(written: Written, settings: AuditSettings) -> dict[str, Any]
     return document
 
 
-def database_url(config: Config, db: str | None) -> str | None:
-    """The log's URL, found as every command finds it (``controller.app.location.database_url``)."""
-    from controller.app.location import database_url as bank_database_url
-
-    return bank_database_url(config, db)
-
-
 def add_anchor_findings(report: AuditReport, config: Config, url: str) -> dict[str, Any]:
     """Check the log at ``url`` against the configured anchor file; add its problems to ``report``."""
     from storage.audit_reader import AuditReader

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from pathlib import Path
@@ -13,6 +12,7 @@ import typer
 from controller.app import exits
 from controller.app.config import Config, load_config, redacted
 from controller.app.location import ConfigOption, bank_config, database_url
+from controller.app.operators import token_digest
 from controller.domain.errors import ConfigError
 
 config_app = typer.Typer(no_args_is_help=True, help="Check a configuration file; show the effective values.")
@@ -63,7 +63,7 @@ def master() -> None:
 def operator_token(as_json: JsonOption = False) -> None:
     """Print a new operator token (give it to operators) and its SHA-256 (put it in the configuration)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
+    digest = token_digest(token)
     if as_json:
         typer.echo(json.dumps({"token": token, "operator_token_sha256": digest}))
         return
