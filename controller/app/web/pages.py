@@ -9,6 +9,7 @@ message catalogues in ``static/i18n``). In simulate mode the kiosk offers sample
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -47,8 +48,14 @@ class KioskSettings:
 def page(name: str, request: Request) -> HTMLResponse:
     """A page with its ``lang`` attribute set from ``?lang=`` (Korean unless English is asked for)."""
     lang = request.query_params.get("lang", "ko")
-    html = (STATIC / name).read_text(encoding="utf-8")
+    html = _packaged_html(name)
     return HTMLResponse(html.replace('<html lang="ko"', f'<html lang="{lang if lang in LANGUAGES else "ko"}"', 1))
+
+
+@functools.cache
+def _packaged_html(name: str) -> str:
+    """A page as shipped in the package (read once: it does not change while the bank runs)."""
+    return (STATIC / name).read_text(encoding="utf-8")
 
 
 def pages_router(access: Access, feed: KioskFeed, kiosk: KioskSettings, docs: bool) -> APIRouter:
@@ -83,8 +90,8 @@ def pages_router(access: Access, feed: KioskFeed, kiosk: KioskSettings, docs: bo
 
     @router.get("/kiosk/setup", dependencies=kiosk_only)
     def setup() -> dict[str, Any]:
-        people = [p for p in kiosk.people if kiosk.frames(p)] if kiosk.simulate else []
-        return {"simulate": kiosk.simulate, "samples": [{"id": p, "frames": len(kiosk.frames(p))} for p in people]}
+        counts = {p: len(kiosk.frames(p)) for p in kiosk.people} if kiosk.simulate else {}
+        return {"simulate": kiosk.simulate, "samples": [{"id": p, "frames": n} for p, n in counts.items() if n]}
 
     @router.get("/kiosk/samples/{person}/{index}", dependencies=kiosk_only)
     def sample(person: str, index: int) -> FileResponse:
