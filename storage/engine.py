@@ -69,13 +69,13 @@ def check_exists(url: URL, *, create: bool) -> None:
 
 def open_engine(url: URL) -> Engine:
     """An engine whose connections are in driver autocommit mode, tuned for the event log."""
-    engine = _create_engine(url)
+    engine = create_engine_or_explain(url)
     event.listen(engine, "connect", _on_connect_sqlite if url.get_backend_name() == "sqlite" else _on_connect_pg)
     return engine
 
 
-def _create_engine(url: URL, **options: Any) -> Engine:
-    # SQLAlchemy imports the DBAPI driver here; psycopg is an optional extra, so say how to get it.
+def create_engine_or_explain(url: URL, **options: Any) -> Engine:
+    """``sqlalchemy.create_engine``, with a missing driver (psycopg is an optional extra) as one clear error."""
     try:
         return create_engine(url, **options)
     except ImportError as exc:
@@ -114,7 +114,7 @@ def unavailable_as_storage_error(url: URL) -> Iterator[None]:
 
 def migration_engine(url: URL, *, write: bool) -> Engine:
     """A short-lived engine for Alembic: transactional DDL; on SQLite, writers lock up front."""
-    engine = _create_engine(url, poolclass=NullPool)
+    engine = create_engine_or_explain(url, poolclass=NullPool)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _on_connect_sqlite)
         if write:

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import NullPool
 
-from storage.engine import parse_url, sqlite_path, unavailable_as_storage_error
+from storage.engine import create_engine_or_explain, parse_url, sqlite_path, unavailable_as_storage_error
 from storage.errors import StorageError
 
 ADVISORY_KEY: Final = 0x4C4F434B  # "LOCK": one lease per PostgreSQL database
@@ -116,7 +116,7 @@ def _sqlite_lease(database: Path) -> Lease:
 
 
 def _postgres_lease(url: URL) -> Lease:
-    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    engine = create_engine_or_explain(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     shown = url.render_as_string(hide_password=True)
     with unavailable_as_storage_error(url):
         connection: Connection = engine.connect()
