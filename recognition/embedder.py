@@ -115,19 +115,17 @@ def _dlib_resnet(device: str, root: Path | None) -> TorchEmbedder:
 
 def _mobilefacenet(device: str, root: Path | None) -> TorchEmbedder:
     from recognition.mobilefacenet import MobileFaceNet
-    from recognition.model_zoo import card_for, verified_file
+    from recognition.model_zoo import verified_card
 
-    path = verified_file("mobilefacenet", root)
-    card = card_for("mobilefacenet", path, 192, "expo-1.0.24")
+    path, card = verified_card("mobilefacenet", 192, "expo-1.0.24", root)
     return TorchEmbedder(MobileFaceNet(path.parent), card, "mobilefacenet", device)
 
 
 def _faceres(device: str, root: Path | None) -> TorchEmbedder:
     from recognition.faceres import FaceRes
-    from recognition.model_zoo import card_for, verified_file
+    from recognition.model_zoo import verified_card
 
-    path = verified_file("faceres", root)  # checks the graph's pin too
-    card = card_for("faceres", path, 1024, "human-models-3.0.4", FACERES_224.size)
+    path, card = verified_card("faceres", 1024, "human-models-3.0.4", root, FACERES_224.size)  # the graph's pin too
     return TorchEmbedder(FaceRes(path.parent), card, "faceres", device)
 
 

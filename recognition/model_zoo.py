@@ -50,6 +50,18 @@ def verified_file(name: str, root: Path | None) -> Path:
 
 def verified_files(name: str, root: Path | None) -> list[Path]:
     """Every file of a registered model, in registry order, each refused unless its SHA-256 matches the pin."""
+    return [path for path, _ in _verified(name, root)]
+
+
+def verified_card(
+    name: str, size: int, version: str, root: Path | None, input_size: int = 112
+) -> tuple[Path, ModelCard]:
+    """The weights file of a registered model (all its files verified) and its card, each file hashed once."""
+    (path, digest), *_ = _verified(name, root)
+    return path, card_for(name, digest, size, version, input_size)
+
+
+def _verified(name: str, root: Path | None) -> list[tuple[Path, str]]:
     spec = models.spec(name)
     paths = []
     for file in spec.files:
@@ -62,12 +74,12 @@ def verified_files(name: str, root: Path | None) -> list[Path]:
         digest = models.sha256_of(path)
         if file.sha256 is not None and digest != file.sha256:
             raise CheckpointInvalid(f"{path}: SHA-256 {digest[:12]}... does not match the pinned {file.sha256[:12]}...")
-        paths.append(path)
+        paths.append((path, digest))
     return paths
 
 
-def card_for(name: str, path: Path, size: int, version: str, input_size: int = 112) -> ModelCard:
-    """The model card of a registered model of this zoo (``path``: the weights file its hash names)."""
+def card_for(name: str, sha256: str, size: int, version: str, input_size: int = 112) -> ModelCard:
+    """The model card of a registered model of this zoo (``sha256``: of the weights file it names)."""
     return ModelCard(
         name=name,
         version=version,
@@ -75,7 +87,7 @@ def card_for(name: str, path: Path, size: int, version: str, input_size: int = 1
         embedding_size=size,
         metric="euclidean",
         default_threshold=THRESHOLDS[name],
-        weights_sha256=models.sha256_of(path),
+        weights_sha256=sha256,
         notes=f"{models.spec(name).description}. {PROVENANCE[name]}",
     )
 
@@ -84,8 +96,8 @@ def load_fr_feature(root: Path | None, threads: int = 1) -> Embedder:
     """fr_feature.onnx through ONNX Runtime."""
     from recognition.onnx_embedder import OnnxEmbedder
 
-    path = verified_file("fr-feature", root)
-    return OnnxEmbedder(path, card_for("fr-feature", path, 512, "0.0.1"), threads)
+    path, card = verified_card("fr-feature", 512, "0.0.1", root)
+    return OnnxEmbedder(path, card, threads)
 
 
 class FusedEmbedder:
