@@ -50,18 +50,19 @@ def verified_file(name: str, root: Path | None) -> Path:
 
 def verified_files(name: str, root: Path | None) -> list[Path]:
     """Every file of a registered model, in registry order, each refused unless its SHA-256 matches the pin."""
-    return [path for path, _ in _verified(name, root)]
+    return [path for path, _ in verified_with_digests(name, root)]
 
 
 def verified_card(
     name: str, size: int, version: str, root: Path | None, input_size: int = 112
 ) -> tuple[Path, ModelCard]:
     """The weights file of a registered model (all its files verified) and its card, each file hashed once."""
-    (path, digest), *_ = _verified(name, root)
+    (path, digest), *_ = verified_with_digests(name, root)
     return path, card_for(name, digest, size, version, input_size)
 
 
-def _verified(name: str, root: Path | None) -> list[tuple[Path, str]]:
+def verified_with_digests(name: str, root: Path | None) -> list[tuple[Path, str]]:
+    """Every file of a registered model with its SHA-256, each refused unless that matches the pin."""
     spec = models.spec(name)
     paths = []
     for file in spec.files:

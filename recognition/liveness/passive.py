@@ -12,9 +12,9 @@ from pathlib import Path
 import torch
 
 from recognition import models
-from recognition.errors import CheckpointInvalid, WeightsMissing
 from recognition.liveness.card import CROP_SIZE, LivenessCard, context_crop
 from recognition.liveness.network import MiniFASNet, minifasnet_v1se, minifasnet_v2
+from recognition.model_zoo import verified_with_digests
 from recognition.types import Face, Image
 
 LIVE_CLASS = 1
@@ -47,21 +47,9 @@ class MiniFasScorer:
 
 def load_passive(device: str = "cpu", root: Path | None = None) -> MiniFasScorer:
     """The MiniFASNet pair with verified weights (``WeightsMissing`` / ``CheckpointInvalid`` otherwise)."""
-    spec = models.spec("minifasnet")
-    networks, digests = [], []
-    for file, (name, scale, build) in zip(spec.files, _NETWORKS, strict=True):
-        path = models.locate(spec, file, root)
-        if path is None:
-            raise WeightsMissing(
-                f"{name} not found under {models.models_root()}/{spec.folder}; "
-                "install it with: lockers models fetch minifasnet"
-            )
-        digest = models.sha256_of(path)
-        if digest != file.sha256:
-            raise CheckpointInvalid(f"{path}: SHA-256 {digest} does not match the pinned {file.sha256}")
-        networks.append((scale, _load(build(), path)))
-        digests.append(digest)
-    return MiniFasScorer(networks, _card(digests), device)
+    verified = verified_with_digests("minifasnet", root)
+    networks = [(scale, _load(build(), path)) for (path, _), (_, scale, build) in zip(verified, _NETWORKS, strict=True)]
+    return MiniFasScorer(networks, _card([digest for _, digest in verified]), device)
 
 
 def _load(net: MiniFASNet, path: Path) -> MiniFASNet:
