@@ -17,9 +17,9 @@ from controller.domain.evidence import EnrolmentLiveness
 from controller.ports import FaceMatch, TemplateStore
 from recognition.agreement import AgreementPolicy, FrameAgreement
 from recognition.camera import Frame
-from recognition.enrolment import EnrolmentPolicy, EnrolmentResult, build_template, refuse_if_enrolled
+from recognition.enrolment import EnrolmentPolicy, EnrolmentResult
 from recognition.gallery import Gallery
-from recognition.liveness.attempt import LiveAgreement, check_enrolment
+from recognition.liveness.attempt import LiveAgreement
 from recognition.liveness.monitor import LivenessMonitor
 from recognition.types import Embedding, FacePipeline, Image
 
@@ -69,9 +69,7 @@ class FaceStation:
     def enrol(self, images: Sequence[Image]) -> StoredEnrolment:
         """Build and store a template from live frames of a depositor (refused if the face already owns one)."""
         analyses = [self.pipeline.analyse(image) for image in images]
-        result = build_template(analyses, self.enrolment_policy)
-        refuse_if_enrolled(result.template, self.gallery, self.agreement.policy)
-        result = check_enrolment(self.attempts.monitor, list(zip(images, analyses, strict=True)), result)
+        result = self.attempts.enrolment_template(images, analyses, self.enrolment_policy, self.gallery)
         return store_enrolment(self.vault, result, self.pipeline.card.model_version)
 
     def match(self, image: Image, now_s: float) -> FaceMatch | None:

@@ -28,12 +28,10 @@ from recognition.enrolment import (
     EnrolmentError,
     EnrolmentPolicy,
     EnrolmentResult,
-    build_template,
-    refuse_if_enrolled,
 )
 from recognition.errors import RecognitionError
 from recognition.gallery import Gallery
-from recognition.liveness.attempt import LiveAgreement, check_enrolment
+from recognition.liveness.attempt import LiveAgreement
 from recognition.liveness.monitor import LivenessMonitor
 from recognition.types import Embedding, FacePipeline, FrameAnalysis, Image
 
@@ -309,9 +307,7 @@ class RecognitionWorker:
 
     def _template(self, pending: _Enrolment) -> EnrolmentResult:
         """The template of a finished enrolment: refused if the face already owns one, or if not judged live."""
-        result = build_template(pending.analyses, self.enrolment_policy)
-        refuse_if_enrolled(result.template, self.gallery, self.agreement.policy)
-        return check_enrolment(self.attempts.monitor, list(zip(pending.images, pending.analyses, strict=True)), result)
+        return self.attempts.enrolment_template(pending.images, pending.analyses, self.enrolment_policy, self.gallery)
 
     def _expire_enrolment(self) -> None:
         with self._enrolment_lock:

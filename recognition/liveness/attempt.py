@@ -9,15 +9,21 @@ it returns carries the liveness fields, so the log records score, method and mod
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from controller.domain.evidence import EnrolmentLiveness
 from controller.ports import FaceMatch
 from recognition.agreement import FrameAgreement
-from recognition.enrolment import EnrolmentError, EnrolmentResult
-from recognition.gallery import SearchResult
+from recognition.enrolment import (
+    EnrolmentError,
+    EnrolmentPolicy,
+    EnrolmentResult,
+    build_template,
+    refuse_if_enrolled,
+)
+from recognition.gallery import Gallery, SearchResult
 from recognition.liveness.monitor import LivenessMonitor
 from recognition.liveness.verdict import LivenessPolicy, LivenessVerdict
 from recognition.types import Embedding, FrameAnalysis, Image
@@ -43,6 +49,14 @@ class LiveAgreement:
         self.monitor.reset()
         self.last_verdict = verdict
         return joined(match, verdict)
+
+    def enrolment_template(
+        self, images: Sequence[Image], analyses: Sequence[FrameAnalysis], policy: EnrolmentPolicy, gallery: Gallery
+    ) -> EnrolmentResult:
+        """An enrolment's template: refused if the face already owns a compartment, or if it is not judged live."""
+        result = build_template(analyses, policy)
+        refuse_if_enrolled(result.template, gallery, self.agreement.policy)
+        return check_enrolment(self.monitor, list(zip(images, analyses, strict=True)), result)
 
     def observe_miss(self, now: float) -> None:
         """A frame with no usable face."""
