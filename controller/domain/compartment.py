@@ -356,19 +356,19 @@ class Compartment(DepositLifecycle):
 
     def _on_reject_identity(self, command: cmd.RejectIdentity, out: _EventBuilder) -> None:
         self._require(command, CompartmentState.VERIFYING)
-        failures = self.failed_attempts + 1
-        attacks = self.attacks + 1 if command.evidence.presentation_attack() else 0
         out.add(
             ev.IdentityRejected,
             reason=command.reason,
             evidence=command.evidence,
-            failed_attempts=failures,
+            failed_attempts=self.failed_attempts + 1,
         )
-        if attacks >= self.policy.max_presentation_attacks:
-            detail = f"{attacks} attempts judged presentation attacks ({command.evidence.liveness})"
+        # The rejection is applied already (record_reject_identity counts failures and consecutive attacks).
+        if self.attacks >= self.policy.max_presentation_attacks:
+            detail = f"{self.attacks} attempts judged presentation attacks ({command.evidence.liveness})"
             out.add(ev.AlarmRaised, reason=ev.AlarmReason.PRESENTATION_ATTACK_SUSPECTED, detail=detail)
-        elif failures >= self.policy.max_failed_verifications:
-            out.add(ev.AlarmRaised, reason=ev.AlarmReason.LOCKOUT, detail=f"{failures} failed verifications")
+        elif self.failed_attempts >= self.policy.max_failed_verifications:
+            detail = f"{self.failed_attempts} failed verifications"
+            out.add(ev.AlarmRaised, reason=ev.AlarmReason.LOCKOUT, detail=detail)
 
     # A timeout whose flow has moved on (another attempt, another opening, another unlock, or the
     # flow ended) is not an error: the timer simply lost its object, so it decides nothing.
