@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from controller.app.config_schema import SECRET_KEYS, SiteConfig
+from controller.app.config_schema import SECRET_KEYS, ApiSection, SiteConfig
 from controller.domain.errors import ConfigError
 from controller.service.scheduler import Timeouts
 
@@ -36,21 +36,6 @@ FILE_PATHS = (
 
 
 @dataclass(frozen=True)
-class ApiSettings:
-    """The HTTP API: loopback by default; who may call what (see ``controller.app.access``)."""
-
-    host: str = "127.0.0.1"
-    port: int = 8080
-    operator_token_sha256: str = ""  # deprecated shared token: named operators replace it
-    kiosk_token_sha256: str = ""  # the kiosk's own credential (deposits and its feed outside simulate mode)
-    metrics_public: bool = False  # /metrics without logging in (a scraper on a trusted network)
-    docs: bool = False  # an offline API documentation page at /docs
-    max_body_bytes: int = 10 * 1024 * 1024
-    cookie_secure: bool = True  # session cookies only over HTTPS (browsers treat localhost as secure)
-    session_hours: float = 12.0
-
-
-@dataclass(frozen=True)
 class Config:
     """Everything the composition root needs to build a running bank."""
 
@@ -59,7 +44,7 @@ class Config:
     pulse_ms: int = 500
     max_failed_verifications: int = 3
     timeouts: Timeouts = field(default_factory=Timeouts)
-    api: ApiSettings = field(default_factory=ApiSettings)
+    api: ApiSection = field(default_factory=ApiSection)  # the validated [api] section itself
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     site: SiteConfig = field(default_factory=SiteConfig)
     source: Path | None = None
@@ -124,7 +109,7 @@ def build_config(raw: Mapping[str, Any], source: Path | None = None) -> Config:
         pulse_ms=site.policy.pulse_ms,
         max_failed_verifications=site.policy.max_failed_verifications,
         timeouts=Timeouts(**site.timeouts.model_dump()),
-        api=ApiSettings(**site.api.model_dump()),
+        api=site.api,
         sections=sections,
         site=site,
         source=source,
