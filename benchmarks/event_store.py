@@ -3,7 +3,7 @@
     python benchmarks/event_store.py --json [--events 1000000] [--appends 2000] [--workers 2]
 
 Not a test: it prints figures. ``replay_verify`` runs ``lockers audit verify`` itself
-(``controller.app.auditor.verify_log``): every link and hash of the chain, contiguous versions, and the replay of
+(``controller.app.audit.verify.verify_log``): every link and hash of the chain, contiguous versions, and the replay of
 every event through the compartment state machine, spread over ``--workers`` processes.
 ``replay_verify_per_cpu_s`` divides by the CPU time used, so it stays meaningful on a shared machine.
 
@@ -32,10 +32,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from controller.app.anchor_keys import AuditSettings, load_signer, make_signing_key
-from controller.app.anchor_log import write_checkpoint
-from controller.app.auditor import verify_log
-from controller.app.config import load_config
+from controller.app.audit.anchors import write_checkpoint
+from controller.app.audit.keys import AuditSettings, load_signer, make_signing_key
+from controller.app.audit.verify import verify_log
+from controller.app.config.loader import load_config
 from controller.domain.events import (
     DepositStarted,
     DoorClosed,

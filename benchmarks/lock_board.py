@@ -26,7 +26,7 @@ from plc.driver import ModbusLockDriver  # noqa: E402
 from plc.registers import default_plc_config  # noqa: E402
 
 COMPARTMENTS = 48
-SIM_COMMAND = "import sys; from controller.app.cli import main; sys.argv[0] = 'lockers'; main()"
+SIM_COMMAND = "import sys; from controller.app.cli.main import main; sys.argv[0] = 'lockers'; main()"
 
 
 def start_simulator() -> tuple[subprocess.Popen[str], int]:

@@ -26,9 +26,9 @@ import numpy as np  # noqa: E402
 import numpy.typing as npt  # noqa: E402
 
 from recognition.errors import ImageError  # noqa: E402
-from recognition.evaluation import Pair, central_face, folder_identities, read_pairs, read_people  # noqa: E402
-from recognition.images import load_image  # noqa: E402
-from recognition.metrics import summarise  # noqa: E402
+from recognition.evaluation.datasets import Pair, central_face, folder_identities, read_pairs, read_people  # noqa: E402
+from recognition.evaluation.metrics import summarise  # noqa: E402
+from recognition.pipeline.images import load_image  # noqa: E402
 from recognition.types import Face  # noqa: E402
 
 MODELS = (
@@ -59,7 +59,7 @@ def all_pairs(identities: dict[str, list[Path]]) -> list[Pair]:
 
 def detect_all(paths: list[Path], cache: Path) -> dict[Path, tuple[npt.NDArray[np.uint8], Face | None]]:
     """The central face of every image (cached: faces only; the pixels are reloaded)."""
-    from recognition.detector import DetectorConfig, MtcnnDetector
+    from recognition.pipeline.detector import DetectorConfig, MtcnnDetector
 
     file = cache / "faces.pkl"
     known: dict[str, Face | None] = pickle.loads(file.read_bytes()) if file.is_file() else {}
@@ -89,7 +89,7 @@ def embed_all(
         known: Vectors = pickle.loads(file.read_bytes())
         if all(str(p) in known for p in faces):
             return known
-    from recognition.embedder import load_embedder
+    from recognition.models.embedder import load_embedder
 
     embedder = load_embedder(model)
     wall, cpu = time.perf_counter(), time.process_time()
@@ -146,7 +146,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/lockers-model-cache"))
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 suits a shared machine)")
     args = parser.parse_args()
-    from recognition.pipeline import set_threads
+    from recognition.pipeline.face import set_threads
 
     set_threads(args.threads)
     args.cache.mkdir(parents=True, exist_ok=True)

@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from recognition.errors import WeightsMissing  # noqa: E402
-from recognition.images import load_image  # noqa: E402
-from recognition.pipeline import MtcnnPipeline, build_pipeline, set_threads  # noqa: E402
+from recognition.pipeline.face import MtcnnPipeline, build_pipeline, set_threads  # noqa: E402
+from recognition.pipeline.images import load_image  # noqa: E402
 
 ASSETS = Path(os.environ.get("LOCKERS_ASSETS", Path(__file__).resolve().parents[2] / "shared"))
 FRAME = ASSETS / "data/samples/face_recognition/examples/obama-480p.jpg"
@@ -54,8 +54,8 @@ def pipeline_for(model: str, min_face_size: int) -> tuple[MtcnnPipeline, str]:
             raise
     import dataclasses
 
-    from recognition.embedder import TorchEmbedder
-    from recognition.facenet import FacenetNetwork
+    from recognition.models.embedder import TorchEmbedder
+    from recognition.models.facenet import FacenetNetwork
 
     pipeline = build_pipeline("dlib-resnet", min_face_size=min_face_size)
     card = dataclasses.replace(pipeline.card, name=model, input_size=160, embedding_size=512, weights_sha256="0" * 64)
@@ -82,7 +82,7 @@ def latency(pipeline: MtcnnPipeline, frame: np.ndarray, frames: int) -> dict[str
 
 def decision(pipeline: MtcnnPipeline, frame: np.ndarray, frames: int) -> dict[str, float]:
     """Frame -> decision: the service's per-frame work with the service's default rule."""
-    from recognition.agreement import FrameAgreement
+    from recognition.pipeline.agreement import FrameAgreement
     from recognition.settings import RecognitionSettings
 
     card = pipeline.card
@@ -132,9 +132,9 @@ def sustained(pipeline: MtcnnPipeline, frame: np.ndarray, frames: int) -> dict[s
 
 def liveness_cost(frame: np.ndarray, frames: int, min_face_size: int) -> dict[str, Any]:
     """Per-frame liveness: the MiniFASNet pair on the face, plus the attempt cue (aligned probe); wall and CPU."""
-    from recognition.detector import DetectorConfig, MtcnnDetector
     from recognition.liveness.cues import frame_cue
     from recognition.liveness.passive import load_passive
+    from recognition.pipeline.detector import DetectorConfig, MtcnnDetector
 
     try:
         scorer = load_passive()

@@ -5,7 +5,7 @@
 Both parts run the real stack of ``lockers scenario run``: the compartment service over a SQLite event
 log in a temporary folder, the encrypted template vault, the Modbus lock-board simulator on loopback
 (in-process, as ``lockers run --simulate``), the door poller, the timeout scheduler and the recognition
-bridge, with the recognition station of ``controller.app.daemon_cli.make_station``. Faces are LFW photos of
+bridge, with the recognition station of ``controller.app.cli.run.make_station``. Faces are LFW photos of
 the people with >= 20 images (``$LOCKERS_ASSETS/data/lfw-dev``): the first three that pass the quality
 gates enrol a person, the others are the frames shown at retrieval.
 
@@ -58,17 +58,17 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "benchm
 sys.path.insert(0, str(REPO))
 
 from controller.app.bootstrap import event_decoder, open_event_store  # noqa: E402
-from controller.app.config import Config, assets_root, load_config  # noqa: E402
-from controller.app.daemon_cli import make_station  # noqa: E402
+from controller.app.cli.run import make_station  # noqa: E402
+from controller.app.config.loader import Config, assets_root, load_config  # noqa: E402
 from controller.app.stack import Overrides, Stack, build_bank, open_vault, start_simulator  # noqa: E402
 from controller.domain import events as ev  # noqa: E402
 from controller.domain.states import CompartmentState as S  # noqa: E402
 from controller.ports import Clock, FixedClock, LockDriver, SensorObservation, StoredEvent, SystemClock  # noqa: E402
 from controller.service import audit  # noqa: E402
-from recognition.enrolment import EnrolmentError, build_template  # noqa: E402
-from recognition.images import load_image  # noqa: E402
+from recognition.pipeline.enrolment import EnrolmentError, build_template  # noqa: E402
+from recognition.pipeline.images import load_image  # noqa: E402
+from recognition.runtime.station import FaceStation, StoredEnrolment, store_enrolment  # noqa: E402
 from recognition.settings import RecognitionSettings  # noqa: E402
-from recognition.station import FaceStation, StoredEnrolment, store_enrolment  # noqa: E402
 from recognition.types import FrameAnalysis, Image, ModelCard  # noqa: E402
 
 COMPARTMENTS = 24

@@ -1,5 +1,5 @@
 """``python -m controller`` is the ``lockers`` command."""
 
-from controller.app.cli import main
+from controller.app.cli.main import main
 
 main()

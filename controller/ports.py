@@ -7,7 +7,7 @@ port       real adapter                           fake
 ========== ====================================== ==========================================
 EventStore ``storage.event_store.SqlEventStore``  ``storage.memory.InMemoryEventStore``
 LockDriver ``plc.driver.ModbusLockDriver``        ``plc.fake.FakeLockDriver``
-Identifier ``recognition.worker``                 ``recognition.fakes.ScriptedIdentifier``
+Identifier ``recognition.runtime.worker``                 ``recognition.fakes.ScriptedIdentifier``
 Clock      ``SystemClock``                        ``FixedClock``
 ========== ====================================== ==========================================
 """
@@ -159,7 +159,7 @@ class TemplateStore(TemplateVault, Protocol[EmbeddingT]):
     """The whole vault as recognition and the shell use it: put, get and destroy templates.
 
     Generic in the embedding type so that the core needs no array library; recognition binds it
-    (``recognition.station.TemplateVault = TemplateStore[Embedding]``) and mypy checks the adapters.
+    (``recognition.runtime.station.TemplateVault = TemplateStore[Embedding]``) and mypy checks the adapters.
     """
 
     def put(self, embedding: EmbeddingT, model_version: str) -> str:

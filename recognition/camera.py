@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from recognition.errors import RecognitionError
-from recognition.images import load_image
+from recognition.pipeline.images import load_image
 from recognition.types import Image
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp"})

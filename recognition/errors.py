@@ -58,7 +58,7 @@ class WeightsMissing(ModelError):
 
 
 class CheckpointInvalid(ModelError):
-    """A checkpoint file does not follow the format documented in ``recognition.embedder``."""
+    """A checkpoint file does not follow the format documented in ``recognition.models.embedder``."""
 
 
 class FetchError(RecognitionError):

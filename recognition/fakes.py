@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from recognition.camera import Frame
-from recognition.enrolment import EnrolmentResult
 from recognition.gallery import unit
-from recognition.images import load_image
+from recognition.pipeline.enrolment import EnrolmentResult
+from recognition.pipeline.images import load_image
+from recognition.runtime.worker import Observation
 from recognition.types import Embedding, Face, FaceSample, FrameAnalysis, Image, ModelCard, QualityReport
-from recognition.worker import Observation
 
 NO_FACE = 0
 """Identity code of a frame with nobody in it."""

@@ -5,7 +5,7 @@ Example::
     [recognition]
     model = "fr-feature+mobilefacenet"  # default; or dlib-resnet, fr-feature, mobilefacenet, faceres, facenet-*, a
                                 # '+'-joined fusion, or a fine-tuned checkpoint path
-    threshold = 1.0             # default: recognition.agreement.SERVICE_THRESHOLDS, else the model card's;
+    threshold = 1.0             # default: recognition.pipeline.agreement.SERVICE_THRESHOLDS, else the model card's;
                                 # calibrate per population (``lockers calibrate``). A threshold set without
                                 # a model keeps the former default model, dlib-resnet, it was chosen for.
     margin = 0.05               # best must beat the runner-up by this much
@@ -30,8 +30,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from controller.domain.errors import ConfigError
-from recognition.agreement import DEFAULT_MODEL, SERVICE_THRESHOLDS, AgreementPolicy, service_threshold
 from recognition.gallery import Gallery
+from recognition.pipeline.agreement import DEFAULT_MODEL, SERVICE_THRESHOLDS, AgreementPolicy, service_threshold
 from recognition.types import ModelCard
 
 LEGACY_MODEL = "dlib-resnet"
@@ -101,7 +101,7 @@ class RecognitionSettings:
         if self.cohort:
             from pathlib import Path
 
-            from recognition.cohort import load_cohort
+            from recognition.pipeline.cohort import load_cohort
 
             gallery.set_cohort(load_cohort(Path(self.cohort), card))
         return gallery

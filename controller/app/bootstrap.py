@@ -10,7 +10,7 @@ from controller.service.audit import Decoder
 
 def default_database_url() -> str:
     """The log of the default configuration: SQLite in the data directory (``LOCKERS_DATA_DIR``, else ``./var``)."""
-    from controller.app.location import bank_config, database_url
+    from controller.app.config.location import bank_config, database_url
 
     return database_url(bank_config(None))
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from controller.app.bootstrap import open_event_store
-from controller.app.config import Config, plc_section
-from controller.app.location import check_bank_log, database_url
+from controller.app.config.loader import Config, plc_section
+from controller.app.config.location import check_bank_log, database_url
 from controller.domain.compartment import Policy
 from controller.domain.errors import ConfigError, LockerError, UnknownCompartment
 from controller.ports import (

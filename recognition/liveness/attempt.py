@@ -15,17 +15,17 @@ from typing import Any
 
 from controller.domain.evidence import EnrolmentLiveness
 from controller.ports import FaceMatch
-from recognition.agreement import FrameAgreement
-from recognition.enrolment import (
+from recognition.gallery import Gallery, SearchResult
+from recognition.liveness.monitor import LivenessMonitor
+from recognition.liveness.verdict import LivenessPolicy, LivenessVerdict
+from recognition.pipeline.agreement import FrameAgreement
+from recognition.pipeline.enrolment import (
     EnrolmentError,
     EnrolmentPolicy,
     EnrolmentResult,
     build_template,
     refuse_if_enrolled,
 )
-from recognition.gallery import Gallery, SearchResult
-from recognition.liveness.monitor import LivenessMonitor
-from recognition.liveness.verdict import LivenessPolicy, LivenessVerdict
 from recognition.types import Embedding, FrameAnalysis, Image
 
 
@@ -113,7 +113,7 @@ _FLOATS = (
 
 
 def liveness_policy(section: Mapping[str, Any]) -> LivenessPolicy:
-    """The ``[liveness]`` section as the configuration schema validated it (``controller.app.config_schema``)."""
+    """The ``[liveness]`` section as the configuration schema validated it (``controller.app.config.schema``)."""
     values: dict[str, Any] = {key: float(v) if key in _FLOATS else v for key, v in section.items()}
     return LivenessPolicy(**values)
 

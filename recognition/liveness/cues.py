@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from recognition.align import ARCFACE_112, AlignTemplate, align_face, similarity_transform
+from recognition.pipeline.align import ARCFACE_112, AlignTemplate, align_face, similarity_transform
 from recognition.types import Face, Image
 
 PROBE = AlignTemplate("liveness-probe-48", 48, tuple((x * 48 / 112, y * 48 / 112) for x, y in ARCFACE_112.points))

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import torch
 
-from recognition import models
 from recognition.liveness.card import CROP_SIZE, LivenessCard, context_crop
 from recognition.liveness.network import MiniFASNet, minifasnet_v1se, minifasnet_v2
-from recognition.model_zoo import verified_with_digests
+from recognition.models import registry as models
+from recognition.models.zoo import verified_with_digests
 from recognition.types import Face, Image
 
 LIVE_CLASS = 1

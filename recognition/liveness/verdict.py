@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from controller.domain.errors import ConfigError
 from recognition.liveness.cues import AttemptCues, FrameCue, measure
-from recognition.quality import pose_metrics
+from recognition.pipeline.quality import pose_metrics
 from recognition.types import Face
 
 METHOD = "passive+replay+parallax"

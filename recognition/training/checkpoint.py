@@ -1,6 +1,6 @@
-"""Checkpoints: the fine-tuned model in ``recognition.embedder``'s format, plus the state to resume from.
+"""Checkpoints: the fine-tuned model in ``recognition.models.embedder``'s format, plus the state to resume from.
 
-* ``--out`` is written by ``recognition.embedder.save_checkpoint`` (keys ``card``, ``arch``,
+* ``--out`` is written by ``recognition.models.embedder.save_checkpoint`` (keys ``card``, ``arch``,
   ``state_dict``): it loads wherever recognition takes a model (``load_embedder(path)``).
   A sidecar ``<out>.json`` holds the run's full report.
 * Every epoch writes ``<out stem>.epochs/epoch-NNN.pt`` (the previous one is removed): the same three
@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from recognition.embedder import save_checkpoint
+from recognition.models.embedder import save_checkpoint
 from recognition.training.errors import ResumeMismatch
 from recognition.types import ModelCard
 

@@ -1,4 +1,4 @@
-"""A folder-per-identity dataset (listed by ``recognition.evaluation``) and a fingerprint of its bytes."""
+"""A folder-per-identity dataset (listed by ``recognition.evaluation.datasets``) and a fingerprint of its bytes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from recognition.evaluation import folder_identities, read_people
+from recognition.evaluation.datasets import folder_identities, read_people
 
 
 @dataclass(frozen=True, slots=True)

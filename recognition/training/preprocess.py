@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from recognition.align import AlignTemplate, align_face
 from recognition.errors import ImageError
-from recognition.evaluation import central_face
-from recognition.images import load_image
+from recognition.evaluation.datasets import central_face
+from recognition.pipeline.align import AlignTemplate, align_face
+from recognition.pipeline.images import load_image
 from recognition.training.data import Dataset
 from recognition.training.errors import DatasetError
 from recognition.training.progress import bar
 
 if TYPE_CHECKING:
-    from recognition.detector import MtcnnDetector
+    from recognition.pipeline.detector import MtcnnDetector
 
 MIN_PROBABILITY = 0.9
 """Detections below this are not faces we want to learn from (the subject is the central face above it)."""
@@ -72,7 +72,7 @@ def _cache_key(fingerprint: str, template: AlignTemplate) -> str:
 
 
 def _detect_all(dataset: Dataset, template: AlignTemplate, device: str) -> FaceSet:
-    from recognition.detector import DetectorConfig, MtcnnDetector
+    from recognition.pipeline.detector import DetectorConfig, MtcnnDetector
 
     detector = MtcnnDetector(DetectorConfig(device=device))
     chips: list[npt.NDArray[np.uint8]] = []

@@ -13,8 +13,8 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from recognition.embedder import TorchEmbedder, load_torch_embedder
-from recognition.metrics import TARGET_FARS
+from recognition.evaluation.metrics import TARGET_FARS
+from recognition.models.embedder import TorchEmbedder, load_torch_embedder
 from recognition.training import checkpoint
 from recognition.training.augment import FaceAugment
 from recognition.training.checkpoint import Progress

@@ -1,7 +1,7 @@
 """Verification metrics on the validation identities: every genuine pair, impostor pairs up to a cap.
 
 Scoring reuses ``recognition.gallery.pairwise_distances`` (the model card's metric) and
-``recognition.metrics.summarise`` (TAR at FAR 1e-2 and 1e-3, best accuracy, AUC, EER, thresholds).
+``recognition.evaluation.metrics.summarise`` (TAR at FAR 1e-2 and 1e-3, best accuracy, AUC, EER, thresholds).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import numpy.typing as npt
 
-from recognition.embedder import TorchEmbedder
+from recognition.evaluation.metrics import TARGET_FARS, summarise
 from recognition.gallery import pairwise_distances
-from recognition.metrics import TARGET_FARS, summarise
+from recognition.models.embedder import TorchEmbedder
 
 MAX_IMPOSTORS = 50_000
 """Enough impostor pairs to resolve FAR 1e-3 fifty times over, few enough to score in a second."""

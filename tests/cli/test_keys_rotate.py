@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from controller.app.config import load_config
-from controller.app.key_rotation import rotate_periodically, rotation_interval_s
+from controller.app.config.loader import load_config
+from controller.app.run.key_rotation import rotate_periodically, rotation_interval_s
 from controller.domain.errors import ConfigError
 from storage.templates import SqliteTemplateStore, generate_master_key, parse_master_key
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from controller.app.bootstrap import event_decoder
-from controller.app.config import Config, load_config
-from controller.app.exits import BAD_INPUT
-from controller.app.location import database_url
+from controller.app.cli.exits import BAD_INPUT
+from controller.app.config.loader import Config, load_config
+from controller.app.config.location import database_url
 from controller.app.stack import build_stack, open_vault
 from controller.domain.errors import ConfigError
 from controller.ports import SystemClock

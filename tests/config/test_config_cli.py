@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.app.exits import BAD_INPUT, CHECK_FAILED, UNAVAILABLE
+from controller.app.cli.exits import BAD_INPUT, CHECK_FAILED, UNAVAILABLE
 from storage.templates import parse_master_key
 
 pytestmark = pytest.mark.timeout(300)

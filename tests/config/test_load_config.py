@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.app.config import Config, compartment_ids, load_config, redacted
-from controller.app.config_schema import PlcSection, PolicySection, RecognitionSection, SiteConfig, TimeoutsSection
+from controller.app.config.loader import Config, compartment_ids, load_config, redacted
+from controller.app.config.schema import PlcSection, PolicySection, RecognitionSection, SiteConfig, TimeoutsSection
 from controller.domain.errors import ConfigError
 from controller.service.scheduler import Timeouts
 from plc.registers import parse_plc_config

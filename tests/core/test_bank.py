@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from controller.app.config import Timeouts
+from controller.app.config.loader import Timeouts
 from controller.domain.commands import TakeOutOfService
 from controller.domain.errors import TransitionRejected, UnlockOutcomeUnknown
 from controller.domain.events import AlarmRaised, BoardFaultResolved

@@ -2,7 +2,9 @@
 
 - ``controller/domain``: the standard library, ``transitions``, ``structlog``, the domain and ``controller.ports``;
 - ``controller/service``: anything but an adapter (storage, plc, recognition) or a heavy library;
-- ``controller/app``: the shell, the only wing that may import adapters.
+- ``controller/app``: the shell, the only wing that may import adapters;
+- ``storage/``, ``plc/``, ``recognition/`` (adapters), every folder of them: nothing from ``controller.app`` or
+  ``controller.service``, and no command-line library (every ``lockers`` command lives in ``controller/app/cli``).
 """
 
 from __future__ import annotations
@@ -69,6 +71,37 @@ def test_ports_import_only_the_domain() -> None:
     names = imported_modules(CONTROLLER / "ports.py")
     assert {n for n in names if n.startswith("controller.") and not n.startswith("controller.domain")} == set()
     assert {n.split(".")[0] for n in names} - set(sys.stdlib_module_names) - {"controller", "__future__"} == set()
+
+
+ADAPTER_PACKAGES = ("storage", "plc", "recognition")
+SHELL_ONLY = ("controller.app", "controller.service", "typer", "click")
+
+
+def adapter_folders() -> list[Path]:
+    """Every package folder of the adapters (``recognition/models``, ``recognition/liveness``, ...)."""
+    folders = [init.parent for pkg in ADAPTER_PACKAGES for init in (ROOT / pkg).rglob("__init__.py")]
+    assert len(folders) >= 8, f"too few adapter folders: {folders}"
+    return sorted(folders)
+
+
+def shell_imports(path: Path) -> set[str]:
+    """What ``path`` imports from the shell, the service or a command-line library."""
+    return {n for n in imported_modules(path) if any(n == s or n.startswith(s + ".") for s in SHELL_ONLY)}
+
+
+@pytest.mark.parametrize("folder", adapter_folders(), ids=lambda f: str(f.relative_to(ROOT)))
+def test_adapter_folder_imports_no_shell_and_no_service(folder: Path) -> None:
+    offenders = {}
+    for path in sorted(folder.glob("*.py")):
+        if foreign := shell_imports(path):
+            offenders[path.name] = sorted(foreign)
+    assert offenders == {}
+
+
+def test_the_adapter_rule_sees_a_cli_inside_an_adapter(tmp_path: Path) -> None:
+    sample = tmp_path / "cli.py"
+    sample.write_text("import typer\nfrom controller.app import exits\n")
+    assert shell_imports(sample) == {"typer", "controller.app", "controller.app.exits"}
 
 
 def module_name(path: Path) -> str:

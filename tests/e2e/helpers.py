@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from controller.app.bootstrap import event_decoder, open_event_store
-from controller.app.config import load_config
-from controller.app.daemon_cli import make_station
-from controller.app.scenario import Scenario, ScenarioRun, Step, load_scenario
+from controller.app.cli.run import make_station
+from controller.app.config.loader import load_config
+from controller.app.scenario.runner import Scenario, ScenarioRun, Step, load_scenario
 from controller.app.stack import open_vault
 from controller.domain import events as ev
 from controller.ports import StoredEvent

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from controller.app.scenario import Scenario, Step, load_scenario
+from controller.app.scenario.runner import Scenario, Step, load_scenario
 from controller.domain import events as ev
 from tests.e2e.helpers import TracedRun, UnlockLog, assert_passed, check_invariants, run_scenario
 

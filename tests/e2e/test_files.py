@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from controller.app.scenario import ScenarioError, load_scenario
+from controller.app.scenario.runner import ScenarioError, load_scenario
 
 LOCKERS = [sys.executable, "-m", "controller"]
 COLIN = "${LOCKERS_ASSETS}/data/lfw-dev/images/Colin_Powell/Colin_Powell_%04d.jpg"

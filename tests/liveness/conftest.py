@@ -9,8 +9,8 @@ import pytest
 from PIL import Image as PilImage
 from PIL import ImageOps
 
-from recognition.detector import DetectorConfig, MtcnnDetector
 from recognition.liveness.passive import MiniFasScorer, is_available, load_passive
+from recognition.pipeline.detector import DetectorConfig, MtcnnDetector
 from recognition.types import Image
 
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from controller.domain import events as ev
-from recognition.liveness.attack_set import make_attack_set
+from recognition.evaluation.attack_set import make_attack_set
 from tests.e2e.helpers import assert_passed, run_scenario
 
 POWELL = "data/lfw-dev/images/Colin_Powell/Colin_Powell_{:04d}.jpg"

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from recognition.cli import register
+from controller.app.cli.recognition import register
 
 POWELL = "data/lfw-dev/images/Colin_Powell/Colin_Powell_{:04d}.jpg"
 

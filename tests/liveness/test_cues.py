@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from controller.domain.errors import ConfigError
-from recognition.images import load_image
-from recognition.liveness.attacks import GENERATORS, jpeg
+from recognition.evaluation.attacks import GENERATORS, jpeg
 from recognition.liveness.cues import FrameCue, parallax, same_picture
 from recognition.liveness.monitor import LivenessMonitor
 from recognition.liveness.passive import MiniFasScorer
 from recognition.liveness.verdict import LivenessPolicy, judge
-from recognition.pipeline import MtcnnPipeline, build_pipeline
-from recognition.quality import QualityConfig
+from recognition.pipeline.face import MtcnnPipeline, build_pipeline
+from recognition.pipeline.images import load_image
+from recognition.pipeline.quality import QualityConfig
 from recognition.types import Image
 
 POWELL = "data/lfw-dev/images/Colin_Powell/Colin_Powell_{:04d}.jpg"

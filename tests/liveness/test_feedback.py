@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 
-from controller.app.api import EventBroadcaster
-from controller.app.feedback import Feedback, FeedbackFilter, feedback_of, sse_feedback
-from controller.app.metrics import Metrics
+from controller.app.http import EventBroadcaster
+from controller.app.http.feedback import Feedback, FeedbackFilter, feedback_of, sse_feedback
+from controller.app.run.metrics import Metrics
 from controller.domain.evidence import Evidence
 from controller.ports import FaceMatch
-from recognition.worker import FaceRejected
+from recognition.runtime.worker import FaceRejected
 
 
 def _match(compartment: str | None, accepted: bool, liveness: str) -> FaceMatch:

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from recognition import models
-from recognition.detector import MtcnnDetector
 from recognition.errors import CheckpointInvalid, WeightsMissing
 from recognition.liveness.network import minifasnet_v1se, minifasnet_v2
 from recognition.liveness.passive import MiniFasScorer, load_passive
+from recognition.models import registry as models
+from recognition.pipeline.detector import MtcnnDetector
 from tests.liveness.conftest import load_upright
 
 

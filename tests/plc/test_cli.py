@@ -13,8 +13,8 @@ import typer
 from structlog.testing import capture_logs
 from typer.testing import CliRunner
 
-from controller.app.exits import BAD_INPUT, OUTCOME_UNKNOWN, UNAVAILABLE
-from plc.cli import register
+from controller.app.cli.exits import BAD_INPUT, OUTCOME_UNKNOWN, UNAVAILABLE
+from controller.app.cli.plc import register
 from plc.sim_board import DoorBehaviour
 from tests.plc.conftest import ThreadedSimulator
 
@@ -107,7 +107,8 @@ def test_unlock_outside_the_map_is_refused_before_sending() -> None:
 
 
 def test_plc_sim_command_serves_until_interrupted() -> None:
-    command = [sys.executable, "-c", "import sys; from controller.app.cli import main; sys.argv[0] = 'lockers'; main()",
+    command = [sys.executable, "-c", (
+    "import sys; from controller.app.cli.main import main; sys.argv[0] = 'lockers'; main()"),
                "plc-sim", "--port", "0", "--compartments", "4", "--behaviour", "jam"]
     with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
         try:

@@ -14,14 +14,15 @@ import typer
 from structlog.testing import capture_logs
 from typer.testing import CliRunner
 
-from controller.app.exits import OUTCOME_UNKNOWN, UNAVAILABLE
-from plc.cli import register
+from controller.app.cli.exits import OUTCOME_UNKNOWN, UNAVAILABLE
+from controller.app.cli.plc import register
 from storage.lease import acquire_lease
 from tests.plc.conftest import ThreadedSimulator
 
 pytestmark = pytest.mark.timeout(90)
 REPO = Path(__file__).resolve().parents[2]
-LOCKERS = [sys.executable, "-c", "import sys; from controller.app.cli import main; sys.argv[0] = 'lockers'; main()"]
+LOCKERS = [sys.executable, "-c", (
+    "import sys; from controller.app.cli.main import main; sys.argv[0] = 'lockers'; main()")]
 
 
 def site(tmp_path: Path, port: int) -> Path:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from recognition.detector import DetectorConfig, MtcnnDetector
-from recognition.embedder import TorchEmbedder, load_torch_embedder
-from recognition.pipeline import MtcnnPipeline, build_pipeline
+from recognition.models.embedder import TorchEmbedder, load_torch_embedder
+from recognition.pipeline.detector import DetectorConfig, MtcnnDetector
+from recognition.pipeline.face import MtcnnPipeline, build_pipeline
 from tests.conftest import missing_asset
 
 

@@ -1,6 +1,6 @@
 """An independent NumPy reference of the faceres graph (NHWC, as TensorFlow computes it) to check the port.
 
-It shares no code with ``recognition.tfjs_graph``: it walks the GraphDef nodes in file order, reads the
+It shares no code with ``recognition.models.tfjs_graph``: it walks the GraphDef nodes in file order, reads the
 float16 shard by itself and pads by TensorFlow's documented SAME rule (pad_along = max(k - s, 0) when the
 size divides by the stride, else max(k - size % s, 0); the smaller half before).
 """

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from recognition.detector import MtcnnDetector
-from recognition.embedder import TorchEmbedder
-from recognition.eval_runs import evaluate_folder, evaluate_pairs
-from recognition.evaluation import FaceEmbedder, face_embedder
+from recognition.evaluation.datasets import FaceEmbedder, face_embedder
+from recognition.evaluation.runs import evaluate_folder, evaluate_pairs
+from recognition.models.embedder import TorchEmbedder
+from recognition.pipeline.detector import MtcnnDetector
 
 pytestmark = pytest.mark.slow
 

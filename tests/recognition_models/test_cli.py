@@ -7,8 +7,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from recognition.agreement import DEFAULT_MODEL, SERVICE_THRESHOLDS
-from recognition.cli import register
+from controller.app.cli.recognition import register
+from recognition.pipeline.agreement import DEFAULT_MODEL, SERVICE_THRESHOLDS
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +64,8 @@ def test_calibrate_writes_threshold_and_cohort(app: typer.Typer, assets: Path, t
     assert report["far"] <= 1e-3 and 0 < report["tar"] <= 1
     text = snippet.read_text()
     assert f"threshold = {report['threshold']:.4f}" in text and f'cohort = "{cohort}"' in text
-    from recognition.cohort import load_cohort
-    from recognition.embedder import load_embedder
+    from recognition.models.embedder import load_embedder
+    from recognition.pipeline.cohort import load_cohort
 
     assert load_cohort(cohort, load_embedder("dlib-resnet").card).shape == (10, 128)
     code, _, err = run(app, "calibrate", *args[:-1], "1e-5")

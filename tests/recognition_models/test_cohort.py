@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recognition.cohort import CohortNormaliser
-from recognition.detector import MtcnnDetector
-from recognition.embedder import TorchEmbedder
-from recognition.evaluation import embed_paths, face_embedder, folder_identities, read_people
-from recognition.metrics import threshold_at_far
+from recognition.evaluation.datasets import embed_paths, face_embedder, folder_identities, read_people
+from recognition.evaluation.metrics import threshold_at_far
+from recognition.models.embedder import TorchEmbedder
+from recognition.pipeline.cohort import CohortNormaliser
+from recognition.pipeline.detector import MtcnnDetector
 
 pytestmark = pytest.mark.slow
 Groups = dict[str, np.ndarray]

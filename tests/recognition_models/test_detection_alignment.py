@@ -4,9 +4,9 @@ from pathlib import Path
 
 import numpy as np
 
-from recognition.align import DLIB_150, FACENET_160, align_face, similarity_transform
-from recognition.detector import MtcnnDetector, faces_from_mtcnn
-from recognition.images import load_image
+from recognition.pipeline.align import DLIB_150, FACENET_160, align_face, similarity_transform
+from recognition.pipeline.detector import MtcnnDetector, faces_from_mtcnn
+from recognition.pipeline.images import load_image
 
 
 def test_mtcnn_finds_both_faces_in_two_people(detector: MtcnnDetector, samples: Path) -> None:

@@ -9,11 +9,17 @@ import pytest
 import torch
 from facenet_pytorch import InceptionResnetV1
 
-from recognition import models
-from recognition.detector import MtcnnDetector
-from recognition.embedder import TorchEmbedder, load_checkpoint, load_embedder, load_torch_embedder, save_checkpoint
 from recognition.errors import CheckpointInvalid, FetchError, RecognitionError, WeightsMissing
-from recognition.images import load_image
+from recognition.models import registry as models
+from recognition.models.embedder import (
+    TorchEmbedder,
+    load_checkpoint,
+    load_embedder,
+    load_torch_embedder,
+    save_checkpoint,
+)
+from recognition.pipeline.detector import MtcnnDetector
+from recognition.pipeline.images import load_image
 
 
 def test_dlib_card_names_the_weights(dlib_embedder: TorchEmbedder, models_root: Path) -> None:

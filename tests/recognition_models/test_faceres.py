@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from recognition.agreement import service_threshold
-from recognition.align import FACERES_224, align_face
-from recognition.detector import MtcnnDetector
-from recognition.embedder import load_checkpoint, load_embedder, load_torch_embedder, save_checkpoint
 from recognition.errors import CheckpointInvalid, WeightsMissing
-from recognition.evaluation import central_face, read_people
-from recognition.faceres import FaceRes
-from recognition.images import load_image
+from recognition.evaluation.datasets import central_face, read_people
+from recognition.models.embedder import load_checkpoint, load_embedder, load_torch_embedder, save_checkpoint
+from recognition.models.faceres import FaceRes
+from recognition.pipeline.agreement import service_threshold
+from recognition.pipeline.align import FACERES_224, align_face
+from recognition.pipeline.detector import MtcnnDetector
+from recognition.pipeline.images import load_image
 from recognition.types import Embedder, Face, Image
 from tests.conftest import missing_asset
 from tests.recognition_models import faceres_reference

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image as PilImage
 
-from recognition.detector import MtcnnDetector
 from recognition.errors import ImageTooLarge, ImageUnreadable, NotAnImage
-from recognition.images import decode_image_bytes, ensure_rgb, load_image
+from recognition.pipeline.detector import MtcnnDetector
+from recognition.pipeline.images import decode_image_bytes, ensure_rgb, load_image
 
 
 def test_rgba_png_becomes_rgb(samples: Path) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recognition.metrics import rank1_leave_one_out, rates_at, summarise, threshold_at_far
+from recognition.evaluation.metrics import rank1_leave_one_out, rates_at, summarise, threshold_at_far
 
 
 def test_threshold_at_far_accepts_at_most_the_allowed_impostors() -> None:

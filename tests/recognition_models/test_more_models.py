@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recognition.detector import MtcnnDetector
-from recognition.embedder import load_checkpoint, load_embedder, load_torch_embedder, save_checkpoint
 from recognition.errors import CheckpointInvalid, WeightsMissing
-from recognition.images import load_image
+from recognition.models.embedder import load_checkpoint, load_embedder, load_torch_embedder, save_checkpoint
+from recognition.pipeline.detector import MtcnnDetector
+from recognition.pipeline.images import load_image
 from recognition.types import Embedder, Face, Image
 
 Faces = list[tuple[str, Image, Face]]

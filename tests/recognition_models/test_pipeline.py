@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
-from recognition.images import load_image
-from recognition.pipeline import MtcnnPipeline
+from recognition.pipeline.face import MtcnnPipeline
+from recognition.pipeline.images import load_image
 from recognition.types import FacePipeline
 
 

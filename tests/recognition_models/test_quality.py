@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from recognition.detector import MtcnnDetector
-from recognition.images import load_image
-from recognition.quality import QualityConfig, assess, select_primary
+from recognition.pipeline.detector import MtcnnDetector
+from recognition.pipeline.images import load_image
+from recognition.pipeline.quality import QualityConfig, assess, select_primary
 from recognition.types import Face, Image
 
 

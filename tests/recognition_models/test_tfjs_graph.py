@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from recognition.errors import CheckpointInvalid
-from recognition.tfjs_graph import load_tfjs
+from recognition.models.tfjs_graph import load_tfjs
 
 SAME = base64.b64encode(b"SAME").decode()
 

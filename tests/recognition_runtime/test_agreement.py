@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from controller.domain.errors import ConfigError
-from recognition.agreement import AgreementPolicy, FrameAgreement
 from recognition.gallery import Candidate, SearchResult
+from recognition.pipeline.agreement import AgreementPolicy, FrameAgreement
 
 POLICY = AgreementPolicy(threshold=0.5, margin=0.1, frames_required=3, frames_window=5, window_s=2.0)
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from controller.ports import FaceMatch
-from recognition.enrolment import AlreadyEnrolled
-from recognition.images import load_image
+from recognition.pipeline.enrolment import AlreadyEnrolled
+from recognition.pipeline.images import load_image
+from recognition.runtime.station import FaceStation
 from recognition.settings import RecognitionSettings
-from recognition.station import FaceStation
 from storage.templates import SqliteTemplateStore, generate_master_key, parse_master_key
 
 pytestmark = pytest.mark.slow
@@ -39,8 +39,8 @@ def photo(assets: Path) -> Photos:
 @pytest.fixture(scope="module")
 def station(tmp_path_factory: pytest.TempPathFactory, photo: Photos) -> FaceStation:
     from recognition.errors import ModelError
-    from recognition.pipeline import build_pipeline
-    from recognition.quality import QualityConfig
+    from recognition.pipeline.face import build_pipeline
+    from recognition.pipeline.quality import QualityConfig
 
     try:
         pipeline = build_pipeline(SETTINGS.model, min_face_size=40, quality=QualityConfig(min_face_px=40), threads=1)

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from controller.domain.errors import ConfigError
-from recognition.enrolment import (
+from recognition.fakes import FAKE_CARD, FakeFacePipeline, analysis
+from recognition.pipeline.enrolment import (
     INCONSISTENT,
     EnrolmentError,
     EnrolmentPolicy,
     build_template,
     normalised_mean,
 )
-from recognition.fakes import FAKE_CARD, FakeFacePipeline, analysis
 from recognition.types import FrameAnalysis
 
 PIPELINE = FakeFacePipeline()

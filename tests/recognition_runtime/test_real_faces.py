@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 
 from controller.ports import FaceMatch
-from recognition.agreement import AgreementPolicy
-from recognition.enrolment import EnrolmentPolicy, build_template
 from recognition.errors import ModelError
 from recognition.fakes import FileFrameSource
 from recognition.gallery import Gallery
-from recognition.images import load_image
-from recognition.pipeline import build_pipeline
+from recognition.pipeline.agreement import AgreementPolicy
+from recognition.pipeline.enrolment import EnrolmentPolicy, build_template
+from recognition.pipeline.face import build_pipeline
+from recognition.pipeline.images import load_image
+from recognition.runtime.worker import Observation, RecognitionWorker
 from recognition.types import FacePipeline
-from recognition.worker import Observation, RecognitionWorker
 from storage.templates import SqliteTemplateStore, generate_master_key, parse_master_key
 from tests.conftest import missing_asset
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from controller.domain.errors import ConfigError
-from recognition.cohort import save_cohort
 from recognition.errors import RecognitionError
+from recognition.pipeline.cohort import save_cohort
 from recognition.settings import RecognitionSettings
 from recognition.types import ModelCard
 

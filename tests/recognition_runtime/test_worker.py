@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 
 from controller.ports import FaceMatch
-from recognition.agreement import AgreementPolicy
-from recognition.enrolment import EnrolmentError
 from recognition.errors import ImageError
 from recognition.fakes import BLURRY, NO_FACE, FakeFacePipeline, FileFrameSource, ScriptedIdentifier
 from recognition.gallery import Gallery
-from recognition.types import FrameAnalysis
-from recognition.worker import (
+from recognition.pipeline.agreement import AgreementPolicy
+from recognition.pipeline.enrolment import EnrolmentError
+from recognition.runtime.worker import (
     ANALYSIS_FAILED,
     NO_TEMPLATES,
     FaceRejected,
@@ -24,6 +23,7 @@ from recognition.worker import (
     RecognitionWorker,
     asyncio_sink,
 )
+from recognition.types import FrameAnalysis
 
 POLICY = AgreementPolicy(threshold=0.5, margin=0.1, frames_required=3, frames_window=5, window_s=2.0)
 DEPOSITOR, OTHER, STRANGER = 7, 9, 11

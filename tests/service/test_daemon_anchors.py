@@ -7,10 +7,10 @@ from pathlib import Path
 
 import httpx
 
-from controller.app.anchor_keys import AuditSettings, make_signing_key
-from controller.app.anchor_log import add_anchor_findings, read_checkpoints
-from controller.app.auditor import verify_log
-from controller.app.config import load_config
+from controller.app.audit.anchors import add_anchor_findings, read_checkpoints
+from controller.app.audit.keys import AuditSettings, make_signing_key
+from controller.app.audit.verify import verify_log
+from controller.app.config.loader import load_config
 from storage.audit_reader import AuditReader
 from tests.service.conftest import OPERATOR_TOKEN, start_bank
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from controller.app.config import load_config
-from controller.app.health import BankHealth
+from controller.app.config.loader import load_config
+from controller.app.run.health import BankHealth
 from controller.app.stack import Overrides, build_bank
 from controller.ports import BoardFaulted, BoardRecovered
 from controller.service.simulation import ForgetfulVault, NoGallery
 from plc.fake import FakeLockDriver
-from recognition.agreement import AgreementPolicy
 from recognition.fakes import FakeFacePipeline, FileFrameSource
 from recognition.gallery import Gallery
-from recognition.worker import RecognitionWorker
+from recognition.pipeline.agreement import AgreementPolicy
+from recognition.runtime.worker import RecognitionWorker
 
 
 def health_of(tmp_path: Path, frames: int = 0, uploads: bool = True) -> BankHealth:

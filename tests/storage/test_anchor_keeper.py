@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from controller.app.anchor_keeper import AnchorKeeper
-from controller.app.anchor_keys import AuditSettings, make_signing_key
-from controller.app.anchor_log import add_anchor_findings, read_checkpoints
-from controller.app.auditor import verify_log
-from controller.app.config import Config, load_config
+from controller.app.audit.anchors import add_anchor_findings, read_checkpoints
+from controller.app.audit.keeper import AnchorKeeper
+from controller.app.audit.keys import AuditSettings, make_signing_key
+from controller.app.audit.verify import verify_log
+from controller.app.config.loader import Config, load_config
 from controller.service.compartments import CompartmentService
 from controller.service.simulation import ForgetfulVault, HistorySimulator, resume_clock
 from plc.fake import FakeLockDriver

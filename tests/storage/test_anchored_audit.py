@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from controller.app.anchor_keys import AuditSettings, load_signer, make_signing_key
-from controller.app.anchor_log import add_anchor_findings, head_from_log, read_checkpoints, write_checkpoint
-from controller.app.auditor import verify_log
-from controller.app.config import Config, load_config
+from controller.app.audit.anchors import add_anchor_findings, head_from_log, read_checkpoints, write_checkpoint
+from controller.app.audit.keys import AuditSettings, load_signer, make_signing_key
+from controller.app.audit.verify import verify_log
+from controller.app.config.loader import Config, load_config
 from controller.domain.chain import GENESIS_HASH, content_hash
 from controller.domain.errors import ConfigError
 from controller.domain.events import (

@@ -16,7 +16,7 @@ from storage.engine import parse_url
 from storage.event_store import SqlEventStore
 from storage.schema import bank, events, metadata
 
-CLI = [sys.executable, "-c", "from controller.app.cli import main; main()"]
+CLI = [sys.executable, "-c", "from controller.app.cli.main import main; main()"]
 
 
 def lockers(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:

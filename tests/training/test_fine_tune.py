@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from recognition.detector import MtcnnDetector
-from recognition.embedder import load_embedder
-from recognition.images import load_image
-from recognition.models import sha256_of
+from recognition.models.embedder import load_embedder
+from recognition.models.registry import sha256_of
+from recognition.pipeline.detector import MtcnnDetector
+from recognition.pipeline.images import load_image
 from recognition.training.config import TrainConfig
 from recognition.training.data import load_dataset
 from recognition.training.errors import ResumeMismatch

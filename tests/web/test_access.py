@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from controller.app.web.pages import STATIC
+from controller.app.http.web.pages import STATIC
 from tests.service.conftest import RunningBank
 from tests.web.conftest import AUDITOR, OPERATOR, lockers, log_in
 

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI
 
-from controller.app.access import Access, AccessSettings
-from controller.app.operators import OperatorDirectory, check_password, hash_password, token_digest
-from controller.app.web.feed import KioskFeed
-from controller.app.web.pages import KioskSettings, pages_router
+from controller.app.http.access import Access, AccessSettings
+from controller.app.http.operators import OperatorDirectory, check_password, hash_password, token_digest
+from controller.app.http.web.feed import KioskFeed
+from controller.app.http.web.pages import KioskSettings, pages_router
 
 KIOSK_TOKEN = "kiosk-secret-token"
 

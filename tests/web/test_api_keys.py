@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.app.config import load_config
+from controller.app.config.loader import load_config
 from controller.domain.errors import ConfigError
 
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from controller.app.web.feed import KioskFeed, kiosk_message
+from controller.app.http.web.feed import KioskFeed, kiosk_message
 from controller.domain import events as ev
 from controller.domain.evidence import Evidence
 from controller.ports import FaceMatch, StoredEvent
 from recognition.fakes import analysis
-from recognition.worker import FaceRejected
+from recognition.runtime.worker import FaceRejected
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

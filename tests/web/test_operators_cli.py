@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from controller.app.operators import OperatorDirectory
+from controller.app.http.operators import OperatorDirectory
 from tests.web.conftest import lockers
 
 

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from controller.app.access import Access, AccessSettings
+from controller.app.http.access import Access, AccessSettings
+from controller.app.http.operators import OperatorDirectory, token_digest
 from controller.app.http.pins import pin_router
-from controller.app.metrics import Metrics
-from controller.app.operators import OperatorDirectory, token_digest
+from controller.app.run.metrics import Metrics
 from controller.service.pins import PinCoolingDown, PinNeedsOperator, PinRefused
 
 KIOSK = {"Authorization": "Bearer kiosk-secret-token"}

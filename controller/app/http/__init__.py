@@ -15,9 +15,9 @@ from controller.app.http.errors import install_error_boundary
 from controller.app.http.operator import operator_router
 from controller.app.http.pins import pin_router
 from controller.app.http.simulate import doors_router, frames_router
-from controller.app.web.console import console_router
-from controller.app.web.guard import GuardMiddleware
-from controller.app.web.pages import pages_router
+from controller.app.http.web.console import console_router
+from controller.app.http.web.guard import GuardMiddleware
+from controller.app.http.web.pages import pages_router
 
 __all__ = ["ApiContext", "EventBroadcaster", "create_app", "sse_message"]
 

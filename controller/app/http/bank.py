@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
-from controller.app.feedback import Feedback, sse_feedback
 from controller.app.http.context import SSE_QUEUE_SIZE, ApiContext, sse_message
+from controller.app.http.feedback import Feedback, sse_feedback
 from controller.ports import StoredEvent
 from controller.service import audit
 

@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.app.feedback import Feedback
-from controller.app.metrics import Metrics
-from controller.app.web import WebOptions
-from controller.app.web.documents import stored_document
+from controller.app.http.feedback import Feedback
+from controller.app.http.web import WebOptions
+from controller.app.http.web.documents import stored_document
+from controller.app.run.metrics import Metrics
 from controller.ports import EventStore, StoredEvent
 from controller.service.bank import DepositReceipt, LockerBank
 from controller.service.pins import PinDesk

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from controller.app.http.context import ApiContext
-from controller.app.operators import Principal
+from controller.app.http.operators import Principal
 from controller.service import audit
 
 

@@ -22,7 +22,7 @@ from prometheus_client import Counter
 from pydantic import BaseModel, Field
 
 from controller.app.http.context import ApiContext
-from controller.app.operators import Principal
+from controller.app.http.operators import Principal
 from controller.service import audit
 from controller.service.pins import (
     PinCoolingDown,

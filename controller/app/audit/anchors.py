@@ -1,0 +1,162 @@
+"""The anchor file (append-only JSON lines of signed checkpoints), the witness, and the anchored audit.
+
+The anchor file belongs somewhere the database's owner cannot rewrite (another disk, host or account);
+a witness URL, when configured, receives every checkpoint as it is written, so even a rewritten anchor
+file can be caught against the witness's copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from controller.app.audit.keys import AuditSettings, is_authentic, load_verifier, sign
+from controller.app.config.loader import Config
+from controller.domain.errors import ConfigError
+from controller.service import anchors
+from controller.service.anchors import Checkpoint
+from controller.service.audit import AuditReport
+
+log = structlog.get_logger("lockers.anchors")
+
+
+def now_text() -> str:
+    """UTC now as ISO-8601, the checkpoints' time format."""
+    return datetime.now(UTC).isoformat()
+
+
+def head_from_log(reader: anchors.LogFacts) -> anchors.ChainHead:
+    """The current head of a log, read from the database (at start and for ``audit anchor``)."""
+    low, high, count = reader.position_bounds()
+    if count == 0:
+        return anchors.ChainHead()
+    hashes = reader.hashes_at([low, high])
+    return anchors.ChainHead(hashes[low], high, hashes[high], count, reader.stream_heads())
+
+
+def append_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
+    """Add one line to the anchor file and make it durable before returning."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the anchor file {path}: {exc.strerror}") from None
+    with os.fdopen(descriptor, "a", encoding="utf-8") as file:
+        file.write(checkpoint.to_line() + "\n")
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def send_to_witness(url: str, checkpoint: Checkpoint, timeout_s: float) -> str | None:
+    """POST the checkpoint to the witness; None when it accepted it (2xx), else why not."""
+    request = urllib.request.Request(  # noqa: S310 - the URL's scheme is checked when the settings are read
+        url, data=checkpoint.to_line().encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            return None if 200 <= response.status < 300 else f"witness answered {response.status}"
+    except urllib.error.HTTPError as exc:
+        return f"witness answered {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return f"witness unreachable: {reason}"
+
+
+@dataclass(frozen=True)
+class Written:
+    """A checkpoint just written, and what the witness said (None: accepted or none configured)."""
+
+    checkpoint: Checkpoint
+    witness_error: str | None
+
+
+def write_checkpoint(settings: AuditSettings, signer: Ed25519PrivateKey, head: anchors.ChainHead) -> Written:
+    """Sign the head, append it to the anchor file, then hand it to the witness (whose failure is logged)."""
+    checkpoint = sign(head.checkpoint(now_text()), signer)
+    append_checkpoint(settings.anchor_path, checkpoint)
+    error = None
+    if settings.witness_url:
+        error = send_to_witness(settings.witness_url, checkpoint, settings.witness_timeout_s)
+        if error:
+            log.warning("checkpoint not witnessed", url=settings.witness_url, error=error)
+    return Written(checkpoint, error)
+
+
+def read_checkpoints(path: Path) -> tuple[list[Checkpoint], list[tuple[int, str]]]:
+    """Every checkpoint in the anchor file and the (line number, reason) of each unreadable line."""
+    checkpoints, unreadable = [], []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return [], []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the anchor file {path}: {exc}") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            checkpoints.append(Checkpoint.from_line(line))
+        except ValueError as exc:
+            unreadable.append((number, str(exc)))
+    return checkpoints, unreadable
+
+
+def check_anchors(settings: AuditSettings, reader: anchors.LogFacts) -> tuple[list[anchors.Problem], dict[str, Any]]:
+    """The log against every authentic checkpoint of the anchor file; forged or unreadable lines are problems."""
+    checkpoints, unreadable = read_checkpoints(settings.anchor_path)
+    summary: dict[str, Any] = {"path": str(settings.anchor_path), "checkpoints": len(checkpoints)}
+    if not checkpoints and not unreadable:
+        return [], summary
+    verifier = load_verifier(settings)
+    problems: list[anchors.Problem] = [
+        (0, "bad_signature", f"anchor file line {number} is not a checkpoint: {reason}")
+        for number, reason in unreadable
+    ]
+    authentic = []
+    for checkpoint in checkpoints:
+        if is_authentic(checkpoint, verifier):
+            authentic.append(checkpoint)
+        else:
+            text = f"the checkpoint of {checkpoint.time} (position {checkpoint.position}) is not signed by this key"
+            problems.append((checkpoint.position, "bad_signature", text))
+    problems += anchors.check(authentic, reader)
+    if authentic:
+        latest = max(authentic, key=lambda c: c.position)
+        summary.update(anchored_position=latest.position, anchored_at=latest.time)
+    return problems, summary
+
+
+def checkpoint_json(written: Written, settings: AuditSettings) -> dict[str, Any]:
+    """What ``lockers audit anchor --json`` prints."""
+    document: dict[str, Any] = json.loads(written.checkpoint.to_line())
+    document.pop("streams", None)
+    document["anchor_path"] = str(settings.anchor_path)
+    if settings.witness_url:
+        document["witness"] = {"url": settings.witness_url, "ok": written.witness_error is None}
+        if written.witness_error:
+            document["witness"]["error"] = written.witness_error
+    return document
+
+
+def add_anchor_findings(report: AuditReport, config: Config, url: str) -> dict[str, Any]:
+    """Check the log at ``url`` against the configured anchor file; add its problems to ``report``."""
+    from storage.audit_reader import AuditReader
+
+    reader = AuditReader.from_url(url)
+    try:
+        problems, summary = check_anchors(AuditSettings.from_config(config), reader)
+    finally:
+        reader.close()
+    for position, kind, text in problems:
+        report.flag(position, "anchor", text, kind=kind)
+    report.anchors = summary
+    return summary

@@ -1,0 +1,132 @@
+"""The ``[audit]`` settings and the Ed25519 key pair that signs checkpoints of the log's head.
+
+The private key is written with mode 0600 from its first byte (``os.open`` with that mode, never a chmod
+afterwards) and never overwritten; the public key beside it is what ``audit verify`` trusts.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from controller.app.config.loader import Config
+from controller.domain.errors import ConfigError
+from controller.service.anchors import Checkpoint
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """``[audit]``: where checkpoints go, how often, who signs them and who witnesses them."""
+
+    anchor_path: Path
+    signing_key_path: Path
+    public_key_path: Path
+    checkpoint_every_events: int = 1000
+    checkpoint_every_s: float = 60.0
+    witness_url: str = ""
+    witness_timeout_s: float = 5.0
+
+    @classmethod
+    def from_config(cls, config: Config) -> AuditSettings:
+        """``[audit]`` as the schema validated it; paths default into the data directory."""
+        section = config.site.audit
+        signing = Path(section.signing_key_path or config.data_dir / "audit-signing.key")
+        return cls(
+            anchor_path=Path(section.anchor_path or config.data_dir / "anchors.jsonl"),
+            signing_key_path=signing,
+            public_key_path=Path(section.public_key_path or f"{signing}.pub"),
+            checkpoint_every_events=section.checkpoint_every_events,
+            checkpoint_every_s=section.checkpoint_every_s,
+            witness_url=section.witness_url,
+            witness_timeout_s=section.witness_timeout_s,
+        )
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    """A short fingerprint of a public key: the first 16 hex digits of SHA-256 over its raw bytes."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def make_signing_key(settings: AuditSettings) -> str:
+    """Write a new key pair where ``settings`` say; refuse to replace one. Returns the key id."""
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    for path in (settings.signing_key_path, settings.public_key_path):
+        if path.exists():
+            raise ConfigError(f"{path} already exists: checkpoints it signed would no longer verify (not replaced)")
+    _write_new(settings.signing_key_path, pem, 0o600)
+    _write_new(settings.public_key_path, public, 0o644)
+    return key_id(private.public_key())
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {path}: {exc.strerror}") from None
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def load_signer(settings: AuditSettings) -> Ed25519PrivateKey:
+    """The private key; a clear error when it is missing or not an Ed25519 PEM key."""
+    key = _load(settings.signing_key_path, private=True)
+    assert isinstance(key, Ed25519PrivateKey)
+    return key
+
+
+def load_verifier(settings: AuditSettings) -> Ed25519PublicKey:
+    """The public key that checkpoints must verify against."""
+    key = _load(settings.public_key_path, private=False)
+    assert isinstance(key, Ed25519PublicKey)
+    return key
+
+
+def _load(path: Path, *, private: bool) -> Any:
+    kind = "signing key" if private else "public key"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"no audit {kind} at {path}: run `lockers keys signing`") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the audit {kind} {path}: {exc.strerror}") from None
+    try:
+        key = serialization.load_pem_private_key(data, None) if private else serialization.load_pem_public_key(data)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{path} is not a PEM {kind}: {exc}") from None
+    wanted = Ed25519PrivateKey if private else Ed25519PublicKey
+    if not isinstance(key, wanted):
+        raise ConfigError(f"{path} is not an Ed25519 {kind}")
+    return key
+
+
+def sign(checkpoint: Checkpoint, signer: Ed25519PrivateKey) -> Checkpoint:
+    """The checkpoint with its key id and signature."""
+    named = replace(checkpoint, key_id=key_id(signer.public_key()))
+    return replace(named, signature=base64.b64encode(signer.sign(named.body())).decode())
+
+
+def is_authentic(checkpoint: Checkpoint, verifier: Ed25519PublicKey) -> bool:
+    """Whether ``checkpoint`` was signed by the holder of ``verifier``'s private key, unchanged since."""
+    try:
+        verifier.verify(base64.b64decode(checkpoint.signature, validate=True), checkpoint.body())
+    except (InvalidSignature, ValueError):
+        return False
+    return checkpoint.key_id == key_id(verifier)

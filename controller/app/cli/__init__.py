@@ -1,0 +1,1 @@
+"""Every ``lockers`` command: the root app and one module per command group."""

@@ -1,0 +1,80 @@
+"""``lockers config check|show`` and ``lockers keys master|operator-token``: the site's configuration and secrets."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from controller.app.cli import exits
+from controller.app.config.loader import Config, load_config, redacted
+from controller.app.config.location import ConfigOption, bank_config, database_url
+from controller.app.http.operators import token_digest
+from controller.domain.errors import ConfigError
+
+config_app = typer.Typer(no_args_is_help=True, help="Check a configuration file; show the effective values.")
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+TOKEN_BYTES = 32
+
+
+@config_app.command("check")
+def check(file: Annotated[Path, typer.Argument(help="TOML configuration file.")]) -> None:
+    """Exit 0 when FILE is valid; else print one line per problem and exit 1."""
+    try:
+        config = load_config(file)
+    except ConfigError as exc:
+        exits.fail(exc, exits.CHECK_FAILED)
+    typer.echo(f"ok: {file} ({config.compartments} compartments, data dir {config.data_dir})")
+
+
+@config_app.command("show")
+def show(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Every effective value (defaults included, secrets redacted), and where the log lives."""
+    document = effective(bank_config(config))
+    if as_json:
+        typer.echo(json.dumps(document, indent=2))
+        return
+    for section, values in document.items():
+        typer.echo(f"[{section}]")
+        for key, value in values.items():
+            typer.echo(f"# {key} (not set)" if value is None else f"{key} = {json.dumps(value)}")
+        typer.echo("")
+
+
+def effective(config: Config) -> dict[str, dict[str, object]]:
+    """The redacted configuration plus the resolved log URL (password hidden)."""
+    from storage.engine import parse_url
+
+    document = redacted(config)
+    document["storage"]["effective_url"] = parse_url(database_url(config)).render_as_string(hide_password=True)
+    return document
+
+
+def master() -> None:
+    """Print a new template master key for ``[templates] master_key`` (or LOCKERS_MASTER_KEY)."""
+    from storage.templates import generate_master_key
+
+    typer.echo(generate_master_key())
+
+
+def operator_token(as_json: JsonOption = False) -> None:
+    """Print a new operator token (give it to operators) and its SHA-256 (put it in the configuration)."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    digest = token_digest(token)
+    if as_json:
+        typer.echo(json.dumps({"token": token, "operator_token_sha256": digest}))
+        return
+    typer.echo(f"token: {token}")
+    typer.echo(f'[api] operator_token_sha256 = "{digest}"')
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``config`` group, and ``master`` and ``operator-token`` to the root CLI's ``keys`` group."""
+    from controller.app.cli.main import keys_app
+
+    app.add_typer(config_app, name="config")
+    keys_app.command("master")(master)
+    keys_app.command("operator-token")(operator_token)

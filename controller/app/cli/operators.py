@@ -1,0 +1,98 @@
+"""``lockers operators``: named operator accounts and their API tokens."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from controller.app.http.operators import OperatorDirectory
+
+operators_app = typer.Typer(no_args_is_help=True, help="Operator accounts for the console and the API.")
+FIRST_OPERATOR = "admin"
+FIRST_PASSWORD_FILE = "first-operator.txt"
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML configuration file (its data dir).")]
+
+
+def directory_for(config: Path | None) -> tuple[OperatorDirectory, Path]:
+    """The accounts file of the configured bank, and its data dir."""
+    from controller.app.config.loader import load_config
+
+    data_dir = load_config(config).data_dir
+    return OperatorDirectory(data_dir / "operators.db"), data_dir
+
+
+@operators_app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Login name (letters, digits, . _ @ -).")],
+    role: Annotated[str, typer.Option("--role", help="operator (acts) or auditor (reads only).")] = "operator",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Create an operator account."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    directory, _ = directory_for(config)
+    directory.add(name, password, role)
+    typer.echo(f"operator {name!r} ({role}) added")
+
+
+@operators_app.command("token")
+def token(
+    name: Annotated[str, typer.Argument(help="The operator the token acts as.")],
+    config: ConfigOption = None,
+) -> None:
+    """Print a new API token for scripts (`Authorization: Bearer <token>`); it is shown only once."""
+    directory, _ = directory_for(config)
+    typer.echo(directory.issue_token(name))
+
+
+@operators_app.command("list")
+def list_operators(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")] = False,
+) -> None:
+    """Every account and its role."""
+    directory, _ = directory_for(config)
+    rows = [{"name": name, "role": role} for name, role in directory.names()]
+    if as_json:
+        typer.echo(json.dumps({"operators": rows}, indent=2))
+    for row in [] if as_json else rows:
+        typer.echo(f"{row['name']:<24} {row['role']}")
+
+
+@operators_app.command("first")
+def first(
+    config: ConfigOption = None,
+    url: Annotated[str, typer.Option("--url", help="Where the console is served.")] = "http://127.0.0.1:8080",
+) -> None:
+    """Make a first account when there is none, and say how to log in (used by `make run`)."""
+    directory, data_dir = directory_for(config)
+    password_file = data_dir / FIRST_PASSWORD_FILE
+    if not directory.names():
+        password = secrets.token_urlsafe(12)
+        directory.add(FIRST_OPERATOR, password, "operator")
+        password_file.write_text(password + "\n")
+        password_file.chmod(0o600)
+    elif not password_file.exists():
+        typer.echo(f"operator console: {url}/operator (accounts: `lockers operators list`)")
+        return
+    typer.echo(
+        f"operator console: {url}/operator  user: {FIRST_OPERATOR}  password: {password_file.read_text().strip()}"
+        f"  (kept in {password_file}; add your own with `lockers operators add NAME`)"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``operators`` to the root CLI."""
+    app.add_typer(operators_app, name="operators")
+
+
+

@@ -1,0 +1,101 @@
+"""``lockers run`` and ``lockers scenario run``: the service and its scripted scenarios."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from controller.app.cli import exits
+from controller.app.config.loader import Config
+
+if TYPE_CHECKING:
+    from recognition.runtime.station import FaceStation
+    from storage.templates import SqliteTemplateStore
+
+scenario_app = typer.Typer(no_args_is_help=True, help="Scripted scenarios on the real stack in simulate mode.")
+
+
+@cache
+def _pipeline(model: str, min_face_size: int, min_face_px: float, device: str) -> Any:
+    """One pipeline per process: loading the networks is the slow part of a (re)start."""
+    from recognition.pipeline.face import build_pipeline
+    from recognition.pipeline.quality import QualityConfig
+
+    quality = QualityConfig(min_face_px=min_face_px)
+    return build_pipeline(model, device=device, min_face_size=min_face_size, quality=quality)
+
+
+def make_station(vault: SqliteTemplateStore, config: Config) -> FaceStation:
+    """A frame station for scenarios and benchmarks, with the configured model and decision rules."""
+    from recognition.liveness.attempt import build_monitor
+    from recognition.runtime.station import FaceStation
+    from recognition.settings import RecognitionSettings
+
+    settings = RecognitionSettings.from_sections(config.section("recognition"), config.section("camera"))
+    pipeline = _pipeline(settings.model, settings.min_face_size, settings.min_face_px, settings.device)
+    liveness = build_monitor(config.section("liveness"), settings.frames_window, settings.window_s, settings.device)
+    card = pipeline.card
+    return FaceStation(pipeline, vault, settings.agreement(card), gallery=settings.gallery(card), liveness=liveness)
+
+
+@scenario_app.command("run")
+def scenario_run(
+    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: a temporary SQLite file).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="A site's configuration: its [recognition], [liveness], [policy] and [timeouts] apply "
+            "(the scenario's own config: still wins where it sets a key; nothing else of the site is touched).",
+        ),
+    ] = None,
+) -> None:
+    """Run a scenario; exit 0 only when every expectation held."""
+    from controller.app.scenario.runner import ScenarioRun, load_scenario, site_rules
+
+    scenario = load_scenario(file)
+    rules = site_rules(config) if config is not None else {}
+    with tempfile.TemporaryDirectory(prefix="lockers-scenario-") as data_dir:
+        run = ScenarioRun(scenario, Path(data_dir), make_station, db_url=db, site_rules=rules)
+        asyncio.run(run.run())
+    if as_json:
+        document = {"ok": run.ok, "steps": [r.to_json() for r in run.results], "final": {"compartments": run.final}}
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        for result in run.results:
+            typer.echo(f"{'ok ' if result.ok else 'FAIL'} step {result.index:>3}: {result.detail}")
+        states = ", ".join(f"{k['id']}={k['state']}" for k in run.final)
+        typer.echo(f"{'PASSED' if run.ok else 'FAILED'}; final: {states}")
+    raise typer.Exit(exits.OK if run.ok else exits.CHECK_FAILED)
+
+
+def run(
+    config: Annotated[Path | None, typer.Option("--config", help="TOML configuration file.")] = None,
+    simulate: Annotated[bool, typer.Option("--simulate", help="Simulated lock board in-process; SQLite.")] = False,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: SQLite file in the data dir).")] = None,
+    camera: Annotated[
+        str | None, typer.Option("--camera", help="Device index, URL, video file or image folder.")
+    ] = None,
+    host: Annotated[str | None, typer.Option("--host", help="HTTP API address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="HTTP API port (default 8080).")] = None,
+) -> None:
+    """Run the locker bank until SIGINT/SIGTERM."""
+    from controller.app.config.location import bank_config
+    from controller.app.run.daemon import RunOptions, run_daemon
+
+    options = RunOptions(simulate=simulate, db_url=db, camera=camera, host=host, port=port)
+    run_daemon(bank_config(config), options)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run`` and ``scenario`` to the root CLI."""
+    app.command("run")(run)
+    app.add_typer(scenario_app, name="scenario")

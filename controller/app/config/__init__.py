@@ -1,0 +1,1 @@
+"""The one configuration: schema, loading, and where a bank's data lives."""

@@ -1,0 +1,162 @@
+"""Who may call what: operator sessions (cookie + CSRF), per-operator API tokens, the kiosk's credential.
+
+Every call is resolved to a ``Principal`` or to nobody. Readers (``operator`` or ``auditor``) see the
+log, the grid and the metrics; only ``operator`` acts. The kiosk may deposit and read its feed. The
+shared ``api.operator_token_sha256`` still works for scripts (deprecated: it records ``shared-token``
+as the operator, never a name from the request body).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from fastapi import HTTPException, Request
+
+from controller.app.http.operators import OperatorDirectory, Principal, token_digest
+
+SESSION_COOKIE = "lockers_session"
+KIOSK_COOKIE = "lockers_kiosk"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOGIN_FAILURES_ALLOWED = 5
+LOGIN_FAILURE_WINDOW_S = 300.0
+KIOSK = Principal("kiosk", "kiosk", "kiosk")
+SHARED = Principal("shared-token", "operator", "shared-token")
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    """What the configuration says about access."""
+
+    shared_token_sha256: str = ""
+    kiosk_token_sha256: str = ""
+    simulate: bool = False
+    cookie_secure: bool = True
+    session_ttl_s: float = 12 * 3600.0
+    metrics_public: bool = False
+
+
+@dataclass
+class Session:
+    """One logged-in operator: the CSRF token their page must echo, and when it ends."""
+
+    principal: Principal
+    csrf: str
+    expires_at: float
+
+
+@dataclass
+class Access:
+    """Resolves callers and guards endpoints; sessions live in memory (a restart logs everyone out)."""
+
+    directory: OperatorDirectory
+    settings: AccessSettings = field(default_factory=AccessSettings)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    failures: dict[str, deque[float]] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ sessions
+    def login(self, name: str, password: str) -> tuple[str, Session]:
+        """A new session id and session for a right password; 401 otherwise, 429 after repeated failures."""
+        recent = self._recent_failures(name)
+        if len(recent) >= LOGIN_FAILURES_ALLOWED:
+            raise HTTPException(429, "too many failed logins for this name: wait five minutes")
+        principal = self.directory.authenticate(name, password)
+        if principal is None:
+            recent.append(time.monotonic())
+            raise HTTPException(401, "wrong name or password")
+        recent.clear()
+        session_id = secrets.token_urlsafe(32)
+        session = Session(principal, secrets.token_urlsafe(24), time.monotonic() + self.settings.session_ttl_s)
+        self.sessions[token_digest(session_id)] = session
+        return session_id, session
+
+    def logout(self, session_id: str) -> None:
+        """End a session."""
+        self.sessions.pop(token_digest(session_id), None)
+
+    def session(self, request: Request) -> Session | None:
+        """The live session of the request's cookie, if any."""
+        session_id = request.cookies.get(SESSION_COOKIE)
+        session = self.sessions.get(token_digest(session_id)) if session_id else None
+        if session is not None and session.expires_at < time.monotonic():
+            self.logout(session_id or "")
+            return None
+        return session
+
+    def _recent_failures(self, name: str) -> deque[float]:
+        recent = self.failures.setdefault(name, deque())
+        while recent and recent[0] < time.monotonic() - LOGIN_FAILURE_WINDOW_S:
+            recent.popleft()
+        return recent
+
+    # ------------------------------------------------------------ callers
+    def identify(self, request: Request) -> Principal | None:
+        """The caller: bearer token (operator, shared, kiosk), kiosk cookie or session cookie with CSRF."""
+        authorization = request.headers.get("authorization", "")
+        if authorization.lower().startswith("bearer "):
+            return self._bearer(authorization[7:].strip())
+        kiosk_cookie = request.cookies.get(KIOSK_COOKIE)
+        if kiosk_cookie and self.is_kiosk(kiosk_cookie):
+            return KIOSK
+        session = self.session(request)
+        if session is None:
+            return None
+        if request.method not in SAFE_METHODS:
+            echoed = request.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(echoed.encode(), session.csrf.encode()):
+                raise HTTPException(403, "missing or wrong CSRF token (send the X-CSRF-Token header)")
+        return session.principal
+
+    def _bearer(self, token: str) -> Principal | None:
+        if not token:
+            return None
+        digest = token_digest(token)
+        if self.settings.shared_token_sha256 and hmac.compare_digest(digest, self.settings.shared_token_sha256):
+            return SHARED
+        if self.is_kiosk(token):
+            return KIOSK
+        return self.directory.by_token(token)
+
+    def is_kiosk(self, token: str) -> bool:
+        """True for the kiosk's own credential (``api.kiosk_token_sha256``)."""
+        expected = self.settings.kiosk_token_sha256
+        return bool(expected) and hmac.compare_digest(token_digest(token), expected)
+
+    # ------------------------------------------------------------ guards (FastAPI dependencies)
+    def reader(self, request: Request) -> Principal:
+        """An operator or auditor (the log, the grid, compartment details)."""
+        return self._require(request, {"operator", "auditor"})
+
+    def actor(self, request: Request) -> Principal:
+        """An operator (actions that change state)."""
+        return self._require(request, {"operator"})
+
+    def depositor(self, request: Request) -> Principal | None:
+        """The kiosk or an operator; anyone in simulate mode (a newcomer plays the flow in a browser)."""
+        if self.settings.simulate:
+            return self.identify(request)
+        return self._require(request, {"kiosk", "operator"})
+
+    def kiosk_reader(self, request: Request) -> Principal | None:
+        """The kiosk's feed: the kiosk or a reader; anyone in simulate mode."""
+        if self.settings.simulate:
+            return None
+        return self._require(request, {"kiosk", "operator", "auditor"})
+
+    def metrics_reader(self, request: Request) -> Principal | None:
+        """Metrics: readers, or anyone when ``api.metrics_public``."""
+        return None if self.settings.metrics_public else self.reader(request)
+
+    def _require(self, request: Request, roles: set[str]) -> Principal:
+        principal = self.identify(request)
+        if principal is None:
+            raise HTTPException(
+                401, "log in at /operator or send Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if principal.role not in roles:
+            raise HTTPException(403, f"{principal.role} {principal.name!r} may not do this")
+        return principal

@@ -1,0 +1,1 @@
+"""``lockers run``: the daemon, its recorder, health, metrics and supervision."""

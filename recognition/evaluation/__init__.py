@@ -1,0 +1,1 @@
+"""Measuring recognition and liveness: datasets, runs, metrics, synthetic attacks."""

@@ -1,0 +1,1 @@
+"""Face descriptor networks and their weights: ports, registry, model cards, fusion."""

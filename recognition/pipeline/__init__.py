@@ -1,0 +1,1 @@
+"""One frame to evidence: detection, quality, alignment, embedding, enrolment, the decision rule."""

@@ -1,0 +1,1 @@
+"""Recognition as the running bank uses it: the synchronous station and the camera worker."""

@@ -1,0 +1,330 @@
+"""The recognition worker: its own thread turns camera frames into observations for the controller.
+
+Per frame: ``FacePipeline.analyse`` -> ``Gallery.search`` -> ``FrameAgreement.observe`` -> a
+``FaceMatch`` (every frame with a usable face) or a ``FaceRejected`` (no face, quality rejected,
+no templates: sent when the reason changes, not for every empty frame). Observations go to a sink
+that must be thread-safe: ``asyncio_sink`` hands them to an asyncio queue on the controller's loop.
+While an enrolment is pending, good frames feed it instead of identification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from controller.ports import FaceMatch
+from recognition.camera import Frame, FrameGrabber, FrameSource, LatestFrameBuffer
+from recognition.errors import RecognitionError
+from recognition.gallery import Gallery
+from recognition.liveness.attempt import LiveAgreement
+from recognition.liveness.monitor import LivenessMonitor
+from recognition.pipeline.agreement import AgreementPolicy, FrameAgreement
+from recognition.pipeline.enrolment import (
+    AlreadyEnrolled,
+    EnrolmentError,
+    EnrolmentPolicy,
+    EnrolmentResult,
+)
+from recognition.types import Embedding, FacePipeline, FrameAnalysis, Image
+
+NO_TEMPLATES = "no_templates"
+"""Rejection reason: a face was seen but no compartment is occupied."""
+
+ANALYSIS_FAILED = "analysis_failed"
+"""Rejection reason: the pipeline refused the frame (a corrupt or unusable image); the worker goes on."""
+
+RECENT_FRAMES = 8
+"""How many analysed frames an enrolment with a look-back may reach back to."""
+
+
+@dataclass(frozen=True, slots=True)
+class FaceRejected:
+    """Observation: a frame gave no identification (``reason`` is machine-readable, e.g. ``no_face``)."""
+
+    reason: str
+    frame_index: int
+    captured_at: float
+
+
+Observation = FaceMatch | FaceRejected
+Sink = Callable[[Observation], None]
+
+
+class Identifier(Protocol):
+    """What the service drives: ``RecognitionWorker`` for real, ``fakes.ScriptedIdentifier`` in tests."""
+
+    def start(self, sink: Sink) -> None:
+        """Begin reporting observations to ``sink``."""
+        ...
+
+    def stop(self) -> None:
+        """Stop reporting."""
+        ...
+
+    def enrol(self, samples: int, timeout_s: float) -> Future[EnrolmentResult]:
+        """Capture good frames into a template."""
+        ...
+
+    def add_template(self, compartment_id: str, template: Embedding, subject_id: str = "") -> None:
+        """Identify against this compartment from now on."""
+        ...
+
+    def remove_template(self, compartment_id: str) -> None:
+        """Stop identifying against this compartment."""
+        ...
+
+
+def asyncio_sink(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Observation]) -> Sink:
+    """A sink, callable from any thread, that puts observations on ``queue`` in ``loop``."""
+
+    def sink(observation: Observation) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, observation)
+
+    return sink
+
+
+@dataclass
+class LatencyStats:
+    """Rolling latencies (ms) of the last ``window`` frames: analysis, and capture-to-observation."""
+
+    window: int = 1000
+    analyse_ms: deque[float] = field(default_factory=deque)
+    total_ms: deque[float] = field(default_factory=deque)
+    frames: int = 0
+
+    def record(self, analyse_ms: float, total_ms: float) -> None:
+        """Add one frame's timings."""
+        for series, value in ((self.analyse_ms, analyse_ms), (self.total_ms, total_ms)):
+            series.append(value)
+            if len(series) > self.window:
+                series.popleft()
+        self.frames += 1
+
+    def summary(self) -> dict[str, float]:
+        """p50 and p95 of each series, and the frame count."""
+        result: dict[str, float] = {"frames": float(self.frames)}
+        for name, series in (("analyse", self.analyse_ms), ("total", self.total_ms)):
+            if series:
+                result[f"{name}_ms_p50"] = float(np.percentile(series, 50))
+                result[f"{name}_ms_p95"] = float(np.percentile(series, 95))
+        return result
+
+
+@dataclass
+class _Enrolment:
+    samples: int
+    requested_at: float
+    deadline: float
+    future: Future[EnrolmentResult]
+    analyses: list[FrameAnalysis] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+
+    @property
+    def good(self) -> int:
+        return sum(1 for a in self.analyses if a.primary is not None and a.primary.embedding is not None)
+
+
+class RecognitionWorker:
+    """Reads a frame source, identifies faces against the gallery and reports to a sink, in one thread."""
+
+    def __init__(
+        self,
+        source: FrameSource,
+        pipeline: FacePipeline,
+        gallery: Gallery,
+        policy: AgreementPolicy,
+        enrolment_policy: EnrolmentPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        liveness: LivenessMonitor | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.gallery = gallery
+        self.agreement = FrameAgreement(policy, pipeline.card.model_version, pipeline.card.default_threshold)
+        self.attempts = LiveAgreement(self.agreement, liveness or LivenessMonitor.off())
+        self.enrolment_policy = enrolment_policy or EnrolmentPolicy.for_card(pipeline.card)
+        self.latency = LatencyStats()
+        self.error: BaseException | None = None
+        self.last_frame_error: RecognitionError | None = None
+        self._buffer = LatestFrameBuffer()
+        self._grabber = FrameGrabber(source, self._buffer)
+        self._clock = clock
+        self._sink: Sink | None = None
+        self._stop = threading.Event()
+        self._gallery_changed = threading.Event()
+        self._enrolment: _Enrolment | None = None
+        self._enrolment_lock = threading.Lock()
+        self._last_rejection: str | None = None
+        self._recent: deque[tuple[float, Image, FrameAnalysis]] = deque(maxlen=RECENT_FRAMES)
+        self.processed_index = -1
+        self._thread = threading.Thread(target=self._run, name="recognition-worker", daemon=True)
+
+    @property
+    def grabber(self) -> FrameGrabber:
+        """The camera side: when it started, when the last frame came, whether it ended and why."""
+        return self._grabber
+
+    @property
+    def camera_error(self) -> BaseException | None:
+        """Why the frame source ended early, if it did."""
+        return self._grabber.error
+
+    def start(self, sink: Sink) -> None:
+        """Start the camera and the worker thread; observations go to ``sink``."""
+        self._sink = sink
+        self._grabber.start()
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the camera and the worker; a pending enrolment finishes with what it has."""
+        self._stop.set()
+        self._grabber.stop(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self._finish_enrolment_early("recognition stopped")  # one asked for after the thread ended
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the worker to finish (at the end of a finite source)."""
+        self._thread.join(timeout)
+
+    def add_template(self, compartment_id: str, template: Embedding, subject_id: str = "") -> None:
+        """A compartment became occupied: identify against its template from now on."""
+        self.gallery.add(compartment_id, template, subject_id)
+        self._gallery_changed.set()
+
+    def remove_template(self, compartment_id: str) -> None:
+        """A compartment was released: stop identifying against it."""
+        self.gallery.remove(compartment_id)
+        self._gallery_changed.set()
+
+    def enrol(self, samples: int, timeout_s: float, lookback_s: float = 0.0) -> Future[EnrolmentResult]:
+        """Build a template from the next ``samples`` good frames captured after this call.
+
+        ``lookback_s`` also admits frames captured that long before the call (uploads in simulate mode,
+        where a script's first frame may overtake its deposit request). At the deadline (or on ``stop``)
+        the good frames so far are used if the enrolment policy's minimum is met; otherwise the future
+        fails with ``EnrolmentError`` and every rejection.
+        """
+        future: Future[EnrolmentResult] = Future()
+        with self._enrolment_lock:
+            if self._enrolment is not None:
+                future.set_exception(EnrolmentError("an enrolment is already in progress", ()))
+                return future
+            now = self._clock()
+            pending = _Enrolment(samples, now - lookback_s, now + timeout_s, future)
+            recent = [(image, a) for at, image, a in self._recent if at >= pending.requested_at]
+            pending.images = [image for image, _ in recent]  # liveness judges the same frames
+            pending.analyses = [a for _, a in recent]
+            self._enrolment = pending
+        if pending.good >= samples:
+            self._finish_enrolment_early("enrolment")
+        return future
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                frame = self._buffer.get(timeout=0.1)
+                self._expire_enrolment()
+                if frame is not None:
+                    self._process(frame)
+                elif self._buffer.closed:
+                    break
+        except BaseException as exc:
+            self.error = exc
+            raise
+        finally:
+            self._finish_enrolment_early("recognition stopped")
+
+    def _process(self, frame: Frame) -> None:
+        started = self._clock()
+        try:
+            analysis = self.pipeline.analyse(frame.image)
+        except RecognitionError as exc:
+            # One bad frame must not stop the camera: report it and carry on with the next.
+            self.last_frame_error = exc
+            self._reject(ANALYSIS_FAILED, frame)
+            self.processed_index = frame.index
+            return
+        analysed = self._clock()
+        if not self._feed_enrolment(frame, analysis):
+            self._recent.append((frame.captured_at, frame.image, analysis))
+            self._identify(frame, analysis)
+        done = self._clock()
+        self.latency.record((analysed - started) * 1000.0, (done - frame.captured_at) * 1000.0)
+        self.processed_index = frame.index
+
+    def _identify(self, frame: Frame, analysis: FrameAnalysis) -> None:
+        if self._gallery_changed.is_set():
+            self._gallery_changed.clear()
+            self.attempts.reset()
+        embedding = analysis.primary.embedding if analysis.primary is not None else None
+        if embedding is None:
+            self.attempts.observe_miss(frame.captured_at)
+            self._reject(analysis.rejection or "no_face", frame)
+            return
+        search = self.gallery.search(embedding)
+        match = self.attempts.observe(frame.image, analysis, search, frame.captured_at, embedding)
+        if match is None:
+            self._reject(NO_TEMPLATES, frame)
+            return
+        self._last_rejection = None
+        self._emit(match)
+
+    def _reject(self, reason: str, frame: Frame) -> None:
+        if reason != self._last_rejection:
+            self._last_rejection = reason
+            self._emit(FaceRejected(reason, frame.index, frame.captured_at))
+
+    def _emit(self, observation: Observation) -> None:
+        if self._sink is not None:
+            self._sink(observation)
+
+    def _feed_enrolment(self, frame: Frame, analysis: FrameAnalysis) -> bool:
+        """Give the frame to a pending enrolment; True when it was taken (and is not to be identified)."""
+        with self._enrolment_lock:
+            pending = self._enrolment
+            if pending is None:
+                return False
+            if frame.captured_at < pending.requested_at:
+                return True  # seen before the request: perhaps the previous person
+            pending.analyses.append(analysis)
+            pending.images.append(frame.image)
+            if pending.good < pending.samples:
+                return True
+            self._enrolment = None
+        try:
+            pending.future.set_result(self._template(pending))
+        except EnrolmentError as exc:
+            pending.future.set_exception(exc)
+        return True
+
+    def _template(self, pending: _Enrolment) -> EnrolmentResult:
+        """The template of a finished enrolment: refused if the face already owns one, or if not judged live."""
+        return self.attempts.enrolment_template(pending.images, pending.analyses, self.enrolment_policy, self.gallery)
+
+    def _expire_enrolment(self) -> None:
+        with self._enrolment_lock:
+            pending = self._enrolment
+            expired = pending is not None and self._clock() >= pending.deadline
+        if expired:
+            self._finish_enrolment_early("enrolment timed out")
+
+    def _finish_enrolment_early(self, why: str) -> None:
+        """Out of time or stopping: the good frames so far still make a template if the policy allows."""
+        with self._enrolment_lock:
+            pending, self._enrolment = self._enrolment, None
+        if pending is None:
+            return
+        try:
+            pending.future.set_result(self._template(pending))
+        except AlreadyEnrolled as exc:
+            pending.future.set_exception(exc)
+        except EnrolmentError as exc:
+            pending.future.set_exception(EnrolmentError(f"{why}: {exc.message}", exc.rejections))
