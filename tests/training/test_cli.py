@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from controller.app.cli.exits import BAD_INPUT
-from controller.app.cli.main import train as train_cli
+from controller.app.cli import train as train_cli
 
 
 @pytest.fixture
