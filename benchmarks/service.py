@@ -65,6 +65,7 @@ from controller.domain import events as ev  # noqa: E402
 from controller.domain.states import CompartmentState as S  # noqa: E402
 from controller.ports import Clock, FixedClock, LockDriver, SensorObservation, StoredEvent, SystemClock  # noqa: E402
 from controller.service import audit  # noqa: E402
+from controller.service.bank import EnrolWith  # noqa: E402
 from recognition.pipeline.enrolment import EnrolmentError, build_template  # noqa: E402
 from recognition.pipeline.images import load_image  # noqa: E402
 from recognition.runtime.station import FaceStation, StoredEnrolment, store_enrolment  # noqa: E402
@@ -202,7 +203,7 @@ class Bank:
             return store_enrolment(self.station.vault, template, model_version)
 
         self.locks.unlocked.clear()
-        receipt = await self.stack.bank.enrol_and_deposit(enrol, subject_id=f"person-{person.name}")
+        receipt = await self.stack.bank.enrol_and_deposit(EnrolWith(enrol), subject_id=f"person-{person.name}")
         unlocked = list(self.locks.unlocked)
         await self.door(receipt.compartment_id, "open")
         await self.door(receipt.compartment_id, "close")

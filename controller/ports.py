@@ -231,6 +231,18 @@ class Enrolled(Protocol):
         ...
 
 
+class Enroller(Protocol):
+    """Enrols the depositor in front of the camera: their template into the vault, and where it went.
+
+    A deposit flows route -> bank -> enroller -> vault -> events; raises ``RecognitionError`` (no usable
+    face in time, another enrolment in progress) with nothing stored.
+    """
+
+    async def enrol(self) -> Enrolled:
+        """Capture the depositor's face, store the template, and say where it is."""
+        ...
+
+
 class TemplateGallery(Protocol):
     """The identification side of recognition: which compartments' templates a face is compared with."""
 

@@ -22,6 +22,7 @@ from controller.domain.compartment import Policy
 from controller.domain.errors import ConfigError, LockerError, UnknownCompartment
 from controller.ports import (
     Clock,
+    Enroller,
     EventStore,
     LockDriver,
     PinVault,
@@ -141,7 +142,8 @@ async def start_simulator(config: Config) -> LockBoardSimulator:
 class Overrides:
     """What a caller supplies instead of the configuration's own parts (tests, scenarios, benchmarks, sims).
 
-    ``simulator`` set means simulate mode (the lock board is that in-process simulator). ``store``,
+    ``simulator`` set means simulate mode (the lock board is that in-process simulator); ``enroller``
+    is the camera that deposits enrol from (none: deposits need a scenario's enroller). ``store``,
     ``vault`` and ``locks`` given here are not closed by ``Stack.close``; ``wrap_locks`` decorates the
     lock driver the service uses (to record unlocks) without touching the service's internals.
     """
@@ -155,6 +157,7 @@ class Overrides:
     plc: PlcConfig | None = None
     wrap_locks: Callable[[LockDriver], LockDriver] | None = None
     make_id: Callable[[], str] = new_id
+    enroller: Enroller | None = None
 
 
 def simulated_door(simulator: LockBoardSimulator, compartment: int, action: str) -> None:
@@ -193,7 +196,7 @@ def build_bank(config: Config, gallery: TemplateGallery, overrides: Overrides | 
         retrieval=rules.retrieval,
     )
     service = CompartmentService(store, locks, vault, given.clock, ids, policy)
-    bank = _locker_bank(config, service, gallery, given.make_id)
+    bank = _locker_bank(config, service, gallery, given.make_id, given.enroller)
     stack = Stack(config, store, vault, driver, plc_config, service, bank, given.simulator, closers)
     if bank.terms.pins is not None:
         stack.pins = PinDesk(bank, bank.terms.pins, pin_settings(config))
@@ -201,7 +204,11 @@ def build_bank(config: Config, gallery: TemplateGallery, overrides: Overrides | 
 
 
 def _locker_bank(
-    config: Config, service: CompartmentService, gallery: TemplateGallery, make_id: Callable[[], str]
+    config: Config,
+    service: CompartmentService,
+    gallery: TemplateGallery,
+    make_id: Callable[[], str],
+    enroller: Enroller | None,
 ) -> LockerBank:
     """The bank's flows over the service: bridge, scheduler (rental period included), deposit terms."""
     rules = config.site.policy
@@ -210,7 +217,7 @@ def _locker_bank(
     pins = service.vault if isinstance(service.vault, PinVault) else None  # a vault that keeps PIN hashes
     terms = DepositTerms(pins, rules.pin_digits, rules.consent_version)
     scheduler = TimeoutScheduler(config.timeouts, rules.rental_period_s)
-    return LockerBank(service, gallery, scheduler, bridge, make_id, terms)
+    return LockerBank(service, gallery, scheduler, bridge, make_id, terms, enroller)
 
 
 def pin_settings(config: Config) -> PinSettings:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 import structlog
 
@@ -27,6 +28,7 @@ from controller.ports import (
     BoardRecovered,
     DoorChanged,
     Enrolled,
+    Enroller,
     FaceMatch,
     PinVault,
     SensorObservation,
@@ -42,6 +44,10 @@ log = structlog.get_logger("lockers.bank")
 
 class BankFull(LockerError):
     """No compartment is free."""
+
+
+class NoEnroller(LockerError):
+    """No camera to enrol a depositor from: the bank was built without an enroller."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +68,13 @@ class DepositTerms:
     consent_version: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class EnrolWith:
+    """An ``Enroller`` made of a coroutine function: a scenario's photographs, a benchmark's stored template."""
+
+    enrol: Callable[[], Coroutine[Any, Any, Enrolled]]
+
+
 class LockerBank:
     """One bank of compartments, driven by inputs and the clock."""
 
@@ -73,8 +86,10 @@ class LockerBank:
         bridge: RecognitionBridge,
         new_id: Callable[[], str],
         terms: DepositTerms | None = None,
+        enroller: Enroller | None = None,
     ) -> None:
         self.service = service
+        self.enroller = enroller
         self.terms = terms or DepositTerms()
         self.gallery = gallery
         self.scheduler = scheduler
@@ -118,16 +133,20 @@ class LockerBank:
         return min(free, key=int)
 
     async def enrol_and_deposit(
-        self, enrol: Callable[[], Awaitable[Enrolled]], subject_id: str | None = None
+        self, enroller: Enroller | None = None, subject_id: str | None = None
     ) -> DepositReceipt:
         """The deposit flow: check for room, enrol the depositor (template into the vault), assign and unlock.
 
-        The bank is checked first so that nobody is asked to look at the camera for nothing; ``enrol``
-        stores the template and says where; the deposit's one-time PIN is issued (its hash stored) unless
-        the site opens by face only; a refused assignment destroys that template and PIN hash again.
+        The bank is checked first so that nobody is asked to look at the camera for nothing; the enroller
+        (the bank's own unless one is given: a scenario's step) stores the template and says where; the
+        deposit's one-time PIN is issued (its hash stored) unless the site opens by face only; a refused
+        assignment destroys that template and PIN hash again.
         """
         self.free_compartment()
-        enrolled = await enrol()
+        enroller = enroller or self.enroller
+        if enroller is None:
+            raise NoEnroller("this bank has no camera to enrol a depositor from")
+        enrolled = await enroller.enrol()
         subject = subject_id or f"subject-{self.new_id()[:12]}"
         try:
             pin, pin_ref = await self._issue_pin()

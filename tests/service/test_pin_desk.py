@@ -17,7 +17,7 @@ from controller.domain.compartment import Policy
 from controller.domain.errors import TransitionRejected
 from controller.domain.evidence import EnrolmentLiveness, Evidence
 from controller.ports import DoorChanged, FaceMatch, FixedClock
-from controller.service.bank import DepositTerms, LockerBank
+from controller.service.bank import DepositTerms, EnrolWith, LockerBank
 from controller.service.bridge import BridgeSettings, RecognitionBridge
 from controller.service.compartments import CompartmentService
 from controller.service.pins import (
@@ -91,7 +91,7 @@ class Bank:
         async def enrol() -> Enrolment:
             return Enrolment(self.vault.put(np.random.default_rng().normal(size=128).astype(np.float32), "m@1"))
 
-        receipt = await self.bank.enrol_and_deposit(enrol)
+        receipt = await self.bank.enrol_and_deposit(EnrolWith(enrol))
         await self.door(receipt.compartment_id, True)
         await self.door(receipt.compartment_id, False)
         return receipt.compartment_id, receipt.pin

@@ -34,7 +34,7 @@ def bank_router(ctx: ApiContext) -> APIRouter:
 
     @router.post("/deposit", status_code=201, dependencies=[Depends(access.depositor)])
     async def deposit() -> dict[str, str | None]:
-        receipt = await ctx.deposit()
+        receipt = await ctx.bank.enrol_and_deposit()
         # The one-time PIN is shown this once (null where the site opens by face only); only its hash is kept.
         pin = receipt.pin or None
         return {"compartment_id": receipt.compartment_id, "correlation_id": receipt.correlation_id, "pin": pin}

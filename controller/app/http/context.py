@@ -13,7 +13,7 @@ from controller.app.http.web import WebOptions
 from controller.app.http.web.documents import stored_document
 from controller.app.run.metrics import Metrics
 from controller.ports import EventStore, StoredEvent
-from controller.service.bank import DepositReceipt, LockerBank
+from controller.service.bank import LockerBank
 from controller.service.pins import PinDesk
 
 SSE_QUEUE_SIZE = 1000
@@ -53,7 +53,6 @@ class ApiContext:
     store: EventStore
     metrics: Metrics
     broadcaster: EventBroadcaster
-    deposit: Callable[[], Awaitable[DepositReceipt]]
     web: WebOptions
     health: Callable[[], dict[str, Any]]
     simulate_frame: Callable[[bytes], Awaitable[None]] | None = None

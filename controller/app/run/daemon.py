@@ -38,14 +38,12 @@ from controller.app.run.simulated_inputs import SimulatedInputs
 from controller.app.stack import Overrides, Stack, build_bank, open_vault, start_simulator
 from controller.domain.errors import ConfigError, LockDriverError, LockerError, StoreUnavailable
 from controller.ports import EventStore, FaceMatch, SensorObservation
-from controller.service.bank import DepositReceipt
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from plc.simulator import LockBoardSimulator
     from recognition.camera import FrameSource
-    from recognition.runtime.station import StoredEnrolment
     from recognition.runtime.worker import Observation, RecognitionWorker
     from recognition.types import FacePipeline, FrameAnalysis, Image, ModelCard
     from storage.templates import SqliteTemplateStore
@@ -198,11 +196,15 @@ class Daemon:
         return vault, store
 
     def _compose(self, simulator: LockBoardSimulator | None) -> tuple[Stack, Callable[[bytes], int] | None]:
+        from recognition.runtime.enroller import WorkerEnroller
         from recognition.runtime.station import WorkerGallery
 
         worker, camera, push_frame = self._recognition()
+        # Uploaded frames may overtake the deposit request that they are meant for (see ENROL_LOOKBACK_S).
+        lookback = ENROL_LOOKBACK_S if push_frame is not None else 0.0
+        enroller = WorkerEnroller(worker, self.vault, self.enrol_samples, ENROL_TIMEOUT_S, lookback, self.kiosk_feed)
         # Store and vault are opened and checked already (_open_checked_log): the stack closes them.
-        overrides = Overrides(simulator=simulator, vault=self.vault, store=self.store)
+        overrides = Overrides(simulator=simulator, vault=self.vault, store=self.store, enroller=enroller)
         stack = build_bank(self.config, WorkerGallery(worker, self.vault), overrides)
         stack.adopt(self.vault)
         stack.adopt(self.store)
@@ -349,24 +351,6 @@ class Daemon:
             if isinstance(observation, FaceMatch):
                 self.recorder.put(functools.partial(stack.bank.on_face, observation, time.monotonic()))
 
-    async def deposit(self) -> DepositReceipt:
-        """The bank's deposit flow, enrolling the person in front of the camera."""
-        assert self.stack is not None
-        return await self.stack.bank.enrol_and_deposit(self._enrol)
-
-    async def _enrol(self) -> StoredEnrolment:
-        from recognition.runtime.station import store_enrolment
-
-        # Uploaded frames may overtake the deposit request that they are meant for (see ENROL_LOOKBACK_S).
-        lookback = ENROL_LOOKBACK_S if self.health.uploads else 0.0
-        enrolment = self.running_worker.enrol(self.enrol_samples, ENROL_TIMEOUT_S, lookback)
-        self.kiosk_feed.enrolling(self.enrol_samples)
-        try:
-            result = await asyncio.wrap_future(enrolment)
-        finally:
-            self.kiosk_feed.enrolled()
-        return store_enrolment(self.vault, result, self.running_worker.pipeline.card.model_version)
-
     def _app(self, stack: Stack, push_frame: Callable[[bytes], int] | None) -> FastAPI:
         inputs = SimulatedInputs(stack, self.running_worker, push_frame)
         return create_app(
@@ -375,7 +359,6 @@ class Daemon:
                 store=stack.store,
                 metrics=self.metrics,
                 broadcaster=self.broadcaster,
-                deposit=self.deposit,
                 web=web_options(self.config, self.options.simulate, self.kiosk_feed),
                 health=self.health.report,
                 simulate_frame=inputs.frame if push_frame is not None else None,

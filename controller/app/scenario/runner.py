@@ -22,6 +22,7 @@ from controller.domain.compartment import Compartment
 from controller.domain.errors import LockerError
 from controller.ports import FixedClock, LockDriver, SensorObservation
 from controller.service import audit
+from controller.service.bank import EnrolWith
 
 if TYPE_CHECKING:
     from plc.simulator import LockBoardSimulator
@@ -228,7 +229,7 @@ class ScenarioRun(LifecycleSteps):
             return enrolment
 
         try:
-            receipt = await self.stack.bank.enrol_and_deposit(enrol)
+            receipt = await self.stack.bank.enrol_and_deposit(EnrolWith(enrol))
         except BaseException:
             self.issued_pins.append("")
             raise
