@@ -12,10 +12,10 @@ from controller.app.config.loader import Timeouts
 from controller.domain.commands import TakeOutOfService
 from controller.domain.errors import TransitionRejected, UnlockOutcomeUnknown
 from controller.domain.events import AlarmRaised, BoardFaultResolved
-from controller.domain.evidence import Evidence
+from controller.domain.evidence import EnrolmentLiveness, Evidence
 from controller.ports import BoardFaulted, BoardRecovered, DoorChanged, FaceMatch, FixedClock
 from controller.service import audit
-from controller.service.bank import BankFull, LockerBank
+from controller.service.bank import BankFull, LockerBank, NoEnroller
 from controller.service.bridge import BridgeSettings, RecognitionBridge
 from controller.service.compartments import CompartmentService
 from controller.service.scheduler import TimeoutScheduler
@@ -298,3 +298,51 @@ def test_a_maintenance_unlock_is_recorded_then_pulsed_once_and_cleared_by_an_ope
         assert world.state("1") == "occupied"
 
     run(scenario())
+
+
+class StoredTemplate:
+    """What an enroller hands back: a template ref in the (fake) vault."""
+
+    def __init__(self, ref: str) -> None:
+        self.template_ref, self.model_version = ref, "m@1"
+        self.liveness = EnrolmentLiveness(liveness="live")
+
+
+class CountingEnroller:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def enrol(self) -> StoredTemplate:
+        self.calls += 1
+        return StoredTemplate(f"tpl-{self.calls}")
+
+
+def test_a_deposit_enrols_through_the_banks_own_enroller(world: World) -> None:
+    enroller = CountingEnroller()
+    world.bank.enroller = enroller
+
+    async def scenario() -> None:
+        receipt = await world.bank.enrol_and_deposit()
+        assert (receipt.compartment_id, enroller.calls) == ("1", 1)
+        assert world.service.get("1").template_ref == "tpl-1"
+
+    run(scenario())
+
+
+def test_a_bank_without_an_enroller_refuses_a_deposit_and_assigns_nothing(world: World) -> None:
+    with pytest.raises(NoEnroller):
+        run(world.bank.enrol_and_deposit())
+    assert [world.state(cid) for cid in "1234"] == ["free"] * 4
+
+
+def test_a_full_bank_asks_nobody_to_look_at_the_camera(world: World) -> None:
+    enroller = CountingEnroller()
+
+    async def scenario() -> None:
+        for subject in "abcd":
+            await world.deposit(subject)
+        with pytest.raises(BankFull):
+            await world.bank.enrol_and_deposit(enroller)
+
+    run(scenario())
+    assert enroller.calls == 0
