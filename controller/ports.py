@@ -203,13 +203,16 @@ SensorObservation = DoorChanged | BoardFaulted | BoardRecovered
 class FaceMatch:
     """Observation from the recognition worker: the best match among occupied compartments.
 
-    ``compartment_id`` is None when no template is close enough (an unknown face). ``accepted`` is
-    True only when threshold, margin and k-of-n agreement all hold.
+    ``compartment_id`` is None when no template is close enough (an unknown face). Recognition owns the
+    decision, made once: ``accepted`` when threshold, margin, k-of-n agreement and liveness all hold;
+    ``rejected`` when the attempt has failed (its frame window filled without agreement, or the liveness
+    checks judged an attack); neither while the attempt is still open. Never both.
     """
 
     compartment_id: str | None
     accepted: bool
     evidence: Evidence
+    rejected: bool = False
 
 
 class Enrolled(Protocol):

@@ -212,8 +212,7 @@ def _locker_bank(
 ) -> LockerBank:
     """The bank's flows over the service: bridge, scheduler (rental period included), deposit terms."""
     rules = config.site.policy
-    frames_window = int(config.section("recognition").get("frames_window", 5))
-    bridge = RecognitionBridge(BridgeSettings(frames_window=frames_window), make_id)
+    bridge = RecognitionBridge(BridgeSettings(), make_id)
     pins = service.vault if isinstance(service.vault, PinVault) else None  # a vault that keeps PIN hashes
     terms = DepositTerms(pins, rules.pin_digits, rules.consent_version)
     scheduler = TimeoutScheduler(config.timeouts, rules.rental_period_s)

@@ -1,10 +1,12 @@
 """From recognition evidence to commands: when to start, confirm or reject a verification.
 
 A face only ever concerns the compartment whose template it matched within the threshold; a
-stranger matches none and so causes no command at all. A verification that fills its frame window
-without agreement, or judged a presentation attack by the liveness checks, is rejected (a failed
-attempt, counted towards the lockout); after a rejection,
-the compartment waits ``retry_after_s`` before a new attempt can start.
+stranger matches none and so causes no command at all. Recognition decides (``FaceMatch.accepted`` and
+``.rejected``); the bridge only sequences its decision with the compartment's state: an accepted face
+confirms, a rejected attempt (its window full without agreement, or an attack) is recorded as failed,
+counted towards the lockout, once a verification runs (an attack at once); after a rejection, the
+compartment waits ``retry_after_s`` before a new attempt can start. The domain then checks the
+invariants (the subject owns the compartment, the distance is within the threshold).
 """
 
 from __future__ import annotations
@@ -23,9 +25,8 @@ LIVENESS_FAILED = "liveness_failed"
 
 @dataclass(frozen=True, slots=True)
 class BridgeSettings:
-    """How many frames make a full verification window and how long a rejected face waits."""
+    """How long a rejected face waits before a new attempt starts."""
 
-    frames_window: int = 5
     retry_after_s: float = 2.0
 
 
@@ -57,9 +58,7 @@ class RecognitionBridge:
             return []
         if match.accepted:
             commands.append(self._confirm(cid, match))
-        elif match.evidence.presentation_attack() or (
-            match.evidence.frames_considered >= self.settings.frames_window and compartment.state == S.VERIFYING
-        ):
+        elif match.rejected and (compartment.state == S.VERIFYING or match.evidence.presentation_attack()):
             self._rejected_at[cid] = now_s
             commands.append(self._reject(cid, match))
         return commands

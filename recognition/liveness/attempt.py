@@ -85,7 +85,7 @@ def check_enrolment(
 
 
 def joined(match: FaceMatch, verdict: LivenessVerdict) -> FaceMatch:
-    """The match with the verdict in its evidence; refused when the verdict is not live."""
+    """The match with the verdict in its evidence; a verdict that is not live rejects the attempt."""
     evidence = dataclasses.replace(
         match.evidence,
         liveness=_label(verdict),
@@ -93,7 +93,12 @@ def joined(match: FaceMatch, verdict: LivenessVerdict) -> FaceMatch:
         liveness_method=verdict.method,
         liveness_model=verdict.model_version,
     )
-    return dataclasses.replace(match, accepted=match.accepted and verdict.live, evidence=evidence)
+    return dataclasses.replace(
+        match,
+        accepted=match.accepted and verdict.live,
+        rejected=match.rejected or not verdict.live,
+        evidence=evidence,
+    )
 
 
 def _label(verdict: LivenessVerdict) -> str:

@@ -5,7 +5,8 @@ the scenarios all take their rule from ``AgreementPolicy`` and its defaults (``s
 
 A frame *votes* for a compartment when its best distance is within the threshold and beats the
 runner-up by the margin. A match is accepted when the current frame votes for a compartment and at
-least k of the last n frames, all within the time window, voted for the same one. A face whose best
+least k of the last n frames, all within the time window, voted for the same one; it is rejected when n
+frames are in the window and it is not accepted (a failed attempt). A face whose best
 distance lies above the threshold but within ``threshold * (1 + near_miss)`` (relative, so one setting
 suits every model's scale) is named in the evidence without being accepted,
 so a look-alike that stays there fills a verification window and counts as a failed attempt.
@@ -152,4 +153,6 @@ class FrameAgreement:
             model_version=self.model_version,
         )
         accepted = vote is not None and agreeing >= self.policy.frames_required
-        return FaceMatch(best.compartment_id if within else None, accepted, evidence)
+        # A full window without agreement is a failed attempt: the decision rule says so, nobody else.
+        rejected = not accepted and len(self._votes) >= self.policy.frames_window
+        return FaceMatch(best.compartment_id if within else None, accepted, evidence, rejected)

@@ -56,7 +56,7 @@ class World:
             self.service,
             self.gallery,
             TimeoutScheduler(Timeouts(unlocked_door_not_opened_s=20, door_left_open_s=60, verification_s=8)),
-            RecognitionBridge(BridgeSettings(frames_window=5, retry_after_s=2), lambda: f"id-{next(counter)}"),
+            RecognitionBridge(BridgeSettings(retry_after_s=2), lambda: f"id-{next(counter)}"),
             lambda: f"id-{next(counter)}",
         )
 
@@ -73,7 +73,9 @@ class World:
         await self.door(receipt.compartment_id, False)
         return receipt.compartment_id
 
-    def face(self, cid: str | None, subject: str | None, accepted: bool, considered: int = 3) -> FaceMatch:
+    def face(
+        self, cid: str | None, subject: str | None, accepted: bool, considered: int = 3, rejected: bool = False
+    ) -> FaceMatch:
         evidence = Evidence(
             subject_id=subject or "",
             distance=0.3,
@@ -84,7 +86,7 @@ class World:
             frames_considered=considered,
             model_version="m@1",
         )
-        return FaceMatch(cid, accepted, evidence)
+        return FaceMatch(cid, accepted, evidence, rejected)
 
 
 def run(coro: object) -> None:
@@ -142,7 +144,7 @@ def test_failed_verifications_lock_out_after_retries(world: World) -> None:
         for attempt in range(3):
             now = attempt * 10.0
             await world.bank.on_face(world.face("1", "alice", accepted=False, considered=1), now)
-            await world.bank.on_face(world.face("1", "alice", accepted=False, considered=5), now + 0.5)
+            await world.bank.on_face(world.face("1", "alice", accepted=False, considered=5, rejected=True), now + 0.5)
         assert world.state("1") == "alarm"
         assert world.service.get("1").alarm_reason == "lockout"
 
@@ -346,3 +348,16 @@ def test_a_full_bank_asks_nobody_to_look_at_the_camera(world: World) -> None:
 
     run(scenario())
     assert enroller.calls == 0
+
+
+def test_the_bridge_follows_recognitions_decision_not_its_own_count(world: World) -> None:
+    async def scenario() -> None:
+        await world.deposit("alice")
+        await world.bank.on_face(world.face("1", "alice", accepted=False, considered=1), 0.0)
+        # A full window that recognition has not rejected (it still may accept) keeps the attempt open.
+        await world.bank.on_face(world.face("1", "alice", accepted=False, considered=9), 0.5)
+        assert world.state("1") == "verifying"
+        await world.bank.on_face(world.face("1", "alice", accepted=False, considered=2, rejected=True), 0.6)
+        assert world.service.get("1").failed_attempts == 1
+
+    run(scenario())

@@ -141,3 +141,18 @@ def test_empty_gallery_counts_as_a_miss() -> None:
 def test_invalid_policy(kwargs: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         AgreementPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_the_rule_rejects_an_attempt_once_its_window_fills_without_agreement() -> None:
+    agree = agreement()
+    # A near miss: named, never accepted; the fifth frame fills the window and the attempt has failed.
+    matches = [agree.observe(frame(0.54), now=t * 0.1) for t in range(5)]
+    assert [m is not None and m.rejected for m in matches] == [False, False, False, False, True]
+    assert not any(m is not None and m.accepted for m in matches)
+
+
+def test_an_accepted_match_is_never_rejected() -> None:
+    agree = agreement()
+    matches = [agree.observe(frame(0.54 if t < 2 else 0.3), now=t * 0.1) for t in range(5)]
+    last = matches[-1]
+    assert last is not None and last.accepted and not last.rejected
