@@ -79,8 +79,11 @@ _FLATTENED: dict[str, type[Liveness]] = {"evidence": Evidence, "enrolment_livene
 
 
 Payload = dict[str, Any]
+"""A stored payload as parsed JSON: what upcasters take and return."""
 
 
+# Upcasters shared by several classes; each class binds its own beside its fields. Like every upcaster they
+# describe a past schema version, so they spell out what it lacked rather than derive it from today's classes.
 def _with_full_evidence(payload: Payload) -> Payload:
     """Face events before v2 recorded only distance, threshold and model version: the rest was not kept."""
     unknown = {"subject_id": "", "runner_up_distance": None, "margin": 0.0}
@@ -89,7 +92,7 @@ def _with_full_evidence(payload: Payload) -> Payload:
 
 def _with_liveness(payload: Payload) -> Payload:
     """Face events before liveness was judged: nothing was recorded about it (``liveness`` = "")."""
-    return {**Liveness().flat(), **payload}
+    return {"liveness": "", "liveness_score": None, "liveness_method": "", "liveness_model": "", **payload}
 
 
 def _released_without_pin(payload: Payload) -> Payload:
