@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NewType, Protocol, TypeVar, runtime_checkable
 
+from controller.domain.chain import RawRecord as RawRecord  # the row ``read_raw`` yields, re-exported
 from controller.domain.events import Event
 from controller.domain.evidence import EnrolmentLiveness, Evidence
 
@@ -63,22 +64,6 @@ class StoredEvent:
 
     position: int
     event: Event
-    event_hash: str
-    previous_hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class RawRecord:
-    """A log row before decoding: what ``audit verify`` hashes, so a corrupt payload is still checkable."""
-
-    position: int
-    compartment_id: str
-    version: int
-    occurred_at: str
-    event_type: str
-    schema_version: int
-    payload_json: str
-    correlation_id: str
     event_hash: str
     previous_hash: str
 

@@ -14,15 +14,13 @@ from typing import Any, Final
 
 from sqlalchemy.engine import Engine
 
-from controller.domain.chain import GENESIS_HASH
-from controller.ports import RawRecord
+from controller.domain.chain import GENESIS_HASH, RawRecord
 from storage.engine import check_exists, open_engine, parse_url, unavailable_as_storage_error
 from storage.errors import DatabaseUnavailable
+from storage.schema import RAW_COLUMNS
 
-COLUMNS: Final = (
-    "position, compartment_id, version, occurred_at, event_type, schema_version, payload, correlation_id,"
-    " event_hash, previous_hash"
-)
+COLUMNS: Final = ", ".join(column.name for column in RAW_COLUMNS)
+"""The log row's columns, in ``RawRecord`` field order, for hand-written SELECTs."""
 PAGE: Final = 20_000
 
 # Rows in (lo, hi] whose previous_hash differs from the hash at position - 1, or that have no row at

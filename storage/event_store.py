@@ -15,17 +15,17 @@ from typing import Any
 
 from sqlalchemy.engine import URL, Engine
 
-from controller.domain.chain import GENESIS_HASH
+from controller.domain.chain import GENESIS_HASH, RawRecord
 from controller.domain.events import Event
-from controller.ports import RawRecord, StoredEvent
+from controller.ports import StoredEvent
 from storage import migration
-from storage.batch import LinkedRow, encode_batch, link
+from storage.batch import encode_batch, link
 from storage.engine import check_exists, open_engine, parse_url, unavailable_as_storage_error
 from storage.errors import DatabaseUnavailable, StorageError, VersionConflict
-from storage.serialization import EventSerializer
-from storage.statements import Statement, Statements
+from storage.serialization import DECODED, EventSerializer
+from storage.statements import INSERTED_FIELDS, Statement, Statements
 
-Row = tuple[Any, ...]
+Row = tuple[Any, ...]  # a selected row: ``RawRecord``'s fields in order
 
 
 class SqlEventStore:
@@ -79,14 +79,14 @@ class SqlEventStore:
         """Every event of one compartment, in version order."""
         rows = self._fetch(self._sql.stream, {"compartment_id": compartment_id})
         decode = self._serializer.decode_fields
-        return [decode(*row[:8]) for row in rows]
+        return [decode(*row[DECODED]) for row in rows]
 
     def read_all(self, after: int = 0, limit: int | None = None) -> Iterator[StoredEvent]:
         """Every event after global position ``after``, in position order, decoded page by page."""
         decode = self._serializer.decode_fields
         for page in self._pages(after, limit):
             for row in page:
-                yield StoredEvent(row[0], decode(*row[:8]), row[8], row[9])
+                yield StoredEvent(row[0], decode(*row[DECODED]), row[-2], row[-1])
 
     def read_raw(self, after: int = 0) -> Iterator[RawRecord]:
         """Every row as stored, undecoded, in position order."""
@@ -114,23 +114,12 @@ class SqlEventStore:
             after = page[-1][0]
             remaining = None if remaining is None else remaining - len(page)
 
-    def _insert(self, cursor: Any, row: LinkedRow) -> int:
-        item = row.encoded
-        values = {
-            "compartment_id": item.compartment_id,
-            "version": item.version,
-            "occurred_at": item.occurred_at,
-            "event_type": item.event_type,
-            "schema_version": item.schema_version,
-            "payload": item.payload_json,
-            "correlation_id": item.correlation_id,
-            "event_hash": row.event_hash,
-            "previous_hash": row.previous_hash,
-        }
+    def _insert(self, cursor: Any, row: RawRecord) -> int:
+        values = {name: getattr(row, name) for name in INSERTED_FIELDS}
         try:
             position: int = self._scalar(cursor, self._sql.insert, values)
         except self._dbapi.IntegrityError as exc:
-            raise VersionConflict(item.compartment_id, item.version - 1, None) from exc
+            raise VersionConflict(row.compartment_id, row.version - 1, None) from exc
         return position
 
     @staticmethod

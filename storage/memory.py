@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from itertools import islice
 
-from controller.domain.chain import GENESIS_HASH
+from controller.domain.chain import GENESIS_HASH, RawRecord
 from controller.domain.events import Event
-from controller.ports import RawRecord, StoredEvent
+from controller.ports import StoredEvent
 from storage.batch import encode_batch, link
 from storage.errors import VersionConflict
 from storage.serialization import EventSerializer
@@ -47,7 +48,7 @@ class InMemoryEventStore:
             stored = []
             for event, row in zip(events, link(head, encoded), strict=True):
                 position = len(self._rows) + 1
-                self._rows.append(row.record(position))
+                self._rows.append(replace(row, position=position))
                 self._streams.setdefault(compartment_id, []).append(position)
                 stored.append(StoredEvent(position, event, row.event_hash, row.previous_hash))
             return stored

@@ -6,6 +6,8 @@ from typing import Final
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, Integer, MetaData, String, Table, Text, UniqueConstraint
 
+from controller.domain.chain import ROW_FIELDS
+
 NAMING_CONVENTION: Final = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -24,7 +26,7 @@ events = Table(
     Column("occurred_at", String(40), nullable=False),
     Column("event_type", String(100), nullable=False),
     Column("schema_version", Integer(), nullable=False),
-    Column("payload", Text(), nullable=False),
+    Column("payload", Text(), nullable=False, key="payload_json"),  # keyed by its RawRecord field
     Column("correlation_id", String(100), nullable=False),
     Column("event_hash", String(64), nullable=False),
     Column("previous_hash", String(64), nullable=False),
@@ -42,19 +44,8 @@ bank = Table(
     CheckConstraint("slot = 1", name="ck_bank_one_row"),
 )
 
-RAW_COLUMNS: Final = (
-    events.c.position,
-    events.c.compartment_id,
-    events.c.version,
-    events.c.occurred_at,
-    events.c.event_type,
-    events.c.schema_version,
-    events.c.payload,
-    events.c.correlation_id,
-    events.c.event_hash,
-    events.c.previous_hash,
-)
-"""The columns in ``controller.ports.RawRecord`` field order."""
+RAW_COLUMNS: Final = tuple(events.c[name] for name in ROW_FIELDS)
+"""The columns in ``RawRecord`` field order (each keyed by its field): what reads select and inserts write."""
 
 APPEND_ONLY_TRIGGERS: Final = {
     "sqlite": ("events_refuse_update", "events_refuse_delete"),

@@ -14,12 +14,14 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from controller.domain.chain import ROW_FIELDS
 from storage.schema import RAW_COLUMNS, events
 
 # Any constant will do: every store process takes the same transaction-level lock before appending.
 PG_APPEND_LOCK: Final = 0x4C4F434B45525321
 
-_INSERT_COLUMNS: Final = [c.name for c in RAW_COLUMNS[1:]]
+INSERTED_FIELDS: Final = ROW_FIELDS[1:]
+"""The row fields an insert writes, as its named parameters: the database assigns the position."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,7 @@ class Statements:
                 ),
                 dialect,
             ),
-            insert=_compile(insert(events).returning(by_position), dialect, _INSERT_COLUMNS),
+            insert=_compile(insert(events).returning(by_position), dialect, list(INSERTED_FIELDS)),
             page=_compile(
                 select(*RAW_COLUMNS)
                 .where(by_position > bindparam("after"))

@@ -1,11 +1,12 @@
-"""The hash chain: each event's hash covers its canonical content and the previous hash."""
+"""The hash chain and its row: each stored event's hash covers its canonical content and the previous hash."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, fields
 from json.encoder import encode_basestring
-from typing import Any, Protocol
+from typing import Any, Final
 
 GENESIS_HASH = "0" * 64
 
@@ -40,26 +41,32 @@ def chain_hash(
     return hashlib.sha256(f"{previous_hash}\n{content}".encode()).hexdigest()
 
 
-class HashedContent(Protocol):
-    """What the hash covers: an encoded event about to be stored, or a row read back."""
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """A log row as stored, undecoded: what ``audit verify`` hashes, so a corrupt payload is still checkable.
 
-    @property
-    def compartment_id(self) -> str: ...  # noqa: D102
-    @property
-    def version(self) -> int: ...  # noqa: D102
-    @property
-    def occurred_at(self) -> str: ...  # noqa: D102
-    @property
-    def event_type(self) -> str: ...  # noqa: D102
-    @property
-    def schema_version(self) -> int: ...  # noqa: D102
-    @property
-    def payload_json(self) -> str: ...  # noqa: D102
-    @property
-    def correlation_id(self) -> str: ...  # noqa: D102
+    The one definition of the row: the table's columns, every store's reads and writes and the audits
+    follow its fields, in this order. A row about to be stored is unplaced until then: ``position`` 0,
+    and empty hashes until it is linked into the chain.
+    """
+
+    position: int
+    compartment_id: str
+    version: int
+    occurred_at: str
+    event_type: str
+    schema_version: int
+    payload_json: str
+    correlation_id: str
+    event_hash: str
+    previous_hash: str
 
 
-def content_hash(previous_hash: str, row: HashedContent) -> str:
+ROW_FIELDS: Final = tuple(f.name for f in fields(RawRecord))
+"""The row's fields in order: the columns of the log table and of every read and write of it."""
+
+
+def content_hash(previous_hash: str, row: RawRecord) -> str:
     """``chain_hash`` of a row's content after ``previous_hash``: the one place writers and auditors hash."""
     return chain_hash(
         previous_hash,

@@ -2,9 +2,12 @@
 
 Events hold evidence as primitives (ids, distances, thresholds, reasons), never images or
 embeddings. ``trigger`` names the transition in ``controller.domain.machine.TRANSITIONS``;
-``schema_version`` is bumped (with an upcaster in ``storage.serialization``) when a payload changes.
-Face decisions carry one ``Evidence`` value, flattened into the payload so that stored rows keep
-their flat shape.
+Face decisions carry one ``Evidence`` value (a deposit, its enrolment's ``Liveness``), flattened into
+the payload so that stored rows keep their flat shape.
+
+When a payload changes, its class bumps ``schema_version`` and gains, beside it, the static method
+``upcast_v<N>_v<N+1>(payload) -> payload`` that turns an old stored payload into the next version's;
+storage calls them in turn on every older row it reads (stored rows are never rewritten).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from controller.domain.evidence import EnrolmentLiveness, Evidence
+from controller.domain.evidence import Evidence, Liveness
 
 
 class AlarmReason(StrEnum):
@@ -58,20 +61,43 @@ class Event:
         for f in fields(self):
             if f.name not in BASE_FIELDS:
                 value = getattr(self, f.name)
-                out.update(value.flat() if isinstance(value, Evidence | EnrolmentLiveness) else {f.name: value})
+                out.update(value.flat() if isinstance(value, Liveness) else {f.name: value})
         return out
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any], **base: Any) -> Event:
         """The event from base fields and a flat payload as ``payload()`` writes it (the dict is consumed)."""
-        if "evidence" in cls.__dataclass_fields__:
-            payload["evidence"] = Evidence.take_from(payload)
-        if "enrolment_liveness" in cls.__dataclass_fields__:
-            payload["enrolment_liveness"] = EnrolmentLiveness.take_from(payload)
+        for name, value_type in _FLATTENED.items():
+            if name in cls.__dataclass_fields__:
+                payload[name] = value_type.take_from(payload)
         return cls(**base, **payload)
 
 
 BASE_FIELDS = frozenset({"compartment_id", "version", "occurred_at", "correlation_id"})
+_FLATTENED: dict[str, type[Liveness]] = {"evidence": Evidence, "enrolment_liveness": Liveness}
+"""The fields whose value is stored flat in the payload, and their types."""
+
+
+Payload = dict[str, Any]
+"""A stored payload as parsed JSON: what upcasters take and return."""
+
+
+# Upcasters shared by several classes; each class binds its own beside its fields. Like every upcaster they
+# describe a past schema version, so they spell out what it lacked rather than derive it from today's classes.
+def _with_full_evidence(payload: Payload) -> Payload:
+    """Face events before v2 recorded only distance, threshold and model version: the rest was not kept."""
+    unknown = {"subject_id": "", "runner_up_distance": None, "margin": 0.0}
+    return {**unknown, "frames_agreeing": 0, "frames_considered": 0, **payload}
+
+
+def _with_liveness(payload: Payload) -> Payload:
+    """Face events before liveness was judged: nothing was recorded about it (``liveness`` = "")."""
+    return {"liveness": "", "liveness_score": None, "liveness_method": "", "liveness_model": "", **payload}
+
+
+def _released_without_pin(payload: Payload) -> Payload:
+    """Releases before one-time PINs: there was no PIN to destroy."""
+    return {"released_pin_ref": "", **payload}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,14 +111,20 @@ class DepositStarted(Event):
 
     trigger: ClassVar[str] = "start_deposit"
     schema_version: ClassVar[int] = 3
+    upcast_v1_v2 = staticmethod(_with_liveness)
     subject_id: str
     template_ref: str
     model_version: str
     unlock_id: str
     pulse_ms: int
-    enrolment_liveness: EnrolmentLiveness = EnrolmentLiveness()
+    enrolment_liveness: Liveness = Liveness()
     pin_ref: str = ""
     consent_version: str = ""
+
+    @staticmethod
+    def upcast_v2_v3(payload: Payload) -> Payload:
+        """Deposits before one-time PINs and consent versions: no PIN was issued, no consent version kept."""
+        return {"pin_ref": "", "consent_version": "", **payload}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +165,11 @@ class ItemRetrieved(Event):
     template_ref: str
     pin_ref: str = ""
 
+    @staticmethod
+    def upcast_v1_v2(payload: Payload) -> Payload:
+        """Retrievals before one-time PINs: there was no PIN to destroy."""
+        return {"pin_ref": "", **payload}
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UnlockExpired(Event):
@@ -140,6 +177,7 @@ class UnlockExpired(Event):
 
     trigger: ClassVar[str] = "unlock_expired"
     schema_version: ClassVar[int] = 2
+    upcast_v1_v2 = staticmethod(_released_without_pin)
     unlock_id: str
     released_template_ref: str
     released_pin_ref: str = ""
@@ -151,6 +189,8 @@ class VerificationStarted(Event):
 
     trigger: ClassVar[str] = "start_verification"
     schema_version: ClassVar[int] = 3
+    upcast_v1_v2 = staticmethod(_with_full_evidence)
+    upcast_v2_v3 = staticmethod(_with_liveness)
     evidence: Evidence
 
 
@@ -160,6 +200,7 @@ class IdentityConfirmed(Event):
 
     trigger: ClassVar[str] = "confirm_identity"
     schema_version: ClassVar[int] = 2
+    upcast_v1_v2 = staticmethod(_with_liveness)
     evidence: Evidence
     unlock_id: str
     pulse_ms: int
@@ -171,6 +212,8 @@ class IdentityRejected(Event):
 
     trigger: ClassVar[str] = "reject_identity"
     schema_version: ClassVar[int] = 3
+    upcast_v1_v2 = staticmethod(_with_full_evidence)
+    upcast_v2_v3 = staticmethod(_with_liveness)
     reason: str
     evidence: Evidence
     failed_attempts: int
@@ -199,6 +242,7 @@ class AlarmCleared(Event):
 
     trigger: ClassVar[str] = "clear_alarm"
     schema_version: ClassVar[int] = 2
+    upcast_v1_v2 = staticmethod(_released_without_pin)
     operator_id: str
     note: str
     resume_state: str

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from controller.domain.evidence import EnrolmentLiveness
+from controller.domain.evidence import Liveness
 from controller.ports import FaceMatch
 from recognition.gallery import Gallery, SearchResult
 from recognition.liveness.monitor import LivenessMonitor
@@ -75,29 +75,27 @@ def check_enrolment(
     verdict = monitor.judge_frames(frames)
     if not verdict.live:
         raise EnrolmentError(f"liveness_failed: {verdict.reason} (score {verdict.score:.2f})", ())
-    liveness = EnrolmentLiveness(
-        liveness=_label(verdict),
-        liveness_score=verdict.score,
-        liveness_method=verdict.method,
-        liveness_model=verdict.model_version,
-    )
-    return dataclasses.replace(result, liveness=liveness)
+    return dataclasses.replace(result, liveness=_recorded(verdict))
 
 
 def joined(match: FaceMatch, verdict: LivenessVerdict) -> FaceMatch:
     """The match with the verdict in its evidence; a verdict that is not live rejects the attempt."""
-    evidence = dataclasses.replace(
-        match.evidence,
-        liveness=_label(verdict),
-        liveness_score=verdict.score,
-        liveness_method=verdict.method,
-        liveness_model=verdict.model_version,
-    )
+    evidence = dataclasses.replace(match.evidence, **_recorded(verdict).flat())
     return dataclasses.replace(
         match,
         accepted=match.accepted and verdict.live,
         rejected=match.rejected or not verdict.live,
         evidence=evidence,
+    )
+
+
+def _recorded(verdict: LivenessVerdict) -> Liveness:
+    """The verdict as the log records it, in an enrolment's ``Liveness`` or a match's ``Evidence``."""
+    return Liveness(
+        liveness=_label(verdict),
+        liveness_score=verdict.score,
+        liveness_method=verdict.method,
+        liveness_model=verdict.model_version,
     )
 
 

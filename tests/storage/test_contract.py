@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -17,7 +17,7 @@ from controller.ports import EventStore
 from storage.errors import EventEncodingError
 from storage.event_store import SqlEventStore
 from storage.memory import InMemoryEventStore
-from storage.serialization import EVENT_TYPES, EventSerializer, UpcasterRegistry
+from storage.serialization import EVENT_TYPES, EventSerializer
 from tests.storage.helpers import T0, first_bad_position, flow
 
 
@@ -29,6 +29,10 @@ class BinEmptied(Event):
     schema_version: ClassVar[int] = 2
     operator_id: str
     weight_g: int
+
+    @staticmethod
+    def upcast_v1_v2(payload: dict[str, Any]) -> dict[str, Any]:
+        return {**payload, "weight_g": 0}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,9 +140,7 @@ class EventStoreContract:
 
     def test_old_payloads_are_upcast_on_read(self) -> None:
         old = EventSerializer({**EVENT_TYPES, "BinEmptied": BinEmptiedV1})
-        upcasters = UpcasterRegistry()
-        upcasters.register("BinEmptied", from_version=1)(lambda payload: {**payload, "weight_g": 0})
-        new = EventSerializer({**EVENT_TYPES, "BinEmptied": BinEmptied}, upcasters)
+        new = EventSerializer({**EVENT_TYPES, "BinEmptied": BinEmptied})
         writer = self.create_store(serializer=old)
         writer.append("1", 0, [BinEmptiedV1(compartment_id="1", version=1, occurred_at=T0, operator_id="op")])
         (row,) = writer.read_raw()

@@ -26,7 +26,7 @@ from storage.errors import (
     StorageError,
 )
 from storage.event_store import SqlEventStore
-from storage.serialization import EventSerializer, UpcasterRegistry
+from storage.serialization import EventSerializer
 from tests.storage.helpers import T0, flow
 
 
@@ -141,7 +141,7 @@ def test_missing_upcaster_is_reported_as_corrupt() -> None:
         trigger: ClassVar[str] = "x"
         schema_version: ClassVar[int] = 3
 
-    serializer = EventSerializer({"Renamed": Renamed}, UpcasterRegistry())
+    serializer = EventSerializer({"Renamed": Renamed})
     with pytest.raises(CorruptRecord, match="no upcaster for Renamed from schema version 1"):
         serializer.decode_fields(4, "1", 1, T0.isoformat(), "Renamed", 1, "{}", "")
 
@@ -180,13 +180,6 @@ def test_rows_written_before_liveness_still_read() -> None:
         confirmed.correlation_id,
     )  # fmt: skip
     assert decoded == confirmed and decoded.evidence.liveness == ""
-
-
-def test_upcasters_cannot_be_registered_twice() -> None:
-    registry = UpcasterRegistry()
-    registry.register("DoorOpened", 1)(dict)
-    with pytest.raises(ValueError, match="already registered"):
-        registry.register("DoorOpened", 1)(dict)
 
 
 @pytest.mark.parametrize(
