@@ -109,7 +109,7 @@ class BankViews:
 
     def timeline(self, compartment_id: str) -> list[Event]:
         """One compartment's events in version order (``UnknownCompartment`` for an id the bank lacks)."""
-        self._service.get(compartment_id)
+        self._service.get(compartment_id)  # an unknown id is refused, never answered with an empty timeline
         return self._service.store.read_stream(compartment_id)
 
     def events(self, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
