@@ -64,7 +64,7 @@ from controller.app.stack import Overrides, Stack, build_bank, open_vault, start
 from controller.domain import events as ev  # noqa: E402
 from controller.domain.states import CompartmentState as S  # noqa: E402
 from controller.ports import Clock, FixedClock, LockDriver, SensorObservation, StoredEvent, SystemClock  # noqa: E402
-from controller.service import audit  # noqa: E402
+from controller.service import audit, views  # noqa: E402
 from controller.service.bank import EnrolWith  # noqa: E402
 from recognition.pipeline.enrolment import EnrolmentError, build_template  # noqa: E402
 from recognition.pipeline.images import load_image  # noqa: E402
@@ -242,7 +242,7 @@ async def open_bank(config: Config, db_url: str, simulator: Any, clock: Clock, s
         await bank.stack.bank.on_sensor(observation)
 
     bank = Bank(stack, station, locks, stack.poller(on_sensor, debounce_polls=1), clock)
-    stack.service.subscribe(bank.committed.extend)
+    stack.bank.subscribe(bank.committed.extend)
     await stack.bank.boot()
     return bank
 
@@ -346,10 +346,10 @@ async def settle_failed(bank: Bank, cid: str) -> None:
     if isinstance(clock, FixedClock):
         clock.advance(30)
     await bank.stack.bank.tick(clock.now() + timedelta(seconds=30))
-    compartment = bank.stack.service.compartments[cid]
-    if compartment.state == S.OCCUPIED:
+    seen = bank.stack.views
+    if seen.state(cid) == S.OCCUPIED:
         await bank.stack.bank.take_out_of_service(cid, "bench-ops", "owner not recognised")
-    if compartment.state == S.ALARM and not compartment.door_open:
+    if seen.state(cid) == S.ALARM and not seen.door_open(cid):
         await bank.stack.bank.clear_alarm(cid, "bench-ops", "released for the benchmark", release=True)
     bank.owners.pop(cid, None)
 
@@ -392,7 +392,7 @@ async def soak(faces: Faces, templates: dict[str, Any], data_dir: Path, cycles: 
         nonlocal deposits_completed, wrong_doors
         cid, unlocked = await bank.deposit(person, templates[person.name], model_version)
         wrong_doors += len([c for c in unlocked if c != int(cid)])
-        deposits_completed += bank.stack.service.compartments[cid].state == S.OCCUPIED
+        deposits_completed += bank.stack.views.state(cid) == S.OCCUPIED
 
     try:
         for person in people[:COMPARTMENTS]:
@@ -414,7 +414,7 @@ async def soak(faces: Faces, templates: dict[str, Any], data_dir: Path, cycles: 
             if unlocked == [int(cid)]:
                 await bank.door(cid, "open")
                 await bank.door(cid, "close")
-                retrievals_completed += bank.stack.service.compartments[cid].state == S.FREE
+                retrievals_completed += bank.stack.views.state(cid) == S.FREE
                 bank.owners.pop(cid)
             else:
                 false_rejects += 1
@@ -424,8 +424,8 @@ async def soak(faces: Faces, templates: dict[str, Any], data_dir: Path, cycles: 
 
             present = {p.name for p in bank.owners.values()}
             await deposit(rng.choice([p for p in people if p.name not in present]))
-        live = {cid: audit.compartment_summary(k) for cid, k in bank.stack.service.compartments.items()}
-        held = {k.template_ref for k in bank.stack.service.compartments.values() if k.template_ref}
+        live = bank.stack.views.summaries()
+        held = bank.stack.views.templates_in_use()
     finally:
         bank.stack.close()
         await simulator.stop()
@@ -456,8 +456,7 @@ async def soak(faces: Faces, templates: dict[str, Any], data_dir: Path, cycles: 
     flow_mismatch = abs(kinds["ItemDeposited"] - deposits_completed) + abs(
         kinds["ItemRetrieved"] - retrievals_completed
     )
-    replayed = {cid: audit.compartment_summary(k) for cid, k in audit.fold(on_disk).items()}
-    replay_equal = all(replayed.get(cid, summary_of_fresh(cid)) == s for cid, s in live.items())
+    replay_equal = not views.replay_differences(live, on_disk)
     unlock_ids = [
         e.unlock_id for e in (s.event for s in on_disk) if isinstance(e, ev.DepositStarted | ev.IdentityConfirmed)
     ]
@@ -486,12 +485,6 @@ async def soak(faces: Faces, templates: dict[str, Any], data_dir: Path, cycles: 
             "cycles_per_s": round(cycles / elapsed, 2) if elapsed else None,
         },
     }
-
-
-def summary_of_fresh(cid: str) -> dict[str, object]:
-    from controller.domain.compartment import Compartment
-
-    return audit.compartment_summary(Compartment(cid))
 
 
 # ----------------------------------------------------------------------------------------- main

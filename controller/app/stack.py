@@ -36,6 +36,7 @@ from controller.service.bridge import BridgeSettings, RecognitionBridge
 from controller.service.compartments import CompartmentService
 from controller.service.pins import PinDesk, PinSettings
 from controller.service.scheduler import TimeoutScheduler
+from controller.service.views import BankViews
 
 if TYPE_CHECKING:
     from plc.driver import ModbusLockDriver
@@ -84,14 +85,18 @@ _C = TypeVar("_C", bound=_Closable)
 
 @dataclass
 class Stack:
-    """The parts of one running bank; ``close`` releases what the root opened (relays: the caller)."""
+    """The parts of one running bank; ``close`` releases what the root opened (relays: the caller).
+
+    Callers drive the bank through ``bank`` and read it through ``views``; its compartment service is
+    the bank's own.
+    """
 
     config: Config
     store: EventStore
     vault: TemplateVault
     driver: LockDriver
     plc_config: PlcConfig
-    service: CompartmentService
+    views: BankViews
     bank: LockerBank
     simulator: LockBoardSimulator | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
@@ -103,7 +108,7 @@ class Stack:
         """A door poller whose baseline is the folded state, so any difference is reported."""
         from plc.poller import DoorPoller
 
-        initial = {int(cid): k.door_open for cid, k in self.service.compartments.items()}
+        initial = {int(cid): self.views.door_open(cid) for cid in self.views.compartment_ids()}
         poller = DoorPoller(
             self.driver,  # type: ignore[arg-type]  # the poller needs the Modbus driver's board map
             emit,
@@ -197,7 +202,7 @@ def build_bank(config: Config, gallery: TemplateGallery, overrides: Overrides | 
     )
     service = CompartmentService(store, locks, vault, given.clock, ids, policy)
     bank = _locker_bank(config, service, gallery, given.make_id, given.enroller)
-    stack = Stack(config, store, vault, driver, plc_config, service, bank, given.simulator, closers)
+    stack = Stack(config, store, vault, driver, plc_config, BankViews(service), bank, given.simulator, closers)
     if bank.terms.pins is not None:
         stack.pins = PinDesk(bank, bank.terms.pins, pin_settings(config))
     return stack

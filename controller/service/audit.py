@@ -193,22 +193,3 @@ def fold(events: Iterable[StoredEvent], until: Callable[[StoredEvent], bool] | N
             compartments[cid] = Compartment(cid)
         compartments[cid].apply(stored.event)
     return compartments
-
-
-def compartment_summary(compartment: Compartment) -> dict[str, object]:
-    """One compartment as the ``status`` JSON shows it."""
-    return {
-        "id": compartment.compartment_id,
-        "state": str(compartment.state),
-        "version": compartment.version,
-        "door": "open" if compartment.door_open else "closed",
-        "occupied_by": compartment.subject_id or None,
-        "alarm": compartment.alarm_reason or None,
-        "failed_attempts": compartment.failed_attempts,
-        "face_erased": compartment.face_erased,
-    }
-
-
-def sort_key(compartment_id: str) -> tuple[int, str]:
-    """Numeric ids in numeric order, others after them."""
-    return (int(compartment_id), "") if compartment_id.isdigit() else (1 << 62, compartment_id)

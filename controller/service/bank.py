@@ -18,6 +18,7 @@ import structlog
 
 from controller.domain import commands as c
 from controller.domain import events as ev
+from controller.domain.compartment import Policy
 from controller.domain.effects import DestroyTemplate, effects_of
 from controller.domain.errors import BoardUnreachable, LockerError, StoreUnavailable, TransitionRejected
 from controller.domain.evidence import EnrolmentLiveness
@@ -36,7 +37,7 @@ from controller.ports import (
     TemplateGallery,
 )
 from controller.service.bridge import RecognitionBridge
-from controller.service.compartments import CompartmentService
+from controller.service.compartments import CommitListener, CompartmentService
 from controller.service.scheduler import TimeoutScheduler
 
 log = structlog.get_logger("lockers.bank")
@@ -88,7 +89,7 @@ class LockerBank:
         terms: DepositTerms | None = None,
         enroller: Enroller | None = None,
     ) -> None:
-        self.service = service
+        self._service = service
         self.enroller = enroller
         self.terms = terms or DepositTerms()
         self.gallery = gallery
@@ -99,35 +100,49 @@ class LockerBank:
         service.subscribe(scheduler.on_committed)
         service.subscribe(self._sync_gallery)
 
+    # ------------------------------------------- what outsiders may read (state itself: views.BankViews)
+    def subscribe(self, listener: CommitListener) -> None:
+        """Call ``listener`` with every batch of committed events (metrics, SSE, anchors)."""
+        self._service.subscribe(listener)
+
+    def now(self) -> datetime:
+        """The bank's clock: the time its commands and timeouts are decided at."""
+        return self._service.clock.now()
+
+    @property
+    def policy(self) -> Policy:
+        """The rules the bank's compartments decide by."""
+        return self._service.policy
+
     # ---------------------------------------------------------------- boot
     async def boot(self) -> None:
         """Relays off, reconcile every compartment with its door, reload templates, re-arm timeouts."""
-        for compartment in self.service.compartments.values():
+        for compartment in self._service.compartments.values():
             if compartment.template_ref and not compartment.face_erased:
                 self.gallery.add(compartment.compartment_id, compartment.subject_id, compartment.template_ref)
         try:
-            await self.service.locks.all_relays_off()
-            doors = await self.service.locks.read_doors()
+            await self._service.locks.all_relays_off()
+            doors = await self._service.locks.read_doors()
         except BoardUnreachable as exc:
             await self._fault_all(f"lock board unreachable at boot: {exc}")
             return
-        for cid in sorted(self.service.compartments, key=int):
+        for cid in sorted(self._service.compartments, key=int):
             door_is_open = doors.get(int(cid))
             if door_is_open is None:
                 await self._try(c.ReportBoardFault(compartment_id=cid, detail="no door input for this compartment"))
             else:
                 await self._try(c.Reconcile(compartment_id=cid, door_is_open=door_is_open))
-        self.scheduler.resume(self.service.compartments.values(), self.service.clock.now())
+        self.scheduler.resume(self._service.compartments.values(), self._service.clock.now())
 
     async def _fault_all(self, detail: str) -> None:
-        for cid in self.service.compartments:
+        for cid in self._service.compartments:
             self.unreachable.add(cid)
             await self._try(c.ReportBoardFault(compartment_id=cid, detail=detail))
 
     # ------------------------------------------------------------- deposit
     def free_compartment(self) -> str:
         """The lowest-numbered free compartment."""
-        free = [cid for cid, k in self.service.compartments.items() if k.state == S.FREE and not k.door_open]
+        free = [cid for cid, k in self._service.compartments.items() if k.state == S.FREE and not k.door_open]
         if not free:
             raise BankFull("no compartment is free")
         return min(free, key=int)
@@ -151,7 +166,7 @@ class LockerBank:
         try:
             pin, pin_ref = await self._issue_pin()
         except BaseException:
-            self.service.vault.destroy(enrolled.template_ref)
+            self._service.vault.destroy(enrolled.template_ref)
             raise
         receipt = await self.deposit(
             subject, enrolled.template_ref, enrolled.model_version, enrolled.liveness, pin_ref=pin_ref
@@ -161,7 +176,7 @@ class LockerBank:
     async def _issue_pin(self) -> tuple[str, str]:
         """A fresh PIN and the vault ref of its hash, or two empty strings where no PIN is issued."""
         vault, digits = self.terms.pins, self.terms.pin_digits
-        if vault is None or self.service.policy.retrieval == Retrieval.FACE_ONLY:
+        if vault is None or self._service.policy.retrieval == Retrieval.FACE_ONLY:
             return "", ""
         pin = f"{secrets.randbelow(10**digits):0{digits}d}"
         return pin, await asyncio.to_thread(vault.put_pin, pin)
@@ -188,18 +203,18 @@ class LockerBank:
             consent_version=self.terms.consent_version,
         )
         try:
-            await self.service.handle(command)
+            await self._service.handle(command)
         except BaseException:
             for ref in (template_ref, pin_ref):
                 if ref:
-                    self.service.vault.destroy(ref)
+                    self._service.vault.destroy(ref)
             raise
         return receipt
 
     # ---------------------------------------------------------- recognition
     async def on_face(self, match: FaceMatch, now_s: float) -> None:
         """Recognition evidence for one frame: start, confirm or reject a verification."""
-        compartment = self.service.compartments.get(match.compartment_id or "")
+        compartment = self._service.compartments.get(match.compartment_id or "")
         for command in self.bridge.commands_for(match, compartment, now_s):
             if not await self._try(command):
                 break
@@ -209,7 +224,7 @@ class LockerBank:
         """A debounced door change, a board fault or a recovery."""
         if isinstance(observation, DoorChanged):
             cid = str(observation.compartment)
-            if cid in self.service.compartments:
+            if cid in self._service.compartments:
                 await self._try(c.ObserveDoor(compartment_id=cid, is_open=observation.is_open))
         elif isinstance(observation, BoardFaulted):
             for number in observation.compartments:
@@ -221,10 +236,10 @@ class LockerBank:
 
     async def _board_recovered(self, observation: BoardRecovered) -> None:
         """Each door that reads what the log expects ends its board-fault alarm; a disagreement stays one."""
-        cids = [str(n) for n in observation.compartments if str(n) in self.service.compartments]
+        cids = [str(n) for n in observation.compartments if str(n) in self._service.compartments]
         self.unreachable.difference_update(cids)
         try:
-            doors = await self.service.locks.read_doors()
+            doors = await self._service.locks.read_doors()
         except BoardUnreachable as exc:
             log.warning("lock board recovered but its doors cannot be read", board=observation.board, error=str(exc))
             self.unreachable.update(cids)
@@ -258,36 +273,36 @@ class LockerBank:
 
     def waits_for_operator(self, compartment_id: str) -> bool:
         """Whether the compartment is in alarm: its owner must contact the operator (an overstay, a lockout)."""
-        compartment = self.service.compartments.get(compartment_id)
+        compartment = self._service.compartments.get(compartment_id)
         return compartment is not None and compartment.state == S.ALARM
 
     # ------------------------------------------------------------- operator
     async def clear_alarm(self, compartment_id: str, operator_id: str, note: str = "", release: bool = False) -> None:
         """An operator clears an alarm (raises ``TransitionRejected`` with the reason when not possible)."""
         if compartment_id in self.unreachable:
-            state = self.service.get(compartment_id).state
+            state = self._service.get(compartment_id).state
             # Nobody can know the door's state while its board is silent: clearing now would be a guess.
             raise TransitionRejected(compartment_id, state, "ClearAlarm", "its lock board is unreachable")
         command = c.ClearAlarm(compartment_id=compartment_id, operator_id=operator_id, note=note, release=release)
-        await self.service.handle(command)
+        await self._service.handle(command)
 
     async def maintenance_unlock(self, compartment_id: str, operator_id: str, note: str = "") -> None:
         """An operator's maintenance pulse, recorded first (an alarm until cleared), then sent once."""
         unlock = c.MaintenanceUnlock(
             compartment_id=compartment_id, operator_id=operator_id, unlock_id=self.new_id(), note=note
         )
-        await self.service.handle(unlock)
+        await self._service.handle(unlock)
 
     async def erase_face(self, compartment_id: str, operator_id: str) -> None:
         """An operator erases the owner's face template on request; the item stays (retrieval by PIN)."""
         command = c.EraseFace(
             compartment_id=compartment_id, requested_by="operator", proof="operator", operator_id=operator_id
         )
-        await self.service.handle(command)
+        await self._service.handle(command)
 
     async def erase_by_face(self, match: FaceMatch) -> bool:
         """The owner asked for erasure and their face was identified (live, accepted): erase it; False if not."""
-        compartment = self.service.compartments.get(match.compartment_id or "")
+        compartment = self._service.compartments.get(match.compartment_id or "")
         if compartment is None or not match.accepted or match.evidence.presentation_attack():
             return False
         command = c.EraseFace(compartment_id=compartment.compartment_id, requested_by="owner", proof="face")
@@ -295,13 +310,14 @@ class LockerBank:
 
     async def take_out_of_service(self, compartment_id: str, operator_id: str, note: str = "") -> None:
         """An operator takes a compartment out of service."""
-        await self.service.handle(c.TakeOutOfService(compartment_id=compartment_id, operator_id=operator_id, note=note))
+        command = c.TakeOutOfService(compartment_id=compartment_id, operator_id=operator_id, note=note)
+        await self._service.handle(command)
 
     # -------------------------------------------------------------- helpers
     async def _try(self, command: c.Command) -> bool:
         """Run a command that may be stale (a timeout, a sensor echo); a rejection is logged, not raised."""
         try:
-            return bool(await self.service.handle(command))
+            return bool(await self._service.handle(command))
         except TransitionRejected as exc:
             log.info(
                 "command rejected",
@@ -315,7 +331,7 @@ class LockerBank:
         for record in stored:
             event = record.event
             if isinstance(event, ev.ItemDeposited):
-                owner = self.service.get(event.compartment_id)
+                owner = self._service.get(event.compartment_id)
                 self.gallery.add(event.compartment_id, owner.subject_id, owner.template_ref)
             elif any(isinstance(effect, DestroyTemplate) for effect in effects_of([event])):
                 self.gallery.remove(event.compartment_id)

@@ -93,6 +93,8 @@ class PinDesk:
 
     def __init__(self, bank: LockerBank, vault: PinVault, settings: PinSettings) -> None:
         self.bank = bank
+        # The desk is one of the bank's flows (same layer): it decides on the bank's own service.
+        self._service = bank._service
         self.vault = vault
         self.settings = settings
         self._counts = _Counters()
@@ -101,7 +103,7 @@ class PinDesk:
 
     async def enter(self, pin: str, kiosk: str) -> PinEntry:
         """Open (face or PIN) or vouch for (face and PIN) the compartment this PIN belongs to."""
-        retrieval = self.bank.service.policy.retrieval
+        retrieval = self.bank.policy.retrieval
         if retrieval == Retrieval.FACE_ONLY:
             raise PinNotOffered("this site opens compartments by face only")
         compartment = await self._identify(pin, kiosk)
@@ -124,7 +126,7 @@ class PinDesk:
 
     async def _handle(self, command: c.Command) -> None:
         try:
-            await self.bank.service.handle(command)
+            await self._service.handle(command)
         except TransitionRejected as exc:
             # The compartment moved on meanwhile (a face opened it): the words stay the same.
             log.info("pin command refused", command=type(command).__name__, reason=exc.reason)
@@ -138,7 +140,7 @@ class PinDesk:
 
     async def _match(self, checked: str, kiosk: str) -> Compartment:
         self._check_cooldown(kiosk)
-        candidates = {k.pin_ref: k for k in self.bank.service.compartments.values() if k.pin_ref}
+        candidates = {k.pin_ref: k for k in self._service.compartments.values() if k.pin_ref}
         ref = await asyncio.to_thread(self.vault.match_pin, checked, sorted(candidates))
         if ref is None:
             await self._count_wrong(kiosk, [k for k in candidates.values() if k.state in AT_REST])
@@ -153,7 +155,7 @@ class PinDesk:
 
     def _check_cooldown(self, kiosk: str) -> None:
         until = self._counts.blocked_until.get(kiosk)
-        now = self.bank.service.clock.now()
+        now = self.bank.now()
         if until is not None and now < until:
             raise PinCoolingDown((until - now).total_seconds())
 
@@ -162,7 +164,7 @@ class PinDesk:
         counts.failures[kiosk] = counts.failures.get(kiosk, 0) + 1
         log.info("wrong pin", kiosk=kiosk, consecutive=counts.failures[kiosk])
         if counts.failures[kiosk] >= settings.kiosk_failures:
-            now = self.bank.service.clock.now()
+            now = self.bank.now()
             counts.blocked_until[kiosk] = now + timedelta(seconds=settings.cooldown_s)
             counts.failures[kiosk] = 0
         live = {k.pin_ref for k in exposed}
@@ -171,4 +173,4 @@ class PinDesk:
             guesses = counts.exposure[k.pin_ref] = counts.exposure.get(k.pin_ref, 0) + 1
             if guesses >= settings.alarm_failures:
                 counts.exposure[k.pin_ref] = 0
-                await self.bank.service.handle(c.ReportWrongPins(compartment_id=k.compartment_id, count=guesses))
+                await self._service.handle(c.ReportWrongPins(compartment_id=k.compartment_id, count=guesses))

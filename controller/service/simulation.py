@@ -11,6 +11,7 @@ from controller.domain.errors import TransitionRejected
 from controller.domain.evidence import Evidence
 from controller.domain.states import CompartmentState as S
 from controller.ports import EventStore, FixedClock
+from controller.service.bank import LockerBank
 from controller.service.compartments import CompartmentService
 
 SUBJECTS = ("alice", "bob", "chen", "dae-jung", "eun-ji", "farid", "grace", "hiro")
@@ -57,6 +58,11 @@ class HistorySimulator:
         self.rng = random.Random(seed)
         # Continue after the ids the log already holds, so a restarted history never reuses an unlock id.
         self.ids = max((_serial(u) for k in service.compartments.values() for u in k.used_unlock_ids), default=0)
+
+    @classmethod
+    def of_bank(cls, bank: LockerBank, clock: FixedClock, seed: int) -> HistorySimulator:
+        """A simulator that drives ``bank``'s compartments directly, past its flows."""
+        return cls(bank._service, clock, seed)  # the service is private to this layer, not to the bank
 
     def _next_id(self, prefix: str) -> str:
         self.ids += 1

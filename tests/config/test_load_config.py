@@ -160,7 +160,7 @@ def test_the_policy_section_reaches_the_core_and_its_defaults_are_the_cores(tmp_
     given = Overrides(store=InMemoryEventStore(), locks=FakeLockDriver(2), vault=ForgetfulVault())
     stack = build_bank(config, NoGallery(), given)
     try:
-        assert dataclasses.asdict(stack.service.policy) == rules
-        assert stack.service.get("1").policy.max_presentation_attacks == 1
+        assert dataclasses.asdict(stack.bank.policy) == rules
+        assert stack.bank._service.get("1").policy.max_presentation_attacks == 1  # each compartment decides by it
     finally:
         stack.close()

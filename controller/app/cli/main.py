@@ -22,10 +22,9 @@ from controller.app.cli import keys as keys_cli
 from controller.app.config.loader import compartment_ids
 from controller.app.config.location import ConfigOption, bank_config, database_url
 from controller.app.run.logs import LogFormat, configure_logging
-from controller.domain.compartment import Compartment
 from controller.domain.errors import LockerError
 from controller.ports import EventStore
-from controller.service import audit
+from controller.service import views
 
 if TYPE_CHECKING:
     from plc.registers import PlcConfig
@@ -88,13 +87,6 @@ def emit_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, default=str))
 
 
-def status_document(compartments: dict[str, Compartment], bank: list[str] | None = None) -> dict[str, Any]:
-    """The JSON shape shared by ``status`` and ``audit replay``: every compartment of ``bank`` and of the log."""
-    every = {cid: Compartment(cid) for cid in bank or []} | compartments
-    ordered = sorted(every.values(), key=lambda k: audit.sort_key(k.compartment_id))
-    return {"compartments": [audit.compartment_summary(k) for k in ordered]}
-
-
 def print_status_table(document: dict[str, Any]) -> None:
     """A readable table of compartments."""
     typer.echo(f"{'id':>4}  {'state':<10} {'version':>7}  {'door':<6}  detail")
@@ -108,7 +100,7 @@ def status(db: DbOption = None, as_json: JsonOption = False, config: ConfigOptio
     """Current state of every compartment of the bank, folded from the log."""
     settings = bank_config(config)
     with event_store(database_url(settings, db)) as store:
-        document = status_document(audit.fold(store.read_all()), compartment_ids(settings))
+        document = views.log_status(store.read_all(), compartment_ids(settings))
     emit_json(document) if as_json else print_status_table(document)
 
 
@@ -157,7 +149,7 @@ def audit_replay(
     limit = _replay_limit(at, until)
     with event_store(database_url(bank_config(config), db)) as store:
         events = [stored for stored in store.read_all() if limit(stored)]
-    document = status_document(audit.fold(events))  # the log's compartments only: a replay shows history
+    document = views.log_status(events)  # the log's compartments only: a replay shows history
     if as_json:
         emit_json(document)
         return
@@ -273,7 +265,7 @@ async def _simulate_history(
     try:
         if board is not None:
             await stack.bank.boot()
-        return await HistorySimulator(stack.service, clock, seed).run(steps)
+        return await HistorySimulator.of_bank(stack.bank, clock, seed).run(steps)
     finally:
         stack.close()
 

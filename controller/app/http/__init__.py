@@ -42,6 +42,6 @@ def create_app(ctx: ApiContext) -> FastAPI:
         app.include_router(frames_router(ctx.simulate_frame))
     if ctx.simulate_door is not None:
         app.include_router(doors_router(ctx.simulate_door))
-    app.include_router(console_router(ctx.web.access, ctx.bank, ctx.store))
+    app.include_router(console_router(ctx.web.access, ctx.bank, ctx.views))
     app.include_router(pages_router(ctx.web.access, ctx.web.feed, ctx.web.kiosk, ctx.web.docs))
     return app

@@ -12,7 +12,6 @@ from fastapi.responses import StreamingResponse
 from controller.app.http.context import SSE_QUEUE_SIZE, ApiContext, sse_message
 from controller.app.http.feedback import Feedback, sse_feedback
 from controller.ports import StoredEvent
-from controller.service import audit
 
 REPLAY_PAGE = 1000
 
@@ -28,9 +27,7 @@ def bank_router(ctx: ApiContext) -> APIRouter:
 
     @router.get("/compartments", dependencies=[Depends(access.reader)])
     def compartments() -> dict[str, Any]:
-        live = ctx.bank.service.compartments.values()
-        ordered = sorted(live, key=lambda k: audit.sort_key(k.compartment_id))
-        return {"compartments": [audit.compartment_summary(k) for k in ordered]}
+        return ctx.views.status()
 
     @router.post("/deposit", status_code=201, dependencies=[Depends(access.depositor)])
     async def deposit() -> dict[str, str | None]:
@@ -88,7 +85,7 @@ async def _stream(ctx: ApiContext, request: Request, after: int | None) -> Async
 async def _replay(ctx: ApiContext, after: int) -> AsyncIterator[StoredEvent]:
     """The log after ``after``, read a page at a time off the event loop (a long log must not stall the API)."""
     def read_page(start: int) -> list[StoredEvent]:
-        return list(ctx.store.read_all(after=start, limit=REPLAY_PAGE))
+        return ctx.views.events(after=start, limit=REPLAY_PAGE)
 
     while True:
         page = await asyncio.to_thread(read_page, after)

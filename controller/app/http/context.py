@@ -12,9 +12,10 @@ from controller.app.http.feedback import Feedback
 from controller.app.http.web import WebOptions
 from controller.app.http.web.documents import stored_document
 from controller.app.run.metrics import Metrics
-from controller.ports import EventStore, StoredEvent
+from controller.ports import StoredEvent
 from controller.service.bank import LockerBank
 from controller.service.pins import PinDesk
+from controller.service.views import BankViews
 
 SSE_QUEUE_SIZE = 1000
 
@@ -47,10 +48,10 @@ class EventBroadcaster:
 
 @dataclass
 class ApiContext:
-    """What the API reads and drives."""
+    """What the API reads (``views``) and drives (``bank``)."""
 
     bank: LockerBank
-    store: EventStore
+    views: BankViews
     metrics: Metrics
     broadcaster: EventBroadcaster
     web: WebOptions

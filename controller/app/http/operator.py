@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 
 from controller.app.http.context import ApiContext
 from controller.app.http.operators import Principal
-from controller.service import audit
 
 
 class OperatorAction(BaseModel):
@@ -45,20 +44,20 @@ def operator_router(ctx: ApiContext) -> APIRouter:
         compartment_id: str, body: ClearAlarmRequest, who: Principal = Depends(access.actor)
     ) -> dict[str, Any]:
         await ctx.bank.clear_alarm(compartment_id, who.name, body.recorded_note(who), body.release)
-        return audit.compartment_summary(ctx.bank.service.get(compartment_id))
+        return ctx.views.compartment(compartment_id)
 
     @router.post("/compartments/{compartment_id}/out-of-service")
     async def out_of_service(
         compartment_id: str, body: OperatorAction, who: Principal = Depends(access.actor)
     ) -> dict[str, Any]:
         await ctx.bank.take_out_of_service(compartment_id, who.name, body.recorded_note(who))
-        return audit.compartment_summary(ctx.bank.service.get(compartment_id))
+        return ctx.views.compartment(compartment_id)
 
     @router.post("/compartments/{compartment_id}/unlock")
     async def maintenance_unlock(
         compartment_id: str, body: OperatorAction, who: Principal = Depends(access.actor)
     ) -> dict[str, Any]:
         await ctx.bank.maintenance_unlock(compartment_id, who.name, body.recorded_note(who))
-        return audit.compartment_summary(ctx.bank.service.get(compartment_id))
+        return ctx.views.compartment(compartment_id)
 
     return router

@@ -23,7 +23,6 @@ from pydantic import BaseModel, Field
 
 from controller.app.http.context import ApiContext
 from controller.app.http.operators import Principal
-from controller.service import audit
 from controller.service.pins import (
     PinCoolingDown,
     PinDesk,
@@ -55,7 +54,7 @@ def pin_router(ctx: ApiContext, desk: PinDesk) -> APIRouter:
             "compartment_id": entry.compartment_id,
             "correlation_id": entry.correlation_id,
             "unlocked": entry.unlocked,
-            "state": str(ctx.bank.service.get(entry.compartment_id).state),
+            "state": ctx.views.state(entry.compartment_id),
         }
 
     @router.post("/erasure/pin", dependencies=[Depends(access.depositor)])
@@ -67,7 +66,7 @@ def pin_router(ctx: ApiContext, desk: PinDesk) -> APIRouter:
     @router.post("/operator/compartments/{compartment_id}/erase-face")
     async def erase_by_operator(compartment_id: str, who: Principal = Depends(access.actor)) -> dict[str, Any]:
         await ctx.bank.erase_face(compartment_id, who.name)
-        return audit.compartment_summary(ctx.bank.service.get(compartment_id))
+        return ctx.views.compartment(compartment_id)
 
     return router
 

@@ -211,9 +211,9 @@ class Daemon:
         self.health = BankHealth(
             stack, worker, camera or "uploads", uploads=push_frame is not None, recorder=self.recorder
         )
-        stack.service.subscribe(self.metrics.on_committed)
-        stack.service.subscribe(self.broadcaster.on_committed)
-        stack.service.subscribe(self.kiosk_feed.on_committed)
+        stack.bank.subscribe(self.metrics.on_committed)
+        stack.bank.subscribe(self.broadcaster.on_committed)
+        stack.bank.subscribe(self.kiosk_feed.on_committed)
         return stack, push_frame
 
     def _recognition(self) -> tuple[RecognitionWorker, str, Callable[[bytes], int] | None]:
@@ -251,7 +251,7 @@ class Daemon:
 
         from recognition.runtime.worker import asyncio_sink
 
-        anchors = AnchorKeeper.start(self.config, stack.service, stack.store)
+        anchors = AnchorKeeper.start(self.config, stack.bank, stack.store)
         await stack.bank.boot()
         observations: asyncio.Queue[Observation] = asyncio.Queue()
         self.kiosk_feed.bind(asyncio.get_running_loop())
@@ -308,7 +308,7 @@ class Daemon:
         url = f"http://{self.options.host or api.host}:{self.options.port or api.port}"
         log.info(
             "bank running",
-            compartments=len(stack.service.compartments),
+            compartments=len(stack.views.compartment_ids()),
             api=url,
             kiosk=f"{url}/",
             console=f"{url}/operator",
@@ -335,7 +335,7 @@ class Daemon:
         while True:
             if self.recorder.healthy:  # during an outage the recorder probes the store; due timeouts wait
                 with contextlib.suppress(StoreUnavailable):
-                    await stack.bank.tick(stack.service.clock.now())
+                    await stack.bank.tick(stack.bank.now())
             watchdog.kick()
             await asyncio.sleep(SCHEDULER_TICK_S)
 
@@ -356,7 +356,7 @@ class Daemon:
         return create_app(
             ApiContext(
                 bank=stack.bank,
-                store=stack.store,
+                views=stack.views,
                 metrics=self.metrics,
                 broadcaster=self.broadcaster,
                 web=web_options(self.config, self.options.simulate, self.kiosk_feed),

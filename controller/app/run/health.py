@@ -59,13 +59,12 @@ class BankHealth:
             "recognition": self.recognition_part(),
         }
         healthy = all(entry["status"] == OK for entry in components.values())
-        compartments = self.stack.service.compartments
         return {
             "status": OK if healthy else DEGRADED,
             "recognition": OK if components["recognition"]["status"] == OK else FAILED,
             "components": components,
-            "compartments": len(compartments),
-            "alarms": [cid for cid, k in compartments.items() if k.state == "alarm"],
+            "compartments": len(self.stack.views.compartment_ids()),
+            "alarms": [alarm.compartment_id for alarm in self.stack.views.open_alarms()],
             "recognition_latency": self.worker.latency.summary(),
         }
 

@@ -62,8 +62,7 @@ class SimulatedInputs:
         if action != "close":
             simulated_door(simulator, compartment, action)
             return
-        seen = self.stack.service.get(str(compartment))  # an unknown compartment is refused here
-        if not seen.door_open:
+        if not seen_open(self.stack, compartment):  # an unknown compartment is refused here
             await until(lambda: seen_open(self.stack, compartment), DOOR_WAIT_S)
         simulated_door(simulator, compartment, action)
         await until(lambda: not seen_open(self.stack, compartment), DOOR_WAIT_S)
@@ -71,4 +70,4 @@ class SimulatedInputs:
 
 def seen_open(stack: Stack, compartment: int) -> bool:
     """Whether the controller's folded state has this compartment's door open."""
-    return stack.service.get(str(compartment)).door_open
+    return stack.views.door_open(str(compartment))

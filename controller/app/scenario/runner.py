@@ -18,7 +18,6 @@ from controller.app.config.loader import Config, deep_merge, load_config, read_f
 from controller.app.scenario.file import Scenario, ScenarioError, Step, load_scenario
 from controller.app.scenario.lifecycle import LifecycleSteps
 from controller.app.stack import Overrides, Stack, build_bank, open_vault, simulated_door, start_simulator
-from controller.domain.compartment import Compartment
 from controller.domain.errors import LockerError
 from controller.ports import FixedClock, LockDriver, SensorObservation
 from controller.service import audit
@@ -130,7 +129,7 @@ class ScenarioRun(LifecycleSteps):
             await self._start(simulator)
             await self._run_steps()
             self.results.append(self._check_log(len(self.scenario.steps)))
-            self.final = summary(sorted(self.stack.service.compartments.values(), key=lambda k: int(k.compartment_id)))
+            self.final = summary(self.stack.views.status()["compartments"])
         finally:
             self._stop()
             await simulator.stop()
@@ -157,12 +156,7 @@ class ScenarioRun(LifecycleSteps):
         """After the run: the audit passes and a replay of the log equals the live state."""
         stack = self.stack
         report = audit.verify(stack.store.read_raw(), event_decoder())
-        replayed = audit.fold(stack.store.read_all())
-        differing = [
-            cid
-            for cid, live in stack.service.compartments.items()
-            if audit.compartment_summary(replayed.get(cid) or Compartment(cid)) != audit.compartment_summary(live)
-        ]
+        differing = stack.views.replay_differences()
         problems = ([] if report.ok else [f"audit failed at position {report.first_bad_position}"]) + (
             [f"replay differs from the live state for {differing}"] if differing else []
         )
@@ -291,15 +285,15 @@ class ScenarioRun(LifecycleSteps):
 
     def _expect(self, step: Step, last_unlocked: list[int]) -> StepResult:
         problems: list[str] = []
-        spec, compartments = step.arg, self.stack.service.compartments
+        spec, compartments = step.arg, self.stack.views.summaries()
         if "unlocked" in spec and sorted(spec["unlocked"]) != last_unlocked:
             problems.append(f"unlocked {last_unlocked}, expected {sorted(spec['unlocked'])}")
         for cid, state in (spec.get("states") or {}).items():
-            actual = compartments[str(cid)].state if str(cid) in compartments else "missing"
+            actual = compartments[str(cid)]["state"] if str(cid) in compartments else "missing"
             if actual != state:
                 problems.append(f"compartment {cid} is {actual}, expected {state}")
         for cid, reason in (spec.get("alarms") or {}).items():
-            actual = compartments[str(cid)].alarm_reason if str(cid) in compartments else "missing"
+            actual = (compartments[str(cid)]["alarm"] or "") if str(cid) in compartments else "missing"
             if actual != reason:
                 problems.append(f"compartment {cid} alarm is {actual or 'none'}, expected {reason}")
         if spec.get("audit"):
@@ -309,6 +303,6 @@ class ScenarioRun(LifecycleSteps):
         return StepResult(step.index, not problems, "; ".join(problems) or "as expected")
 
 
-def summary(compartments: Sequence[Any]) -> list[dict[str, Any]]:
-    """Final states in the report's shape."""
-    return [{"id": k.compartment_id, "state": str(k.state), "version": k.version} for k in compartments]
+def summary(rows: Sequence[Mapping[str, object]]) -> list[dict[str, Any]]:
+    """Final states in the report's shape: each row of the status view cut to its id, state and version."""
+    return [{key: row[key] for key in ("id", "state", "version")} for row in rows]

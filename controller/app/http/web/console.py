@@ -15,9 +15,8 @@ from pydantic import BaseModel, Field
 from controller.app.http.access import SESSION_COOKIE, Access, Session
 from controller.app.http.operators import Principal
 from controller.app.http.web.documents import event_document
-from controller.ports import EventStore
-from controller.service import audit
 from controller.service.bank import LockerBank
+from controller.service.views import BankViews
 
 
 class Login(BaseModel):
@@ -38,7 +37,7 @@ def session_document(session: Session) -> dict[str, str]:
     return {"name": session.principal.name, "role": session.principal.role, "csrf": session.csrf}
 
 
-def console_router(access: Access, bank: LockerBank, store: EventStore) -> APIRouter:
+def console_router(access: Access, bank: LockerBank, views: BankViews) -> APIRouter:
     """Routes under ``/operator`` used by the console page (and by scripts with a token)."""
     router = APIRouter(prefix="/operator")
 
@@ -70,15 +69,15 @@ def console_router(access: Access, bank: LockerBank, store: EventStore) -> APIRo
 
     @router.get("/compartments/{compartment_id}/timeline", dependencies=[Depends(access.reader)])
     def timeline(compartment_id: str) -> dict[str, Any]:
-        if compartment_id not in bank.service.compartments:
+        if compartment_id not in views.compartment_ids():
             raise HTTPException(404, f"no compartment {compartment_id!r}")
-        events = [event_document(event) for event in store.read_stream(compartment_id)]
+        events = [event_document(event) for event in views.timeline(compartment_id)]
         return {"compartment_id": compartment_id, "events": events}
 
     @router.get("/export", dependencies=[Depends(access.reader)])
     def export() -> StreamingResponse:
         def rows() -> Iterator[str]:
-            for record in store.read_raw():
+            for record in views.raw_log():
                 yield json.dumps(dataclasses.asdict(record), default=str) + "\n"
 
         disposition = {"Content-Disposition": 'attachment; filename="lockers-log.jsonl"'}
@@ -87,6 +86,6 @@ def console_router(access: Access, bank: LockerBank, store: EventStore) -> APIRo
     @router.post("/compartments/{compartment_id}/in-service")
     async def in_service(compartment_id: str, body: Note, who: Principal = Depends(access.actor)) -> dict[str, Any]:
         await bank.clear_alarm(compartment_id, who.name, body.note or "back in service")
-        return audit.compartment_summary(bank.service.get(compartment_id))
+        return views.compartment(compartment_id)
 
     return router
