@@ -108,6 +108,8 @@ def test_log_format_works_after_the_subcommand(tmp_path: Path) -> None:
 def test_config_show_redacts_secrets_and_shows_where_the_log_is(tmp_path: Path) -> None:
     key = lockers("keys", "master", cwd=tmp_path).stdout.strip()
     assert len(parse_master_key(key)) == 32
+    key_doc = json.loads(lockers("keys", "master", "--json", cwd=tmp_path).stdout)
+    assert len(parse_master_key(key_doc["master_key"])) == 32 and key_doc["master_key"] != key
     token_doc = json.loads(lockers("keys", "operator-token", "--json", cwd=tmp_path).stdout)
     assert hashlib.sha256(token_doc["token"].encode()).hexdigest() == token_doc["operator_token_sha256"]
     text = f'[templates]\nmaster_key = "{key}"\n[api]\noperator_token_sha256 = "{token_doc["operator_token_sha256"]}"\n'

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 from pathlib import Path
 from typing import Annotated
 
@@ -12,12 +11,10 @@ import typer
 from controller.app.cli import exits
 from controller.app.config.loader import Config, load_config, redacted
 from controller.app.config.location import ConfigOption, bank_config, database_url
-from controller.app.http.operators import token_digest
 from controller.domain.errors import ConfigError
 
 config_app = typer.Typer(no_args_is_help=True, help="Check a configuration file; show the effective values.")
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
-TOKEN_BYTES = 32
 
 
 @config_app.command("check")
@@ -53,28 +50,6 @@ def effective(config: Config) -> dict[str, dict[str, object]]:
     return document
 
 
-def master() -> None:
-    """Print a new template master key for ``[templates] master_key`` (or LOCKERS_MASTER_KEY)."""
-    from storage.templates import generate_master_key
-
-    typer.echo(generate_master_key())
-
-
-def operator_token(as_json: JsonOption = False) -> None:
-    """Print a new operator token (give it to operators) and its SHA-256 (put it in the configuration)."""
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    digest = token_digest(token)
-    if as_json:
-        typer.echo(json.dumps({"token": token, "operator_token_sha256": digest}))
-        return
-    typer.echo(f"token: {token}")
-    typer.echo(f'[api] operator_token_sha256 = "{digest}"')
-
-
 def register(app: typer.Typer) -> None:
-    """Add the ``config`` group, and ``master`` and ``operator-token`` to the root CLI's ``keys`` group."""
-    from controller.app.cli.main import keys_app
-
+    """Add the ``config`` group to the root CLI."""
     app.add_typer(config_app, name="config")
-    keys_app.command("master")(master)
-    keys_app.command("operator-token")(operator_token)

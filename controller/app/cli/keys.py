@@ -1,19 +1,65 @@
-"""``lockers keys rotate``: registered in the ``keys`` group that ``controller.app.cli.main`` defines."""
+"""``lockers keys master|operator-token|signing|rotate``: every secret a site makes or renews."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+import secrets
 
 import typer
 
+from controller.app.audit.keys import AuditSettings, make_signing_key
+from controller.app.cli.common import JsonOption, emit_json
+from controller.app.config.loader import load_config
 from controller.app.config.location import ConfigOption, bank_config
+from controller.app.http.operators import token_digest
+
+TOKEN_BYTES = 32
+
+keys_app = typer.Typer(no_args_is_help=True, help="Make the secrets a site configures.")
 
 
-def keys_rotate(
-    config: ConfigOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")] = False,
-) -> None:
+@keys_app.command("master")
+def master(as_json: JsonOption = False) -> None:
+    """Print a new template master key for ``[templates] master_key`` (or LOCKERS_MASTER_KEY)."""
+    from storage.templates import generate_master_key
+
+    key = generate_master_key()
+    if as_json:
+        typer.echo(json.dumps({"master_key": key}))
+        return
+    typer.echo(key)
+
+
+@keys_app.command("operator-token")
+def operator_token(as_json: JsonOption = False) -> None:
+    """Print a new operator token (give it to operators) and its SHA-256 (put it in the configuration)."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    digest = token_digest(token)
+    if as_json:
+        typer.echo(json.dumps({"token": token, "operator_token_sha256": digest}))
+        return
+    typer.echo(f"token: {token}")
+    typer.echo(f'[api] operator_token_sha256 = "{digest}"')
+
+
+@keys_app.command("signing")
+def keys_signing(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Make the Ed25519 key pair that signs checkpoints of the log (private key mode 0600; never replaced)."""
+    settings = AuditSettings.from_config(load_config(config))
+    key = make_signing_key(settings)
+    document = {
+        "key_id": key,
+        "private_key": str(settings.signing_key_path),
+        "public_key": str(settings.public_key_path),
+    }
+    if as_json:
+        emit_json(document)
+    else:
+        typer.echo(f"signing key {key}: {settings.signing_key_path} (keep secret), {settings.public_key_path}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Re-seal the live templates under a new vault key and destroy the old one."""
     from controller.app.run.key_rotation import rotate_vault_keys
 
@@ -26,6 +72,6 @@ def keys_rotate(
     typer.echo(f"note: {report.operator_note}")
 
 
-def register(keys_app: typer.Typer) -> None:
-    """Add ``rotate`` to the ``keys`` group."""
-    keys_app.command("rotate")(keys_rotate)
+def register(app: typer.Typer) -> None:
+    """Add the ``keys`` group to the root CLI."""
+    app.add_typer(keys_app, name="keys")
