@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from controller.app.config.schema import SECRET_KEYS, ApiSection, SiteConfig
 from controller.domain.errors import ConfigError
 from controller.service.scheduler import Timeouts
+from plc.registers import PlcConfig, plc_config_of
 
 DEFAULT_DATA_DIR = "var"
 UNION_BRANCHES = frozenset({"str", "int", "float", "bool", "none"})
@@ -37,21 +38,26 @@ FILE_PATHS = (
 
 @dataclass(frozen=True)
 class Config:
-    """Everything the composition root needs to build a running bank."""
+    """The validated file (``site``: one typed section per table) and where it puts the bank's data."""
 
-    compartments: int = 6
-    data_dir: Path = Path(DEFAULT_DATA_DIR)
-    pulse_ms: int = 500
-    max_failed_verifications: int = 3
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    api: ApiSection = field(default_factory=ApiSection)  # the validated [api] section itself
-    sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     site: SiteConfig = field(default_factory=SiteConfig)
+    data_dir: Path = Path(DEFAULT_DATA_DIR)  # absolute once loaded: [bank] data_dir, LOCKERS_DATA_DIR or ./var
     source: Path | None = None
 
-    def section(self, name: str) -> Mapping[str, Any]:
-        """The keys a section sets, validated (empty when the file has none): adapters apply their defaults."""
-        return self.sections.get(name, {})
+    @property
+    def compartments(self) -> int:
+        """``[bank] compartments``."""
+        return self.site.bank.compartments
+
+    @property
+    def api(self) -> ApiSection:
+        """The validated ``[api]`` section."""
+        return self.site.api
+
+    @property
+    def timeouts(self) -> Timeouts:
+        """``[timeouts]`` as the scheduler takes it."""
+        return Timeouts(**self.site.timeouts.model_dump())
 
 
 def assets_root() -> Path:
@@ -102,18 +108,7 @@ def build_config(raw: Mapping[str, Any], source: Path | None = None) -> Config:
         site = SiteConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError("\n".join(problem_lines(exc))) from None
-    sections = {name: getattr(site, name).model_dump(mode="json", exclude_unset=True) for name in raw}
-    config = Config(
-        compartments=site.bank.compartments,
-        data_dir=resolve_data_dir(site.bank.data_dir),
-        pulse_ms=site.policy.pulse_ms,
-        max_failed_verifications=site.policy.max_failed_verifications,
-        timeouts=Timeouts(**site.timeouts.model_dump()),
-        api=site.api,
-        sections=sections,
-        site=site,
-        source=source,
-    )
+    config = Config(site=site, data_dir=resolve_data_dir(site.bank.data_dir), source=source)
     check_plc_agrees(config)
     return config
 
@@ -125,29 +120,21 @@ def resolve_data_dir(configured: str | None) -> Path:
 
 
 def check_plc_agrees(config: Config) -> None:
-    """The board map must be valid and, where both are given, serve as many compartments as ``[bank]`` says."""
-    from plc.registers import parse_plc_config
-
-    plc = config.section("plc")
-    served = len(parse_plc_config(plc).compartments)
-    both = ("boards" in plc or "compartments" in plc) and "compartments" in config.section("bank")
-    if both and served != config.compartments:
-        raise ConfigError(f"bank.compartments is {config.compartments} but [plc] serves {served} compartments")
+    """Where both ``[bank]`` and ``[plc]`` say how many compartments there are, they must agree."""
+    plc, bank = config.site.plc, config.site.bank
+    served = len(plc_config(config).compartments)
+    if plc.maps_compartments and "compartments" in bank.model_fields_set and served != bank.compartments:
+        raise ConfigError(f"bank.compartments is {bank.compartments} but [plc] serves {served} compartments")
 
 
-def plc_section(config: Config) -> Mapping[str, Any]:
-    """``[plc]`` as the driver reads it: one board of ``[bank] compartments`` unless ``[plc]`` maps them itself."""
-    plc = config.section("plc")
-    if "boards" in plc or "compartments" in plc:
-        return plc
-    return {**plc, "compartments": config.compartments}
+def plc_config(config: Config) -> PlcConfig:
+    """The lock boards' register map: ``[plc]``, one board of ``[bank] compartments`` unless it maps them itself."""
+    return plc_config_of(config.site.plc, config.compartments)
 
 
 def compartment_ids(config: Config) -> list[str]:
     """Every compartment of the bank, numbered as the board map numbers them."""
-    from plc.registers import parse_plc_config
-
-    return [str(k) for k in parse_plc_config(plc_section(config)).compartments]
+    return [str(k) for k in plc_config(config).compartments]
 
 
 def problem_lines(exc: ValidationError) -> list[str]:
@@ -171,6 +158,8 @@ def _problem(loc: tuple[int | str, ...], kind: str, message: str, value: Any) ->
     message = message.removeprefix("Value error, ")
     if kind in ("model_type", "dict_type"):
         return f"[{where}] must be a table, got {value!r}"
+    if kind == "missing":
+        return f"{where}: required"
     if where in SECRET_KEYS or kind == "value_error":
         return f"{where}: {message}"
     return f"{where}: {message[0].lower()}{message[1:]}, got {value!r}"
