@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from controller.app.cli import exits
-from controller.app.config.loader import Config, load_config, redacted
+from controller.app.config.loader import Config, ConfigFileUnreadable, load_config, redacted
 from controller.app.config.location import ConfigOption, bank_config, database_url
 from controller.app.http.operators import token_digest
 from controller.domain.errors import ConfigError
@@ -22,9 +22,11 @@ TOKEN_BYTES = 32
 
 @config_app.command("check")
 def check(file: Annotated[Path, typer.Argument(help="TOML configuration file.")]) -> None:
-    """Exit 0 when FILE is valid; else print one line per problem and exit 1."""
+    """Exit 0 when FILE is valid; else print one line per problem and exit 1 (2 when FILE cannot be read)."""
     try:
         config = load_config(file)
+    except ConfigFileUnreadable as exc:
+        exits.fail(exc, exits.BAD_INPUT)
     except ConfigError as exc:
         exits.fail(exc, exits.CHECK_FAILED)
     typer.echo(f"ok: {file} ({config.compartments} compartments, data dir {config.data_dir})")
@@ -53,11 +55,12 @@ def effective(config: Config) -> dict[str, dict[str, object]]:
     return document
 
 
-def master() -> None:
+def master(as_json: JsonOption = False) -> None:
     """Print a new template master key for ``[templates] master_key`` (or LOCKERS_MASTER_KEY)."""
     from storage.templates import generate_master_key
 
-    typer.echo(generate_master_key())
+    key = generate_master_key()
+    typer.echo(json.dumps({"master_key": key}) if as_json else key)
 
 
 def operator_token(as_json: JsonOption = False) -> None:

@@ -36,6 +36,10 @@ FILE_PATHS = (
 """Keys holding paths that a configuration file gives relative to its own folder."""
 
 
+class ConfigFileUnreadable(ConfigError):
+    """The configuration file is missing or cannot be read: bad input, not a check that found a problem."""
+
+
 @dataclass(frozen=True)
 class Config:
     """The validated file (``site``: one typed section per table) and where it puts the bank's data."""
@@ -79,9 +83,9 @@ def read_file(path: Path) -> dict[str, Any]:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"configuration file {path} does not exist") from None
+        raise ConfigFileUnreadable(f"configuration file {path} does not exist") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror or exc}") from None
+        raise ConfigFileUnreadable(f"cannot read configuration file {path}: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
     for section, key in FILE_PATHS:
