@@ -112,6 +112,13 @@ class CameraSettings(Section):
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def model_part_is_path(part: str) -> bool:
+    """Whether one ``+``-joined part of ``[recognition] model`` names a checkpoint file (not a registered model)."""
+    from recognition.models.registry import REGISTRY
+
+    return part not in REGISTRY and (Path(part).suffix in (".pt", ".pth") or "/" in part)
+
+
 def source_is_path(source: str) -> bool:
     """Whether a camera ``source`` names a video file or an image folder (not a device index, not a URL)."""
     return bool(source.strip()) and not source.strip().isdigit() and "://" not in source

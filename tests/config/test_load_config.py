@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from controller.app.config.loader import Config, compartment_ids, load_config, redacted
+from controller.app.config.location import database_url
 from controller.app.config.schema import PolicySection, SiteConfig, TimeoutsSection
 from controller.domain.errors import ConfigError
 from controller.service.scheduler import Timeouts
@@ -109,6 +110,36 @@ def test_a_relative_data_dir_is_relative_to_the_file_not_the_working_directory(
     assert config.data_dir == site / "data"
     assert config.site.templates.path == str(site / "vault" / "t.db")
     assert config.site.audit.anchor_path == str(site / "a.jsonl")
+
+
+def test_every_relative_path_of_a_file_is_read_from_its_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "etc"
+    site.mkdir()
+    text = ('[recognition]\ncohort = "c.npz"\nmodel = "ft/mine.pt+dlib-resnet"\n[camera]\nsource = "clips/door.mp4"\n'
+            '[storage]\nurl = "sqlite:///log/l.db"\n')
+    (site / "site.toml").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    config = load_config(Path("etc/site.toml"))
+    assert config.site.recognition.cohort == str(site / "c.npz")
+    assert config.site.recognition.model == f"{site / 'ft' / 'mine.pt'}+dlib-resnet"
+    assert config.site.camera.source == str(site / "clips" / "door.mp4")
+    assert database_url(config) == f"sqlite:///{site / 'log' / 'l.db'}"
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("camera", "source", "0"),
+        ("camera", "source", "rtsp://camera.local/stream"),
+        ("recognition", "model", "fr-feature+mobilefacenet"),
+        ("storage", "url", "sqlite:////var/lib/lockers/lockers.db"),
+        ("storage", "url", "postgresql+psycopg://lockers:secret@db/lockers"),
+    ],
+)
+def test_device_indexes_urls_names_and_absolute_paths_are_kept(tmp_path: Path, section: str, key: str,
+                                                              value: str) -> None:
+    config = load(tmp_path, f'[{section}]\n{key} = "{value}"\n')
+    assert getattr(getattr(config.site, section), key) == value
 
 
 def test_without_a_configured_data_dir_the_environment_then_var_decide(

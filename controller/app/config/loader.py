@@ -1,7 +1,8 @@
 """The service configuration: one TOML file, validated against ``config_schema`` with one line per problem.
 
-Unknown sections and keys are refused naming the closest valid name. Paths in a file (``[bank] data_dir``,
-``[templates] path``) are relative to the file's folder; without ``[bank] data_dir`` the data directory is
+Unknown sections and keys are refused naming the closest valid name. Paths in a file (``PATH_KEYS``: the data
+dir, the vault, the audit files, a cohort, a checkpoint, a camera's video or folder, a SQLite log) are relative
+to the file's folder; without ``[bank] data_dir`` the data directory is
 ``LOCKERS_DATA_DIR``, else ``./var``, made absolute when the configuration is loaded.
 """
 
@@ -26,14 +27,21 @@ from plc.registers import PlcConfig, plc_config_of
 DEFAULT_DATA_DIR = "var"
 UNION_BRANCHES = frozenset({"str", "int", "float", "bool", "none"})
 """Labels pydantic adds to the location of an error inside a union."""
-FILE_PATHS = (
+PATH_KEYS = (
     ("bank", "data_dir"),
     ("templates", "path"),
     ("audit", "anchor_path"),
     ("audit", "signing_key_path"),
     ("audit", "public_key_path"),
+    ("recognition", "cohort"),
+    ("recognition", "model"),  # a checkpoint file, alone or in a fusion
+    ("camera", "source"),  # a video file or an image folder
+    ("storage", "url"),  # a SQLite file
 )
-"""Keys holding paths that a configuration file gives relative to its own folder."""
+"""Keys that may hold paths, which a configuration file gives relative to its own folder.
+
+``[plc] serial_port`` is a device name (``/dev/ttyUSB0``, ``COM3``) or a pyserial URL, not a file of the site;
+``[audit] witness_url`` is a URL."""
 
 
 class ConfigFileUnreadable(ConfigError):
@@ -88,11 +96,30 @@ def read_file(path: Path) -> dict[str, Any]:
         raise ConfigFileUnreadable(f"cannot read configuration file {path}: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
-    for section, key in FILE_PATHS:
+    folder = path.resolve().parent
+    for section, key in PATH_KEYS:
         table = raw.get(section)
         if isinstance(table, dict) and isinstance(table.get(key), str) and table[key]:
-            table[key] = str(path.resolve().parent / Path(table[key]).expanduser())
+            table[key] = anchored(section, key, table[key], folder)
     return raw
+
+
+def anchored(section: str, key: str, value: str, folder: Path) -> str:
+    """``value`` of ``[section] key`` with any relative path in it read from ``folder``."""
+    from recognition.settings import model_part_is_path, source_is_path
+
+    def file(name: str) -> str:
+        return str(folder / Path(name).expanduser())
+
+    if (section, key) == ("storage", "url"):
+        from storage.engine import anchored_url
+
+        return anchored_url(value, folder)
+    if (section, key) == ("recognition", "model"):
+        return "+".join(file(part) if model_part_is_path(part) else part for part in value.split("+"))
+    if (section, key) == ("camera", "source"):
+        return file(value) if source_is_path(value) else value
+    return file(value)
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
