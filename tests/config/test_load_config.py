@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from controller.app.config.loader import Config, compartment_ids, load_config, redacted
 from controller.app.config.location import database_url
@@ -13,7 +15,7 @@ from controller.app.config.schema import PolicySection, SiteConfig, TimeoutsSect
 from controller.domain.errors import ConfigError
 from controller.service.scheduler import Timeouts
 from plc.registers import plc_config_of
-from plc.settings import PlcSettings
+from plc.settings import PlcBoardSettings, PlcSettings
 from recognition.liveness.verdict import LivenessPolicy
 from recognition.settings import CameraSettings, RecognitionSettings
 from storage.templates import generate_master_key
@@ -177,6 +179,24 @@ def test_schema_defaults_are_the_adapters_defaults() -> None:
         plc.timeout_ms / 1000, plc.read_retries, plc.poll_interval_ms / 1000)
     assert dataclasses.asdict(Timeouts()) == TimeoutsSection().model_dump()
     assert SiteConfig().bank.compartments == Config().compartments
+
+
+def section_models(model: type[BaseModel]) -> Iterator[type[BaseModel]]:
+    """``model`` and every model nested in its fields (lists of tables included)."""
+    yield model
+    for field in model.model_fields.values():
+        for inner in (field.annotation, *getattr(field.annotation, "__args__", ())):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                yield from section_models(inner)
+
+
+def test_every_section_of_every_owner_is_strict() -> None:
+    """The adapters declare their own section base (they import nothing from the shell): all must refuse alike."""
+    models = set(section_models(SiteConfig))
+    assert {RecognitionSettings, LivenessPolicy, PlcSettings, PlcBoardSettings} <= models
+    for model in models:
+        rules = {key: model.model_config.get(key) for key in ("extra", "strict", "allow_inf_nan", "frozen")}
+        assert rules == {"extra": "forbid", "strict": True, "allow_inf_nan": False, "frozen": True}, model
 
 
 def test_the_policy_section_reaches_the_core_and_its_defaults_are_the_cores(tmp_path: Path) -> None:
