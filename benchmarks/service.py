@@ -69,7 +69,6 @@ from controller.service.bank import EnrolWith  # noqa: E402
 from recognition.pipeline.enrolment import EnrolmentError, build_template  # noqa: E402
 from recognition.pipeline.images import load_image  # noqa: E402
 from recognition.runtime.station import FaceStation, StoredEnrolment, store_enrolment  # noqa: E402
-from recognition.settings import RecognitionSettings  # noqa: E402
 from recognition.types import FrameAnalysis, Image, ModelCard  # noqa: E402
 
 COMPARTMENTS = 24
@@ -267,7 +266,7 @@ async def latency(
     config = config_for(data_dir)
     simulator = await start_simulator(config)
     vault = open_vault(config, simulate=True)
-    station = make_station(vault, config)  # the real pipeline (cached per process by daemon_cli)
+    station = make_station(vault, config)  # the real pipeline (cached per process by the composition root)
     bank = await open_bank(config, f"sqlite:///{data_dir / 'latency.db'}", simulator, SystemClock(), station)
     rng = random.Random(seed)
     interval = 1.0 / fps
@@ -524,7 +523,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             (data_dir / "soak").mkdir()
             result.update(await soak(faces, templates, data_dir / "soak", args.cycles, args.seed))
     context["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
-    settings = RecognitionSettings.from_sections(config.section("recognition"), config.section("camera"))
+    settings = config.site.recognition
     result["recognition"] = {
         **RECOGNITION,
         "model_version": pipeline.card.model_version,

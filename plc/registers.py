@@ -1,4 +1,4 @@
-"""The register map: which coil, input and register belongs to which compartment, from TOML config.
+"""The register map: which coil, input and register belongs to which compartment, from the ``[plc]`` section.
 
 Default map (one board, device id 1), for compartment ``k`` (1-based):
 
@@ -30,17 +30,17 @@ Example ``[plc]`` section (every key optional)::
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from controller.domain.errors import ConfigError
-from plc.config_reader import SectionReader
+from plc.settings import (
+    DEFAULT_COMPARTMENTS,
+    DEFAULT_PULSE_REGISTER_BASE,
+    MAX_BITS_PER_READ,
+    PlcBoardSettings,
+    PlcSettings,
+)
 
-DEFAULT_COMPARTMENTS = 16
-DEFAULT_PULSE_REGISTER_BASE = 512
-MAX_BITS_PER_READ = 2000  # Modbus limit for one read of coils or discrete inputs
+__all__ = ["DEFAULT_COMPARTMENTS", "MAX_BITS_PER_READ", "BoardMap", "PlcConfig", "default_plc_config", "plc_config_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,97 +131,45 @@ class PlcConfig:
 def default_plc_config(compartments: int = DEFAULT_COMPARTMENTS, host: str = "127.0.0.1", port: int = 502,
                        timeout_s: float = 0.5) -> PlcConfig:
     """The default map on Modbus TCP (what ``lockers plc status --host/--port`` and the simulator use)."""
-    return parse_plc_config({"host": host, "port": port, "compartments": compartments,
-                             "timeout_ms": round(timeout_s * 1000)})
+    settings = PlcSettings(host=host, port=port, compartments=compartments, timeout_ms=round(timeout_s * 1000))
+    return plc_config_of(settings)
 
 
-def load_plc_config(path: Path) -> PlcConfig:
-    """Read the ``[plc]`` section of a TOML config file."""
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
-    section = document.get("plc", {})
-    if not isinstance(section, dict):
-        raise ConfigError(f"config file {path}: [plc] must be a table")
-    return parse_plc_config(section)
+def plc_config_of(settings: PlcSettings, compartments: int = DEFAULT_COMPARTMENTS) -> PlcConfig:
+    """The register map of a validated ``[plc]`` section (``compartments``: one board's count when it maps none)."""
+    return PlcConfig(
+        endpoint=_endpoint(settings),
+        boards=tuple(_board_map(board) for board in settings.resolved_boards(compartments)),
+        timeout_s=settings.timeout_ms / 1000,
+        read_retries=settings.read_retries,
+        reconnect_delay_s=settings.reconnect_delay_ms / 1000,
+        reconnect_delay_max_s=settings.reconnect_delay_max_ms / 1000,
+        poll_interval_s=settings.poll_interval_ms / 1000,
+        debounce_polls=settings.debounce_polls,
+    )
 
 
-def parse_plc_config(section: Mapping[str, object]) -> PlcConfig:
-    """Validate a ``[plc]`` section (as parsed from TOML) into a ``PlcConfig``; raise ``ConfigError``."""
-    reader = SectionReader(section, "plc")
-    endpoint = _endpoint(reader)
-    timing = {
-        "timeout_s": reader.integer("timeout_ms", 500, 1, 60_000) / 1000,
-        "read_retries": reader.integer("read_retries", 2, 0, 10),
-        "reconnect_delay_s": reader.integer("reconnect_delay_ms", 100, 1, 60_000) / 1000,
-        "reconnect_delay_max_s": reader.integer("reconnect_delay_max_ms", 5000, 1, 600_000) / 1000,
-        "poll_interval_s": reader.integer("poll_interval_ms", 100, 5, 60_000) / 1000,
-        "debounce_polls": reader.integer("debounce_polls", 2, 1, 100),
-    }
-    boards = _boards(reader)
-    reader.finish()
-    return PlcConfig(endpoint=endpoint, boards=boards, **timing)  # type: ignore[arg-type]
-
-
-def _endpoint(reader: SectionReader) -> TcpEndpoint | RtuEndpoint:
-    transport = reader.choice("transport", "tcp", ("tcp", "rtu"))
-    if transport == "tcp":
-        return TcpEndpoint(host=reader.text("host", "127.0.0.1"), port=reader.integer("port", 502, 1, 65535))
+def _endpoint(settings: PlcSettings) -> TcpEndpoint | RtuEndpoint:
+    if settings.transport == "tcp" or settings.serial_port is None:  # the section refuses RTU without a port
+        return TcpEndpoint(host=settings.host, port=settings.port)
     return RtuEndpoint(
-        port=reader.text("serial_port", None),
-        baudrate=reader.integer("baudrate", 19200, 300, 4_000_000),
-        parity=reader.choice("parity", "N", ("N", "E", "O")),
-        stopbits=reader.integer("stopbits", 1, 1, 2),
-        bytesize=reader.integer("bytesize", 8, 7, 8),
+        port=settings.serial_port,
+        baudrate=settings.baudrate,
+        parity=settings.parity,
+        stopbits=settings.stopbits,
+        bytesize=settings.bytesize,
     )
 
 
-def _boards(reader: SectionReader) -> tuple[BoardMap, ...]:
-    tables = reader.tables("boards")
-    if not tables:
-        count = reader.integer("compartments", DEFAULT_COMPARTMENTS, 1, MAX_BITS_PER_READ)
-        return (BoardMap(name="board1", device_id=1, first_compartment=1, count=count),)
-    if "compartments" in reader:
-        raise ConfigError("plc.compartments: give the count per board in [[plc.boards]], not both")
-    boards: list[BoardMap] = []
-    for index, table in enumerate(tables):
-        next_first = boards[-1].compartments.stop if boards else 1
-        boards.append(_board(table, index, next_first))
-    _check_unique(boards)
-    return tuple(boards)
-
-
-def _board(reader: SectionReader, index: int, next_first: int) -> BoardMap:
-    count = reader.integer("compartments", None, 1, MAX_BITS_PER_READ)
-    timed = reader.boolean("board_timed_pulse", True)
-    pulse_base = reader.integer("pulse_register_base", DEFAULT_PULSE_REGISTER_BASE, 0, 65536 - count)
-    board = BoardMap(
-        name=reader.text("name", f"board{index + 1}"),
-        device_id=reader.integer("device_id", 1 if index == 0 else None, 1, 247),
-        first_compartment=reader.integer("first_compartment", next_first, 1, 1_000_000),
-        count=count,
-        coil_base=reader.integer("coil_base", 0, 0, 65536 - count),
-        input_base=reader.integer("input_base", 0, 0, 65536 - count),
-        pulse_register_base=pulse_base if timed else None,
-        inputs_inverted=reader.boolean("inputs_inverted", False),
+def _board_map(board: PlcBoardSettings) -> BoardMap:
+    """A resolved board (``PlcSettings.resolved_boards``) as its addresses."""
+    return BoardMap(
+        name=board.name or "",
+        device_id=board.device_id or 1,
+        first_compartment=board.first_compartment or 1,
+        count=board.compartments,
+        coil_base=board.coil_base,
+        input_base=board.input_base,
+        pulse_register_base=board.pulse_register_base if board.board_timed_pulse else None,
+        inputs_inverted=board.inputs_inverted,
     )
-    reader.finish()
-    return board
-
-
-def _check_unique(boards: list[BoardMap]) -> None:
-    seen: dict[int, str] = {}
-    for board in boards:
-        for other in boards:
-            if other is not board and board.name == other.name:
-                raise ConfigError(f"plc.boards: two boards are named {board.name!r}")
-            if other is not board and board.device_id == other.device_id:
-                raise ConfigError(f"plc.boards: boards {other.name!r} and {board.name!r} share "
-                                  f"device_id {board.device_id}")
-        for k in board.compartments:
-            if k in seen:
-                raise ConfigError(f"plc.boards: compartment {k} is on both {seen[k]!r} and {board.name!r}")
-            seen[k] = board.name

@@ -1,6 +1,7 @@
-"""The ``[recognition]`` and ``[camera]`` sections of the configuration file, validated on load.
+"""The ``[recognition]`` and ``[camera]`` sections of the configuration file: their models, defaults and rules.
 
-Example::
+The site schema (``controller.app.config.schema``) composes these models; the service receives them as they
+were validated. Example::
 
     [recognition]
     model = "fr-feature+mobilefacenet"  # default; or dlib-resnet, fr-feature, mobilefacenet, faceres, facenet-*, a
@@ -25,11 +26,11 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
-from controller.domain.errors import ConfigError
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
 from recognition.gallery import Gallery
 from recognition.pipeline.agreement import DEFAULT_MODEL, SERVICE_THRESHOLDS, AgreementPolicy, service_threshold
 from recognition.types import ModelCard
@@ -37,45 +38,43 @@ from recognition.types import ModelCard
 LEGACY_MODEL = "dlib-resnet"
 """The default model before fusion: a configured threshold without a model was calibrated for it."""
 
-__all__ = ["SERVICE_THRESHOLDS", "RecognitionSettings"]
+__all__ = ["SERVICE_THRESHOLDS", "CameraSettings", "RecognitionSettings", "Section"]
 
 
-@dataclass(frozen=True, slots=True)
-class RecognitionSettings:
-    """What the service needs to build its recognition pipeline and decision rules."""
+class Section(BaseModel):
+    """A table of the configuration file: unknown keys, wrong types, NaN and infinities are refused."""
 
-    model: str = DEFAULT_MODEL
-    threshold: float | None = None
-    margin: float = 0.05
-    near_miss: float = 0.1
-    cohort: str = ""
-    frames_required: int = 3
-    frames_window: int = 5
-    window_s: float = 2.0
-    min_face_size: int = 80
-    min_face_px: float = 60.0
-    device: str = "cpu"
-    enrol_samples: int = 3
-    camera: str = ""
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
+
+class RecognitionSettings(Section):
+    """``[recognition]``: the model, the decision rule and the quality gates the service recognises with."""
+
+    model: str = Field(DEFAULT_MODEL, min_length=1)
+    threshold: float | None = Field(None, gt=0, le=2)  # a distance between unit vectors lies in 0..2
+    margin: float = Field(0.05, ge=0, lt=2)
+    near_miss: float = Field(0.1, ge=0, le=1)  # relative: threshold x (1 + near_miss) is still an attempt
+    cohort: str = ""  # .npz from `lockers cohort build`; empty: no open-set runner-up
+    frames_required: int = Field(3, ge=1, le=100)
+    frames_window: int = Field(5, ge=1, le=100)
+    window_s: float = Field(2.0, gt=0, le=60)
+    min_face_size: int = Field(80, ge=10, le=4096)
+    min_face_px: float = Field(60.0, gt=0, le=4096)
+    device: str = Field("cpu", min_length=1)
+    enrol_samples: int = Field(3, ge=1, le=50)
+
+    @model_validator(mode="before")
     @classmethod
-    def from_sections(cls, recognition: Mapping[str, Any], camera: Mapping[str, Any]) -> RecognitionSettings:
-        """Validate both sections; unknown keys and wrong types are a ``ConfigError``."""
-        known = {f.name for f in fields(cls)} - {"camera"}
-        unknown = sorted(set(recognition) - known)
-        if unknown:
-            raise ConfigError(f"[recognition] has unknown keys: {', '.join(unknown)}")
-        values: dict[str, Any] = {}
-        for key, value in recognition.items():
-            values[key] = _checked(key, value, getattr(cls(), key))
-        if "threshold" in values and "model" not in values:
-            values["model"] = LEGACY_MODEL
-        source = camera.get("source", "")
-        if not isinstance(source, str | int) or isinstance(source, bool):
-            raise ConfigError("camera.source must be a string or a device index")
-        settings = cls(**values, camera=str(source))
-        settings._policy(settings.threshold or 1.0)  # validates the decision rule now, not at the first face
-        return settings
+    def _bare_threshold_keeps_its_model(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("threshold") is not None and "model" not in data:
+            return {**data, "model": LEGACY_MODEL}
+        return data
+
+    @model_validator(mode="after")
+    def _window_holds_the_frames(self) -> RecognitionSettings:
+        if self.frames_required > self.frames_window:
+            raise ValueError("frames_required must not exceed frames_window")
+        return self
 
     def threshold_for(self, card: ModelCard) -> float:
         """The configured threshold, else the service default for the model, else its card's."""
@@ -83,11 +82,8 @@ class RecognitionSettings:
 
     def agreement(self, card: ModelCard) -> AgreementPolicy:
         """The k-of-n decision rule for a pipeline whose model card is ``card``."""
-        return self._policy(self.threshold_for(card))
-
-    def _policy(self, threshold: float) -> AgreementPolicy:
         return AgreementPolicy(
-            threshold=threshold,
+            threshold=self.threshold_for(card),
             margin=self.margin,
             frames_required=self.frames_required,
             frames_window=self.frames_window,
@@ -99,25 +95,30 @@ class RecognitionSettings:
         """An empty gallery for ``card``'s descriptors, with the configured cohort as open-set runner-up."""
         gallery = Gallery(card.embedding_size, card.metric)
         if self.cohort:
-            from pathlib import Path
-
             from recognition.pipeline.cohort import load_cohort
 
             gallery.set_cohort(load_cohort(Path(self.cohort), card))
         return gallery
 
 
-def _checked(key: str, value: Any, default: Any) -> Any:
-    if key == "threshold" or isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ConfigError(f"recognition.{key} must be a non-negative number, got {value!r}")
-        return float(value)
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"recognition.{key} must be a positive integer, got {value!r}")
-        return value
-    if key == "cohort" and isinstance(value, str):
-        return value
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"recognition.{key} must be a non-empty string, got {value!r}")
-    return value
+class CameraSettings(Section):
+    """``[camera]``: device index, rtsp:// or http:// URL, video file or image folder."""
+
+    source: str = ""
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _index_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def model_part_is_path(part: str) -> bool:
+    """Whether one ``+``-joined part of ``[recognition] model`` names a checkpoint file (not a registered model)."""
+    from recognition.models.registry import REGISTRY
+
+    return part not in REGISTRY and (Path(part).suffix in (".pt", ".pth") or "/" in part)
+
+
+def source_is_path(source: str) -> bool:
+    """Whether a camera ``source`` names a video file or an image folder (not a device index, not a URL)."""
+    return bool(source.strip()) and not source.strip().isdigit() and "://" not in source

@@ -46,6 +46,18 @@ def parse_url(url: str) -> URL:
     return parsed.set(drivername=driver)
 
 
+def anchored_url(url: str, folder: Path) -> str:
+    """``url`` with a relative SQLite file made relative to ``folder`` (a configuration file's); others as given."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url  # refused, with its reason, where the log is opened
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:") or Path(database).is_absolute():
+        return url
+    return parsed.set(database=str(folder / Path(database).expanduser())).render_as_string(hide_password=False)
+
+
 def sqlite_path(url: URL) -> Path | None:
     """The file of a SQLite URL; None for PostgreSQL."""
     if url.get_backend_name() != "sqlite" or not url.database:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from controller.app.bootstrap import open_event_store
-from controller.app.config.loader import Config, plc_section
+from controller.app.config.loader import Config, plc_config
 from controller.app.config.location import check_bank_log, database_url
 from controller.domain.compartment import Policy
 from controller.domain.errors import ConfigError, LockerError, UnknownCompartment
@@ -134,11 +134,9 @@ class Stack:
 
 async def start_simulator(config: Config) -> LockBoardSimulator:
     """The Modbus lock-board simulator on a free loopback port ([simulator] behaviour: pop, stay-closed, jam)."""
-    from plc.sim_board import DoorBehaviour
     from plc.simulator import LockBoardSimulator
 
-    behaviour = DoorBehaviour(config.site.simulator.behaviour)  # validated by the configuration schema
-    simulator = LockBoardSimulator(compartments=config.compartments, behaviour=behaviour)
+    simulator = LockBoardSimulator(compartments=config.compartments, behaviour=config.site.simulator.behaviour)
     await simulator.start()
     return simulator
 
@@ -160,6 +158,7 @@ class Overrides:
     vault: TemplateVault | None = None
     locks: LockDriver | None = None
     plc: PlcConfig | None = None
+    pulse_ms: int | None = None  # a command's own pulse length (`lockers plc unlock --pulse-ms`), not [policy]'s
     wrap_locks: Callable[[LockDriver], LockDriver] | None = None
     make_id: Callable[[], str] = new_id
     enroller: Enroller | None = None
@@ -195,8 +194,8 @@ def build_bank(config: Config, gallery: TemplateGallery, overrides: Overrides | 
     ids = [str(k) for k in plc_config.compartments]
     rules = config.site.policy
     policy = Policy(
-        pulse_ms=config.pulse_ms,  # a command's --pulse-ms replaces it on the Config, not in the file's section
-        max_failed_verifications=config.max_failed_verifications,
+        pulse_ms=given.pulse_ms or rules.pulse_ms,
+        max_failed_verifications=rules.max_failed_verifications,
         max_presentation_attacks=rules.max_presentation_attacks,
         retrieval=rules.retrieval,
     )
@@ -249,7 +248,7 @@ def _opened(part: _C, closers: list[Callable[[], None]]) -> _C:
 
 
 def _plc_config(config: Config, given: Overrides) -> PlcConfig:
-    from plc.registers import default_plc_config, parse_plc_config
+    from plc.registers import default_plc_config
 
     if given.plc is not None:
         return given.plc
@@ -257,7 +256,7 @@ def _plc_config(config: Config, given: Overrides) -> PlcConfig:
         return default_plc_config(config.compartments, given.simulator.host, given.simulator.port)
     if given.locks is not None:
         return default_plc_config(config.compartments, "127.0.0.1", 502)  # nominal: the given driver is used
-    return parse_plc_config(plc_section(config))
+    return plc_config(config)
 
 
 def _modbus_driver(plc_config: PlcConfig) -> ModbusLockDriver:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 from recognition.errors import EvaluationInputError
@@ -60,7 +59,7 @@ def evaluate(live: Path, attacks: Path, judge: JudgeAttempt, policy: LivenessPol
         "bpcer": bpcer,
         "acer": (apcer + bpcer) / 2,
         "threshold": policy.passive_threshold,
-        "policy": asdict(policy),
+        "policy": policy.model_dump(),
         "reasons": {"live": _reasons(live_verdicts), **{k: _reasons(v) for k, v in attack_verdicts.items()}},
     }
 

@@ -9,9 +9,8 @@ it returns carries the liveness fields, so the log records score, method and mod
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from controller.domain.evidence import Liveness
 from controller.ports import FaceMatch
@@ -105,27 +104,10 @@ def _label(verdict: LivenessVerdict) -> str:
     return "live" if verdict.live else verdict.reason or "not_live"
 
 
-_FLOATS = (
-    "passive_threshold",
-    "replay_similarity",
-    "min_parallax",
-    "min_plane_motion",
-    "confident_passive",
-    "min_turn",
-)
-
-
-def liveness_policy(section: Mapping[str, Any]) -> LivenessPolicy:
-    """The ``[liveness]`` section as the configuration schema validated it (``controller.app.config.schema``)."""
-    values: dict[str, Any] = {key: float(v) if key in _FLOATS else v for key, v in section.items()}
-    return LivenessPolicy(**values)
-
-
 def build_monitor(
-    section: Mapping[str, Any], window: int, window_s: float, device: str = "cpu", root: Path | None = None
+    policy: LivenessPolicy, window: int, window_s: float, device: str = "cpu", root: Path | None = None
 ) -> LivenessMonitor:
-    """The monitor for a ``[liveness]`` section; loads the MiniFASNet pair only when enabled."""
-    policy = liveness_policy(section)
+    """The monitor for the ``[liveness]`` section; loads the MiniFASNet pair only when enabled."""
     if not policy.enabled:
         return LivenessMonitor(None, policy, window, window_s)
     from recognition.liveness.passive import load_passive

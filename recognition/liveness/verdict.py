@@ -8,51 +8,45 @@ Reason codes (first failing check wins): ``replay`` (the frames are one picture)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from controller.domain.errors import ConfigError
+from pydantic import Field, model_validator
+
 from recognition.liveness.cues import AttemptCues, FrameCue, measure
 from recognition.pipeline.quality import pose_metrics
+from recognition.settings import Section
 from recognition.types import Face
 
 METHOD = "passive+replay+parallax"
-CHALLENGES = ("none", "turn_head")
 
 
-@dataclass(frozen=True, slots=True)
-class LivenessPolicy:
-    """Thresholds of the attempt checks (``[liveness]`` in the configuration)."""
+class LivenessPolicy(Section):
+    """``[liveness]``: thresholds of the attempt checks, validated with the rest of the configuration."""
 
     enabled: bool = True
-    passive_threshold: float = 0.4
+    passive_threshold: float = Field(0.4, ge=0, le=1)
     """Mean live probability of the MiniFASNet pair below which the attempt is an attack."""
-    replay_similarity: float = 0.9
+    replay_similarity: float = Field(0.9, gt=0, le=1)
     """Median correlation of the aligned, blurred faces at or above which the frames are one picture."""
-    min_parallax: float = 0.1
+    min_parallax: float = Field(0.1, ge=0, le=10)
     """Nose parallax (eye distances) a real head shows once the face has measurably tilted."""
-    min_plane_motion: float = 0.05
+    min_plane_motion: float = Field(0.05, ge=0, le=10)
     """Tilt beyond a similarity (eye distances) from which a missing parallax counts as a flat picture.
 
     Above MTCNN's landmark noise on small faces (1-2 px on a 25-30 px eye distance, up to ~0.05): two
     distinct photographs of the owner (Colin_Powell 8 and 9) differ by 0.030 with 0.07 parallax."""
-    challenge: str = "none"
+    challenge: Literal["none", "turn_head"] = "none"
     """``turn_head``: an attempt whose passive score is below ``confident_passive`` must show a head turn."""
-    confident_passive: float = 0.9
-    min_turn: float = 0.25
+    confident_passive: float = Field(0.9, ge=0, le=1)
+    min_turn: float = Field(0.25, ge=0, le=10)
     """Yaw change (nose offset in eye distances) that counts as a head turn."""
-    min_frames: int = 2
+    min_frames: int = Field(2, ge=1, le=100)
 
-    def __post_init__(self) -> None:
-        """Refuse settings that make no sense (one line each)."""
-        if not 0 <= self.passive_threshold <= self.confident_passive <= 1:
-            raise ConfigError("liveness needs 0 <= passive_threshold <= confident_passive <= 1")
-        if not 0 < self.replay_similarity <= 1:
-            raise ConfigError("liveness.replay_similarity must be in (0, 1]")
-        if self.min_parallax < 0 or self.min_plane_motion < 0 or self.min_turn < 0:
-            raise ConfigError("liveness parallax, plane motion and turn thresholds must be >= 0")
-        if self.challenge not in CHALLENGES:
-            raise ConfigError(f"liveness.challenge must be one of {', '.join(CHALLENGES)}, got {self.challenge!r}")
-        if self.min_frames < 1:
-            raise ConfigError("liveness.min_frames must be >= 1")
+    @model_validator(mode="after")
+    def _confident_above_the_threshold(self) -> LivenessPolicy:
+        if self.passive_threshold > self.confident_passive:
+            raise ValueError("passive_threshold must not exceed confident_passive")
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,7 @@ REGISTRY: dict[str, ModelSpec] = {
                 "b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589",
             ),
         ),
-        "dlib ResNet-34 128-d descriptor (face-api.js port, MIT), offline default",
+        "dlib ResNet-34 128-d descriptor (face-api.js port, MIT), offline",
     ),
     "fr-feature": ModelSpec(
         "fr-feature",

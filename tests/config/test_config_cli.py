@@ -66,6 +66,18 @@ def test_config_check_lists_every_problem_and_passes_a_good_file(tmp_path: Path)
     assert f"4 compartments, data dir {tmp_path / 'good' / 'data'}" in result.stdout
 
 
+def test_config_check_of_a_missing_file_is_bad_input_not_a_failed_check(tmp_path: Path) -> None:
+    result = lockers("config", "check", str(tmp_path / "absent.toml"), cwd=tmp_path)
+    assert result.returncode == BAD_INPUT, result.stderr
+    assert result.stderr.splitlines() == [f"error: configuration file {tmp_path / 'absent.toml'} does not exist"]
+
+
+def test_keys_master_json_has_the_key_the_text_prints(tmp_path: Path) -> None:
+    result = lockers("keys", "master", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(parse_master_key(json.loads(result.stdout)["master_key"])) == 32
+
+
 def test_a_bad_configuration_stops_a_bank_command_with_one_line_per_problem(tmp_path: Path) -> None:
     result = lockers("status", "--config", str(site(tmp_path, BAD_FILES["typo"][0])), cwd=tmp_path)
     assert result.returncode == BAD_INPUT

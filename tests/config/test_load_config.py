@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from controller.app.config.loader import Config, compartment_ids, load_config, redacted
-from controller.app.config.schema import PlcSection, PolicySection, RecognitionSection, SiteConfig, TimeoutsSection
+from controller.app.config.location import database_url
+from controller.app.config.schema import PolicySection, SiteConfig, TimeoutsSection
 from controller.domain.errors import ConfigError
 from controller.service.scheduler import Timeouts
-from plc.registers import parse_plc_config
-from recognition.settings import RecognitionSettings
+from plc.registers import plc_config_of
+from plc.settings import PlcBoardSettings, PlcSettings
+from recognition.liveness.verdict import LivenessPolicy
+from recognition.settings import CameraSettings, RecognitionSettings
 from storage.templates import generate_master_key
 
 GOOD_KEY = generate_master_key()
@@ -85,7 +90,7 @@ def test_bad_secrets_are_refused_without_echoing_them(tmp_path: Path, text: str,
 
 def test_good_secrets_are_accepted_and_redacted(tmp_path: Path) -> None:
     config = load(tmp_path, f'[templates]\nmaster_key = "{GOOD_KEY}"\n[api]\noperator_token_sha256 = "{"AB" * 32}"\n')
-    assert config.section("templates")["master_key"] == GOOD_KEY
+    assert config.site.templates.master_key == GOOD_KEY
     assert config.api.operator_token_sha256 == "ab" * 32  # hexdigest() is lower case
     shown = redacted(config)
     assert shown["templates"]["master_key"] == "<redacted>" and shown["api"]["operator_token_sha256"] == "<redacted>"
@@ -106,7 +111,37 @@ def test_a_relative_data_dir_is_relative_to_the_file_not_the_working_directory(
     config = load_config(Path("../etc/site.toml"))
     assert config.data_dir == site / "data"
     assert config.site.templates.path == str(site / "vault" / "t.db")
-    assert config.section("audit")["anchor_path"] == str(site / "a.jsonl")
+    assert config.site.audit.anchor_path == str(site / "a.jsonl")
+
+
+def test_every_relative_path_of_a_file_is_read_from_its_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "etc"
+    site.mkdir()
+    text = ('[recognition]\ncohort = "c.npz"\nmodel = "ft/mine.pt+dlib-resnet"\n[camera]\nsource = "clips/door.mp4"\n'
+            '[storage]\nurl = "sqlite:///log/l.db"\n')
+    (site / "site.toml").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    config = load_config(Path("etc/site.toml"))
+    assert config.site.recognition.cohort == str(site / "c.npz")
+    assert config.site.recognition.model == f"{site / 'ft' / 'mine.pt'}+dlib-resnet"
+    assert config.site.camera.source == str(site / "clips" / "door.mp4")
+    assert database_url(config) == f"sqlite:///{site / 'log' / 'l.db'}"
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("camera", "source", "0"),
+        ("camera", "source", "rtsp://camera.local/stream"),
+        ("recognition", "model", "fr-feature+mobilefacenet"),
+        ("storage", "url", "sqlite:////var/lib/lockers/lockers.db"),
+        ("storage", "url", "postgresql+psycopg://lockers:secret@db/lockers"),
+    ],
+)
+def test_device_indexes_urls_names_and_absolute_paths_are_kept(tmp_path: Path, section: str, key: str,
+                                                              value: str) -> None:
+    config = load(tmp_path, f'[{section}]\n{key} = "{value}"\n')
+    assert getattr(getattr(config.site, section), key) == value
 
 
 def test_without_a_configured_data_dir_the_environment_then_var_decide(
@@ -121,9 +156,9 @@ def test_without_a_configured_data_dir_the_environment_then_var_decide(
 
 def test_sections_hold_the_keys_a_file_sets_and_the_typed_values(tmp_path: Path) -> None:
     config = load(tmp_path, "[camera]\nsource = 0\n[simulator]\nbehaviour = \"jam\"\n[timeouts]\nverification_s = 3\n")
-    assert config.section("camera") == {"source": "0"}
-    assert config.section("simulator") == {"behaviour": "jam"}
-    assert config.section("recognition") == {}
+    assert config.site.camera.source == "0"
+    assert config.site.simulator.behaviour == "jam"
+    assert config.site.recognition == RecognitionSettings()
     assert config.timeouts == Timeouts(verification_s=3.0)
 
 
@@ -134,16 +169,34 @@ def test_the_bank_has_the_board_maps_compartments_when_plc_gives_them(tmp_path: 
 
 
 def test_schema_defaults_are_the_adapters_defaults() -> None:
-    """The schema documents the defaults; the adapters apply them: they must agree."""
-    settings = RecognitionSettings()
-    for name, field in RecognitionSection.model_fields.items():
-        assert getattr(settings, name) == field.default, name
-    parsed = parse_plc_config({})
-    plc = PlcSection()
+    """The schema composes the adapters' own section models; the adapters apply their defaults."""
+    sections = {"recognition": RecognitionSettings, "camera": CameraSettings, "liveness": LivenessPolicy,
+                "plc": PlcSettings}
+    assert {name: SiteConfig.model_fields[name].annotation for name in sections} == sections
+    parsed = plc_config_of(PlcSettings())
+    plc = PlcSettings()
     assert (parsed.timeout_s, parsed.read_retries, parsed.poll_interval_s) == (
         plc.timeout_ms / 1000, plc.read_retries, plc.poll_interval_ms / 1000)
     assert dataclasses.asdict(Timeouts()) == TimeoutsSection().model_dump()
     assert SiteConfig().bank.compartments == Config().compartments
+
+
+def section_models(model: type[BaseModel]) -> Iterator[type[BaseModel]]:
+    """``model`` and every model nested in its fields (lists of tables included)."""
+    yield model
+    for field in model.model_fields.values():
+        for inner in (field.annotation, *getattr(field.annotation, "__args__", ())):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                yield from section_models(inner)
+
+
+def test_every_section_of_every_owner_is_strict() -> None:
+    """The adapters declare their own section base (they import nothing from the shell): all must refuse alike."""
+    models = set(section_models(SiteConfig))
+    assert {RecognitionSettings, LivenessPolicy, PlcSettings, PlcBoardSettings} <= models
+    for model in models:
+        rules = {key: model.model_config.get(key) for key in ("extra", "strict", "allow_inf_nan", "frozen")}
+        assert rules == {"extra": "forbid", "strict": True, "allow_inf_nan": False, "frozen": True}, model
 
 
 def test_the_policy_section_reaches_the_core_and_its_defaults_are_the_cores(tmp_path: Path) -> None:

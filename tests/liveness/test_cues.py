@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from controller.app.config.loader import load_config
 from controller.domain.errors import ConfigError
 from recognition.evaluation.attacks import GENERATORS, jpeg
 from recognition.liveness.cues import FrameCue, parallax, same_picture
@@ -125,11 +125,11 @@ def test_turn_head_challenge_is_required_only_when_inconclusive() -> None:
     [
         ({"passive_threshold": 1.5}, "passive_threshold"),
         ({"replay_similarity": 0.0}, "replay_similarity"),
-        ({"min_parallax": -1.0}, ">= 0"),
-        ({"challenge": "dance"}, "challenge must be one of"),
+        ({"min_parallax": -1.0}, "greater than or equal to 0"),
+        ({"challenge": "dance"}, "liveness.challenge: input should be 'none' or 'turn_head'"),
         ({"min_frames": 0}, "min_frames"),
     ],
 )
 def test_policy_refuses_nonsense(change: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        dataclasses.replace(LivenessPolicy(), **change)  # type: ignore[arg-type]
+        load_config(None, {"liveness": change})

@@ -16,7 +16,8 @@ from plc.errors import (
     PlcUnlockNotSent,
     PlcUnlockOutcomeUnknown,
 )
-from plc.registers import parse_plc_config
+from plc.registers import plc_config_of
+from plc.settings import PlcSettings
 from plc.sim_board import Control, DoorBehaviour
 from plc.simulator import LockBoardSimulator
 from tests.plc.conftest import fast_config, rig, run, wait_door
@@ -48,7 +49,8 @@ def test_board_timed_unlock_is_one_register_write_and_the_door_pops() -> None:
 def test_driver_timed_pulse_switches_the_relay_on_then_off() -> None:
     async def go() -> None:
         async with LockBoardSimulator(compartments=8) as sim:
-            config = parse_plc_config({"port": sim.port, "boards": [{"compartments": 8, "board_timed_pulse": False}]})
+            config = plc_config_of(PlcSettings.model_validate({"port": sim.port, "boards": [{"compartments": 8,
+                                                                                    "board_timed_pulse": False}]}))
             async with ModbusLockDriver(config) as driver:
                 await driver.read_doors()  # connected, so the pulse starts at once
                 pulse = asyncio.create_task(driver.unlock(2, 150))
@@ -63,7 +65,8 @@ def test_driver_timed_pulse_switches_the_relay_on_then_off() -> None:
 def test_relay_goes_off_even_when_the_unlock_is_cancelled() -> None:
     async def go() -> None:
         async with LockBoardSimulator(compartments=8) as sim:
-            config = parse_plc_config({"port": sim.port, "boards": [{"compartments": 8, "board_timed_pulse": False}]})
+            config = plc_config_of(PlcSettings.model_validate({"port": sim.port, "boards": [{"compartments": 8,
+                                                                                    "board_timed_pulse": False}]}))
             async with ModbusLockDriver(config) as driver:
                 await driver.read_doors()
                 pulse = asyncio.create_task(driver.unlock(6, 5000))
@@ -267,10 +270,10 @@ def test_several_boards_with_other_addresses_and_inverted_inputs() -> None:
     async def go() -> None:
         async with LockBoardSimulator(compartments=4, device_ids=(1, 2)) as sim:
             sim.boards[2].inputs_inverted = True
-            config = parse_plc_config({"port": sim.port, "boards": [
+            config = plc_config_of(PlcSettings.model_validate({"port": sim.port, "boards": [
                 {"compartments": 4},
                 {"device_id": 2, "compartments": 2, "input_base": 2, "coil_base": 2, "pulse_register_base": 514,
-                 "inputs_inverted": True}]})
+                 "inputs_inverted": True}]}))
             sim.boards[2].closed[3] = False
             async with ModbusLockDriver(config) as driver:
                 doors = await driver.read_doors()

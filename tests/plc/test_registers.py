@@ -4,8 +4,14 @@ from pathlib import Path
 
 import pytest
 
+from controller.app.config.loader import load_config, plc_config
 from controller.domain.errors import ConfigError
-from plc.registers import BoardMap, RtuEndpoint, TcpEndpoint, default_plc_config, load_plc_config, parse_plc_config
+from plc.registers import BoardMap, PlcConfig, RtuEndpoint, TcpEndpoint, default_plc_config, plc_config_of
+from plc.settings import DEFAULT_COMPARTMENTS, PlcSettings
+
+
+def parse_plc_config(section: dict[str, object]) -> PlcConfig:
+    return plc_config_of(PlcSettings.model_validate(section))
 
 
 def test_default_map_is_one_board_device_1_with_pulse_registers_at_512() -> None:
@@ -44,28 +50,28 @@ def test_rtu_endpoint() -> None:
 
 
 @pytest.mark.parametrize(("section", "message"), [
-    ({"port": "502"}, "plc.port: must be an integer in 1..65535, got '502'"),
-    ({"port": 70000}, "plc.port: must be an integer in 1..65535"),
-    ({"timeout_ms": True}, "plc.timeout_ms: must be an integer"),
-    ({"transport": "udp"}, "plc.transport: must be one of 'tcp', 'rtu'"),
-    ({"transport": "rtu"}, "plc.serial_port: required"),
-    ({"compartmnts": 4}, "plc: unknown key(s) compartmnts"),
+    ({"port": "502"}, "plc.port: input should be a valid integer, got '502'"),
+    ({"port": 70000}, "plc.port: input should be less than or equal to 65535"),
+    ({"timeout_ms": True}, "plc.timeout_ms: input should be a valid integer"),
+    ({"transport": "udp"}, "plc.transport: input should be 'tcp' or 'rtu'"),
+    ({"transport": "rtu"}, "serial_port is required"),
+    ({"compartmnts": 4}, "plc.compartmnts is not a known key; did you mean plc.compartments?"),
     ({"boards": [{}]}, "plc.boards[0].compartments: required"),
-    ({"boards": [{"compartments": 2}, {"compartments": 2}]}, "plc.boards[1].device_id: required"),
-    ({"boards": [{"compartments": 2, "colour": 1}]}, "plc.boards[0]: unknown key(s) colour"),
-    ({"boards": [{"compartments": 2, "inputs_inverted": "yes"}]}, "inputs_inverted: must be true or false"),
+    ({"boards": [{"compartments": 2}, {"compartments": 2}]}, "boards[1].device_id is required"),
+    ({"boards": [{"compartments": 2, "colour": 1}]}, "plc.boards[0].colour is not a known key"),
+    ({"boards": [{"compartments": 2, "inputs_inverted": "yes"}]}, "inputs_inverted: input should be a valid boolean"),
     ({"boards": [{"compartments": 2}, {"compartments": 2, "device_id": 1}]}, "share device_id 1"),
     ({"boards": [{"compartments": 3}, {"compartments": 2, "device_id": 2, "first_compartment": 3}]},
      "compartment 3 is on both"),
     ({"boards": [{"compartments": 2, "name": "x"}, {"compartments": 2, "device_id": 2, "name": "x"}]},
      "two boards are named 'x'"),
     ({"boards": [{"compartments": 2}], "compartments": 4}, "not both"),
-    ({"boards": [{"compartments": 10, "coil_base": 65530}]}, "coil_base: must be an integer in 0..65526"),
-    ({"boards": "x"}, "plc.boards: must be an array of tables"),
+    ({"boards": [{"compartments": 10, "coil_base": 65530}]}, "coil_base + compartments must not exceed 65536"),
+    ({"boards": "x"}, "plc.boards: input should be a valid list"),
 ])
 def test_invalid_sections_name_the_key(section: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_plc_config(section)
+        load_config(None, {"plc": section})
     assert message in str(caught.value)
 
 
@@ -73,21 +79,21 @@ def test_load_from_toml_file(tmp_path: Path) -> None:
     path = tmp_path / "lockers.toml"
     path.write_text('[plc]\nhost = "10.0.0.5"\n[[plc.boards]]\ncompartments = 24\n[[plc.boards]]\n'
                     'device_id = 2\ncompartments = 24\n', encoding="utf-8")
-    config = load_plc_config(path)
+    config = plc_config(load_config(path))
     assert config.endpoint == TcpEndpoint("10.0.0.5", 502)
     assert config.compartments == list(range(1, 49))
 
 
 def test_load_reports_missing_and_malformed_files(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read config file"):
-        load_plc_config(tmp_path / "absent.toml")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "absent.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("[plc\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
-        load_plc_config(bad)
+        load_config(bad)
 
 
 def test_missing_plc_section_means_defaults(tmp_path: Path) -> None:
     path = tmp_path / "other.toml"
     path.write_text("[storage]\nurl = 'sqlite://'\n", encoding="utf-8")
-    assert load_plc_config(path) == default_plc_config()
+    assert plc_config_of(load_config(path).site.plc) == default_plc_config(DEFAULT_COMPARTMENTS)

@@ -7,7 +7,8 @@ import pytest
 from plc.channel import inter_frame_gap_s
 from plc.driver import ModbusLockDriver
 from plc.errors import PlcUnlockOutcomeUnknown
-from plc.registers import RtuEndpoint, TcpEndpoint, parse_plc_config
+from plc.registers import RtuEndpoint, TcpEndpoint, plc_config_of
+from plc.settings import PlcSettings
 from plc.simulator import LockBoardSimulator
 from tests.plc.conftest import run, wait_door
 
@@ -15,8 +16,8 @@ pytestmark = pytest.mark.timeout(30)
 
 
 def rtu_config(port: int) -> object:
-    return parse_plc_config({"transport": "rtu", "serial_port": f"socket://127.0.0.1:{port}", "baudrate": 9600,
-                             "compartments": 8, "timeout_ms": 300, "read_retries": 0})
+    return plc_config_of(PlcSettings(transport="rtu", serial_port=f"socket://127.0.0.1:{port}", baudrate=9600,
+                                     compartments=8, timeout_ms=300, read_retries=0))
 
 
 def test_rtu_unlock_read_and_silence() -> None:

@@ -128,6 +128,15 @@ def test_eval_argument_errors(app: typer.Typer, tmp_path: Path) -> None:
     assert code == 2 and "pairs.txt:2" in err
 
 
+def test_models_list_names_the_services_real_default(app: typer.Typer) -> None:
+    code, out, _ = run(app, "models", "list", "--json")
+    document = json.loads(out)
+    assert code == 0 and document["default"] == DEFAULT_MODEL
+    assert not [row["name"] for row in document["models"] if "default" in row["description"]]
+    code, out, _ = run(app, "models", "list")
+    assert code == 0 and f"default: {DEFAULT_MODEL} " in out
+
+
 def test_models_list_and_verify(app: typer.Typer) -> None:
     code, out, _ = run(app, "models", "list", "--json")
     rows = {row["name"]: row for row in json.loads(out)["models"]}

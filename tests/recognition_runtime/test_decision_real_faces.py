@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 OWNERS = {"1": "Roh_Moo-hyun", "2": "Junichiro_Koizumi", "3": "Colin_Powell"}  # KR, JP, and a western owner
 ENROL = {"Roh_Moo-hyun": (1, 3, 5), "Junichiro_Koizumi": (2, 3, 4), "Colin_Powell": (1, 2, 3)}  # one face each
-SETTINGS = RecognitionSettings.from_sections({"min_face_size": 40, "min_face_px": 40}, {})
+SETTINGS = RecognitionSettings(min_face_size=40, min_face_px=40)
 
 Photos = Callable[[str, int], Path]
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from controller.app.cli import exits
-from controller.app.config.loader import Config, load_config, redacted
+from controller.app.config.loader import Config, ConfigFileUnreadable, load_config, redacted
 from controller.app.config.location import ConfigOption, bank_config, database_url
 from controller.domain.errors import ConfigError
 
@@ -19,9 +19,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable outpu
 
 @config_app.command("check")
 def check(file: Annotated[Path, typer.Argument(help="TOML configuration file.")]) -> None:
-    """Exit 0 when FILE is valid; else print one line per problem and exit 1."""
+    """Exit 0 when FILE is valid; else print one line per problem and exit 1 (2 when FILE cannot be read)."""
     try:
         config = load_config(file)
+    except ConfigFileUnreadable as exc:
+        exits.fail(exc, exits.BAD_INPUT)
     except ConfigError as exc:
         exits.fail(exc, exits.CHECK_FAILED)
     typer.echo(f"ok: {file} ({config.compartments} compartments, data dir {config.data_dir})")

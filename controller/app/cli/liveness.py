@@ -39,8 +39,6 @@ def evaluate_liveness(
     live: Path | None, attacks: Path | None, threshold: float | None, min_face_size: int, device: str, as_json: bool
 ) -> None:
     """``lockers eval --liveness``: APCER per attack type, BPCER and ACER of the attempt decision."""
-    import dataclasses
-
     from recognition.errors import EvaluationInputError
     from recognition.evaluation.liveness import evaluate
     from recognition.liveness.monitor import LivenessMonitor
@@ -52,9 +50,7 @@ def evaluate_liveness(
 
     if live is None or attacks is None:
         raise EvaluationInputError("--liveness needs --live DIR and --attacks DIR")
-    policy = LivenessPolicy()
-    if threshold is not None:
-        policy = dataclasses.replace(policy, passive_threshold=threshold)
+    policy = LivenessPolicy() if threshold is None else LivenessPolicy(passive_threshold=threshold)
     # The size gate follows --min-face-size: the face the detector is asked for is the face judged.
     quality = QualityConfig(min_face_px=float(min_face_size))
     pipeline = build_pipeline("dlib-resnet", device=device, min_face_size=min_face_size, quality=quality)

@@ -8,9 +8,11 @@ from collections.abc import Callable
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from controller.app.cli import exits
-from controller.domain.errors import LockerError
+from controller.app.config.loader import problem_lines
+from controller.domain.errors import ConfigError, LockerError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -37,6 +39,8 @@ def clean_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except LockerError as exc:
             exits.fail(exc)
+        except ValidationError as exc:  # settings built from options (a --threshold out of range)
+            exits.fail(ConfigError("\n".join(problem_lines(exc))))
 
     return wrapper
 

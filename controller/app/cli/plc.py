@@ -18,7 +18,7 @@ import typer
 
 from controller.app.cli import exits
 from controller.domain.errors import LockerError
-from plc.registers import DEFAULT_COMPARTMENTS, PlcConfig, default_plc_config, parse_plc_config
+from plc.registers import DEFAULT_COMPARTMENTS, PlcConfig, default_plc_config
 from plc.sim_board import DoorBehaviour
 
 T = TypeVar("T")
@@ -177,10 +177,10 @@ def _config(host: str | None, port: int | None, config: Path | None, compartment
 
 def _from_file(path: Path) -> PlcConfig:
     """The ``[plc]`` section of a site configuration, after the whole file passed the configuration schema."""
-    from controller.app.config.loader import plc_section
+    from controller.app.config.loader import plc_config
     from controller.app.config.location import bank_config
 
-    return parse_plc_config(plc_section(bank_config(path)))
+    return plc_config(bank_config(path))
 
 
 async def _read_status(config: PlcConfig) -> tuple[dict[int, bool], dict[int, bool]]:

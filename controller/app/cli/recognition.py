@@ -123,14 +123,17 @@ def _single_face_embedding(path: Path, find: Callable[[Image], list[Face]], embe
 
 @clean_errors
 def models_list(as_json: JsonFlag = False) -> None:
-    """Registered models and whether their weights are installed."""
+    """Registered models, whether their weights are installed, and the service's default model."""
     from recognition.models.registry import REGISTRY, locate
+    from recognition.settings import RecognitionSettings
 
     rows = [
         {"name": s.name, "installed": all(locate(s, f) for f in s.files), "description": s.description}
         for s in REGISTRY.values()
     ]
-    emit({"models": rows}, as_json, lambda: "\n".join(_list_line(r) for r in rows))
+    default = RecognitionSettings().model  # what [recognition] model defaults to
+    lines = [_list_line(r) for r in rows] + [f"default: {default} (the service's model unless [recognition] model)"]
+    emit({"models": rows, "default": default}, as_json, lambda: "\n".join(lines))
 
 
 def _list_line(row: dict[str, Any]) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,27 +20,11 @@ if TYPE_CHECKING:
 scenario_app = typer.Typer(no_args_is_help=True, help="Scripted scenarios on the real stack in simulate mode.")
 
 
-@cache
-def _pipeline(model: str, min_face_size: int, min_face_px: float, device: str) -> Any:
-    """One pipeline per process: loading the networks is the slow part of a (re)start."""
-    from recognition.pipeline.face import build_pipeline
-    from recognition.pipeline.quality import QualityConfig
-
-    quality = QualityConfig(min_face_px=min_face_px)
-    return build_pipeline(model, device=device, min_face_size=min_face_size, quality=quality)
-
-
 def make_station(vault: SqliteTemplateStore, config: Config) -> FaceStation:
     """A frame station for scenarios and benchmarks, with the configured model and decision rules."""
-    from recognition.liveness.attempt import build_monitor
-    from recognition.runtime.station import FaceStation
-    from recognition.settings import RecognitionSettings
+    from controller.app.recognition import build_recognition
 
-    settings = RecognitionSettings.from_sections(config.section("recognition"), config.section("camera"))
-    pipeline = _pipeline(settings.model, settings.min_face_size, settings.min_face_px, settings.device)
-    liveness = build_monitor(config.section("liveness"), settings.frames_window, settings.window_s, settings.device)
-    card = pipeline.card
-    return FaceStation(pipeline, vault, settings.agreement(card), gallery=settings.gallery(card), liveness=liveness)
+    return build_recognition(config.site).station(vault)
 
 
 @scenario_app.command("run")

@@ -1,7 +1,8 @@
 """The service configuration: one TOML file, validated against ``config_schema`` with one line per problem.
 
-Unknown sections and keys are refused naming the closest valid name. Paths in a file (``[bank] data_dir``,
-``[templates] path``) are relative to the file's folder; without ``[bank] data_dir`` the data directory is
+Unknown sections and keys are refused naming the closest valid name. Paths in a file (``PATH_KEYS``: the data
+dir, the vault, the audit files, a cohort, a checkpoint, a camera's video or folder, a SQLite log) are relative
+to the file's folder; without ``[bank] data_dir`` the data directory is
 ``LOCKERS_DATA_DIR``, else ``./var``, made absolute when the configuration is loaded.
 """
 
@@ -21,37 +22,54 @@ from pydantic import BaseModel, ValidationError
 from controller.app.config.schema import SECRET_KEYS, ApiSection, SiteConfig
 from controller.domain.errors import ConfigError
 from controller.service.scheduler import Timeouts
+from plc.registers import PlcConfig, plc_config_of
 
 DEFAULT_DATA_DIR = "var"
 UNION_BRANCHES = frozenset({"str", "int", "float", "bool", "none"})
 """Labels pydantic adds to the location of an error inside a union."""
-FILE_PATHS = (
+PATH_KEYS = (
     ("bank", "data_dir"),
     ("templates", "path"),
     ("audit", "anchor_path"),
     ("audit", "signing_key_path"),
     ("audit", "public_key_path"),
+    ("recognition", "cohort"),
+    ("recognition", "model"),  # a checkpoint file, alone or in a fusion
+    ("camera", "source"),  # a video file or an image folder
+    ("storage", "url"),  # a SQLite file
 )
-"""Keys holding paths that a configuration file gives relative to its own folder."""
+"""Keys that may hold paths, which a configuration file gives relative to its own folder.
+
+``[plc] serial_port`` is a device name (``/dev/ttyUSB0``, ``COM3``) or a pyserial URL, not a file of the site;
+``[audit] witness_url`` is a URL."""
+
+
+class ConfigFileUnreadable(ConfigError):
+    """The configuration file is missing or cannot be read: bad input, not a check that found a problem."""
 
 
 @dataclass(frozen=True)
 class Config:
-    """Everything the composition root needs to build a running bank."""
+    """The validated file (``site``: one typed section per table) and where it puts the bank's data."""
 
-    compartments: int = 6
-    data_dir: Path = Path(DEFAULT_DATA_DIR)
-    pulse_ms: int = 500
-    max_failed_verifications: int = 3
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    api: ApiSection = field(default_factory=ApiSection)  # the validated [api] section itself
-    sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     site: SiteConfig = field(default_factory=SiteConfig)
+    data_dir: Path = Path(DEFAULT_DATA_DIR)  # absolute once loaded: [bank] data_dir, LOCKERS_DATA_DIR or ./var
     source: Path | None = None
 
-    def section(self, name: str) -> Mapping[str, Any]:
-        """The keys a section sets, validated (empty when the file has none): adapters apply their defaults."""
-        return self.sections.get(name, {})
+    @property
+    def compartments(self) -> int:
+        """``[bank] compartments``."""
+        return self.site.bank.compartments
+
+    @property
+    def api(self) -> ApiSection:
+        """The validated ``[api]`` section."""
+        return self.site.api
+
+    @property
+    def timeouts(self) -> Timeouts:
+        """``[timeouts]`` as the scheduler takes it."""
+        return Timeouts(**self.site.timeouts.model_dump())
 
 
 def assets_root() -> Path:
@@ -73,16 +91,35 @@ def read_file(path: Path) -> dict[str, Any]:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"configuration file {path} does not exist") from None
+        raise ConfigFileUnreadable(f"configuration file {path} does not exist") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror or exc}") from None
+        raise ConfigFileUnreadable(f"cannot read configuration file {path}: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
-    for section, key in FILE_PATHS:
+    folder = path.resolve().parent
+    for section, key in PATH_KEYS:
         table = raw.get(section)
         if isinstance(table, dict) and isinstance(table.get(key), str) and table[key]:
-            table[key] = str(path.resolve().parent / Path(table[key]).expanduser())
+            table[key] = anchored(section, key, table[key], folder)
     return raw
+
+
+def anchored(section: str, key: str, value: str, folder: Path) -> str:
+    """``value`` of ``[section] key`` with any relative path in it read from ``folder``."""
+    from recognition.settings import model_part_is_path, source_is_path
+
+    def file(name: str) -> str:
+        return str(folder / Path(name).expanduser())
+
+    if (section, key) == ("storage", "url"):
+        from storage.engine import anchored_url
+
+        return anchored_url(value, folder)
+    if (section, key) == ("recognition", "model"):
+        return "+".join(file(part) if model_part_is_path(part) else part for part in value.split("+"))
+    if (section, key) == ("camera", "source"):
+        return file(value) if source_is_path(value) else value
+    return file(value)
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -102,18 +139,7 @@ def build_config(raw: Mapping[str, Any], source: Path | None = None) -> Config:
         site = SiteConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError("\n".join(problem_lines(exc))) from None
-    sections = {name: getattr(site, name).model_dump(mode="json", exclude_unset=True) for name in raw}
-    config = Config(
-        compartments=site.bank.compartments,
-        data_dir=resolve_data_dir(site.bank.data_dir),
-        pulse_ms=site.policy.pulse_ms,
-        max_failed_verifications=site.policy.max_failed_verifications,
-        timeouts=Timeouts(**site.timeouts.model_dump()),
-        api=site.api,
-        sections=sections,
-        site=site,
-        source=source,
-    )
+    config = Config(site=site, data_dir=resolve_data_dir(site.bank.data_dir), source=source)
     check_plc_agrees(config)
     return config
 
@@ -125,29 +151,21 @@ def resolve_data_dir(configured: str | None) -> Path:
 
 
 def check_plc_agrees(config: Config) -> None:
-    """The board map must be valid and, where both are given, serve as many compartments as ``[bank]`` says."""
-    from plc.registers import parse_plc_config
-
-    plc = config.section("plc")
-    served = len(parse_plc_config(plc).compartments)
-    both = ("boards" in plc or "compartments" in plc) and "compartments" in config.section("bank")
-    if both and served != config.compartments:
-        raise ConfigError(f"bank.compartments is {config.compartments} but [plc] serves {served} compartments")
+    """Where both ``[bank]`` and ``[plc]`` say how many compartments there are, they must agree."""
+    plc, bank = config.site.plc, config.site.bank
+    served = len(plc_config(config).compartments)
+    if plc.maps_compartments and "compartments" in bank.model_fields_set and served != bank.compartments:
+        raise ConfigError(f"bank.compartments is {bank.compartments} but [plc] serves {served} compartments")
 
 
-def plc_section(config: Config) -> Mapping[str, Any]:
-    """``[plc]`` as the driver reads it: one board of ``[bank] compartments`` unless ``[plc]`` maps them itself."""
-    plc = config.section("plc")
-    if "boards" in plc or "compartments" in plc:
-        return plc
-    return {**plc, "compartments": config.compartments}
+def plc_config(config: Config) -> PlcConfig:
+    """The lock boards' register map: ``[plc]``, one board of ``[bank] compartments`` unless it maps them itself."""
+    return plc_config_of(config.site.plc, config.compartments)
 
 
 def compartment_ids(config: Config) -> list[str]:
     """Every compartment of the bank, numbered as the board map numbers them."""
-    from plc.registers import parse_plc_config
-
-    return [str(k) for k in parse_plc_config(plc_section(config)).compartments]
+    return [str(k) for k in plc_config(config).compartments]
 
 
 def problem_lines(exc: ValidationError) -> list[str]:
@@ -171,6 +189,8 @@ def _problem(loc: tuple[int | str, ...], kind: str, message: str, value: Any) ->
     message = message.removeprefix("Value error, ")
     if kind in ("model_type", "dict_type"):
         return f"[{where}] must be a table, got {value!r}"
+    if kind == "missing":
+        return f"{where}: required"
     if where in SECRET_KEYS or kind == "value_error":
         return f"{where}: {message}"
     return f"{where}: {message[0].lower()}{message[1:]}, got {value!r}"

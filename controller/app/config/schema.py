@@ -1,8 +1,12 @@
 """The configuration file's schema: one pydantic model per ``[section]``, with documented defaults.
 
-Adding a key is one field line in its section's model; adding a section is a ``Section`` subclass and one
-field of ``SiteConfig``. Every model refuses unknown keys, NaN and infinities and values out of range; the
-loader (``controller.app.config.loader``) turns the refusals into one line per problem.
+An adapter owns the model of the sections it reads (``recognition.settings``: ``[recognition]`` and
+``[camera]``; ``recognition.liveness.verdict``: ``[liveness]``; ``plc.settings``: ``[plc]`` and
+``[simulator]``); the shell's own sections are here, their defaults taken from the core objects they become.
+``SiteConfig`` composes them all, and each component receives its section as validated. Adding a key is one
+field line in its section's model; adding a section is a model and one field of ``SiteConfig``. Every model
+refuses unknown keys, NaN and infinities and values out of range; the loader
+(``controller.app.config.loader``) turns the refusals into one line per problem.
 """
 
 from __future__ import annotations
@@ -10,15 +14,21 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from plc.sim_board import DoorBehaviour
+from controller.domain.compartment import Policy
+from controller.service.pins import PinSettings
+from controller.service.scheduler import Timeouts
+from plc.settings import MAX_BITS_PER_READ, PlcSettings, SimulatorSettings
+from recognition.liveness.verdict import LivenessPolicy
+from recognition.settings import CameraSettings, RecognitionSettings
 
-MAX_COMPARTMENTS = 2000  # one Modbus read of coils or inputs; also plc.registers.MAX_BITS_PER_READ
+MAX_COMPARTMENTS = MAX_BITS_PER_READ  # one Modbus read of coils or inputs
 SECRET_KEYS = frozenset({"templates.master_key", "api.operator_token_sha256", "api.kiosk_token_sha256"})
 """Keys whose values ``lockers config show`` and error messages never print."""
 
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
+_POLICY, _PINS, _TIMEOUTS = Policy(), PinSettings(), Timeouts()  # the core's defaults are the file's
 Port = Annotated[int, Field(ge=1, le=65_535)]
 
 
@@ -65,14 +75,14 @@ class TemplatesSection(Section):
 class PolicySection(Section):
     """``[policy]``: unlock pulse, lockout, what opens for retrieval, wrong-PIN limits, rental period, consent."""
 
-    pulse_ms: int = Field(500, ge=50, le=10_000)
-    max_failed_verifications: int = Field(3, ge=1, le=100)
-    max_presentation_attacks: int = Field(2, ge=1, le=100)  # attempts judged attacks in a row: an alarm
-    retrieval: Literal["face_only", "face_or_pin", "face_and_pin"] = "face_or_pin"
-    pin_digits: int = Field(8, ge=6, le=12)
-    pin_kiosk_failures: int = Field(3, ge=1, le=100)  # consecutive wrong PINs at a kiosk before its cool-down
-    pin_cooldown_s: Seconds = 60.0
-    pin_alarm_failures: int = Field(1000, ge=1, le=100_000)  # wrong PINs while it held one: lockout (README)
+    pulse_ms: int = Field(_POLICY.pulse_ms, ge=50, le=10_000)
+    max_failed_verifications: int = Field(_POLICY.max_failed_verifications, ge=1, le=100)
+    max_presentation_attacks: int = Field(_POLICY.max_presentation_attacks, ge=1, le=100)  # attacks in a row: alarm
+    retrieval: Literal["face_only", "face_or_pin", "face_and_pin"] = Field(_POLICY.retrieval, validate_default=True)
+    pin_digits: int = Field(_PINS.digits, ge=6, le=12)
+    pin_kiosk_failures: int = Field(_PINS.kiosk_failures, ge=1, le=100)  # wrong PINs at a kiosk before its cool-down
+    pin_cooldown_s: Seconds = _PINS.cooldown_s
+    pin_alarm_failures: int = Field(_PINS.alarm_failures, ge=1, le=100_000)  # wrong PINs while held: lockout
     rental_period_s: float | None = Field(None, gt=0, le=366 * 86_400)  # None: a deposit may stay forever
     consent_version: str = Field("v1", min_length=1, max_length=64)  # of the consent text the kiosk shows
 
@@ -80,57 +90,9 @@ class PolicySection(Section):
 class TimeoutsSection(Section):
     """``[timeouts]``: seconds before each timeout command (finite, above zero, at most a day)."""
 
-    unlocked_door_not_opened_s: Seconds = 20.0
-    door_left_open_s: Seconds = 120.0
-    verification_s: Seconds = 8.0
-
-
-class RecognitionSection(Section):
-    """``[recognition]``: model and decision rule (defaults as ``recognition.settings.RecognitionSettings``)."""
-
-    model: str = Field("fr-feature+mobilefacenet", min_length=1)
-    threshold: float | None = Field(None, gt=0, le=2)  # a distance between unit vectors lies in 0..2
-    margin: float = Field(0.05, ge=0, lt=2)
-    near_miss: float = Field(0.1, ge=0, le=1)  # relative: threshold x (1 + near_miss) is still an attempt
-    cohort: str = ""  # .npz from `lockers cohort build`; empty: no open-set runner-up
-    frames_required: int = Field(3, ge=1, le=100)
-    frames_window: int = Field(5, ge=1, le=100)
-    window_s: float = Field(2.0, gt=0, le=60)
-    min_face_size: int = Field(80, ge=10, le=4096)
-    min_face_px: float = Field(60.0, gt=0, le=4096)
-    device: str = Field("cpu", min_length=1)
-    enrol_samples: int = Field(3, ge=1, le=50)
-
-    @model_validator(mode="after")
-    def _window_holds_the_frames(self) -> RecognitionSection:
-        if self.frames_required > self.frames_window:
-            raise ValueError("frames_required must not exceed frames_window")
-        return self
-
-
-class LivenessSection(Section):
-    """``[liveness]``: presentation-attack detection (defaults as ``recognition.liveness.verdict.LivenessPolicy``)."""
-
-    enabled: bool = True
-    passive_threshold: float = Field(0.4, ge=0, le=1)
-    replay_similarity: float = Field(0.9, gt=0, le=1)
-    min_parallax: float = Field(0.1, ge=0, le=10)
-    min_plane_motion: float = Field(0.05, ge=0, le=10)
-    challenge: Literal["none", "turn_head"] = "none"
-    confident_passive: float = Field(0.9, ge=0, le=1)
-    min_turn: float = Field(0.25, ge=0, le=10)
-    min_frames: int = Field(2, ge=1, le=100)
-
-
-class CameraSection(Section):
-    """``[camera]``: device index, rtsp:// or http:// URL, video file or image folder."""
-
-    source: str | int = ""
-
-    @field_validator("source")
-    @classmethod
-    def _as_text(cls, value: str | int) -> str:
-        return str(value)
+    unlocked_door_not_opened_s: Seconds = _TIMEOUTS.unlocked_door_not_opened_s
+    door_left_open_s: Seconds = _TIMEOUTS.door_left_open_s
+    verification_s: Seconds = _TIMEOUTS.verification_s
 
 
 class ApiSection(Section):
@@ -152,47 +114,6 @@ class ApiSection(Section):
         if value and not re.fullmatch(r"[0-9a-f]{64}", value.lower()):
             raise ValueError("must be 64 hex digits (the SHA-256 `lockers keys operator-token` prints)")
         return value.lower()
-
-
-class PlcBoardSection(Section):
-    """One ``[[plc.boards]]`` table (defaults as ``plc.registers``)."""
-
-    name: str | None = Field(None, min_length=1)
-    device_id: int | None = Field(None, ge=1, le=247)
-    first_compartment: int | None = Field(None, ge=1)
-    compartments: int = Field(ge=1, le=MAX_COMPARTMENTS)
-    coil_base: int = Field(0, ge=0, le=65_535)
-    input_base: int = Field(0, ge=0, le=65_535)
-    pulse_register_base: int = Field(512, ge=0, le=65_535)
-    board_timed_pulse: bool = True
-    inputs_inverted: bool = False
-
-
-class PlcSection(Section):
-    """``[plc]``: the lock boards (``plc.registers`` documents the register map)."""
-
-    transport: Literal["tcp", "rtu"] = "tcp"
-    host: str = Field("127.0.0.1", min_length=1)
-    port: Port = 502
-    serial_port: str | None = Field(None, min_length=1)
-    baudrate: int = Field(19_200, ge=300, le=4_000_000)
-    parity: Literal["N", "E", "O"] = "N"
-    stopbits: int = Field(1, ge=1, le=2)
-    bytesize: int = Field(8, ge=7, le=8)
-    timeout_ms: int = Field(500, ge=1, le=60_000)
-    read_retries: int = Field(2, ge=0, le=10)
-    reconnect_delay_ms: int = Field(100, ge=1, le=60_000)
-    reconnect_delay_max_ms: int = Field(5000, ge=1, le=600_000)
-    poll_interval_ms: int = Field(100, ge=5, le=60_000)
-    debounce_polls: int = Field(2, ge=1, le=100)
-    compartments: int | None = Field(None, ge=1, le=MAX_COMPARTMENTS)  # one board; else [[plc.boards]]
-    boards: list[PlcBoardSection] = []
-
-
-class SimulatorSection(Section):
-    """``[simulator]``: the in-process lock board of ``lockers run --simulate``."""
-
-    behaviour: Annotated[DoorBehaviour, Field(strict=False)] = DoorBehaviour.POP
 
 
 class AuditSection(Section):
@@ -222,10 +143,10 @@ class SiteConfig(Section):
     templates: TemplatesSection = TemplatesSection()
     policy: PolicySection = PolicySection()
     timeouts: TimeoutsSection = TimeoutsSection()
-    recognition: RecognitionSection = RecognitionSection()
-    camera: CameraSection = CameraSection()
-    liveness: LivenessSection = LivenessSection()
+    recognition: RecognitionSettings = RecognitionSettings()
+    camera: CameraSettings = CameraSettings()
+    liveness: LivenessPolicy = LivenessPolicy()
     api: ApiSection = ApiSection()
-    plc: PlcSection = PlcSection()
-    simulator: SimulatorSection = SimulatorSection()
+    plc: PlcSettings = PlcSettings()
+    simulator: SimulatorSettings = SimulatorSettings()
     audit: AuditSection = AuditSection()

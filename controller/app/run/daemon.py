@@ -218,32 +218,21 @@ class Daemon:
 
     def _recognition(self) -> tuple[RecognitionWorker, str, Callable[[bytes], int] | None]:
         """The recognition worker over the configured model and camera (HTTP uploads in simulate mode)."""
-        from recognition.liveness.attempt import build_monitor
-        from recognition.pipeline.enrolment import EnrolmentPolicy
-        from recognition.pipeline.face import build_pipeline
-        from recognition.pipeline.quality import QualityConfig
+        from controller.app.recognition import build_recognition
         from recognition.runtime.worker import RecognitionWorker
-        from recognition.settings import RecognitionSettings
 
-        settings = RecognitionSettings.from_sections(self.config.section("recognition"), self.config.section("camera"))
-        quality = QualityConfig(min_face_px=settings.min_face_px)
-        raw = build_pipeline(
-            settings.model, device=settings.device, min_face_size=settings.min_face_size, quality=quality
-        )
-        card = raw.card
-        camera = self.options.camera or settings.camera
+        parts = build_recognition(self.config.site)
+        camera = self.options.camera or self.config.site.camera.source
         source, push_frame = open_camera(camera, self.options.simulate)
         self.worker = RecognitionWorker(
             source,
-            TimedPipeline(raw, self.metrics.recognition_seconds, self.kiosk_feed.on_analysis),
-            settings.gallery(card),
-            settings.agreement(card),
-            EnrolmentPolicy.for_card(card, settings.enrol_samples),
-            liveness=build_monitor(
-                self.config.section("liveness"), settings.frames_window, settings.window_s, settings.device
-            ),
+            TimedPipeline(parts.pipeline, self.metrics.recognition_seconds, self.kiosk_feed.on_analysis),
+            parts.gallery,
+            parts.agreement,
+            parts.enrolment,
+            liveness=parts.liveness,
         )
-        self.enrol_samples = settings.enrol_samples
+        self.enrol_samples = self.config.site.recognition.enrol_samples
         return self.worker, camera, push_frame
 
     async def _serve(self, stack: Stack, push_frame: Callable[[bytes], int] | None) -> None:

@@ -8,7 +8,6 @@ controller, ``recorded_pulse`` takes the writer's lease itself and records the p
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,12 +108,12 @@ def recorded_pulse(config_path: Path | None, plc: PlcConfig, pulse: MaintenanceP
     from storage.engine import parse_url
     from storage.lease import acquire_lease
 
-    config = dataclasses.replace(load_config(config_path), pulse_ms=pulse.pulse_ms)
+    config = load_config(config_path)
     url = database_url(config)
     lease = acquire_lease(url)
     witness = _PulseWitness()
     try:
-        given = Overrides(plc=plc, vault=PulseOnlyVault(), wrap_locks=witness.wrap)
+        given = Overrides(plc=plc, vault=PulseOnlyVault(), wrap_locks=witness.wrap, pulse_ms=pulse.pulse_ms)
         asyncio.run(_pulse_through_the_bank(build_bank(config, NoGallery(), given), pulse))
     finally:
         lease.release()
