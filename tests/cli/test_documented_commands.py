@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import typer
 
-from controller.app.cli.main import main as cli
+from controller.app.cli import main as cli
 
 REPO = Path(__file__).resolve().parents[1].parent
 CODE_SPAN = re.compile(r"`([^`\n]*\blockers [^`\n]*)`")
