@@ -157,7 +157,7 @@ def models_root() -> Path:
         return Path(configured).expanduser().resolve()
     if assets := os.environ.get("LOCKERS_ASSETS"):
         return (Path(assets).expanduser() / "models").resolve()
-    return (Path(__file__).resolve().parents[2] / "shared" / "models").resolve()
+    return (Path(__file__).resolve().parents[3] / "shared" / "models").resolve()
 
 
 def torch_cache() -> Path:

@@ -57,7 +57,7 @@ class Config:
 def assets_root() -> Path:
     """Read-only assets (faces, weights): ``LOCKERS_ASSETS``, else ``shared`` beside the repository."""
     configured = os.environ.get("LOCKERS_ASSETS")
-    return Path(configured) if configured else Path(__file__).resolve().parents[3] / "shared"
+    return Path(configured) if configured else Path(__file__).resolve().parents[4] / "shared"
 
 
 def load_config(path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> Config:
