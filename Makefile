@@ -1,10 +1,11 @@
 # Two entry points (see README): `make run` and `make test`. Both do all set-up first.
+# `make install-runtime` is a site's install (docs/deployment.md): no dev tools, not editable.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck install clean
+.PHONY: run test lint typecheck install install-runtime clean
 
 # One line per step, and pip's own progress (packages collected, downloads, builds) left visible:
 # the first install fetches torch and friends and takes minutes, which must not look like a hang.
@@ -19,6 +20,18 @@ $(STAMP): pyproject.toml
 	@echo "==> installed: $(BIN)/lockers"
 
 install: $(STAMP)
+
+# A kiosk PC's runtime: the package and its PostgreSQL driver, no test, lint or type-checking tools, and a
+# copy rather than an editable link (the venv does not need the source tree afterwards). Run it again after
+# an upgrade: it reinstalls the package from the tree as it now is. VENV=/opt/lockers/.venv puts it there.
+install-runtime:
+	@echo "==> [1/3] creating the virtual environment in $(VENV) (kept if it exists)"
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "==> [2/3] upgrading pip"
+	$(BIN)/pip install --upgrade --progress-bar on pip
+	@echo "==> [3/3] installing lockers with its postgres extra, without dev tools (torch is large: minutes the first time)"
+	$(BIN)/pip install --progress-bar on '.[postgres]'
+	@echo "==> installed: $(BIN)/lockers"
 
 run: $(STAMP)
 	$(BIN)/lockers operators first

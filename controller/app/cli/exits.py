@@ -1,4 +1,4 @@
-"""The exit statuses of every ``lockers`` command (documented in the README's command-line section).
+"""The exit statuses of every ``lockers`` command (documented in docs/command-line.md and the README).
 
 ==  =================  ==========================================================================
 0   ``OK``             done; a check found nothing wrong
