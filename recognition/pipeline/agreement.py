@@ -33,7 +33,7 @@ DEFAULT_MODEL = "fr-feature+mobilefacenet"
 """The service's default model: best measured East Asian TAR at FAR 1e-3 without losing LFW accuracy."""
 
 SERVICE_THRESHOLDS = {"dlib-resnet": 0.45, "fr-feature+mobilefacenet": 1.0, "faceres": 0.7, "fr-feature+faceres": 0.95}
-"""Unlock thresholds used when none is configured (README, "Choosing a model and a threshold"): each at or
+"""Unlock thresholds used when none is configured (docs/recognition.md, "The default decision"): each at or
 below its model's FAR 1e-3 point on lfw-dev's East Asian impostor pairs. Calibrate per site with
 ``lockers calibrate``. Other models fall back to their card's threshold."""
 
