@@ -10,16 +10,12 @@ across the restarted processes.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import os
 import random
 import signal
 import sqlite3
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -33,6 +29,9 @@ from controller.service import audit
 from plc.simulator import LockBoardSimulator
 from storage.event_store import SqlEventStore
 from storage.serialization import EventSerializer
+from tests.support.cli import LOCKERS, lockers_env
+from tests.support.plc import ThreadedSimulator
+from tests.support.waiting import wait_until
 
 COMPARTMENTS = 6
 Decision = DepositStarted | IdentityConfirmed
@@ -42,30 +41,16 @@ PLC_TIMEOUT_MS = 5000
 
 @pytest.fixture
 def board() -> Iterator[LockBoardSimulator]:
-    loop = asyncio.new_event_loop()
-    simulator = LockBoardSimulator(compartments=COMPARTMENTS)
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(simulator.start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    yield simulator
-    asyncio.run_coroutine_threadsafe(simulator.stop(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    """A lock board that outlives every controller process, as a real one would."""
+    with ThreadedSimulator(compartments=COMPARTMENTS) as simulator:
+        yield simulator
 
 
 def controller(db_url: str, port: int, seed: int, steps: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "controller", "--log-level", "ERROR", "sim", "history", "--compartments",
+    command = [*LOCKERS, "--log-level", "ERROR", "sim", "history", "--compartments",
                str(COMPARTMENTS), "--steps", str(steps), "--seed", str(seed), "--db", db_url, "--plc-port", str(port),
                "--plc-timeout-ms", str(PLC_TIMEOUT_MS), "--json"]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=lockers_env())
 
 
 def test_sigkill_at_random_moments_never_pulses_twice(tmp_path: Path, board: LockBoardSimulator) -> None:
@@ -127,11 +112,14 @@ def events_in(db_path: Path) -> int:
 
 def wait_for_progress(db_path: Path, before: int, child: subprocess.Popen[bytes]) -> None:
     """Until the controller has appended to the log (it has booted and runs its history)."""
-    deadline = time.monotonic() + 120
-    while events_in(db_path) <= before:
+
+    def appended() -> bool:
+        if events_in(db_path) > before:
+            return True
         assert child.poll() is None, child.stderr.read().decode() if child.stderr else "controller exited"
-        assert time.monotonic() < deadline, "the controller appended nothing within 120 s"
-        time.sleep(0.05)
+        return False
+
+    wait_until(appended, 120, "the controller appended nothing within 120 s", interval=0.05)
 
 
 def match_pulses_to_decisions(pulses: list[str], decisions: list[Decision], acknowledged: set[str]) -> None:

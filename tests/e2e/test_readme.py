@@ -10,16 +10,18 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from controller.domain import events as ev
 from storage.event_store import SqlEventStore
-from tests.service.conftest import free_port, wait_until_serving
+from tests.conftest import REPO_ROOT
+from tests.support.bank import free_port
+from tests.support.cli import LOCKERS, lockers_env
+from tests.support.waiting import wait_until_serving
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = REPO_ROOT / "README.md"
 FLOW = [
     ev.DepositStarted,
     ev.UnlockPulseSent,
@@ -45,10 +47,9 @@ def quick_start_block() -> str:
 
 def start_daemon(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     """``make run``'s command, with its own data directory and port, from a folder with no configuration."""
-    env = {**os.environ, "LOCKERS_DATA_DIR": str(data_dir)}
-    command = [sys.executable, "-m", "controller", "run", "--simulate", "--port", str(port)]
+    command = [*LOCKERS, "run", "--simulate", "--port", str(port)]
     log = (data_dir / "daemon.log").open("wb")
-    process = subprocess.Popen(command, cwd=data_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, cwd=data_dir, env=lockers_env(data_dir), stdout=log, stderr=subprocess.STDOUT)
     daemon_log = data_dir / "daemon.log"
     wait_until_serving(process, f"http://127.0.0.1:{port}", lambda: daemon_log.read_text("utf-8", "replace"), 120)
     return process

@@ -7,8 +7,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +14,8 @@ import pytest
 
 from storage.event_store import SqlEventStore
 from storage.lease import LeaseHeld, acquire_lease, read_holder
-from tests.service.conftest import OPERATOR_TOKEN, free_port, start_bank, write_config
+from tests.support.bank import OPERATOR_TOKEN, free_port, start_bank, write_config
+from tests.support.cli import lockers
 
 
 def test_a_second_sqlite_lease_names_the_holder_and_frees_on_release(tmp_path: Path) -> None:
@@ -72,26 +71,22 @@ def test_second_controller_exits_at_once_naming_the_holder(
     first = start_bank(tmp_path, "--simulate")
     try:
         assert {"READY=1", "WATCHDOG=1"} <= _received(notifications)
-        env = {**os.environ, "LOCKERS_DATA_DIR": str(tmp_path)}
         second_dir = tmp_path / "second"
         second_dir.mkdir()
-        command = [sys.executable, "-m", "controller", "run", "--simulate", "--port", str(free_port()),
-                   "--config", str(write_config(second_dir)), "--db", f"sqlite:///{tmp_path / 'lockers.db'}"]
         started = time.monotonic()
-        second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+        second = lockers("run", "--simulate", "--port", str(free_port()), "--config", str(write_config(second_dir)),
+                         "--db", f"sqlite:///{tmp_path / 'lockers.db'}", data_dir=tmp_path)
         assert second.returncode != 0
         last_line = second.stderr.strip().splitlines()[-1]
         assert "held by another controller" in last_line and f"pid {first.process.pid}," in last_line
         assert time.monotonic() - started < 30, "the second controller should refuse before loading anything"
         assert first.process.poll() is None, "the first controller must keep running"
         # Read-only commands keep working beside the running controller.
-        verify = subprocess.run([sys.executable, "-m", "controller", "audit", "verify", "--json", "--db",
-                                 f"sqlite:///{tmp_path / 'lockers.db'}"], capture_output=True, text=True, env=env)
+        verify = lockers("audit", "verify", "--json", "--db", f"sqlite:///{tmp_path / 'lockers.db'}", data_dir=tmp_path)
         assert verify.returncode == 0, verify.stderr
         assert json.loads(verify.stdout)["ok"] is True
         # A maintenance unlock beside the controller is refused, naming the endpoint that records it...
-        plc = subprocess.run([sys.executable, "-m", "controller", "plc", "unlock", "2"],
-                             capture_output=True, text=True, env=env, timeout=60)
+        plc = lockers("plc", "unlock", "2", data_dir=tmp_path, timeout=60)
         assert plc.returncode != 0 and f"pid {first.process.pid}" in plc.stderr, plc.stderr
         assert "/operator/compartments/2/unlock" in plc.stderr
         # ...and through that endpoint it is recorded, then pulsed.

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import socket
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
+
+from tests.support.cli import LOCKERS, lockers_env
+from tests.support.waiting import wait_until_serving
 
 OPERATOR_TOKEN = "test-operator-token"
 
@@ -68,39 +66,16 @@ unlocked_door_not_opened_s = 60.0
 def start_bank(directory: Path, *args: str, extra: str = "") -> RunningBank:
     port = free_port()
     log_path = directory / "daemon.log"
-    env = {**os.environ, "LOCKERS_DATA_DIR": str(directory)}
-    command = [sys.executable, "-m", "controller", "--log-format", "json", "run", "--config",
-               str(write_config(directory, extra)), "--port", str(port), *args]
-    process = subprocess.Popen(command, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, env=env)
+    command = [*LOCKERS, "--log-format", "json", "run", "--config", str(write_config(directory, extra)),
+               "--port", str(port), *args]
+    process = subprocess.Popen(command, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
+                               env=lockers_env(directory))
     bank = RunningBank(process, f"http://127.0.0.1:{port}", directory, log_path)
     wait_until_serving(process, bank.url, bank.log, 90)
     return bank
-
-
-def wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Callable[[], str], seconds: float) -> None:
-    """Until ``lockers run`` answers ``/healthz``; its log in the error if it exits or never does (then killed)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"lockers run exited early:\n{log()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    process.kill()
-    raise AssertionError(f"lockers run did not come up:\n{log()}")
 
 
 def stop_bank(running: RunningBank) -> None:
     if running.process.poll() is None:
         running.process.terminate()
         running.process.wait(timeout=30)
-
-
-@pytest.fixture
-def bank(tmp_path: Path, assets: Path) -> Iterator[RunningBank]:
-    """A fresh bank per test: no test sees another's compartments, and one may stop its bank."""
-    running = start_bank(tmp_path, "--simulate")
-    yield running
-    stop_bank(running)

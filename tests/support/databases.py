@@ -1,4 +1,4 @@
-"""Backends for the storage tests: SQLite files in tmp_path, PostgreSQL in a fresh schema per test."""
+"""Backends for the tests of a SQL log: SQLite files in tmp_path, PostgreSQL in a fresh schema per test."""
 
 from __future__ import annotations
 

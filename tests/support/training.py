@@ -1,4 +1,4 @@
-"""Fixtures for fine-tuning tests: AT&T faces, one shared cache of aligned chips, one short real run."""
+"""Fine-tuning fixtures (``lockers train``'s tests use them too): AT&T faces, one chip cache, one short real run."""
 
 from __future__ import annotations
 

@@ -3,11 +3,8 @@ a vault that holds templates (real SQLite files, a real vault, the real composit
 
 from __future__ import annotations
 
-import os
 import socket
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +21,7 @@ from controller.service import audit
 from storage.event_store import SqlEventStore
 from storage.identity import log_identity
 from storage.templates import generate_master_key
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.cli import lockers
 
 
 class NoFaces:
@@ -92,11 +88,7 @@ def test_an_empty_log_beside_a_vault_with_templates_is_refused(tmp_path: Path) -
 def test_an_old_log_is_upgraded_and_adopted_with_its_chain_intact(tmp_path: Path) -> None:
     config = config_at(tmp_path / "a")
     url = database_url(config)
-    made = subprocess.run(
-        [sys.executable, "-m", "controller", "sim", "history", "--steps", "40"],
-        env={"LOCKERS_DATA_DIR": str(tmp_path / "a"), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
-        capture_output=True, text=True, check=False, timeout=120,
-    )
+    made = lockers("sim", "history", "--steps", "40", data_dir=tmp_path / "a")
     assert made.returncode == 0, made.stderr
     with sqlite3.connect(tmp_path / "a" / "lockers.db") as db:  # as a log written before migration 0002
         db.execute("DROP TABLE bank")
@@ -121,11 +113,8 @@ def test_lockers_run_refuses_a_log_of_another_bank(tmp_path: Path) -> None:
     (tmp_path / "b" / "site.toml").write_text(site)
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = str(probe.getsockname()[1])
-    result = subprocess.run(
-        [sys.executable, "-m", "controller", "run", "--simulate", "--config", "site.toml", "--port", port],
-        cwd=tmp_path / "b", env={**os.environ, "LOCKERS_DATA_DIR": str(tmp_path / "unused"), "PYTHONPATH": str(REPO)},
-        capture_output=True, text=True, check=False, timeout=240,
-    )
+    result = lockers("run", "--simulate", "--config", "site.toml", "--port", port,
+                     cwd=tmp_path / "b", data_dir=tmp_path / "unused", timeout=240)
     assert result.returncode == BAD_INPUT
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "belongs to bank" in errors[0] and "Traceback" not in result.stderr

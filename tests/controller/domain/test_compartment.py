@@ -7,7 +7,7 @@ from controller.domain.compartment import Compartment, Policy
 from controller.domain.effects import DestroyTemplate, Unlock, effects_of
 from controller.domain.errors import TransitionRejected
 from controller.domain.events import AlarmRaised, DoorOpened
-from tests.core.helpers import (
+from tests.controller.domain.helpers import (
     CID,
     Driven,
     clear,

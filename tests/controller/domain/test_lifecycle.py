@@ -13,7 +13,7 @@ from controller.domain.effects import DestroyTemplate, Unlock, effects_of
 from controller.domain.errors import TransitionRejected
 from controller.service.scheduler import Timeouts, TimeoutScheduler
 from storage.serialization import EventSerializer
-from tests.core.helpers import CID, Driven, confirm, deposit, door, sent, verify
+from tests.controller.domain.helpers import CID, Driven, confirm, deposit, door, sent, verify
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC).isoformat()
 

@@ -22,7 +22,7 @@ from controller.domain.errors import TransitionRejected
 from controller.domain.evidence import Evidence
 from controller.ports import FixedClock, StoredEvent
 from controller.service.scheduler import Timeouts, TimeoutScheduler
-from tests.core.helpers import CID
+from tests.controller.domain.helpers import CID
 
 SUBJECTS = st.sampled_from(["alice", "bob", "mallory"])
 CLAIMANTS = st.sampled_from(["owner", "owner", "owner", "alice", "mallory"])

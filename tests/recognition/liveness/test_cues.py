@@ -24,9 +24,9 @@ POWELL = "data/lfw-dev/images/Colin_Powell/Colin_Powell_{:04d}.jpg"
 
 
 @pytest.fixture(scope="module")
-def pipeline(models_root: Path) -> MtcnnPipeline:
+def pipeline(liveness_models_root: Path) -> MtcnnPipeline:
     quality = QualityConfig(min_face_px=40)  # LFW faces are about 55 px, as in the scenarios
-    return build_pipeline("dlib-resnet", min_face_size=40, quality=quality, models_root=models_root)
+    return build_pipeline("dlib-resnet", min_face_size=40, quality=quality, models_root=liveness_models_root)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from recognition.pipeline.detector import MtcnnDetector
 from recognition.pipeline.images import load_image
 from recognition.types import Embedder, Face, Image
 from tests.conftest import missing_asset
-from tests.recognition_models import faceres_reference
+from tests.recognition.models import faceres_reference
 
 Faces = list[tuple[str, Image, Face]]
 FILES = ("faceres/faceres.bin", "faceres/faceres.json")

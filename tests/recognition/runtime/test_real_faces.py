@@ -7,7 +7,6 @@ between 0.55 and 0.62, which is exactly the looseness issue 4 warns about; a sit
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from recognition.runtime.worker import Observation, RecognitionWorker
 from recognition.types import FacePipeline
 from storage.templates import SqliteTemplateStore, generate_master_key, parse_master_key
 from tests.conftest import missing_asset
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -61,13 +61,6 @@ class Observations:
             return [o for o in self.seen if isinstance(o, FaceMatch)]
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def gallery(pipeline: FacePipeline, faces: Callable[[str, range], list[Path]]) -> Iterator[Gallery]:
     """Three other occupied compartments, enrolled from three photos each."""
@@ -99,7 +92,7 @@ def test_depositor_is_identified_and_stranger_rejected(
     retrieval = worker_on(faces("s1", range(5, 11)), pipeline, gallery)
     seen = Observations()
     retrieval.start(seen)
-    wait_until(lambda: any(m.accepted for m in seen.matches()))
+    wait_until(lambda: any(m.accepted for m in seen.matches()), 120, interval=0.05)
     retrieval.stop()
     accepted = next(m for m in seen.matches() if m.accepted)
     assert (accepted.compartment_id, accepted.evidence.subject_id) == ("C-depositor", "depositor")
@@ -109,7 +102,7 @@ def test_depositor_is_identified_and_stranger_rejected(
     stranger = worker_on(faces("s2", range(1, 11)), pipeline, gallery)
     seen = Observations()
     stranger.start(seen)
-    wait_until(lambda: len(seen.matches()) >= 8)
+    wait_until(lambda: len(seen.matches()) >= 8, 120, interval=0.05)
     stranger.stop()
     assert not any(m.accepted for m in seen.matches())
     assert all(m.compartment_id is None for m in seen.matches())

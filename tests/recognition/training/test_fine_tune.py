@@ -19,7 +19,7 @@ from recognition.training.errors import ResumeMismatch
 from recognition.training.preprocess import default_cache_dir, prepare
 from recognition.training.run import fine_tune
 from recognition.training.validation import embed_chips, verify
-from tests.training.conftest import variant
+from tests.support.training import variant
 
 
 def test_training_loss_falls(att_run: dict[str, Any]) -> None:

@@ -39,7 +39,7 @@ from controller.service import anchors
 from controller.service.audit import AuditReport
 from storage.audit_reader import AuditReader
 from storage.event_store import SqlEventStore
-from tests.storage.helpers import T0
+from tests.support.events import T0
 
 COLUMNS = (
     "position, compartment_id, version, occurred_at, event_type, schema_version, payload, correlation_id,"

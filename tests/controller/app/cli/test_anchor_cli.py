@@ -7,7 +7,7 @@ import socket
 import sqlite3
 from pathlib import Path
 
-from tests.cli.test_core_cli import lockers
+from tests.support.cli import quiet_lockers
 
 
 def closed_port() -> int:
@@ -22,50 +22,50 @@ def test_sign_anchor_tamper_and_verify(tmp_path: Path) -> None:
     config.write_text(
         f'[bank]\ndata_dir = "{data}"\n[audit]\nanchor_path = "{tmp_path / "elsewhere" / "anchors.jsonl"}"\n'
     )
-    assert lockers("sim", "history", "--steps", "80", data_dir=data).returncode == 0
+    assert quiet_lockers("sim", "history", "--steps", "80", data_dir=data).returncode == 0
 
-    made = lockers("keys", "signing", "--config", str(config), "--json", data_dir=data)
+    made = quiet_lockers("keys", "signing", "--config", str(config), "--json", data_dir=data)
     assert made.returncode == 0, made.stderr
     key = json.loads(made.stdout)
     assert (Path(key["private_key"]).stat().st_mode & 0o777) == 0o600
-    again = lockers("keys", "signing", "--config", str(config), data_dir=data)
+    again = quiet_lockers("keys", "signing", "--config", str(config), data_dir=data)
     assert again.returncode == 2 and "already exists" in again.stderr
 
-    anchored = lockers("audit", "anchor", "--config", str(config), "--json", data_dir=data)
+    anchored = quiet_lockers("audit", "anchor", "--config", str(config), "--json", data_dir=data)
     assert anchored.returncode == 0, anchored.stderr
     checkpoint = json.loads(anchored.stdout)
     assert checkpoint["key_id"] == key["key_id"]
     assert checkpoint["anchor_path"] == str(tmp_path / "elsewhere" / "anchors.jsonl")
 
-    intact = json.loads(lockers("audit", "verify", "--config", str(config), "--json", data_dir=data).stdout)
+    intact = json.loads(quiet_lockers("audit", "verify", "--config", str(config), "--json", data_dir=data).stdout)
     assert intact["ok"] is True and intact["anchors"]["anchored_position"] == checkpoint["position"]
 
     with sqlite3.connect(data / "lockers.db") as db:
         db.execute("DROP TRIGGER events_refuse_delete")
         db.execute("DELETE FROM events WHERE position > ?", (checkpoint["position"] - 3,))
-    result = lockers("audit", "verify", "--config", str(config), "--json", data_dir=data)
+    result = quiet_lockers("audit", "verify", "--config", str(config), "--json", data_dir=data)
     report = json.loads(result.stdout)
     assert result.returncode == 1
     assert report["ok"] is False
     assert {p.get("kind") for p in report["problems"]} == {"truncated"}
-    human = lockers("audit", "verify", "--config", str(config), data_dir=data)
+    human = quiet_lockers("audit", "verify", "--config", str(config), data_dir=data)
     assert "FAILED" in human.stderr and "anchored" in human.stderr
 
 
 def test_anchor_with_an_unreachable_witness_fails_but_keeps_the_checkpoint(tmp_path: Path) -> None:
     config = tmp_path / "lockers.toml"
     config.write_text(f'[bank]\ndata_dir = "{tmp_path}"\n[audit]\nwitness_url = "http://127.0.0.1:{closed_port()}/"\n')
-    assert lockers("sim", "history", "--steps", "10", data_dir=tmp_path).returncode == 0
-    assert lockers("keys", "signing", "--config", str(config), data_dir=tmp_path).returncode == 0
-    result = lockers("audit", "anchor", "--config", str(config), data_dir=tmp_path)
+    assert quiet_lockers("sim", "history", "--steps", "10", data_dir=tmp_path).returncode == 0
+    assert quiet_lockers("keys", "signing", "--config", str(config), data_dir=tmp_path).returncode == 0
+    result = quiet_lockers("audit", "anchor", "--config", str(config), data_dir=tmp_path)
     assert result.returncode == 1
     assert "not witnessed: witness unreachable" in result.stderr
     assert len((tmp_path / "anchors.jsonl").read_text().splitlines()) == 1
 
 
 def test_anchor_without_a_key_is_one_clear_line(tmp_path: Path) -> None:
-    assert lockers("sim", "history", "--steps", "5", data_dir=tmp_path).returncode == 0
-    result = lockers("audit", "anchor", data_dir=tmp_path)
+    assert quiet_lockers("sim", "history", "--steps", "5", data_dir=tmp_path).returncode == 0
+    result = quiet_lockers("audit", "anchor", data_dir=tmp_path)
     assert result.returncode == 2
     assert (
         result.stderr.strip()
@@ -74,9 +74,9 @@ def test_anchor_without_a_key_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_anchor_of_an_empty_log_is_refused(tmp_path: Path) -> None:
-    assert lockers("db", "upgrade", data_dir=tmp_path).returncode == 0
-    assert lockers("keys", "signing", data_dir=tmp_path).returncode == 0
-    result = lockers("audit", "anchor", data_dir=tmp_path)
+    assert quiet_lockers("db", "upgrade", data_dir=tmp_path).returncode == 0
+    assert quiet_lockers("keys", "signing", data_dir=tmp_path).returncode == 0
+    result = quiet_lockers("audit", "anchor", data_dir=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "error: the log is empty: there is no head to anchor yet"
     assert not (tmp_path / "anchors.jsonl").exists()

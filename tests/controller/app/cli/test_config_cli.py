@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from controller.app.cli.exits import BAD_INPUT, CHECK_FAILED, UNAVAILABLE
 from storage.templates import parse_master_key
+from tests.support.cli import lockers
 
 pytestmark = pytest.mark.timeout(300)
-REPO = Path(__file__).resolve().parents[2]
-
-
-def lockers(*args: str, cwd: Path, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
-    if data_dir is not None:
-        env["LOCKERS_DATA_DIR"] = str(data_dir)
-    command = [sys.executable, "-m", "controller", *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, check=False, timeout=120)
 
 
 def site(folder: Path, text: str) -> Path:

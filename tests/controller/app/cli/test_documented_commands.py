@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 import typer
 
 from controller.app.cli import main as cli
+from tests.conftest import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[1].parent
 CODE_SPAN = re.compile(r"`([^`\n]*\blockers [^`\n]*)`")
 SOURCES = ("controller", "storage", "plc", "recognition")
 
@@ -31,7 +30,7 @@ def root() -> Any:
 
 def readme_commands() -> list[str]:
     """Code spans and code-block lines of the README that run ``lockers``."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     spans = [m.group(1) for m in CODE_SPAN.finditer(text)]
     return spans + [line for line in shell_block_lines(text) if re.search(r"\blockers \w", line)]
 
@@ -52,7 +51,7 @@ def message_commands() -> list[str]:
     """Commands named in backticks by the code's messages and docstrings."""
     found = []
     for package in SOURCES:
-        for path in sorted((REPO / package).rglob("*.py")):
+        for path in sorted((REPO_ROOT / package).rglob("*.py")):
             found += [m.group(1) for m in CODE_SPAN.finditer(path.read_text(encoding="utf-8"))]
     return found
 

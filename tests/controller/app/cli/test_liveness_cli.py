@@ -15,7 +15,7 @@ POWELL = "data/lfw-dev/images/Colin_Powell/Colin_Powell_{:04d}.jpg"
 
 
 @pytest.fixture(scope="module")
-def app(models_root: Path) -> typer.Typer:
+def app(liveness_models_root: Path) -> typer.Typer:
     root = typer.Typer()
     register(root)
     return root

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,10 +15,10 @@ from typer.testing import CliRunner
 from controller.app.cli.exits import BAD_INPUT, OUTCOME_UNKNOWN, UNAVAILABLE
 from controller.app.cli.plc import register
 from plc.sim_board import DoorBehaviour
-from tests.plc.conftest import ThreadedSimulator
+from tests.support.cli import LOCKERS, lockers_env
+from tests.support.plc import ThreadedSimulator
 
 pytestmark = pytest.mark.timeout(60)
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -107,10 +106,9 @@ def test_unlock_outside_the_map_is_refused_before_sending() -> None:
 
 
 def test_plc_sim_command_serves_until_interrupted() -> None:
-    command = [sys.executable, "-c", (
-    "import sys; from controller.app.cli.main import main; sys.argv[0] = 'lockers'; main()"),
-               "plc-sim", "--port", "0", "--compartments", "4", "--behaviour", "jam"]
-    with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+    command = [*LOCKERS, "plc-sim", "--port", "0", "--compartments", "4", "--behaviour", "jam"]
+    with subprocess.Popen(command, env=lockers_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          text=True) as process:
         try:
             assert process.stdout is not None
             banner = process.stdout.readline()

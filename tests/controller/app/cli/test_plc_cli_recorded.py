@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +14,12 @@ from typer.testing import CliRunner
 from controller.app.cli.exits import OUTCOME_UNKNOWN, UNAVAILABLE
 from controller.app.cli.plc import register
 from storage.lease import acquire_lease
-from tests.plc.conftest import ThreadedSimulator
+from tests.support.cli import lockers
+from tests.support.plc import ThreadedSimulator
 
 pytestmark = pytest.mark.timeout(90)
-REPO = Path(__file__).resolve().parents[2]
-LOCKERS = [sys.executable, "-c", (
-    "import sys; from controller.app.cli.main import main; sys.argv[0] = 'lockers'; main()")]
+# Where the environment would put the log: the configuration must decide, so nothing may land here.
+NO_DATA_DIR = Path("/nonexistent-the-config-decides")
 
 
 def site(tmp_path: Path, port: int) -> Path:
@@ -33,14 +30,9 @@ def site(tmp_path: Path, port: int) -> Path:
     return path
 
 
-def lockers(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LOCKERS_DATA_DIR": "/nonexistent-the-config-decides"}
-    return subprocess.run([*LOCKERS, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
-
-
 def log_rows(config: Path) -> list[dict[str, Any]]:
     """Every row of the bank's log, read back by ``lockers audit export``."""
-    exported = lockers("audit", "export", "--config", str(config))
+    exported = lockers("audit", "export", "--config", str(config), data_dir=NO_DATA_DIR, timeout=60)
     assert exported.returncode == 0, exported.stderr
     return [json.loads(line) for line in exported.stdout.splitlines()]
 
@@ -49,7 +41,7 @@ def test_unlock_records_the_operator_the_pulse_and_its_outcome(tmp_path: Path) -
     with ThreadedSimulator(compartments=8) as sim:
         config = site(tmp_path, sim.port)
         done = lockers("plc", "unlock", "3", "--config", str(config), "--pulse-ms", "300",
-                       "--operator", "alice", "--note", "jammed hinge")
+                       "--operator", "alice", "--note", "jammed hinge", data_dir=NO_DATA_DIR, timeout=60)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "compartment 3: unlock pulse sent (300 ms)"
         assert sim.board.pulses == [3]
@@ -60,7 +52,7 @@ def test_unlock_records_the_operator_the_pulse_and_its_outcome(tmp_path: Path) -
     assert unlocked["operator_id"] == "cli:alice" and unlocked["note"] == "jammed hinge"
     assert unlocked["pulse_ms"] == 300 and sent["unlock_id"] == unlocked["unlock_id"]
     acquire_lease(f"sqlite:///{tmp_path / 'data' / 'lockers.db'}").release()  # raises LeaseHeld if still held
-    replay = lockers("audit", "replay", "--config", str(config), "--json")
+    replay = lockers("audit", "replay", "--config", str(config), "--json", data_dir=NO_DATA_DIR, timeout=60)
     assert replay.returncode == 0, replay.stderr
     compartment = next(row for row in json.loads(replay.stdout)["compartments"] if row["id"] == "3")
     assert (compartment["state"], compartment["alarm"]) == ("alarm", "maintenance")  # until an operator clears it

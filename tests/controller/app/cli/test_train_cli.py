@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from controller.app.cli.exits import BAD_INPUT
 from controller.app.cli import train as train_cli
+from controller.app.cli.exits import BAD_INPUT
 
 
 @pytest.fixture

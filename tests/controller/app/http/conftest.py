@@ -1,10 +1,7 @@
-"""A real ``lockers run --simulate`` with named operator accounts, for the access and browser tests."""
+"""Real ``lockers run --simulate`` banks: a fresh one per test, and one per module with named operator accounts."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,28 +9,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.conftest import RunningBank, start_bank
+from tests.support.bank import RunningBank, start_bank, stop_bank
+from tests.support.cli import quiet_lockers
 
 OPERATOR = ("alice", "alice-password-1")
 AUDITOR = ("carol", "carol-password-1")
 
 
-def lockers(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """The ``lockers`` command line as a user runs it, on this bank's data dir."""
-    return subprocess.run(
-        [sys.executable, "-m", "controller", "--log-level", "ERROR", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "LOCKERS_DATA_DIR": str(data_dir)},
-        check=False,
-        timeout=120,
-    )
-
-
 def add_operator(data_dir: Path, name: str, password: str, role: str) -> None:
     """``lockers operators add NAME --role ROLE --password-stdin``."""
-    result = lockers(data_dir, "operators", "add", name, "--role", role, "--password-stdin", stdin=password + "\n")
+    result = quiet_lockers("operators", "add", name, "--role", role, "--password-stdin", data_dir=data_dir,
+                           stdin=password + "\n")
     assert result.returncode == 0, result.stderr
 
 
@@ -59,6 +45,14 @@ def log_in(client: httpx.Client, name: str, password: str) -> Session:
     return Session(set_cookie.split(";", 1)[0].split("=", 1)[1], response.json()["csrf"])
 
 
+@pytest.fixture
+def bank(tmp_path: Path, assets: Path) -> Iterator[RunningBank]:
+    """A fresh bank per test: no test sees another's compartments, and one may stop its bank."""
+    running = start_bank(tmp_path, "--simulate")
+    yield running
+    stop_bank(running)
+
+
 @pytest.fixture(scope="module")
 def web_bank(tmp_path_factory: pytest.TempPathFactory, assets: Path) -> Iterator[RunningBank]:
     """A simulated bank with an operator (alice) and an auditor (carol)."""
@@ -67,6 +61,4 @@ def web_bank(tmp_path_factory: pytest.TempPathFactory, assets: Path) -> Iterator
     add_operator(directory, *AUDITOR, "auditor")
     running = start_bank(directory, "--simulate")
     yield running
-    if running.process.poll() is None:
-        running.process.terminate()
-        running.process.wait(timeout=30)
+    stop_bank(running)

@@ -7,8 +7,9 @@ import re
 import pytest
 
 from controller.app.http.web.pages import STATIC
-from tests.service.conftest import RunningBank
-from tests.web.conftest import AUDITOR, OPERATOR, lockers, log_in
+from tests.controller.app.http.conftest import AUDITOR, OPERATOR, log_in
+from tests.support.bank import RunningBank
+from tests.support.cli import quiet_lockers
 
 ANONYMOUS_REFUSED = [
     ("GET", "/compartments"),
@@ -71,7 +72,7 @@ def test_logout_ends_the_session(web_bank: RunningBank) -> None:
 
 
 def test_a_per_operator_token_acts_as_its_operator(web_bank: RunningBank) -> None:
-    token = lockers(web_bank.data_dir, "operators", "token", "alice").stdout.strip()
+    token = quiet_lockers("operators", "token", "alice", data_dir=web_bank.data_dir).stdout.strip()
     auth = {"Authorization": f"Bearer {token}"}
     with web_bank.client() as client:
         assert client.post("/operator/compartments/3/out-of-service", json={}, headers=auth).status_code == 200

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -14,22 +12,15 @@ from pathlib import Path
 
 import httpx
 
-from tests.service.conftest import OPERATOR_TOKEN, RunningBank, start_bank, stop_bank
+from tests.support.bank import OPERATOR_TOKEN, RunningBank, start_bank, stop_bank
+from tests.support.cli import lockers
+from tests.support.waiting import wait_until
 
 AUTH = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 
 def powell(assets: Path, number: int) -> bytes:
     return (assets / f"data/lfw-dev/images/Colin_Powell/Colin_Powell_{number:04d}.jpg").read_bytes()
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 def compartment(client: httpx.Client, cid: str) -> dict[str, object]:
@@ -76,13 +67,13 @@ def test_forced_door_is_streamed_live_and_cleared_by_an_operator(bank: RunningBa
     listener.start()
     with bank.client() as client:
         assert client.post("/simulate/doors/4", json={"action": "force"}).status_code == 200
-        wait_for(lambda: compartment(client, "4")["state"] == "alarm")
+        wait_until(lambda: compartment(client, "4")["state"] == "alarm", 20)
         assert compartment(client, "4")["alarm"] == "forced_open"
         clear = {"operator_id": "ops-7", "note": "checked the hinge"}
         refused = client.post("/operator/alarms/4/clear", json=clear, headers=AUTH)
         assert refused.status_code == 409 and "close the door" in refused.json()["detail"]
         client.post("/simulate/doors/4", json={"action": "close"})
-        wait_for(lambda: compartment(client, "4")["door"] == "closed")
+        wait_until(lambda: compartment(client, "4")["door"] == "closed", 20)
         cleared = client.post("/operator/alarms/4/clear", json=clear, headers=AUTH)
         assert cleared.status_code == 200 and cleared.json()["state"] == "free"
     listener.join(timeout=20)
@@ -124,7 +115,7 @@ def test_events_resume_after_last_event_id_and_a_console_can_skip_the_replay(ban
     with bank.client() as client:
         for action in ("force", "close"):
             assert client.post("/simulate/doors/3", json={"action": action}).status_code == 200
-        wait_for(lambda: compartment(client, "3")["door"] == "closed")
+        wait_until(lambda: compartment(client, "3")["door"] == "closed", 20)
         replayed = stream_ids(bank, 2)
         assert replayed == sorted(replayed) and replayed[0] >= 1
         resumed = stream_ids(bank, 1, headers={"Last-Event-ID": str(replayed[0])})
@@ -152,9 +143,9 @@ def test_deposit_then_retrieval_by_face(bank: RunningBank, assets: Path) -> None
         assert response.status_code == 201, response.text
         cid = response.json()["compartment_id"]
         assert cid == "1"
-        wait_for(lambda: compartment(client, cid)["door"] == "open")  # the simulator pops the door
+        wait_until(lambda: compartment(client, cid)["door"] == "open", 20)  # the simulator pops the door
         client.post(f"/simulate/doors/{cid}", json={"action": "close"})
-        wait_for(lambda: compartment(client, cid)["state"] == "occupied")
+        wait_until(lambda: compartment(client, cid)["state"] == "occupied", 20)
 
         push_frames(
             client, [powell(assets, n) for n in range(10, 24)], lambda: compartment(client, cid)["state"] == "open"
@@ -177,21 +168,7 @@ def test_sigterm_shuts_down_cleanly_and_leaves_a_verifiable_log(bank: RunningBan
     bank.process.send_signal(signal.SIGTERM)
     assert bank.process.wait(timeout=30) == 0
     assert "bank stopped cleanly" in bank.log()
-    verify = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "controller",
-            "audit",
-            "verify",
-            "--json",
-            "--db",
-            f"sqlite:///{bank.data_dir / 'lockers.db'}",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    verify = lockers("audit", "verify", "--json", "--db", f"sqlite:///{bank.data_dir / 'lockers.db'}")
     assert verify.returncode == 0, verify.stderr
     assert json.loads(verify.stdout)["ok"] is True
 
@@ -201,14 +178,7 @@ def test_a_port_in_use_is_one_clear_error(tmp_path: Path) -> None:
 
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "controller", "run", "--simulate", "--port", str(port)],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-            env={"LOCKERS_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
-        )
+        result = lockers("run", "--simulate", "--port", str(port), data_dir=tmp_path, timeout=60)
     assert result.returncode == 2
     assert f"cannot serve the HTTP API on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
@@ -230,7 +200,7 @@ def test_an_unopenable_camera_makes_the_bank_degraded(tmp_path: Path) -> None:
     running = start_bank(tmp_path, "--simulate", "--camera", "http://127.0.0.1:9/no-camera-here")
     try:
         with running.client() as client:
-            wait_for(lambda: client.get("/healthz").json()["status"] == "degraded", timeout=40)
+            wait_until(lambda: client.get("/healthz").json()["status"] == "degraded", 40)
             health = client.get("/healthz").json()
         camera = health["components"]["camera"]
         assert camera["status"] == "failed" and "http://127.0.0.1:9/no-camera-here" in camera["detail"]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.service.conftest import RunningBank, start_bank, stop_bank
-from tests.service.test_api import AUTH, compartment, powell, push_frames, wait_for
+from tests.controller.app.http.test_api import AUTH, compartment, powell, push_frames
+from tests.support.bank import RunningBank, start_bank, stop_bank
+from tests.support.waiting import wait_until
 
 
 def deposit(client: httpx.Client, assets: Path) -> dict[str, str]:
@@ -19,9 +20,9 @@ def deposit(client: httpx.Client, assets: Path) -> dict[str, str]:
         response = pending.result(timeout=30)
     assert response.status_code == 201, response.text
     body: dict[str, str] = response.json()
-    wait_for(lambda: compartment(client, body["compartment_id"])["door"] == "open")  # the simulator pops it
+    wait_until(lambda: compartment(client, body["compartment_id"])["door"] == "open", 20)  # the simulator pops it
     client.post(f"/simulate/doors/{body['compartment_id']}", json={"action": "close"})
-    wait_for(lambda: compartment(client, body["compartment_id"])["state"] == "occupied")
+    wait_until(lambda: compartment(client, body["compartment_id"])["state"] == "occupied", 20)
     return body
 
 
@@ -51,9 +52,9 @@ def test_the_pin_from_the_deposit_opens_its_compartment_after_wrong_ones_and_a_r
             opened = client.post("/retrieve/pin", json={"pin": pin})
             assert opened.status_code == 200, opened.text
             assert (opened.json()["compartment_id"], opened.json()["unlocked"]) == (cid, True)
-            wait_for(lambda: compartment(client, cid)["door"] == "open")
+            wait_until(lambda: compartment(client, cid)["door"] == "open", 20)
             client.post(f"/simulate/doors/{cid}", json={"action": "close"})
-            wait_for(lambda: compartment(client, cid)["state"] == "free")
+            wait_until(lambda: compartment(client, cid)["state"] == "free", 20)
             assert client.post("/retrieve/pin", json={"pin": pin}).status_code == 403  # used up with the item
             events = client.get("/compartments", headers=AUTH).text
     finally:
@@ -108,7 +109,7 @@ def test_erasure_by_pin_then_retrieval_by_pin_and_the_operators_erasure(tmp_path
             push_frames(client, [powell(assets, n) for n in range(10, 16)], lambda: False)
             assert compartment(client, "1")["state"] == "occupied"
             assert client.post("/retrieve/pin", json={"pin": pin}).status_code == 200
-            wait_for(lambda: compartment(client, "1")["door"] == "open")
+            wait_until(lambda: compartment(client, "1")["door"] == "open", 20)
     finally:
         stop_bank(bank)
     assert "FaceErased" in bank.log() and pin not in bank.log()

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.service.conftest import OPERATOR_TOKEN, RunningBank
-from tests.web.conftest import OPERATOR
+from tests.controller.app.http.conftest import OPERATOR
+from tests.support.bank import OPERATOR_TOKEN, RunningBank
 
 CHROMIUM = Path(os.environ.get("LOCKERS_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.service.conftest import RunningBank
-from tests.web.conftest import OPERATOR
-from tests.web.test_browser import browser, message_is, page, playwright, screenshot  # noqa: F401 - fixtures
+from tests.controller.app.http.conftest import OPERATOR
+from tests.controller.app.http.test_browser import browser, message_is, page, playwright, screenshot  # noqa: F401 - fixtures
+from tests.support.bank import RunningBank
 
 
 def test_the_pin_is_shown_once_and_opens_the_locker(web_bank: RunningBank, page: Any, tmp_path: Path) -> None:  # noqa: F811

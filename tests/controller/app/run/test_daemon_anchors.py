@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -12,7 +11,8 @@ from controller.app.audit.keys import AuditSettings, make_signing_key
 from controller.app.audit.verify import verify_log
 from controller.app.config.loader import load_config
 from storage.audit_reader import AuditReader
-from tests.service.conftest import OPERATOR_TOKEN, start_bank
+from tests.support.bank import OPERATOR_TOKEN, start_bank
+from tests.support.waiting import wait_until
 
 READ = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}  # /compartments is for operators
 
@@ -24,13 +24,13 @@ def test_the_daemon_anchors_its_log_and_checkpoints_at_shutdown(tmp_path: Path, 
     try:
         with httpx.Client(base_url=bank.url, timeout=30.0) as client:
             assert client.post("/simulate/doors/2", json={"action": "force"}).status_code == 200
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
+
+            def alarmed() -> dict[str, str] | None:
                 rows = client.get("/compartments", headers=READ).json()["compartments"]
                 states = {row["id"]: row["state"] for row in rows}
-                if states["2"] == "alarm":
-                    break
-                time.sleep(0.2)
+                return states if states["2"] == "alarm" else None
+
+            states = wait_until(alarmed, 30, "compartment 2 raised no alarm", interval=0.2)
             assert states["2"] == "alarm"
     finally:
         bank.process.terminate()

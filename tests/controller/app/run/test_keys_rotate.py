@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import stat
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +14,9 @@ from controller.app.config.loader import load_config
 from controller.app.run.key_rotation import rotate_periodically, rotation_interval_s
 from controller.domain.errors import ConfigError
 from storage.templates import SqliteTemplateStore, generate_master_key, parse_master_key
-
-
-def lockers(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("LOCKERS_DATA_DIR", "LOCKERS_MASTER_KEY")}
-    return subprocess.run([sys.executable, "-m", "controller", "--log-level", "ERROR", *args], cwd=cwd,
-                          capture_output=True, text=True, env={**env, "PYTHONPATH": os.getcwd()},
-                          check=False, timeout=120)
+from tests.support.bank import start_bank
+from tests.support.cli import quiet_lockers
+from tests.support.waiting import wait_until
 
 
 def face(seed: int) -> np.ndarray:
@@ -42,7 +34,7 @@ def test_rotate_with_a_configured_master_key_reseals_and_says_what_is_left_to_do
     key_before = vault.key_file.read_bytes()
     vault.close()
 
-    result = lockers("keys", "rotate", "--config", str(config), "--json", cwd=tmp_path)  # from another folder
+    result = quiet_lockers("keys", "rotate", "--config", str(config), "--json", cwd=tmp_path)  # from another folder
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["templates"] == 2 and report["vault"] == str(data_dir / "templates.db")
@@ -58,7 +50,7 @@ def test_rotate_with_a_configured_master_key_reseals_and_says_what_is_left_to_do
 def test_rotate_without_a_vault_is_one_clear_line(tmp_path: Path) -> None:
     config = tmp_path / "lockers.toml"
     config.write_text(f'[bank]\ndata_dir = "{tmp_path / "empty"}"\n')
-    result = lockers("keys", "rotate", "--config", str(config), cwd=tmp_path)
+    result = quiet_lockers("keys", "rotate", "--config", str(config), cwd=tmp_path)
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
         f"error: no template vault at {tmp_path / 'empty' / 'templates.db'}: nothing to rotate"]
@@ -95,15 +87,11 @@ def test_the_timer_rotates_while_templates_stay_readable(tmp_path: Path) -> None
 
 
 def test_lockers_run_rotates_the_vault_key_on_its_timer(tmp_path: Path, assets: Path) -> None:
-    from tests.service.conftest import start_bank
-
     bank = start_bank(tmp_path, "--simulate", extra="[templates]\nrotate_every_h = 0.0005\n")  # every 1.8 s
     try:
         key_file = tmp_path / "templates.db.key"
         first = key_file.read_bytes()
-        deadline = time.monotonic() + 60
-        while key_file.read_bytes() == first and time.monotonic() < deadline:
-            time.sleep(0.5)
+        wait_until(lambda: key_file.read_bytes() != first, 60, bank.log, interval=0.5)
         assert key_file.read_bytes() != first, bank.log()
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
         assert "vault key rotated" in bank.log()

@@ -9,27 +9,15 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.service.conftest import OPERATOR_TOKEN, start_bank
+from tests.support.bank import OPERATOR_TOKEN, start_bank
+from tests.support.waiting import wait_until
 
 READ = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}  # /compartments is for operators
-
-
-def _wait_for(check: Callable[[], Any], seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _storage(client: httpx.Client) -> tuple[str, str]:
@@ -47,7 +35,8 @@ def test_a_forced_door_during_a_storage_outage_is_recorded_when_storage_returns(
         outage.execute("BEGIN EXCLUSIVE")  # an external writer holds the log
         try:
             assert client.post("/simulate/doors/2", json={"action": "force"}).status_code == 200
-            health = _wait_for(lambda: _storage(client)[0] == "failed" and client.get("/healthz").json(), 40, "outage")
+            health = wait_until(lambda: _storage(client)[0] == "failed" and client.get("/healthz").json(), 40,
+                                "timed out waiting for outage", interval=0.3)
             assert health["status"] == "degraded"
             assert "observations buffered in order" in health["components"]["storage"]["detail"]
             headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -59,7 +48,7 @@ def test_a_forced_door_during_a_storage_outage_is_recorded_when_storage_returns(
         finally:
             outage.execute("ROLLBACK")
             outage.close()
-        _wait_for(lambda: _storage(client)[0] == "ok", 40, "storage to come back")
+        wait_until(lambda: _storage(client)[0] == "ok", 40, "timed out waiting for storage to come back", interval=0.3)
         states = {k["id"]: k for k in client.get("/compartments", headers=READ).json()["compartments"]}
         assert states["2"]["state"] == "alarm" and states["2"]["alarm"] == "forced_open", states["2"]
         assert states["3"]["state"] == "free"  # the refused operator write left nothing behind

@@ -7,17 +7,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from controller.app.scenario.runner import ScenarioError, load_scenario
+from tests.support import cli
 
-LOCKERS = [sys.executable, "-m", "controller"]
+# Warnings and errors only (reports go to stdout); a run with real faces loads a network: minutes on a busy CPU.
+lockers = partial(cli.lockers, log_level="WARNING", timeout=240)
 COLIN = "${LOCKERS_ASSETS}/data/lfw-dev/images/Colin_Powell/Colin_Powell_%04d.jpg"
 
 
@@ -25,13 +25,6 @@ def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def lockers(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    return subprocess.run(
-        [*LOCKERS, "--log-level", "WARNING", *args], capture_output=True, text=True, timeout=240, cwd=cwd, env=env
-    )
 
 
 INVALID = [
