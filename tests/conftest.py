@@ -1,4 +1,8 @@
-"""Shared fixtures: where the read-only assets (faces, weights) live."""
+"""Shared fixtures: where the read-only assets (faces, weights) live, and the fixtures of ``tests/support``.
+
+Tests mirror the source (``tests/controller/app/cli`` tests ``controller/app/cli``), so one network or one
+database backend serves tests in several folders: their fixtures are registered here, once, for the suite.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+pytest_plugins = ("tests.support.models", "tests.support.training", "tests.support.databases")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Set by `.ci/run`: in CI a missing asset is a failure, never a quiet skip of the ~120 tests that need one.

@@ -21,8 +21,8 @@ from controller.app.stack import open_vault
 from controller.domain import events as ev
 from controller.ports import StoredEvent
 from controller.service import audit
+from tests.conftest import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO_ROOT / "scenarios"
 
 

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
-
-import pytest
 
 from plc.driver import ModbusLockDriver
 from plc.registers import PlcConfig, default_plc_config
@@ -37,38 +34,6 @@ async def wait_door(driver: Any, compartment: int, is_open: bool, timeout: float
         if loop.time() > deadline:
             raise AssertionError(f"door {compartment} did not become {'open' if is_open else 'closed'}")
         await asyncio.sleep(0.02)
-
-
-class ThreadedSimulator:
-    """A simulator on its own event loop in a thread, for code that runs ``asyncio.run`` itself (the CLI)."""
-
-    def __init__(self, **options: Any) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.sim = LockBoardSimulator(**options)
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def __enter__(self) -> LockBoardSimulator:
-        self._thread.start()
-        self.call(self.sim.start())
-        return self.sim
-
-    def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine on the simulator's loop and wait for it."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
-
-    def __exit__(self, *exc: object) -> None:
-        self.call(self.sim.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
-        self.loop.close()
-
-
-@pytest.fixture
-def threaded_sim() -> Iterator[ThreadedSimulator]:
-    """An 8-compartment simulator served from a background thread."""
-    harness = ThreadedSimulator(compartments=8)
-    with harness:
-        yield harness
 
 
 @asynccontextmanager

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from storage.event_store import SqlEventStore
-from tests.storage.conftest import DRIVER_ERRORS, psycopg_driver
-from tests.storage.helpers import first_bad_position, flow
+from tests.support.databases import DRIVER_ERRORS, psycopg_driver
+from tests.support.events import first_bad_position, flow
 
 Execute = Callable[[str], None]
 

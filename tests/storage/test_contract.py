@@ -18,7 +18,7 @@ from storage.errors import EventEncodingError
 from storage.event_store import SqlEventStore
 from storage.memory import InMemoryEventStore
 from storage.serialization import EVENT_TYPES, EventSerializer
-from tests.storage.helpers import T0, first_bad_position, flow
+from tests.support.events import T0, first_bad_position, flow
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,7 +15,7 @@ import pytest
 
 from storage.engine import open_engine, parse_url
 from storage.event_store import SqlEventStore
-from tests.storage.helpers import first_bad_position, flow
+from tests.support.events import first_bad_position, flow
 
 STREAMS = ("1", "2", "3", "4")
 BATCH = 3

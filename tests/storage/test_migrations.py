@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,14 +13,7 @@ from storage import migration
 from storage.engine import parse_url
 from storage.event_store import SqlEventStore
 from storage.schema import bank, events, metadata
-
-CLI = [sys.executable, "-c", "from controller.app.cli.main import main; main()"]
-
-
-def lockers(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    """Run the real ``lockers`` entry point in a child process."""
-    env = {"LOCKERS_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, timeout=120, check=False)
+from tests.support.cli import lockers
 
 
 def test_upgrade_is_idempotent_and_check_passes(sqlite_url: str) -> None:

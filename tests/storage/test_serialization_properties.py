@@ -17,7 +17,7 @@ from controller.domain.evidence import EnrolmentLiveness, Evidence
 from storage.errors import EventEncodingError
 from storage.event_store import SqlEventStore
 from storage.memory import InMemoryEventStore
-from tests.storage.helpers import first_bad_position
+from tests.support.events import first_bad_position
 
 FLOATS = st.floats(allow_nan=False, allow_infinity=False)
 BY_TYPE: dict[object, st.SearchStrategy[object]] = {

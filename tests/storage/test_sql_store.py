@@ -27,7 +27,7 @@ from storage.errors import (
 )
 from storage.event_store import SqlEventStore
 from storage.serialization import EventSerializer
-from tests.storage.helpers import T0, flow
+from tests.support.events import T0, flow
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,183 @@
+"""The kiosk and the console in a real headless Chromium (Debian's), driven by Playwright, on a real bank.
+
+Screenshots of each screen are written to ``LOCKERS_SCREENSHOTS`` when set (``docs/`` holds the
+committed ones), else to the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.controller.app.http.conftest import OPERATOR
+from tests.support.bank import OPERATOR_TOKEN, RunningBank
+
+CHROMIUM = Path(os.environ.get("LOCKERS_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+AUTH = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+FLOW_TIMEOUT_MS = 60_000
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the playwright package")
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (as .ci/run does)")
+    with sync_api.sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Any) -> Iterator[Any]:
+    launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    assert not errors, errors
+
+
+def screenshot(page: Any, name: str, tmp_path: Path) -> None:
+    """Save the screen as ``name``.png (kept in ``LOCKERS_SCREENSHOTS`` when set); sample faces are masked."""
+    path = tmp_path / f"{name}.png"
+    # The shared sample photos stay out of the repository, also as pixels in a screenshot.
+    page.screenshot(path=str(path), mask=[page.locator("#sample"), page.locator("#video")], mask_color="#5f6b7a")
+    assert path.stat().st_size > 10_000
+    keep = os.environ.get("LOCKERS_SCREENSHOTS")
+    if keep:
+        shutil.copy(path, Path(keep) / path.name)
+
+
+def message_is(page: Any, key: str) -> None:
+    """Wait until the kiosk shows the catalogue message ``key`` (selectors only: the CSP forbids eval)."""
+    page.wait_for_selector(f"[data-testid=message][data-key='{key}']", timeout=FLOW_TIMEOUT_MS)
+
+
+def test_deposit_and_retrieval_on_the_kiosk_in_simulate_mode(web_bank: RunningBank, page: Any, tmp_path: Path) -> None:
+    page.goto(web_bank.url + "/")
+    message_is(page, "kiosk.welcome")
+    assert page.get_attribute("html", "lang") == "ko"
+    assert page.inner_text("[data-testid=deposit]") == "보관하기"
+    screenshot(page, "kiosk-welcome", tmp_path)
+
+    page.select_option("[data-testid=sim-source]", "Colin_Powell")
+    page.click("[data-testid=deposit]")
+    message_is(page, "kiosk.deposit_open")
+    door = page.inner_text("[data-testid=door-number]")
+    assert door == "1" and f"{door}번 보관함이 열렸습니다" in page.inner_text("[data-testid=message]")
+    screenshot(page, "kiosk-deposit-open", tmp_path)
+
+    page.select_option("[data-testid=sim-source]", "")  # the depositor walks away
+    page.click("[data-testid=sim-close-door]")
+    message_is(page, "kiosk.deposit_done")
+    message_is(page, "kiosk.welcome")
+
+    page.select_option("[data-testid=sim-source]", "Colin_Powell")  # and comes back
+    message_is(page, "kiosk.retrieval_open")
+    assert page.inner_text("[data-testid=door-number]") == door
+    assert "다시 오셨군요" in page.inner_text("[data-testid=message]")
+    screenshot(page, "kiosk-retrieval-open", tmp_path)
+    page.select_option("[data-testid=sim-source]", "")
+    page.click("[data-testid=sim-close-door]")
+    message_is(page, "kiosk.retrieval_done")
+    states = httpx.get(f"{web_bank.url}/compartments", headers=AUTH).json()["compartments"]
+    assert states[0]["state"] == "free" and states[0]["occupied_by"] is None
+
+
+def test_a_stranger_is_told_what_to_do(web_bank: RunningBank, page: Any, tmp_path: Path) -> None:
+    page.goto(web_bank.url + "/?lang=en")
+    message_is(page, "kiosk.welcome")
+    page.select_option("[data-testid=sim-source]", "Roh_Moo-hyun")  # nobody's face: no locker to open
+    # One check of key and text together: the next frame may already say something else (two faces).
+    stranger = "[data-key='reason.not_recognised']:has-text('could not recognise you')"
+    page.wait_for_selector(stranger, timeout=FLOW_TIMEOUT_MS)
+    screenshot(page, "kiosk-not-recognised-en", tmp_path)
+
+
+def test_the_language_switch(web_bank: RunningBank, page: Any) -> None:
+    page.goto(web_bank.url + "/")
+    message_is(page, "kiosk.welcome")
+    page.click("[data-testid=lang-en]")
+    message_is(page, "kiosk.welcome")
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.inner_text("[data-testid=deposit]") == "Deposit"
+    page.click("[data-testid=lang-ko]")
+    message_is(page, "kiosk.welcome")
+    assert page.get_attribute("html", "lang") == "ko" and page.inner_text("[data-testid=deposit]") == "보관하기"
+
+
+def test_operator_login_and_clearing_an_alarm_with_a_click(web_bank: RunningBank, page: Any, tmp_path: Path) -> None:
+    httpx.post(f"{web_bank.url}/simulate/doors/4", json={"action": "force"})
+    page.goto(web_bank.url + "/operator")
+    page.fill("[data-testid=login-user]", OPERATOR[0])
+    page.fill("[data-testid=login-password]", "not-the-password")
+    page.click("[data-testid=login-submit]")
+    page.wait_for_selector("[data-testid=login-error]:has-text('틀렸습니다')")
+    screenshot(page, "operator-login", tmp_path)
+    page.fill("[data-testid=login-password]", OPERATOR[1])
+    page.click("[data-testid=login-submit]")
+    tile = "[data-compartment='4'][data-state='alarm']"
+    page.wait_for_selector(f"{tile} [data-testid=evidence]:has-text('근거')")
+    assert "강제로 열림" in page.inner_text(tile)
+    httpx.post(f"{web_bank.url}/simulate/doors/4", json={"action": "close"})
+    page.wait_for_selector(f"{tile}:has-text('문 닫힘')")  # the live stream refreshed the grid
+    screenshot(page, "operator-alarm", tmp_path)
+
+    page.click(f"{tile} [data-testid=clear-alarm]")
+    page.fill("[data-testid=note]", "hinge checked, nothing inside")
+    screenshot(page, "operator-clear-dialog", tmp_path)
+    page.click("[data-testid=confirm]")
+    page.wait_for_selector("[data-compartment='4'][data-state='free']")
+    page.click("[data-compartment='4'] [data-testid=show-timeline]")
+    page.wait_for_selector("[data-testid=timeline] li:has-text('AlarmCleared')")
+    timeline = page.inner_text("[data-testid=timeline]")
+    assert "AlarmCleared operator_id=alice note=hinge checked" in timeline
+    screenshot(page, "operator-timeline", tmp_path)
+
+
+def test_anonymous_browsers_are_refused(web_bank: RunningBank, page: Any) -> None:
+    for path in ("/compartments", "/events", "/metrics", "/operator/export"):
+        assert page.goto(web_bank.url + path).status == 401
+    page.goto(web_bank.url + "/operator")
+    page.wait_for_selector("[data-testid=login-submit]")
+    assert page.is_hidden("[data-testid=grid]")
+
+
+def test_the_webcam_feeds_the_kiosk_and_a_faceless_deposit_is_refused(web_bank: RunningBank, playwright: Any) -> None:
+    fake_camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS + fake_camera)
+    try:
+        page = browser.new_context(permissions=["camera"]).new_page()
+        page.goto(web_bank.url + "/?lang=en")
+        message_is(page, "kiosk.welcome")
+        page.select_option("[data-testid=sim-source]", "webcam")
+        page.click("[data-testid=deposit]")
+        message_is(page, "reason.no_face")  # Chromium's fake camera shows a test pattern, not a face
+        assert "cannot see a face" in page.inner_text("[data-testid=message]")
+        message_is(page, "kiosk.enrol_failed")  # the enrolment gives up after 15 s: told what to do next
+        assert page.is_enabled("[data-testid=deposit]")
+    finally:
+        browser.close()

@@ -1,0 +1,320 @@
+"""Hypothesis drives random command sequences through the real core and checks its invariants.
+
+Timeouts come from the real ``TimeoutScheduler`` fed with the committed events; every timer ever
+armed stays in the pool, so the machine also fires stale ones (armed by an earlier opening, attempt or
+unlock, or before a restart), and stale unlock ids reach the pulse outcome, expiry and decisions.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from transitions import Machine
+
+from controller.domain import commands as c
+from controller.domain import events as ev
+from controller.domain.compartment import Compartment, Policy
+from controller.domain.effects import Unlock, effects_of
+from controller.domain.errors import TransitionRejected
+from controller.domain.evidence import Evidence
+from controller.ports import FixedClock, StoredEvent
+from controller.service.scheduler import Timeouts, TimeoutScheduler
+from tests.controller.domain.helpers import CID
+
+SUBJECTS = st.sampled_from(["alice", "bob", "mallory"])
+CLAIMANTS = st.sampled_from(["owner", "owner", "owner", "alice", "mallory"])
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+TIMEOUTS = (c.ExpireDoorOpen, c.ExpireVerification, c.ExpireUnlock)
+DECISIONS = (ev.DepositStarted, ev.IdentityConfirmed, ev.PinConfirmed)
+
+
+class CompartmentMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = FixedClock()
+        self.live = Compartment(CID, Policy(max_failed_verifications=3))
+        self.log: list[ev.Event] = []
+        self.unlock_ids: list[str] = []
+        self.counter = 0
+        self.scheduler = TimeoutScheduler(Timeouts(0.0, 0.0, 0.0))
+        self.armed: list[c.Command] = []
+
+    def _unlock_id(self, stale: bool) -> str:
+        if stale and self.unlock_ids:
+            return self.unlock_ids[self.counter % len(self.unlock_ids)]
+        self.counter += 1
+        return f"u-{self.counter}"
+
+    def _commit(self, events: list[ev.Event]) -> None:
+        self.log.extend(events)
+        self.unlock_ids.extend(e.unlock_id for e in effects_of(events) if isinstance(e, Unlock))
+        self.scheduler.on_committed([StoredEvent(len(self.log), e, "", "") for e in events])
+        self.armed.extend(self.scheduler.due(FAR_FUTURE))
+
+    def _try(self, command: c.Command) -> None:
+        before = self.live.state
+        try:
+            events = self.live.decide(command, self.clock)
+        except TransitionRejected:
+            return
+        self._commit(events)
+        if before == "alarm" and self.live.state != "alarm":
+            assert any(isinstance(e, ev.AlarmCleared | ev.BoardFaultResolved) for e in events), "left alarm unresolved"
+        if any(isinstance(e, ev.BoardFaultResolved) for e in events):
+            assert isinstance(command, c.ResolveBoardFault) and not command.door_is_open
+            assert all(isinstance(e, ev.BoardFaultResolved) for e in events)
+
+    @initialize(start=st.sampled_from(["free", "occupied", "retrieving"]))
+    def begin(self, start: str) -> None:
+        """Some runs begin with an item inside, or with its owner's door open, so later flows come sooner."""
+        if start != "free":
+            self.deposit("alice", stale=False)
+            self.door(True)
+            self.door(False)
+        if start == "retrieving":
+            self.owner_face()
+            self.door(True)
+
+    @rule(subject=SUBJECTS, stale=st.booleans(), with_pin=st.booleans())
+    def deposit(self, subject: str, stale: bool, with_pin: bool = True) -> None:
+        unlock_id = self._unlock_id(stale)
+        self._try(
+            c.StartDeposit(
+                compartment_id=CID,
+                subject_id=subject,
+                template_ref=f"t-{subject}",
+                model_version="m",
+                unlock_id=unlock_id,
+                pin_ref=f"p-{subject}" if with_pin else "",
+            )
+        )
+
+    @rule(stale=st.booleans())
+    def pin(self, stale: bool) -> None:
+        self._try(c.ConfirmPin(compartment_id=CID, unlock_id=self._unlock_id(stale), kiosk="k"))
+
+    @rule(proof=st.sampled_from(["face", "pin", "operator"]))
+    def erase(self, proof: str) -> None:
+        by = "operator" if proof == "operator" else "owner"
+        self._try(c.EraseFace(compartment_id=CID, requested_by=by, proof=proof, operator_id="ops"))
+
+    @rule(stale=st.booleans())
+    def rental_ends(self, stale: bool) -> None:
+        version = self.live.deposit_version - (1 if stale else 0)
+        events = self.live.decide(c.ExpireRental(compartment_id=CID, deposit_version=version), self.clock)
+        assert not (stale and events), "a stale rental timer raised an alarm"
+        self._commit(events)
+
+    @rule()
+    def wrong_pins(self) -> None:
+        self._try(c.ReportWrongPins(compartment_id=CID, count=10))
+
+    @rule(outcome=st.sampled_from(["sent"] * 6 + ["not_sent", "unknown"]), stale=st.booleans())
+    def unlock_outcome(self, outcome: str, stale: bool) -> None:
+        unlock_id = self._unlock_id(True) if stale else self.live.unlock_id
+        self._try(c.RecordUnlockOutcome(compartment_id=CID, unlock_id=unlock_id, outcome=outcome))
+
+    @rule(is_open=st.booleans())
+    def door(self, is_open: bool) -> None:
+        if is_open and self.live.state not in ("open", "alarm"):
+            return  # forcing the door is a rule of its own, so alarms do not crowd out the flows
+        self._try(c.ObserveDoor(compartment_id=CID, is_open=is_open))
+
+    @rule()
+    def force_door(self) -> None:
+        self._try(c.ObserveDoor(compartment_id=CID, is_open=True))
+
+    @rule(distance=st.floats(0.0, 1.0))
+    def start_verification(self, distance: float) -> None:
+        evidence = Evidence(distance=distance, threshold=0.45, model_version="m")
+        self._try(c.StartVerification(compartment_id=CID, evidence=evidence))
+
+    @rule(subject=CLAIMANTS, distance=st.floats(0.0, 0.6), stale=st.booleans())
+    def confirm(self, subject: str, distance: float, stale: bool) -> None:
+        self._try(
+            c.ConfirmIdentity(
+                compartment_id=CID,
+                evidence=Evidence(
+                    subject_id=self.live.subject_id if subject == "owner" else subject,
+                    distance=distance,
+                    threshold=0.45,
+                    margin=0.1,
+                    frames_agreeing=3,
+                    frames_considered=3,
+                    model_version="m",
+                ),
+                unlock_id=self._unlock_id(stale),
+            )
+        )
+
+    @rule()
+    def owner_face(self) -> None:
+        """An accepted frame from the owner: verification starts and confirms at once, as the bridge does."""
+        self.start_verification(0.3)
+        self.confirm("owner", 0.3, stale=False)
+
+    @rule()
+    def reject(self) -> None:
+        evidence = Evidence(distance=None, threshold=0.45, model_version="m")
+        self._try(c.RejectIdentity(compartment_id=CID, reason="x", evidence=evidence))
+
+    def _pool(self) -> list[c.Command]:
+        """The current flow's timer and the one of the flow just before it, of each kind, oldest first."""
+        latest = {id(t) for kind in TIMEOUTS for t in [a for a in self.armed if isinstance(a, kind)][-2:]}
+        return [t for t in self.armed if id(t) in latest]
+
+    @precondition(lambda self: bool(self.armed))
+    @rule(data=st.data())
+    def timeout(self, data: st.DataObject) -> None:
+        self._fire(data.draw(st.sampled_from(self._pool())))
+
+    @rule()
+    def time_passes(self) -> None:
+        """Every pending deadline comes due at once, stale ones included, in the order they were armed."""
+        for command in self._pool():
+            self._fire(command)
+
+    def _fire(self, command: c.Command) -> None:
+        current = armed_by_current_flow(self.log, command)
+        state = self.live.state
+        events = self.live.decide(command, self.clock)  # a timeout never raises, stale or not
+        if not current:
+            assert events == [], f"{command} armed by an earlier flow changed the log: {events}"
+        elif isinstance(command, c.ExpireDoorOpen | c.ExpireVerification) and state != "alarm":
+            assert events, f"{command} of the current flow did nothing"
+        self._commit(events)
+
+    @rule()
+    def stale_unlock_expiry(self) -> None:
+        self._try(c.ExpireUnlock(compartment_id=CID, unlock_id=self._unlock_id(True)))
+
+    @rule()
+    def restart(self) -> None:
+        self.live = Compartment.replay(CID, self.log, Policy(max_failed_verifications=3))
+        self.scheduler.resume([self.live], self.clock.now())
+        self.armed.extend(self.scheduler.due(FAR_FUTURE))
+
+    @rule(release=st.booleans())
+    def operator(self, release: bool) -> None:
+        self._try(c.ClearAlarm(compartment_id=CID, operator_id="ops", release=release))
+
+    @rule()
+    def board_fault(self) -> None:
+        self._try(c.ReportBoardFault(compartment_id=CID, detail="lost"))
+
+    @rule(door_is_open=st.booleans())
+    def board_back(self, door_is_open: bool) -> None:
+        self._try(c.ResolveBoardFault(compartment_id=CID, door_is_open=door_is_open))
+
+    @invariant()
+    def replay_equals_live(self) -> None:
+        replayed = Compartment.replay(CID, self.log)
+        assert replayed.state == self.live.state
+        assert vars_of(replayed) == vars_of(self.live)
+
+    @invariant()
+    def lean_machine_agrees_with_stock_transitions(self) -> None:
+        reference = ReferenceCompartment.replay(CID, self.log)
+        assert vars_of(reference) == vars_of(self.live)
+        assert reference.state == self.live.state
+
+    @invariant()
+    def versions_are_contiguous(self) -> None:
+        assert [e.version for e in self.log] == list(range(1, len(self.log) + 1))
+
+    @invariant()
+    def every_unlock_has_a_cause_and_is_unique(self) -> None:
+        caused = [e.unlock_id for e in self.log if isinstance(e, DECISIONS)]
+        assert self.unlock_ids == caused
+        assert len(set(caused)) == len(caused), "an unlock id was decided twice"
+        pending, acknowledged = "", set()
+        for event in self.log:
+            if isinstance(event, DECISIONS):
+                pending = event.unlock_id
+            elif isinstance(event, ev.UnlockPulseSent):
+                assert event.unlock_id == pending, f"acknowledged {event.unlock_id}, awaiting {pending}"
+                assert event.unlock_id not in acknowledged
+                acknowledged.add(event.unlock_id)
+
+    @invariant()
+    def a_confirmed_subject_owns_the_compartment_it_opens(self) -> None:
+        owner = ""
+        for event in self.log:
+            if isinstance(event, ev.DepositStarted):
+                owner = event.subject_id
+            elif isinstance(event, ev.IdentityConfirmed):
+                subject = event.evidence.subject_id
+                assert owner and subject == owner, f"{subject} opened {owner!r}'s compartment"
+                assert event.evidence.within_threshold()
+            elif isinstance(event, ev.ItemRetrieved) or getattr(event, "released_template_ref", ""):
+                owner = ""
+
+    @invariant()
+    def only_the_deposits_pin_opens_it_and_the_release_shreds_it(self) -> None:
+        pin_ref = ""
+        for event in self.log:
+            if isinstance(event, ev.DepositStarted):
+                pin_ref = event.pin_ref
+            elif isinstance(event, ev.PinConfirmed):
+                assert pin_ref, "a PIN opened a compartment whose deposit had none"
+            elif isinstance(event, ev.ItemRetrieved):
+                assert event.pin_ref == pin_ref
+                pin_ref = ""
+            elif getattr(event, "released_template_ref", ""):
+                assert getattr(event, "released_pin_ref", "") == pin_ref
+                pin_ref = ""
+
+
+def armed_by_current_flow(log: list[ev.Event], command: c.Command) -> bool:
+    """Whether the flow that armed ``command`` is still the live one, judged from the log alone."""
+    if isinstance(command, c.ExpireDoorOpen):
+        after = [e for e in log if e.version > command.opening_version]
+        return not any(isinstance(e, ev.DoorClosed) for e in after)
+    if isinstance(command, c.ExpireVerification):
+        ends = (ev.IdentityRejected, ev.IdentityConfirmed, ev.PinConfirmed, ev.VerificationTimedOut, ev.AlarmRaised)
+        return not any(isinstance(e, ends) for e in log if e.version > command.attempt_version)
+    assert isinstance(command, c.ExpireUnlock)
+    decisions = [e for e in log if isinstance(e, DECISIONS)]
+    if not decisions or decisions[-1].unlock_id != command.unlock_id:
+        return False
+    ends = (ev.DoorOpened, ev.UnlockExpired, ev.AlarmRaised)
+    return not any(isinstance(e, ends) for e in log if e.version > decisions[-1].version)
+
+
+class ReferenceCompartment(Compartment):
+    """The same table run by transitions' stock Machine, Event and Transition classes."""
+
+    machine_cls = Machine
+
+
+FIELDS = (
+    "version",
+    "subject_id",
+    "template_ref",
+    "purpose",
+    "unlock_id",
+    "pulse_confirmed",
+    "door_open",
+    "failed_attempts",
+    "alarm_reason",
+    "opening_version",
+    "attempt_version",
+    "used_unlock_ids",
+    "board_fault_only",
+    "pin_ref",
+    "face_erased",
+    "pin_verified",
+    "deposit_version",
+    "deposited_at",
+)
+
+
+def vars_of(compartment: Compartment) -> tuple[object, ...]:
+    return tuple(getattr(compartment, name) for name in FIELDS)
+
+
+CompartmentMachine.TestCase.settings = settings(max_examples=300, stateful_step_count=60, deadline=None)
+TestCompartmentMachine = CompartmentMachine.TestCase
