@@ -14,7 +14,7 @@ from controller.domain.chain import canonical_json
 from controller.domain.events import EVENT_TYPES, DepositStarted, Event, ItemRetrieved
 from controller.domain.evidence import EnrolmentLiveness
 from storage.serialization import EventSerializer
-from tests.storage.helpers import T0
+from tests.support.events import T0
 
 UPCASTER = re.compile(r"upcast_v(\d+)_v(\d+)")
 
