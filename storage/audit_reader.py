@@ -15,7 +15,7 @@ from typing import Any, Final
 from sqlalchemy.engine import Engine
 
 from controller.domain.chain import GENESIS_HASH, RawRecord
-from storage.engine import check_exists, open_engine, parse_url, unavailable_as_storage_error
+from storage.engine import check_exists, open_engine, parse_url, raw_cursor, unavailable_as_storage_error
 from storage.errors import DatabaseUnavailable
 from storage.schema import RAW_COLUMNS
 
@@ -126,15 +126,8 @@ class AuditReader:
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
         dbapi: Any = self._engine.dialect.dbapi
-        with unavailable_as_storage_error(self._engine.url):
-            connection = self._engine.raw_connection()
         try:
-            cursor = connection.cursor()
-            try:
+            with unavailable_as_storage_error(self._engine.url), raw_cursor(self._engine) as cursor:
                 yield cursor
-            finally:
-                cursor.close()
         except dbapi.Error as exc:
             raise DatabaseUnavailable(f"cannot read the log: {str(exc).strip().splitlines()[0]}") from exc
-        finally:
-            connection.close()

@@ -124,6 +124,27 @@ def unavailable_as_storage_error(url: URL) -> Iterator[None]:
         raise DatabaseUnavailable(f"cannot use database {where}: {detail}") from exc
 
 
+@contextmanager
+def raw_cursor(engine: Engine) -> Iterator[Any]:
+    """A DB-API cursor on one of ``engine``'s connections, both closed after; a driver error drops the connection.
+
+    After a driver error the connection's transaction state is unknown, so it is invalidated, never reused.
+    """
+    dbapi: Any = engine.dialect.dbapi
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+    except dbapi.Error:
+        connection.invalidate()
+        raise
+    finally:
+        connection.close()
+
+
 def migration_engine(url: URL, *, write: bool) -> Engine:
     """A short-lived engine for Alembic: transactional DDL; on SQLite, writers lock up front."""
     engine = create_engine_or_explain(url, poolclass=NullPool)

@@ -20,7 +20,7 @@ from controller.domain.events import Event
 from controller.ports import StoredEvent
 from storage import migration
 from storage.batch import encode_batch, link
-from storage.engine import check_exists, open_engine, parse_url, unavailable_as_storage_error
+from storage.engine import check_exists, open_engine, parse_url, raw_cursor, unavailable_as_storage_error
 from storage.errors import DatabaseUnavailable, StorageError, VersionConflict
 from storage.serialization import DECODED, EventSerializer
 from storage.statements import INSERTED_FIELDS, Statement, Statements
@@ -147,19 +147,8 @@ class SqlEventStore:
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
-        with self._driver_errors():
-            connection = self._engine.raw_connection()
-            try:
-                cursor = connection.cursor()
-                try:
-                    yield cursor
-                finally:
-                    cursor.close()
-            except self._dbapi.Error:
-                connection.invalidate()  # its transaction state is unknown: never reuse it
-                raise
-            finally:
-                connection.close()
+        with self._driver_errors(), raw_cursor(self._engine) as cursor:
+            yield cursor
 
     @contextmanager
     def _driver_errors(self) -> Iterator[None]:

@@ -6,13 +6,11 @@ between 0.55 and 0.62, which is exactly the looseness issue 4 warns about; a sit
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from controller.ports import FaceMatch
 from recognition.errors import ModelError
 from recognition.fakes import FileFrameSource
 from recognition.gallery import Gallery
@@ -20,10 +18,11 @@ from recognition.pipeline.agreement import AgreementPolicy
 from recognition.pipeline.enrolment import EnrolmentPolicy, build_template
 from recognition.pipeline.face import build_pipeline
 from recognition.pipeline.images import load_image
-from recognition.runtime.worker import Observation, RecognitionWorker
+from recognition.runtime.worker import RecognitionWorker
 from recognition.types import FacePipeline
 from storage.templates import SqliteTemplateStore, generate_master_key, parse_master_key
 from tests.conftest import missing_asset
+from tests.support.observations import Observations
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -46,19 +45,6 @@ def faces(assets: Path) -> Callable[[str, range], list[Path]]:
         missing_asset(f"AT&T faces not found under {root}")
     return lambda person, numbers: [root / person / f"{n}.pgm" for n in numbers]
 
-
-class Observations:
-    def __init__(self) -> None:
-        self.seen: list[Observation] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, observation: Observation) -> None:
-        with self.lock:
-            self.seen.append(observation)
-
-    def matches(self) -> list[FaceMatch]:
-        with self.lock:
-            return [o for o in self.seen if isinstance(o, FaceMatch)]
 
 
 @pytest.fixture

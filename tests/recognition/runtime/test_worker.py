@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 
 import numpy as np
 import pytest
@@ -24,34 +23,21 @@ from recognition.runtime.worker import (
     asyncio_sink,
 )
 from recognition.types import FrameAnalysis
+from tests.support.observations import Observations
 
 POLICY = AgreementPolicy(threshold=0.5, margin=0.1, frames_required=3, frames_window=5, window_s=2.0)
 DEPOSITOR, OTHER, STRANGER = 7, 9, 11
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.seen: list[Observation] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, observation: Observation) -> None:
-        with self.lock:
-            self.seen.append(observation)
-
-    def matches(self) -> list[FaceMatch]:
-        return [o for o in self.seen if isinstance(o, FaceMatch)]
-
-    def rejections(self) -> list[str]:
-        return [o.reason for o in self.seen if isinstance(o, FaceRejected)]
-
-
-def run(identities: list[int], enrolled: tuple[int, ...] = (DEPOSITOR, OTHER)) -> tuple[Recorder, RecognitionWorker]:
+def run(
+    identities: list[int], enrolled: tuple[int, ...] = (DEPOSITOR, OTHER)
+) -> tuple[Observations, RecognitionWorker]:
     pipeline = FakeFacePipeline()
     source = FileFrameSource([pipeline.frame(i) for i in identities], interval_s=0.02)
     worker = RecognitionWorker(source, pipeline, Gallery(32), POLICY)
     for identity in enrolled:
         worker.add_template(f"C{identity}", pipeline.embedding_of(identity), subject_id=f"subject-{identity}")
-    recorder = Recorder()
+    recorder = Observations()
     worker.start(recorder)
     worker.join(timeout=30)
     worker.stop()
@@ -95,7 +81,7 @@ def test_released_compartment_is_no_longer_identified() -> None:
     for identity in (DEPOSITOR, OTHER):
         worker.add_template(f"C{identity}", pipeline.embedding_of(identity), subject_id=f"subject-{identity}")
     worker.remove_template(f"C{DEPOSITOR}")
-    recorder = Recorder()
+    recorder = Observations()
     worker.start(recorder)
     worker.join(timeout=30)
     worker.stop()
@@ -110,7 +96,7 @@ def test_enrolment_captures_good_frames_into_a_template() -> None:
     frames = [pipeline.frame(i) for i in (NO_FACE, DEPOSITOR, BLURRY, DEPOSITOR, DEPOSITOR, DEPOSITOR)]
     worker = RecognitionWorker(FileFrameSource(frames, interval_s=0.02), pipeline, Gallery(32), POLICY)
     future = worker.enrol(samples=3, timeout_s=10)
-    recorder = Recorder()
+    recorder = Observations()
     worker.start(recorder)
     result = future.result(timeout=10)
     worker.stop()
@@ -124,7 +110,7 @@ def test_enrolment_times_out_with_reasons() -> None:
     source = FileFrameSource([pipeline.frame(NO_FACE)], loop=True, interval_s=0.02)
     worker = RecognitionWorker(source, pipeline, Gallery(32), POLICY)
     future = worker.enrol(samples=3, timeout_s=0.3)
-    worker.start(Recorder())
+    worker.start(Observations())
     with pytest.raises(EnrolmentError, match="timed out") as info:
         future.result(timeout=10)
     worker.stop()
@@ -164,7 +150,7 @@ def test_scripted_identifier_delivers_what_it_is_told() -> None:
     port.remove_template("C1")
     port.remove_template("C1")
     assert identifier.templates == {}
-    recorder = Recorder()
+    recorder = Observations()
     identifier.start(recorder)
     identifier.show(FaceRejected("no_face", 0, 0.0))
     assert recorder.rejections() == ["no_face"]
@@ -184,7 +170,7 @@ def test_a_bad_frame_is_reported_and_the_worker_goes_on() -> None:
     frames = [pipeline.frame(i) for i in (13, DEPOSITOR, DEPOSITOR, DEPOSITOR, DEPOSITOR)]
     worker = RecognitionWorker(FileFrameSource(frames, interval_s=0.02), pipeline, Gallery(32), POLICY)
     worker.add_template("C1", pipeline.embedding_of(DEPOSITOR))
-    recorder = Recorder()
+    recorder = Observations()
     worker.start(recorder)
     worker.join(timeout=30)
     worker.stop()
@@ -198,7 +184,7 @@ def test_enrolment_ignores_frames_captured_before_the_request() -> None:
     stale = FileFrameSource([pipeline.frame(DEPOSITOR)], loop=True, interval_s=0.02, clock=lambda: 0.0)
     worker = RecognitionWorker(stale, pipeline, Gallery(32), POLICY)
     future = worker.enrol(samples=3, timeout_s=0.3)
-    worker.start(Recorder())
+    worker.start(Observations())
     with pytest.raises(EnrolmentError, match="only 0 of 0"):
         future.result(timeout=10)
     worker.stop()
@@ -208,7 +194,7 @@ def test_a_look_back_enrols_from_frames_analysed_just_before_the_request() -> No
     pipeline = FakeFacePipeline()
     frames = [pipeline.frame(i) for i in (DEPOSITOR, NO_FACE, DEPOSITOR, DEPOSITOR)]
     worker = RecognitionWorker(FileFrameSource(frames, interval_s=0.02), pipeline, Gallery(32), POLICY)
-    worker.start(Recorder())
+    worker.start(Observations())
     worker.join(timeout=30)  # every frame analysed (and identified) before the request
     assert worker.processed_index == len(frames) - 1
     result = worker.enrol(samples=3, timeout_s=10, lookback_s=60.0).result(timeout=10)
