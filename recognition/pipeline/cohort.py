@@ -8,7 +8,7 @@ the mean/std of a face's ``k`` smallest distances to a cohort of non-enrolled id
     score = ((d - mu_a) / sd_a + (d - mu_b) / sd_b) / 2        (lower = more alike)
 
 Calibrate the score threshold at the target FAR once, on any population; it then holds on others
-(measured in the module docstring of ``tests/recognition_models/test_cohort.py``). For identification,
+(measured in the module docstring of ``tests/recognition/pipeline/test_cohort.py``). For identification,
 compute each template's stats once at enrolment and the probe's once per frame.
 """
 
