@@ -26,7 +26,7 @@ def anyio_backend() -> str:
 
 
 class ScriptedDesk:
-    """Answers each PIN with the refusal it names (the real desk is tested in tests/service)."""
+    """Answers each PIN with the refusal it names (the real desk is tested in tests/controller/service)."""
 
     async def enter(self, pin: str, kiosk: str) -> Any:
         raise {"1": PinRefused("PIN not accepted"), "2": PinCoolingDown(12.2)}.get(
