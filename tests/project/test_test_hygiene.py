@@ -74,5 +74,6 @@ def test_install_shows_progress_and_declares_its_licence_without_deprecation() -
     assert project["project"]["license"] == "MIT"
     assert "setuptools>=77" in project["build-system"]["requires"]
     pip_lines = [line for line in (REPO_ROOT / "Makefile").read_text().splitlines() if "/pip install" in line]
-    assert len(pip_lines) == 2
+    assert len(pip_lines) == 4  # make install (dev) and make install-runtime: pip itself, then the project
+    assert all("--progress-bar on" in line for line in pip_lines)
     assert not [line for line in pip_lines if re.search(r"\s(--quiet|-q+)\b", line)]
