@@ -30,7 +30,7 @@ def liveness_models_root(assets: Path) -> Path:
     """The models folder, for the tests of the MiniFASNet pair (skipped where its weights are absent)."""
     root = assets / "models"
     if not is_available(root):
-        pytest.skip(f"MiniFASNet weights not found under {root}/anti-spoof")
+        missing_asset(f"MiniFASNet weights not found under {root}/anti-spoof")
     return root
 
 

@@ -13,6 +13,7 @@ from recognition.models.embedder import load_checkpoint, load_embedder, load_tor
 from recognition.pipeline.detector import MtcnnDetector
 from recognition.pipeline.images import load_image
 from recognition.types import Embedder, Face, Image
+from tests.conftest import missing_asset
 
 Faces = list[tuple[str, Image, Face]]
 PEOPLE = ("s1", "s5", "s12", "s23", "s34")
@@ -22,7 +23,7 @@ PEOPLE = ("s1", "s5", "s12", "s23", "s34")
 def att_faces(assets: Path, detector: MtcnnDetector) -> list[tuple[str, Image, Face]]:
     root = assets / "data" / "att_faces" / "orl_faces"
     if not root.is_dir():
-        pytest.skip(f"AT&T faces not found under {root}")
+        missing_asset(f"AT&T faces not found under {root}")
     out = []
     for person in PEOPLE:
         for number in (1, 4, 7):
@@ -35,7 +36,7 @@ def att_faces(assets: Path, detector: MtcnnDetector) -> list[tuple[str, Image, F
 def needs_weights(models_root: Path) -> Path:
     for file in ("faceplugin/fr_feature.onnx", "mobilefacenet/MobileFaceNet.tflite"):
         if not (models_root / file).is_file():
-            pytest.skip(f"{file} not found under {models_root}")
+            missing_asset(f"{file} not found under {models_root}")
     return models_root
 
 

@@ -9,6 +9,7 @@ from PIL import Image as PilImage
 from recognition.errors import ImageTooLarge, ImageUnreadable, NotAnImage
 from recognition.pipeline.detector import MtcnnDetector
 from recognition.pipeline.images import decode_image_bytes, ensure_rgb, load_image
+from tests.conftest import missing_asset
 
 
 def test_rgba_png_becomes_rgb(samples: Path) -> None:
@@ -69,7 +70,7 @@ def test_ensure_rgb_checks_frames() -> None:
 def test_exif_orientation_is_honoured(assets: Path) -> None:
     path = assets / "models" / "anti-spoof" / "samples" / "image_T1.jpg"
     if not path.is_file():
-        pytest.skip(f"anti-spoof sample photos not found under {path.parent}")
+        missing_asset(f"anti-spoof sample photos not found under {path.parent}")
     with PilImage.open(path) as img:
         stored = img.size
         assert img.getexif().get(0x0112) == 6  # stored sideways, tagged "turn clockwise"
@@ -80,23 +81,23 @@ def test_exif_orientation_is_honoured(assets: Path) -> None:
 def test_exif_orientation_in_bytes_matches_file(assets: Path) -> None:
     path = assets / "models" / "anti-spoof" / "samples" / "image_F1.jpg"
     if not path.is_file():
-        pytest.skip(f"anti-spoof sample photos not found under {path.parent}")
+        missing_asset(f"anti-spoof sample photos not found under {path.parent}")
     assert np.array_equal(decode_image_bytes(path.read_bytes()), load_image(path))
 
 
 def test_exif_upright_face_is_detected(assets: Path, detector: MtcnnDetector) -> None:
     path = assets / "models" / "anti-spoof" / "samples" / "image_T1.jpg"
     if not path.is_file():
-        pytest.skip(f"anti-spoof sample photos not found under {path.parent}")
+        missing_asset(f"anti-spoof sample photos not found under {path.parent}")
     faces = detector.detect(load_image(path))
     assert len(faces) == 1
     left_eye, right_eye = faces[0].landmarks[0], faces[0].landmarks[1]
     assert abs(left_eye[1] - right_eye[1]) < abs(left_eye[0] - right_eye[0])  # eyes side by side: upright
 
 
-def test_empty_sample_file_is_a_clear_error(assets: Path) -> None:
-    path = assets / "models" / "anti-spoof" / "samples" / "image_T2.jpg"
-    if not path.is_file():
-        pytest.skip("anti-spoof sample image_T2.jpg not found")
+def test_empty_image_file_is_a_clear_error(tmp_path: Path) -> None:
+    # An empty .jpg, as a camera app leaves behind when it dies mid-save (the test makes its own broken file).
+    path = tmp_path / "image_T2.jpg"
+    path.write_bytes(b"")
     with pytest.raises((NotAnImage, ImageUnreadable)):
         load_image(path)

@@ -18,6 +18,7 @@ from recognition.pipeline.images import load_image
 from recognition.runtime.station import FaceStation
 from recognition.settings import RecognitionSettings
 from storage.templates import SqliteTemplateStore, generate_master_key, parse_master_key
+from tests.conftest import missing_asset
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +33,7 @@ Photos = Callable[[str, int], Path]
 def photo(assets: Path) -> Photos:
     root = assets / "data" / "lfw-dev" / "images"
     if not (root / "Roh_Moo-hyun").is_dir():
-        pytest.skip(f"lfw-dev not found under {root}")
+        missing_asset(f"lfw-dev not found under {root}")
     return lambda name, n: root / name / f"{name}_{n:04d}.jpg"
 
 
@@ -45,7 +46,7 @@ def station(tmp_path_factory: pytest.TempPathFactory, photo: Photos) -> FaceStat
     try:
         pipeline = build_pipeline(SETTINGS.model, min_face_size=40, quality=QualityConfig(min_face_px=40), threads=1)
     except ModelError as exc:
-        pytest.skip(f"default model unavailable: {exc}")
+        missing_asset(f"default model unavailable: {exc}")
     path = tmp_path_factory.mktemp("vault") / "templates.db"
     vault = SqliteTemplateStore(path, parse_master_key(generate_master_key()))
     station = FaceStation(pipeline, vault, SETTINGS.agreement(pipeline.card), gallery=SETTINGS.gallery(pipeline.card))
