@@ -44,3 +44,18 @@ def assets() -> Path:
     if not (root / "data").is_dir():
         missing_asset(f"assets not found at {root} (set LOCKERS_ASSETS)")
     return root
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """No test leaves a process behind: a child still running at the end fails the run (and is killed)."""
+    from tests.support.processes import kill_all, running_children
+
+    if not Path("/proc").is_dir():
+        return
+    left = running_children()
+    if left:
+        kill_all(left)
+        lines = "\n".join(f"  pid {pid}: {command}" for pid, command in sorted(left.items()))
+        session.config.get_terminal_writer().line(f"processes left behind by the tests (killed):\n{lines}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+

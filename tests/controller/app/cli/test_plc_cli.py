@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -105,10 +106,15 @@ def test_unlock_outside_the_map_is_refused_before_sending() -> None:
     assert code == BAD_INPUT and "compartment 17 is not in the register map (1..16)" in err
 
 
+def default_sigint() -> None:
+    """In the child: SIGINT as a terminal delivers it (a suite run in the background inherits it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_plc_sim_command_serves_until_interrupted() -> None:
     command = [*LOCKERS, "plc-sim", "--port", "0", "--compartments", "4", "--behaviour", "jam"]
     with subprocess.Popen(command, env=lockers_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                          text=True) as process:
+                          text=True, preexec_fn=default_sigint) as process:
         try:
             assert process.stdout is not None
             banner = process.stdout.readline()
@@ -116,10 +122,14 @@ def test_plc_sim_command_serves_until_interrupted() -> None:
             port = banner.split(":")[2].split()[0]
             code, out, _ = invoke("plc", "unlock", "1", "--port", port, "--compartments", "4")
             assert code == 0
-            time.sleep(0.4)
+            time.sleep(0.4)  # past the simulator's pop delay (0.2 s): a door that was going to open has
             code, out, _ = invoke("plc", "status", "--port", port, "--compartments", "4", "--json")
             assert json.loads(out)["compartments"][0]["door"] == "closed"  # jammed
         finally:
-            process.send_signal(2)
-            process.wait(timeout=10)
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()  # never leave a simulator behind, whatever failed
+                raise
     assert process.returncode == 0
