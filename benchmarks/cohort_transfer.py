@@ -27,9 +27,9 @@ Floats = npt.NDArray[np.float32]
 People = dict[str, Floats]  # identity -> (n, D) unit descriptors
 
 
-def load(model: str, label: str) -> People:
+def load(model: str, label: str, cache: Path = CACHE) -> People:
     """One set's cached descriptors per identity; a fusion concatenates its parts as FusedEmbedder does."""
-    parts = [pickle.loads((CACHE / f"emb-{name}-{label}.pkl").read_bytes()) for name in model.split("+")]
+    parts = [pickle.loads((cache / f"emb-{name}-{label}.pkl").read_bytes()) for name in model.split("+")]
     people: dict[str, list[Floats]] = {}
     for key in parts[0]:
         rows = [p[key] for p in parts]
@@ -94,8 +94,9 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=20, help="cohort neighbours (AS-norm)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--cache", type=Path, default=CACHE, help="models_table.py's embedding cache")
     args = parser.parse_args()
-    lfw, east = load(args.model, "LFW"), load(args.model, "East")
+    lfw, east = load(args.model, "LFW", args.cache), load(args.model, "East", args.cache)
     others = sorted(set(lfw) - set(east))
     random.Random(args.seed).shuffle(others)
     cohort_names, calibration_names = others[: len(others) // 2], others[len(others) // 2:]

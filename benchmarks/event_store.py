@@ -32,11 +32,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from controller.app.audit.anchors import write_checkpoint
-from controller.app.audit.keys import AuditSettings, load_signer, make_signing_key
-from controller.app.audit.verify import verify_log
-from controller.app.config.loader import load_config
-from controller.domain.events import (
+# Run as a script, this file's folder comes first on sys.path and benchmarks/recognition.py shadows the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from controller.app.audit.anchors import write_checkpoint  # noqa: E402
+from controller.app.audit.keys import AuditSettings, load_signer, make_signing_key  # noqa: E402
+from controller.app.audit.verify import verify_log  # noqa: E402
+from controller.app.config.loader import load_config  # noqa: E402
+from controller.domain.events import (  # noqa: E402
     DepositStarted,
     DoorClosed,
     DoorOpened,
@@ -47,10 +51,10 @@ from controller.domain.events import (
     UnlockPulseSent,
     VerificationStarted,
 )
-from controller.domain.evidence import Evidence
-from controller.service.anchors import ChainHead
-from storage.engine import BUSY_TIMEOUT_MS
-from storage.event_store import SqlEventStore
+from controller.domain.evidence import Evidence  # noqa: E402
+from controller.service.anchors import ChainHead  # noqa: E402
+from storage.engine import BUSY_TIMEOUT_MS  # noqa: E402
+from storage.event_store import SqlEventStore  # noqa: E402
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

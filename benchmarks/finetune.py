@@ -18,7 +18,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repository, not be
 import torch  # noqa: E402
 import typer  # noqa: E402
 
-from recognition import train_cli  # noqa: E402
+from controller.app.cli import train as train_cli  # noqa: E402
 
 
 def environment() -> dict[str, object]:

@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
-import numpy as np
+# Run as a script, this file's folder comes first on sys.path and benchmarks/recognition.py shadows the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recognition.gallery import Gallery
+import numpy as np  # noqa: E402
+
+from recognition.gallery import Gallery  # noqa: E402
 
 
 def main() -> None:

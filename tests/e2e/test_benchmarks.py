@@ -1,0 +1,91 @@
+"""Every benchmark runs, at a smoke size, as its documented command: a benchmark that no longer runs fails here.
+
+The list of benchmarks is the folder's scripts (a script is a module with ``if __name__ == "__main__"``); a new
+one without a smoke command below fails ``test_every_benchmark_has_a_smoke_run``. The figures of a smoke run
+mean nothing (a few samples on a busy machine): only that the command completes and prints what it promises.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, assets_root
+from tests.support.training import FAST_FREEZE
+
+BENCHMARKS = REPO_ROOT / "benchmarks"
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+def smoke_commands(tmp: Path) -> dict[str, list[list[str]]]:
+    """Each benchmark's smoke run: one or more argument lists, run in order (a later one may read an earlier's)."""
+    cache = str(tmp / "model-cache")
+    (tmp / "event-store").mkdir(exist_ok=True)
+    att = str(assets_root() / "data" / "att_faces" / "orl_faces")
+    return {
+        "api_frames": [["--json", "--frames", "2", "--width", "640", "--height", "480"]],
+        "event_store": [["--json", "--events", "300", "--appends", "20", "--workers", "1", "--checkpoints", "3",
+                         "--rounds", "2", "--dir", str(tmp / "event-store")]],
+        "gallery": [["--json", "--size", "500", "--repeats", "5"]],
+        "lock_board": [["--json", "--unlocks", "5", "--polls", "5"]],
+        "pin_hash": [["--json", "--trials", "2", "--candidates", "1", "3"]],
+        "recognition": [["--json", "--models", "dlib-resnet", "--frames", "3", "--memory-frames", "5",
+                         "--liveness-frames", "3", "--threads", "1"]],
+        "service": [["--json", "--trials", "1", "--cycles", "2", "--people", "26", "--images", "6"]],
+        "models_table": [["--models", "fr-feature+mobilefacenet", "--limit", "40", "--cache", cache]],
+        "cohort_transfer": [["--json", "--cache", cache, "--k", "3"]],
+        "finetune": [["--data", att, "--base", "dlib-resnet", "--out", str(tmp / "ft.pt"), "--epochs", "1",
+                      "--warmup-epochs", "0", "--batch-size", "16", "--val-identities", "10",
+                      "--max-per-identity", "3", "--cache-dir", str(tmp / "chips"),
+                      *[arg for name in FAST_FREEZE for arg in ("--freeze", name)]]],
+    }
+
+
+def benchmark_scripts() -> list[str]:
+    """The benchmark scripts of the folder (modules run as ``python benchmarks/NAME.py``)."""
+    return sorted(p.stem for p in BENCHMARKS.glob("*.py") if 'if __name__ == "__main__"' in p.read_text())
+
+
+def test_every_benchmark_has_a_smoke_run(tmp_path: Path) -> None:
+    scripts = benchmark_scripts()
+    assert len(scripts) >= 8, scripts
+    assert sorted(smoke_commands(tmp_path)) == scripts
+
+
+@pytest.mark.parametrize("order", [["models_table", "cohort_transfer"]], ids=["models_table+cohort_transfer"])
+def test_model_table_and_cohort_transfer_run(tmp_path: Path, assets: Path, order: list[str]) -> None:
+    for name in order:
+        for args in smoke_commands(tmp_path)[name]:
+            run_benchmark(name, args, assets)
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in benchmark_scripts() if n not in ("models_table", "cohort_transfer")]
+)
+def test_benchmark_runs_at_smoke_size(name: str, tmp_path: Path, assets: Path) -> None:
+    for args in smoke_commands(tmp_path)[name]:
+        output = run_benchmark(name, args, assets)
+        if "--json" in args:
+            assert isinstance(json_document(output), dict)
+
+
+def json_document(output: str) -> object:
+    """The JSON document a ``--json`` run prints last (one line, or indented from its opening brace)."""
+    lines = output.rstrip().splitlines()
+    start = max(i for i, line in enumerate(lines) if line.startswith("{"))
+    return json.loads("\n".join(lines[start:]))
+
+
+def run_benchmark(name: str, args: list[str], assets: Path) -> str:
+    """Run ``python benchmarks/NAME.py ARGS`` from outside the repository, as its docstring says; its stdout."""
+    env = {"LOCKERS_ASSETS": str(assets), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / f"{name}.py"), *args],
+        cwd=assets.parent, env=env, capture_output=True, text=True, timeout=840,
+    )
+    assert done.returncode == 0, f"{name} {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}"
+    return done.stdout
