@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from controller.ports import FaceMatch
-from recognition.runtime.worker import Observation
+from recognition.runtime.worker import FaceRejected, Observation
 
 
 class Observations:
@@ -23,3 +23,8 @@ class Observations:
         """The face matches seen so far."""
         with self.lock:
             return [o for o in self.seen if isinstance(o, FaceMatch)]
+
+    def rejections(self) -> list[str]:
+        """The reasons of the frames rejected so far (no face, a quality gate, no templates)."""
+        with self.lock:
+            return [o.reason for o in self.seen if isinstance(o, FaceRejected)]
