@@ -25,6 +25,7 @@ from controller.domain.errors import (
     UnlockOutcomeUnknown,
 )
 from controller.ports import Clock, EventStore, LockDriver, StoredEvent, TemplateVault
+from controller.service.crash_points import AFTER_COMMIT_BEFORE_PULSE, AFTER_PULSE_BEFORE_ACK, crash_point
 
 log = structlog.get_logger("lockers.service")
 
@@ -125,8 +126,10 @@ class CompartmentService:
 
     async def _unlock(self, effect: Unlock, correlation_id: str) -> None:
         outcome, detail = "sent", ""
+        crash_point(AFTER_COMMIT_BEFORE_PULSE)
         try:
             await self.locks.unlock(int(effect.compartment_id), effect.pulse_ms)
+            crash_point(AFTER_PULSE_BEFORE_ACK)
         except UnlockNotSent as exc:
             outcome, detail = "not_sent", str(exc)
         except UnlockOutcomeUnknown as exc:
