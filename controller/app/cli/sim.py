@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from controller.app.bootstrap import take_writer_lease
 from controller.app.cli.common import DbOption, JsonOption, emit_json, event_store
 from controller.app.config.location import ConfigOption, bank_config, database_url
 from controller.ports import EventStore
@@ -46,10 +47,15 @@ def sim_history(
 
     settings = bank_config(config)
     count = compartments or settings.compartments
-    with event_store(database_url(settings, db), create=True) as store:
-        board = None if plc_port is None else default_plc_config(count, plc_host, plc_port, plc_timeout_ms / 1000)
-        rejected = asyncio.run(_simulate_history(store, count, steps, seed, board))
-        written = sum(1 for _ in store.read_all())
+    url = database_url(settings, db)
+    release_lease = take_writer_lease(url)  # one writer: never beside a running controller of this log
+    try:
+        with event_store(url, create=True) as store:
+            board = None if plc_port is None else default_plc_config(count, plc_host, plc_port, plc_timeout_ms / 1000)
+            rejected = asyncio.run(_simulate_history(store, count, steps, seed, board))
+            written = sum(1 for _ in store.read_all())
+    finally:
+        release_lease()
     summary = {"steps": steps, "rejected_commands": rejected, "events_in_log": written}
     emit_json(summary) if as_json else typer.echo(f"{steps} commands, {rejected} rejected; log holds {written} events")
 

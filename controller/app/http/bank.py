@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from controller.app.http.context import SSE_QUEUE_SIZE, ApiContext, sse_message
@@ -14,6 +14,10 @@ from controller.app.http.feedback import Feedback, sse_feedback
 from controller.ports import StoredEvent
 
 REPLAY_PAGE = 1000
+
+
+MAX_POSITION = 2**63 - 1
+"""The largest log position a database integer holds: a larger ``after`` is a bad request, not a server error."""
 
 
 def bank_router(ctx: ApiContext) -> APIRouter:
@@ -39,9 +43,9 @@ def bank_router(ctx: ApiContext) -> APIRouter:
     @router.get("/events", dependencies=[Depends(access.reader)])
     async def events(
         request: Request,
-        after: int = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
         replay: bool = True,
-        last_event_id: Annotated[int | None, Header()] = None,
+        last_event_id: Annotated[int | None, Header(ge=0, le=MAX_POSITION)] = None,
     ) -> StreamingResponse:
         # A reconnecting EventSource sends Last-Event-ID: it resumes there, whatever its URL asked for first.
         start = max(after, last_event_id) if last_event_id is not None else (after if replay else None)

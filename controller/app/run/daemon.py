@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import ipaddress
 import signal
 import socket
 import time
@@ -98,6 +99,14 @@ class RunOptions:
     port: int | None = None
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (``localhost`` or a loopback address)."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # any other name may resolve to a public address
+
+
 def open_camera(spec: str, simulate: bool) -> tuple[FrameSource, Callable[[bytes], int] | None]:
     """A frame source for ``spec`` (folder, video, device, URL); simulate mode without one takes HTTP uploads."""
     from recognition.camera import FolderFrameSource, OpenCvFrameSource
@@ -139,6 +148,12 @@ class Daemon:
     def _bind_api(self) -> socket.socket:
         """Take the API's address first: a port in use is one clear error before any hardware is touched."""
         host, port = self.options.host or self.config.api.host, self.options.port or self.config.api.port
+        if self.options.simulate and not is_loopback(host):
+            log.warning(
+                "simulate mode on a non-loopback address: anyone who reaches it may push camera frames and "
+                "open simulated doors (/simulate/...); use 127.0.0.1 unless this is a demo network",
+                host=host,
+            )
         try:
             return socket.create_server((host, port))
         except OSError as exc:
