@@ -90,7 +90,10 @@ class Access:
         """The live session of the request's cookie, if any."""
         session_id = request.cookies.get(SESSION_COOKIE)
         session = self.sessions.get(token_digest(session_id)) if session_id else None
-        if session is not None and session.expires_at < time.monotonic():
+        if session is None:
+            return None
+        # A disabled or removed account's open sessions end at its next request, not at their expiry.
+        if session.expires_at < time.monotonic() or not self.directory.is_enabled(session.principal.name):
             self.logout(session_id or "")
             return None
         return session

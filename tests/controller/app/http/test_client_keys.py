@@ -100,3 +100,13 @@ def test_a_throttled_login_says_when_and_a_right_password_elsewhere_still_works(
     session_id, session = access.login("admin", "admin-password-1", "192.0.2.1")
     assert session_id and session.principal.name == "admin"
 
+
+
+def test_disabling_an_account_ends_its_open_sessions(tmp_path: Path) -> None:
+    access = access_for(tmp_path)
+    access.directory.add("admin", "admin-password-1")
+    session_id, _ = access.login("admin", "admin-password-1", "192.0.2.1")
+    cookie = {"Cookie": f"lockers_session={session_id}"}
+    assert access.session(request("192.0.2.1", headers=cookie)) is not None
+    access.directory.set_disabled("admin", True)
+    assert access.session(request("192.0.2.1", headers=cookie)) is None and not access.sessions
