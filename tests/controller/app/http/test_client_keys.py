@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 from starlette.requests import Request
 
+from controller.app.config.loader import load_config
 from controller.app.http.access import Access, AccessSettings
 from controller.app.http.clients import client_address, parse_networks
 from controller.app.http.operators import OperatorDirectory, token_digest
 from controller.app.http.throttle import LoginThrottle
+from controller.domain.errors import ConfigError
 from tests.support.bank import RunningBank
 
 KIOSK_TOKEN = "kiosk-secret-token"
@@ -110,3 +112,12 @@ def test_disabling_an_account_ends_its_open_sessions(tmp_path: Path) -> None:
     assert access.session(request("192.0.2.1", headers=cookie)) is not None
     access.directory.set_disabled("admin", True)
     assert access.session(request("192.0.2.1", headers=cookie)) is None and not access.sessions
+
+
+def test_trusted_proxies_must_be_addresses_or_networks(tmp_path: Path) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text('[api]\ntrusted_proxies = ["10.0.0.0/8", "::1"]\n')
+    assert load_config(config).api.trusted_proxies == ["10.0.0.0/8", "::1"]
+    config.write_text('[api]\ntrusted_proxies = ["nginx.local"]\n')
+    with pytest.raises(ConfigError, match="trusted_proxies"):
+        load_config(config)
