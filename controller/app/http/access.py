@@ -3,7 +3,9 @@
 Every call is resolved to a ``Principal`` or to nobody. Readers (``operator`` or ``auditor``) see the
 log, the grid and the metrics; only ``operator`` acts. The kiosk may deposit and read its feed. The
 shared ``api.operator_token_sha256`` still works for scripts (deprecated: it records ``shared-token``
-as the operator, never a name from the request body).
+as the operator, never a name from the request body). Failed logins slow the client that makes them
+(``throttle``), never the name for everyone; the client is the peer, or behind a configured proxy the
+hop it vouches for (``clients``). Logins and refusals are logged with the name and the client.
 """
 
 from __future__ import annotations
