@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -19,12 +20,21 @@ FIRST_PASSWORD_FILE = "first-operator.txt"
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML configuration file (its data dir).")]
 
 
+NameArgument = Annotated[str, typer.Argument(help="The operator's login name.")]
+
+
 def directory_for(config: Path | None) -> tuple[OperatorDirectory, Path]:
     """The accounts file of the configured bank, and its data dir."""
     from controller.app.config.loader import load_config
 
     data_dir = load_config(config).data_dir
     return OperatorDirectory(data_dir / "operators.db"), data_dir
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
 
 
 @operators_app.command("add")
@@ -35,10 +45,7 @@ def add(
     config: ConfigOption = None,
 ) -> None:
     """Create an operator account."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     directory, _ = directory_for(config)
     directory.add(name, password, role)
     typer.echo(f"operator {name!r} ({role}) added")
@@ -48,10 +55,60 @@ def add(
 def token(
     name: Annotated[str, typer.Argument(help="The operator the token acts as.")],
     config: ConfigOption = None,
+    expires_days: Annotated[
+        int | None, typer.Option("--expires-days", min=0, help="Days it works (default [api] token_days; 0: never).")
+    ] = None,
 ) -> None:
     """Print a new API token for scripts (`Authorization: Bearer <token>`); it is shown only once."""
+    from controller.app.config.loader import load_config
+
+    days = load_config(config).api.token_days if expires_days is None else expires_days
     directory, _ = directory_for(config)
-    typer.echo(directory.issue_token(name))
+    typer.echo(directory.issue_token(name, timedelta(days=days) if days else None))
+
+
+@operators_app.command("remove")
+def remove(name: NameArgument, config: ConfigOption = None) -> None:
+    """Delete an account and its API tokens."""
+    directory_for(config)[0].remove(name)
+    typer.echo(f"operator {name!r} removed")
+
+
+@operators_app.command("disable")
+def disable(
+    name: NameArgument,
+    config: ConfigOption = None,
+    enable: Annotated[bool, typer.Option("--enable", help="Enable the account again.")] = False,
+) -> None:
+    """Disable an account: no login, its tokens refused, its open sessions ended (``--enable`` undoes it)."""
+    directory_for(config)[0].set_disabled(name, not enable)
+    typer.echo(f"operator {name!r} {'enabled' if enable else 'disabled'}")
+
+
+@operators_app.command("passwd")
+def passwd(
+    name: NameArgument,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Set a new password for an account."""
+    password = _read_password(password_stdin)
+    directory_for(config)[0].set_password(name, password)
+    typer.echo(f"password of {name!r} changed")
+
+
+@operators_app.command("revoke-token")
+def revoke_token(
+    name: NameArgument,
+    token_stdin: Annotated[
+        bool, typer.Option("--token-stdin", help="Revoke only the token read from stdin (default: all of them).")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Revoke an account's API tokens (all, or the one given on stdin)."""
+    given = sys.stdin.readline().strip() if token_stdin else None
+    revoked = directory_for(config)[0].revoke_tokens(name, given)
+    typer.echo(f"{revoked} token(s) of {name!r} revoked")
 
 
 @operators_app.command("list")

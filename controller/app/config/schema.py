@@ -107,6 +107,17 @@ class ApiSection(Section):
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)  # larger requests get 413
     cookie_secure: bool = True  # session cookies over HTTPS only (browsers count localhost as secure)
     session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    # Proxies (addresses or CIDR networks) whose X-Forwarded-For is read; empty: the header is never read.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    token_days: int = Field(90, ge=0, le=3660)  # `lockers operators token` expiry by default; 0: never
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _are_networks(cls, value: list[str]) -> list[str]:
+        from controller.app.http.clients import parse_networks
+
+        parse_networks(value)  # raises ValueError naming the bad entry
+        return value
 
     @field_validator("operator_token_sha256", "kiosk_token_sha256")
     @classmethod

@@ -3,27 +3,32 @@
 Every call is resolved to a ``Principal`` or to nobody. Readers (``operator`` or ``auditor``) see the
 log, the grid and the metrics; only ``operator`` acts. The kiosk may deposit and read its feed. The
 shared ``api.operator_token_sha256`` still works for scripts (deprecated: it records ``shared-token``
-as the operator, never a name from the request body).
+as the operator, never a name from the request body). Failed logins slow the client that makes them
+(``throttle``), never the name for everyone; the client is the peer, or behind a configured proxy the
+hop it vouches for (``clients``). Logins and refusals are logged with the name and the client.
 """
 
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 import time
-from collections import deque
 from dataclasses import dataclass, field
 
+import structlog
 from fastapi import HTTPException, Request
 
+from controller.app.http.clients import Network, client_address
 from controller.app.http.operators import OperatorDirectory, Principal, token_digest
+from controller.app.http.throttle import LoginThrottle
+
+log = structlog.get_logger("lockers.access")
 
 SESSION_COOKIE = "lockers_session"
 KIOSK_COOKIE = "lockers_kiosk"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-LOGIN_FAILURES_ALLOWED = 5
-LOGIN_FAILURE_WINDOW_S = 300.0
 KIOSK = Principal("kiosk", "kiosk", "kiosk")
 SHARED = Principal("shared-token", "operator", "shared-token")
 
@@ -38,6 +43,7 @@ class AccessSettings:
     cookie_secure: bool = True
     session_ttl_s: float = 12 * 3600.0
     metrics_public: bool = False
+    trusted_proxies: tuple[Network, ...] = ()  # peers whose X-Forwarded-For is read (right-most untrusted hop)
 
 
 @dataclass
@@ -56,19 +62,23 @@ class Access:
     directory: OperatorDirectory
     settings: AccessSettings = field(default_factory=AccessSettings)
     sessions: dict[str, Session] = field(default_factory=dict)
-    failures: dict[str, deque[float]] = field(default_factory=dict)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
     # ------------------------------------------------------------ sessions
-    def login(self, name: str, password: str) -> tuple[str, Session]:
-        """A new session id and session for a right password; 401 otherwise, 429 after repeated failures."""
-        recent = self._recent_failures(name)
-        if len(recent) >= LOGIN_FAILURES_ALLOWED:
-            raise HTTPException(429, "too many failed logins for this name: wait five minutes")
+    def login(self, name: str, password: str, client: str = "unknown") -> tuple[str, Session]:
+        """A new session id and session for a right password; 401 otherwise, 429 while ``client`` backs off."""
+        wait_s = self.throttle.wait_s(client, name)
+        if wait_s > 0:
+            log.warning("login throttled", operator=name, client=client, retry_after_s=round(wait_s, 1))
+            raise HTTPException(429, "too many failed logins from here: wait and try again",
+                                headers={"Retry-After": str(math.ceil(wait_s))})
         principal = self.directory.authenticate(name, password)
         if principal is None:
-            recent.append(time.monotonic())
+            self.throttle.failed(client, name)
+            log.warning("login refused", operator=name, client=client)
             raise HTTPException(401, "wrong name or password")
-        recent.clear()
+        self.throttle.succeeded(client, name)
+        log.info("login", operator=name, client=client, role=principal.role)
         session_id = secrets.token_urlsafe(32)
         session = Session(principal, secrets.token_urlsafe(24), time.monotonic() + self.settings.session_ttl_s)
         self.sessions[token_digest(session_id)] = session
@@ -82,16 +92,13 @@ class Access:
         """The live session of the request's cookie, if any."""
         session_id = request.cookies.get(SESSION_COOKIE)
         session = self.sessions.get(token_digest(session_id)) if session_id else None
-        if session is not None and session.expires_at < time.monotonic():
+        if session is None:
+            return None
+        # A disabled or removed account's open sessions end at its next request, not at their expiry.
+        if session.expires_at < time.monotonic() or not self.directory.is_enabled(session.principal.name):
             self.logout(session_id or "")
             return None
         return session
-
-    def _recent_failures(self, name: str) -> deque[float]:
-        recent = self.failures.setdefault(name, deque())
-        while recent and recent[0] < time.monotonic() - LOGIN_FAILURE_WINDOW_S:
-            recent.popleft()
-        return recent
 
     # ------------------------------------------------------------ callers
     def identify(self, request: Request) -> Principal | None:
@@ -120,6 +127,17 @@ class Access:
         if self.is_kiosk(token):
             return KIOSK
         return self.directory.by_token(token)
+
+    def client(self, request: Request) -> str:
+        """The caller's address (``X-Forwarded-For`` only from a configured trusted proxy)."""
+        return client_address(request, self.settings.trusted_proxies)
+
+    def pin_key(self, request: Request) -> str:
+        """Whom wrong PINs count against: the kiosk's credential, an operator, else the caller's address."""
+        principal = self.identify(request)
+        if principal is not None:
+            return f"{principal.role}:{principal.name}"
+        return f"address:{self.client(request)}"
 
     def is_kiosk(self, token: str) -> bool:
         """True for the kiosk's own credential (``api.kiosk_token_sha256``)."""
@@ -154,9 +172,12 @@ class Access:
     def _require(self, request: Request, roles: set[str]) -> Principal:
         principal = self.identify(request)
         if principal is None:
+            log.info("access refused", path=request.url.path, client=self.client(request), status=401)
             raise HTTPException(
                 401, "log in at /operator or send Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"}
             )
         if principal.role not in roles:
+            log.info("access refused", path=request.url.path, client=self.client(request), status=403,
+                     operator=principal.name, role=principal.role)
             raise HTTPException(403, f"{principal.role} {principal.name!r} may not do this")
         return principal

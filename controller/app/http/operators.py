@@ -1,7 +1,9 @@
 """Named operator accounts in a small SQLite file beside the bank's data (``operators.db``).
 
 Passwords are hashed with scrypt (memory-hard, standard library); API tokens for scripts are
-random and only their SHA-256 is kept. Roles: ``operator`` (acts on compartments) and ``auditor``
+random and only their SHA-256 is kept, with an expiry (tokens issued before expiries existed keep working
+until revoked: a script that ran yesterday must not stop at an upgrade). A disabled account neither logs in
+nor acts through its tokens. Roles: ``operator`` (acts on compartments) and ``auditor``
 (reads the log, the grid and the metrics, changes nothing).
 """
 
@@ -16,7 +18,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Final
@@ -44,6 +46,11 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     created_at TEXT NOT NULL
 );
 """
+# Columns added after the first release, to files made before it (NULL expiry: never expires).
+_ADDED_COLUMNS: Final = (
+    ("operators", "disabled", "INTEGER NOT NULL DEFAULT 0"),
+    ("api_tokens", "expires_at", "TEXT"),
+)
 
 
 class OperatorError(LockerError):
@@ -102,6 +109,7 @@ class OperatorDirectory:
         try:
             if not self._schema_made:
                 connection.executescript(_SCHEMA)
+                _add_missing_columns(connection)
                 self._schema_made = True
             with connection:
                 yield connection
@@ -114,11 +122,13 @@ class OperatorDirectory:
             raise OperatorError(f"operator name {name!r} must be 1-64 letters, digits or . _ @ - (no spaces)")
         if role not in ROLES:
             raise OperatorError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-        if len(password) < MIN_PASSWORD:
-            raise OperatorError(f"the password must have at least {MIN_PASSWORD} characters")
+        _check_password_length(password)
         with self._connect() as db:
             try:
-                db.execute("INSERT INTO operators VALUES (?, ?, ?, ?)", (name, role, hash_password(password), _now()))
+                db.execute(
+                    "INSERT INTO operators (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                    (name, role, hash_password(password), _now()),
+                )
             except sqlite3.IntegrityError:
                 raise OperatorError(f"operator {name!r} already exists") from None
         self.path.chmod(0o600)
@@ -132,35 +142,88 @@ class OperatorDirectory:
 
     def authenticate(self, name: str, password: str) -> Principal | None:
         """The account when the password is right, else None (a missing name costs a hash too)."""
-        row = self._row("SELECT name, role, password_hash FROM operators WHERE name = ?", name)
+        row = self._row("SELECT name, role, password_hash FROM operators WHERE name = ? AND disabled = 0", name)
         stored = row[2] if row else _dummy_hash()
         if check_password(password, stored) and row:
             return Principal(row[0], row[1], "session")
         return None
 
-    def issue_token(self, name: str) -> str:
-        """A new API token for ``name`` (shown once; only its SHA-256 is kept)."""
-        if self._row("SELECT name FROM operators WHERE name = ?", name) is None:
-            raise OperatorError(f"no operator {name!r}: add it first with `lockers operators add {name}`")
+    def issue_token(self, name: str, expires_in: timedelta | None = None) -> str:
+        """A new API token for ``name`` (shown once; only its SHA-256 is kept); ``None``: it never expires."""
+        self._require(name)
         token = secrets.token_urlsafe(32)
+        expires_at = (datetime.now(UTC) + expires_in).isoformat() if expires_in is not None else None
         with self._connect() as db:
-            db.execute("INSERT INTO api_tokens VALUES (?, ?, ?)", (token_digest(token), name, _now()))
+            db.execute(
+                "INSERT INTO api_tokens (token_sha256, operator, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                (token_digest(token), name, _now(), expires_at),
+            )
         return token
 
     def by_token(self, token: str) -> Principal | None:
-        """The account an API token belongs to."""
+        """The enabled account an unexpired, unrevoked API token belongs to."""
         query = (
-            "SELECT o.name, o.role FROM api_tokens t JOIN operators o ON o.name = t.operator WHERE t.token_sha256 = ?"
+            "SELECT o.name, o.role FROM api_tokens t JOIN operators o ON o.name = t.operator"
+            " WHERE t.token_sha256 = ? AND o.disabled = 0 AND (t.expires_at IS NULL OR t.expires_at > ?)"
         )
-        row = self._row(query, token_digest(token))
+        row = self._row(query, token_digest(token), _now())
         return Principal(row[0], row[1], "token") if row else None
 
-    def _row(self, query: str, value: str) -> tuple[str, ...] | None:
+    def is_enabled(self, name: str) -> bool:
+        """True while the account exists and is not disabled (a live session ends when this turns false)."""
+        return self._row("SELECT name FROM operators WHERE name = ? AND disabled = 0", name) is not None
+
+    def remove(self, name: str) -> None:
+        """Delete an account and every token of it."""
+        self._require(name)
+        with self._connect() as db:
+            db.execute("DELETE FROM api_tokens WHERE operator = ?", (name,))
+            db.execute("DELETE FROM operators WHERE name = ?", (name,))
+
+    def set_disabled(self, name: str, disabled: bool) -> None:
+        """Disable an account (no login, its tokens refused) or enable it again."""
+        self._require(name)
+        with self._connect() as db:
+            db.execute("UPDATE operators SET disabled = ? WHERE name = ?", (int(disabled), name))
+
+    def set_password(self, name: str, password: str) -> None:
+        """Replace an account's password."""
+        self._require(name)
+        _check_password_length(password)
+        with self._connect() as db:
+            db.execute("UPDATE operators SET password_hash = ? WHERE name = ?", (hash_password(password), name))
+
+    def revoke_tokens(self, name: str, token: str | None = None) -> int:
+        """Revoke one token of ``name`` (``token``) or all of them; how many were revoked."""
+        self._require(name)
+        with self._connect() as db:
+            if token is None:
+                return db.execute("DELETE FROM api_tokens WHERE operator = ?", (name,)).rowcount
+            query = "DELETE FROM api_tokens WHERE operator = ? AND token_sha256 = ?"
+            return db.execute(query, (name, token_digest(token))).rowcount
+
+    def _require(self, name: str) -> None:
+        if self._row("SELECT name FROM operators WHERE name = ?", name) is None:
+            raise OperatorError(f"no operator {name!r}: add it first with `lockers operators add {name}`")
+
+    def _row(self, query: str, *values: str) -> tuple[str, ...] | None:
         if not self.path.exists():
             return None
         with self._connect() as db:
-            row = db.execute(query, (value,)).fetchone()
+            row = db.execute(query, values).fetchone()
         return tuple(str(v) for v in row) if row else None
+
+
+def _check_password_length(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise OperatorError(f"the password must have at least {MIN_PASSWORD} characters")
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    for table, column, declaration in _ADDED_COLUMNS:
+        present = {str(row[1]) for row in connection.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
 @cache

@@ -6,8 +6,9 @@ owner's request made to an operator.
 
 A wrong PIN is always ``403 PIN not accepted``; a kiosk cooling down after wrong PINs is ``429`` with
 ``Retry-After``; a site that opens by face only answers ``403`` and checks nothing; the right PIN of a
-compartment waiting for an operator (an overstay, a lockout) is ``409``. The kiosk a PIN
-is counted against is the caller's address (every browser of a ``--simulate`` bank is its own kiosk).
+compartment waiting for an operator (an overstay, a lockout) is ``409``. A wrong PIN counts against the
+caller's credential (``Access.pin_key``: the kiosk's token or cookie, an operator's name), and against the
+caller's address only when it brings none (``--simulate``), never against a forwarded header a client wrote.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def pin_router(ctx: ApiContext, desk: PinDesk) -> APIRouter:
     @router.post("/retrieve/pin", dependencies=[Depends(access.depositor)])
     async def retrieve_by_pin(body: PinBody, request: Request) -> dict[str, Any]:
         with _pin_errors(counted):
-            entry = await desk.enter(body.pin, _kiosk(request))
+            entry = await desk.enter(body.pin, access.pin_key(request))
         return {
             "compartment_id": entry.compartment_id,
             "correlation_id": entry.correlation_id,
@@ -60,7 +61,7 @@ def pin_router(ctx: ApiContext, desk: PinDesk) -> APIRouter:
     @router.post("/erasure/pin", dependencies=[Depends(access.depositor)])
     async def erase_by_pin(body: PinBody, request: Request) -> dict[str, Any]:
         with _pin_errors(counted):
-            cid = await desk.erase(body.pin, _kiosk(request))
+            cid = await desk.erase(body.pin, access.pin_key(request))
         return {"compartment_id": cid, "face_erased": True}
 
     @router.post("/operator/compartments/{compartment_id}/erase-face")
@@ -69,10 +70,6 @@ def pin_router(ctx: ApiContext, desk: PinDesk) -> APIRouter:
         return ctx.views.compartment(compartment_id)
 
     return router
-
-
-def _kiosk(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @contextmanager

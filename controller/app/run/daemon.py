@@ -269,6 +269,8 @@ class Daemon:
                 log_config=None,
                 access_log=False,
                 lifespan="off",
+                # The app reads X-Forwarded-For itself, from [api] trusted_proxies only (uvicorn trusts loopback).
+                proxy_headers=False,
             )
         )
         self._install_signal_handlers()

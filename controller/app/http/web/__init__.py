@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from controller.app.config.loader import Config, assets_root
 from controller.app.http.access import Access, AccessSettings
+from controller.app.http.clients import parse_networks
 from controller.app.http.operators import OperatorDirectory
 from controller.app.http.web.feed import KioskFeed
 from controller.app.http.web.pages import KioskSettings
@@ -34,6 +35,7 @@ def web_options(config: Config, simulate: bool, feed: KioskFeed) -> WebOptions:
         cookie_secure=api.cookie_secure,
         session_ttl_s=api.session_hours * 3600.0,
         metrics_public=api.metrics_public,
+        trusted_proxies=parse_networks(api.trusted_proxies),
     )
     access = Access(OperatorDirectory(config.data_dir / "operators.db"), settings)
     kiosk = KioskSettings(simulate=simulate, samples_root=assets_root() if simulate else None)

@@ -42,8 +42,9 @@ def console_router(access: Access, bank: LockerBank, views: BankViews) -> APIRou
     router = APIRouter(prefix="/operator")
 
     @router.post("/login")
-    async def login(body: Login, response: Response) -> dict[str, str]:
-        session_id, session = await asyncio.to_thread(access.login, body.name, body.password)
+    async def login(body: Login, request: Request, response: Response) -> dict[str, str]:
+        client = access.client(request)
+        session_id, session = await asyncio.to_thread(access.login, body.name, body.password, client)
         response.set_cookie(
             SESSION_COOKIE,
             session_id,
