@@ -96,7 +96,7 @@ def camera_spec(scenario: Scenario, step: Step) -> CameraSpec | None:
     numbers = {key: camera[key] for key in ("from_s", "to_s", "fps") if key in camera}
     for key, value in numbers.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _fail(step, f"camera: {key} must be a number of seconds, got {value!r}")
+            raise _fail(step, f"camera: {key} must be a number, got {value!r}")
     from_s, to_s = float(numbers.get("from_s", 0.0)), float(numbers.get("to_s", float("inf")))
     if from_s < 0 or to_s <= from_s:
         raise _fail(step, f"camera: expected 0 <= from_s < to_s, got from_s {from_s} and to_s {to_s}")
