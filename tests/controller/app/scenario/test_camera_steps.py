@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from controller.app.scenario.file import camera_spec
-from controller.app.scenario.runner import ScenarioError, load_scenario
+from controller.app.scenario.runner import ScenarioError, ScenarioRun, load_scenario
 
 
 def write(tmp_path: Path, steps: str) -> Path:
@@ -23,8 +23,8 @@ def clip(tmp_path: Path) -> Path:
     """A short video next to the scenario file (two seconds of grey at 10 fps)."""
     path = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (64, 48))
-    for _ in range(20):
-        writer.write(np.full((48, 64, 3), 128, np.uint8))
+    for i in range(20):
+        writer.write(np.full((48, 64, 3), 10 * i, np.uint8))  # frame i is grey 10 * i
     writer.release()
     return path
 
@@ -69,3 +69,15 @@ def test_image_lists_are_unchanged(tmp_path: Path) -> None:
     scenario = load_scenario(write(tmp_path, "  - show: [a.jpg]\n"))
     assert camera_spec(scenario, scenario.steps[0]) is None
     assert scenario.steps[0].arg == ["a.jpg"]
+
+
+def test_runner_plays_the_segment_at_its_pace(tmp_path: Path, clip: Path) -> None:
+    scenario = load_scenario(write(tmp_path, "  - show: {camera: {file: clip.avi, from_s: 0.5, to_s: 1.5, fps: 5}}\n"))
+
+    def no_station(*_: object) -> object:
+        raise AssertionError("reading frames needs no station")
+
+    run = ScenarioRun(scenario, tmp_path, no_station)  # type: ignore[arg-type]
+    frames = run._frames(scenario.steps[0])
+    assert [round(gap, 3) for gap, _ in frames] == [0.2] * 5  # 5 fps on the scenario's clock
+    assert [round(float(image.mean()), -1) for _, image in frames] == [50, 70, 90, 110, 130]  # frames 5, 7, ... 13
