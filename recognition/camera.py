@@ -102,7 +102,7 @@ class FolderFrameSource:
     """Images of a folder in sorted name order, for simulations; ``loop`` replays them forever."""
 
     def __init__(self, folder: Path | str, loop: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
-        self._paths = _list_images(Path(folder))
+        self._paths = list_images(Path(folder))
         self._loop = loop
         self._clock = clock
         self._count = 0
@@ -122,7 +122,8 @@ class FolderFrameSource:
         self._closed = True
 
 
-def _list_images(folder: Path) -> list[Path]:
+def list_images(folder: Path) -> list[Path]:
+    """The images of a folder in sorted name order (a clear error where there are none)."""
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
     if not paths:
         raise CameraError(f"{folder}: not a folder with images ({', '.join(sorted(IMAGE_SUFFIXES))})")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import cv2
 
-from recognition.camera import CameraError, _list_images, bgr_to_rgb
+from recognition.camera import CameraError, bgr_to_rgb, list_images
 from recognition.pipeline.images import load_image
 from recognition.types import Image
 
@@ -63,7 +63,7 @@ def _sample(stream: Iterator[tuple[float, Image]], from_s: float, to_s: float, f
 
 def _folder_frames(folder: Path, fps: float | None) -> Iterator[tuple[float, Image]]:
     rate = fps or FOLDER_FPS
-    for i, path in enumerate(_list_images(folder)):
+    for i, path in enumerate(list_images(folder)):
         yield i / rate, load_image(path)
 
 
