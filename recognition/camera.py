@@ -65,6 +65,10 @@ class Capture(Protocol):
         """Set a capture property."""
         ...
 
+    def get(self, prop: int) -> float:
+        """Read a capture property (a video file's frame time, ``CAP_PROP_POS_MSEC``)."""
+        ...
+
     def release(self) -> None:
         """Close the capture."""
         ...
@@ -98,7 +102,7 @@ class FolderFrameSource:
     """Images of a folder in sorted name order, for simulations; ``loop`` replays them forever."""
 
     def __init__(self, folder: Path | str, loop: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
-        self._paths = _list_images(Path(folder))
+        self._paths = list_images(Path(folder))
         self._loop = loop
         self._clock = clock
         self._count = 0
@@ -118,7 +122,8 @@ class FolderFrameSource:
         self._closed = True
 
 
-def _list_images(folder: Path) -> list[Path]:
+def list_images(folder: Path) -> list[Path]:
+    """The images of a folder in sorted name order (a clear error where there are none)."""
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
     if not paths:
         raise CameraError(f"{folder}: not a folder with images ({', '.join(sorted(IMAGE_SUFFIXES))})")
@@ -129,7 +134,8 @@ class OpenCvFrameSource:
     """A camera (device index), a stream (RTSP/HTTP URL) or a video file, read with OpenCV.
 
     Live sources reconnect on loss with backoff until closed; a video file ends (or, with ``loop``,
-    starts again).
+    starts again). A ``paced`` video file is played as a camera: each frame is handed over at its own
+    time in the file (a variable frame rate keeps its rhythm), not as fast as it decodes.
     """
 
     def __init__(
@@ -139,6 +145,7 @@ class OpenCvFrameSource:
         backoff: Backoff = Backoff(),
         opener: Callable[[int | str], Capture] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        paced: bool = False,
     ) -> None:
         self.spec = _parse_spec(spec)
         self.live = not isinstance(self.spec, str) or self.spec.startswith(LIVE_SCHEMES)
@@ -152,6 +159,9 @@ class OpenCvFrameSource:
         self._capture: Capture | None = None
         self._delays: Iterator[float] | None = None
         self._count = 0
+        self._paced = paced and not self.live
+        self._pass_origin: float | None = None  # clock time at which the current pass of the file started
+        self._frame_interval = 0.1  # the file's nominal frame time, read at its first frame
         self.reconnects = 0
 
     def read(self) -> Frame | None:
@@ -160,6 +170,8 @@ class OpenCvFrameSource:
             image = self._grab()
             if image is not None:
                 self._delays = None
+                if self._paced:
+                    self._wait_for_frame_time()
                 frame = Frame(bgr_to_rgb(image), self._count, self._clock())
                 self._count += 1
                 return frame
@@ -167,6 +179,18 @@ class OpenCvFrameSource:
                 return None
             self._reopen()
         return None
+
+    def _wait_for_frame_time(self) -> None:
+        """Sleep until the frame's time in the file, counted from the start of this pass (``close`` ends it)."""
+        assert self._capture is not None
+        at_s = max(0.0, self._capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)
+        if self._pass_origin is None:
+            rate = self._capture.get(cv2.CAP_PROP_FPS)
+            self._frame_interval = 1.0 / rate if rate > 0 else self._frame_interval
+            self._pass_origin = self._clock() - at_s
+        delay = self._pass_origin + at_s - self._clock()
+        if delay > 0:
+            self._closed.wait(delay)
 
     def close(self) -> None:
         """Release the capture; a reconnection wait ends at once."""
@@ -184,6 +208,10 @@ class OpenCvFrameSource:
     def _reopen(self) -> None:
         """Drop the capture; live sources wait out the next backoff delay (failures in a row grow it)."""
         self._release()
+        if self._paced and self._pass_origin is not None:
+            # The next pass starts one nominal frame after the last frame of this one, as a camera would.
+            self._pass_origin = None
+            self._closed.wait(self._frame_interval)
         if self.live:
             self._delays = self._delays or self._backoff.delays()
             if not self._closed.wait(next(self._delays)):

@@ -234,6 +234,16 @@ def _erasure(outcome: Outcome) -> None:
     assert outcome.vault_refs == set() and outcome.pin_refs == set()
 
 
+def _video_owner(outcome: Outcome) -> None:
+    # Real recordings played as the camera: the stranger's frames started nothing; the owner's opened door 1 once.
+    assert len(outcome.of_type(ev.VerificationStarted)) == 1
+    assert [cid for cid, _ in confirmations(outcome)] == ["1"]
+    assert all(d <= THRESHOLD for _, d in confirmations(outcome))
+    assert not outcome.of_type(ev.IdentityRejected) and not outcome.of_type(ev.AlarmRaised)
+    assert outcome.run.unlock_calls == [1, 1]  # the deposit and the owner's retrieval
+    assert outcome.vault_refs == set()
+
+
 CHECKS: dict[str, Callable[[Outcome], None]] = {
     "demo": _demo,
     "stranger": _stranger,
@@ -254,6 +264,8 @@ CHECKS: dict[str, Callable[[Outcome], None]] = {
     "pin_lockout": _pin_lockout,
     "overstay": _overstay,
     "erasure": _erasure,
+    "video_owner": _video_owner,
+    "video_other_recording": _video_owner,
 }
 
 

@@ -97,6 +97,22 @@ def test_video_file_loops(video: Path) -> None:
     assert source.read() is None
 
 
+def test_paced_video_plays_at_its_own_rate_and_loops(video: Path) -> None:
+    source = OpenCvFrameSource(str(video), loop=True, paced=True)  # 5 frames at 10 fps
+    started = time.monotonic()
+    assert [round(v, -1) for v in blues(source, 7)] == [40, 80, 120, 160, 200, 40, 80]
+    elapsed = time.monotonic() - started
+    assert 0.55 <= elapsed < 2.0  # 0.4 s for the first pass, one frame's gap, then 0.1 s into the second
+
+
+def test_real_recording_is_paced_as_a_camera(assets: Path) -> None:
+    source = OpenCvFrameSource(str(assets / "data" / "video" / "live_grid_1.mpg"), paced=True)  # 25 fps
+    frames = [source.read() for _ in range(13)]
+    times = [f.captured_at for f in frames if f is not None]
+    assert len(times) == 13 and 0.45 <= times[-1] - times[0] < 1.0  # 12 frame gaps of 40 ms
+    source.close()
+
+
 def test_missing_video_file(tmp_path: Path) -> None:
     with pytest.raises(CameraError, match="no such video file"):
         OpenCvFrameSource(str(tmp_path / "nope.mp4"))
@@ -136,6 +152,9 @@ class FlakyCapture:
 
     def set(self, prop: int, value: float) -> bool:
         return True
+
+    def get(self, prop: int) -> float:
+        return 0.0
 
     def release(self) -> None:
         self.released = True

@@ -114,7 +114,7 @@ def open_camera(spec: str, simulate: bool) -> tuple[FrameSource, Callable[[bytes
     if spec:
         if Path(spec).is_dir():
             return FolderFrameSource(spec, loop=simulate), None
-        return OpenCvFrameSource(spec, loop=simulate), None
+        return OpenCvFrameSource(spec, loop=simulate, paced=True), None  # a file plays at its own rate
     if not simulate:
         raise ConfigError("no camera: set [camera] source (device index, rtsp:// URL, video file or image folder)")
     from recognition.pipeline.images import decode_image_bytes

@@ -3,6 +3,10 @@
 Each step is one thing that happens in front of the bank (a deposit, a face, a door, time passing,
 an operator, the lock board going away, the controller restarting) or an expectation about what the
 previous steps caused. Image paths are relative to the scenario file.
+
+``deposit`` and ``show`` take either a list of images or a recording played as the camera:
+``{camera: {file: clip.mp4, from_s: 0, to_s: 3, fps: 10}}`` (a video file or a folder of frames; ``from_s``
+and ``to_s`` in seconds of the recording, default its whole length; ``fps`` default the file's own rate).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from controller.domain.errors import LockerError
 from controller.domain.events import AlarmReason
 from controller.domain.states import CompartmentState
 
+CAMERA_KEYS = ("file", "from_s", "to_s", "fps")
 STEP_KINDS = ("deposit", "show", "expect", "door", "wait", "operator", "plc", "restart", "pin", "erase")
 DOOR_ACTIONS = ("open", "close", "force", "jam", "unjam")
 STATE_NAMES = tuple(state.value for state in CompartmentState)
@@ -56,6 +61,50 @@ class Scenario:
         if not path.is_file():
             raise _fail(step, f"image {name} not found at {path}")
         return path
+
+    def recording(self, name: Any, step: Step) -> Path:
+        """A recording (video file or folder of frames), resolved like an image path."""
+        if not isinstance(name, str) or not name:
+            raise _fail(step, f"camera: file must be a path, got {name!r}")
+        path = (self.path.parent / name.replace("${LOCKERS_ASSETS}", str(assets_root()))).resolve()
+        if not path.exists():
+            raise _fail(step, f"camera: recording {name} not found at {path}")
+        return path
+
+
+@dataclass(frozen=True, slots=True)
+class CameraSpec:
+    """A stretch of a recording played as the camera (``deposit: {camera: ...}``, ``show: {camera: ...}``)."""
+
+    path: Path
+    from_s: float
+    to_s: float
+    fps: float | None
+
+
+def camera_spec(scenario: Scenario, step: Step) -> CameraSpec | None:
+    """The step's recording, or None where the step lists images; errors name the step."""
+    arg = step.arg
+    if not isinstance(arg, dict):
+        return None
+    if set(arg) != {"camera"} or not isinstance(arg["camera"], dict):
+        raise _fail(step, "expected a list of image paths or {camera: {file: ..., from_s: S, to_s: S, fps: N}}")
+    camera = arg["camera"]
+    unknown = sorted(set(camera) - set(CAMERA_KEYS))
+    if unknown:
+        raise _fail(step, f"camera: unknown keys {', '.join(map(str, unknown))} (known: {', '.join(CAMERA_KEYS)})")
+    numbers = {key: camera[key] for key in ("from_s", "to_s", "fps") if key in camera}
+    for key, value in numbers.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _fail(step, f"camera: {key} must be a number, got {value!r}")
+    from_s, to_s = float(numbers.get("from_s", 0.0)), float(numbers.get("to_s", float("inf")))
+    if from_s < 0 or to_s <= from_s:
+        raise _fail(step, f"camera: expected 0 <= from_s < to_s, got from_s {from_s} and to_s {to_s}")
+    fps = numbers.get("fps")
+    if fps is not None and fps <= 0:
+        raise _fail(step, f"camera: fps must be > 0, got {fps}")
+    path = scenario.recording(camera.get("file"), step)
+    return CameraSpec(path, from_s, to_s, None if fps is None else float(fps))
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -102,6 +151,11 @@ def _is_int(value: Any) -> bool:
 def _compartment(scenario: Scenario, step: Step, value: Any, what: str = "compartment") -> None:
     if not _is_int(value) or not 1 <= value <= scenario.compartments:
         raise _fail(step, f"{what} must be a compartment number from 1 to {scenario.compartments}, got {value!r}")
+
+
+def _frames(scenario: Scenario, step: Step) -> None:
+    if camera_spec(scenario, step) is None:
+        _images_list(scenario, step)
 
 
 def _images_list(scenario: Scenario, step: Step) -> None:
@@ -200,8 +254,8 @@ def _erase(scenario: Scenario, step: Step) -> None:
 
 
 _VALIDATORS: dict[str, Callable[[Scenario, Step], None]] = {
-    "deposit": _images_list,
-    "show": _images_list,
+    "deposit": _frames,
+    "show": _frames,
     "expect": _expect_mapping,
     "door": _door,
     "wait": _wait,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from controller.app.bootstrap import event_decoder
 from controller.app.config.loader import Config, deep_merge, load_config, read_file
-from controller.app.scenario.file import Scenario, ScenarioError, Step, load_scenario
+from controller.app.scenario.file import Scenario, ScenarioError, Step, camera_spec, load_scenario
 from controller.app.scenario.lifecycle import LifecycleSteps
 from controller.app.stack import Overrides, Stack, build_bank, open_vault, simulated_door, start_simulator
 from controller.domain.errors import LockerError
@@ -26,6 +26,7 @@ from controller.service.bank import EnrolWith
 if TYPE_CHECKING:
     from plc.simulator import LockBoardSimulator
     from recognition.runtime.station import FaceStation, StoredEnrolment
+    from recognition.types import Image
     from storage.templates import SqliteTemplateStore
 
 __all__ = ["Scenario", "ScenarioError", "ScenarioRun", "Step", "StepResult", "load_scenario", "summary"]
@@ -212,14 +213,25 @@ class ScenarioRun(LifecycleSteps):
         handler: Callable[[Step], Awaitable[str]] = getattr(self, f"_step_{step.kind}")
         return await handler(step)
 
-    async def _step_deposit(self, step: Step) -> str:
+    def _frames(self, step: Step) -> list[tuple[float, Image]]:
+        """The step's frames, each with the seconds that pass on the clock before it arrives."""
         from recognition.pipeline.images import load_image
+        from recognition.recording import read_segment
 
-        images = [load_image(self.scenario.image(name, step)) for name in step.arg]
+        spec = camera_spec(self.scenario, step)
+        if spec is None:
+            return [(FRAME_INTERVAL_S, load_image(self.scenario.image(name, step))) for name in step.arg]
+        frames = read_segment(spec.path, spec.from_s, spec.to_s, spec.fps)
+        first = FRAME_INTERVAL_S if spec.fps is None else 1.0 / spec.fps
+        gaps = [first] + [b.at_s - a.at_s for a, b in zip(frames, frames[1:], strict=False)]
+        return [(gap, frame.image) for gap, frame in zip(gaps, frames, strict=True)]
+
+    async def _step_deposit(self, step: Step) -> str:
+        frames = await asyncio.to_thread(self._frames, step)
 
         async def enrol() -> StoredEnrolment:
-            enrolment = await asyncio.to_thread(self.station.enrol, images)
-            self.clock.advance(FRAME_INTERVAL_S * len(images))
+            enrolment = await asyncio.to_thread(self.station.enrol, [image for _, image in frames])
+            self.clock.advance(sum(gap for gap, _ in frames))
             return enrolment
 
         try:
@@ -231,18 +243,19 @@ class ScenarioRun(LifecycleSteps):
         return f"deposit assigned compartment {receipt.compartment_id}"
 
     async def _step_show(self, step: Step) -> str:
-        from recognition.pipeline.images import load_image
-
-        matched = []
-        for name in step.arg:
-            image = load_image(self.scenario.image(name, step))
-            self.clock.advance(FRAME_INTERVAL_S)
+        frames = await asyncio.to_thread(self._frames, step)
+        matched, faceless = [], 0
+        for gap, image in frames:
+            self.clock.advance(gap)
             now_s = self.clock.now().timestamp()
             match = await asyncio.to_thread(self.station.match, image, now_s)
-            if match is not None:
-                matched.append(f"{match.compartment_id or '-'}@{match.evidence.distance:.3f}")
-                await self.stack.bank.on_face(match, now_s)
-        return f"{len(step.arg)} frames shown; matches: {', '.join(matched) or 'none'}"
+            if match is None:
+                faceless += 1
+                continue
+            matched.append(f"{match.compartment_id or '-'}@{match.evidence.distance:.3f}")
+            await self.stack.bank.on_face(match, now_s)
+        shown = f"{len(frames)} frames shown ({faceless} without a usable face or template)"
+        return f"{shown}; matches: {', '.join(matched) or 'none'}"
 
     async def _step_door(self, step: Step) -> str:
         simulator = self.stack.simulator
