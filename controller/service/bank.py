@@ -220,8 +220,9 @@ class LockerBank:
         compartment = self._service.compartments.get(match.compartment_id or "")
         if compartment is not None and compartment.state != S.OCCUPIED:
             self.grace.forget(compartment.compartment_id)
-        elif compartment is not None and self.grace.holds(compartment.compartment_id, now_s, self.now()):
-            return  # the depositor is still in view: not a returning owner
+        elif compartment is not None and not match.evidence.presentation_attack():
+            if self.grace.holds(compartment.compartment_id, now_s, self.now()):
+                return  # the depositor is still in view: not a returning owner (an attack still counts)
         for command in self.bridge.commands_for(match, compartment, now_s):
             if not await self._try(command):
                 break
