@@ -18,7 +18,7 @@ import structlog
 
 from controller.domain import commands as c
 from controller.domain import events as ev
-from controller.domain.compartment import Policy
+from controller.domain.compartment import Compartment, Policy
 from controller.domain.effects import DestroyTemplate, effects_of
 from controller.domain.errors import BoardUnreachable, LockerError, StoreUnavailable, TransitionRejected
 from controller.domain.events import Purpose
@@ -218,14 +218,19 @@ class LockerBank:
     async def on_face(self, match: FaceMatch, now_s: float) -> None:
         """Recognition evidence for one frame: start, confirm or reject a verification."""
         compartment = self._service.compartments.get(match.compartment_id or "")
-        if compartment is not None and compartment.state != S.OCCUPIED:
-            self.grace.forget(compartment.compartment_id)
-        elif compartment is not None and not match.evidence.presentation_attack():
-            if self.grace.holds(compartment.compartment_id, now_s, self.now()):
-                return  # the depositor is still in view: not a returning owner (an attack still counts)
+        if compartment is not None and self._depositor_in_view(match, compartment, now_s):
+            return  # not a returning owner (docs/deposit-lifecycle.md)
         for command in self.bridge.commands_for(match, compartment, now_s):
             if not await self._try(command):
                 break
+
+    def _depositor_in_view(self, match: FaceMatch, compartment: Compartment, now_s: float) -> bool:
+        """Whether this face is the depositor still in view; an attack always counts, held or not."""
+        cid = compartment.compartment_id
+        if compartment.state != S.OCCUPIED:
+            self.grace.forget(cid)
+            return False
+        return not match.evidence.presentation_attack() and self.grace.holds(cid, now_s, self.now())
 
     # -------------------------------------------------------------- sensors
     async def on_sensor(self, observation: SensorObservation) -> None:
