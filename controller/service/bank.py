@@ -18,9 +18,10 @@ import structlog
 
 from controller.domain import commands as c
 from controller.domain import events as ev
-from controller.domain.compartment import Policy
+from controller.domain.compartment import Compartment, Policy
 from controller.domain.effects import DestroyTemplate, effects_of
 from controller.domain.errors import BoardUnreachable, LockerError, StoreUnavailable, TransitionRejected
+from controller.domain.events import Purpose
 from controller.domain.evidence import EnrolmentLiveness
 from controller.domain.lifecycle import Retrieval
 from controller.domain.states import CompartmentState as S
@@ -38,6 +39,7 @@ from controller.ports import (
 )
 from controller.service.bridge import RecognitionBridge
 from controller.service.compartments import CommitListener, CompartmentService
+from controller.service.grace import DepositorGrace
 from controller.service.scheduler import TimeoutScheduler
 
 log = structlog.get_logger("lockers.bank")
@@ -95,6 +97,7 @@ class LockerBank:
         self.gallery = gallery
         self.scheduler = scheduler
         self.bridge = bridge
+        self.grace = DepositorGrace(bridge.settings.depositor_away_s)
         self.new_id = new_id
         self.unreachable: set[str] = set()  # compartments whose lock board does not answer now
         service.subscribe(scheduler.on_committed)
@@ -215,9 +218,19 @@ class LockerBank:
     async def on_face(self, match: FaceMatch, now_s: float) -> None:
         """Recognition evidence for one frame: start, confirm or reject a verification."""
         compartment = self._service.compartments.get(match.compartment_id or "")
+        if compartment is not None and self._depositor_in_view(match, compartment, now_s):
+            return  # not a returning owner (docs/deposit-lifecycle.md)
         for command in self.bridge.commands_for(match, compartment, now_s):
             if not await self._try(command):
                 break
+
+    def _depositor_in_view(self, match: FaceMatch, compartment: Compartment, now_s: float) -> bool:
+        """Whether this face is the depositor still in view; an attack always counts, held or not."""
+        cid = compartment.compartment_id
+        if compartment.state != S.OCCUPIED:
+            self.grace.forget(cid)
+            return False
+        return not match.evidence.presentation_attack() and self.grace.holds(cid, now_s, self.now())
 
     # -------------------------------------------------------------- sensors
     async def on_sensor(self, observation: SensorObservation) -> None:
@@ -225,7 +238,7 @@ class LockerBank:
         if isinstance(observation, DoorChanged):
             cid = str(observation.compartment)
             if cid in self._service.compartments:
-                await self._try(c.ObserveDoor(compartment_id=cid, is_open=observation.is_open))
+                await self._observe_door(cid, observation.is_open)
         elif isinstance(observation, BoardFaulted):
             for number in observation.compartments:
                 self.unreachable.add(str(number))
@@ -233,6 +246,14 @@ class LockerBank:
                 await self._try(c.ReportBoardFault(compartment_id=str(number), detail=detail))
         elif isinstance(observation, BoardRecovered):
             await self._board_recovered(observation)
+
+    async def _observe_door(self, cid: str, is_open: bool) -> None:
+        """A door change; a deposit it completes holds its depositor's face off the door (``grace``)."""
+        compartment = self._service.compartments[cid]
+        depositing = compartment.state == S.OPEN and compartment.purpose == Purpose.DEPOSIT
+        await self._try(c.ObserveDoor(compartment_id=cid, is_open=is_open))
+        if depositing and self._service.compartments[cid].state == S.OCCUPIED:
+            self.grace.deposited(cid, self.now())
 
     async def _board_recovered(self, observation: BoardRecovered) -> None:
         """Each door that reads what the log expects ends its board-fault alarm; a disagreement stays one."""

@@ -25,9 +25,10 @@ LIVENESS_FAILED = "liveness_failed"
 
 @dataclass(frozen=True, slots=True)
 class BridgeSettings:
-    """How long a rejected face waits before a new attempt starts."""
+    """How long a rejected face waits before a new attempt starts; how long a depositor must leave the view."""
 
     retry_after_s: float = 2.0
+    depositor_away_s: float = 5.0
 
 
 class RecognitionBridge:

@@ -55,6 +55,15 @@ class AgreementPolicy:
     near_miss: float = 0.1
     liveness_required: bool = False
 
+    def vote_of(self, result: SearchResult) -> str | None:
+        """The compartment one frame's search is sure of: within the threshold, beating the runner-up by the margin."""
+        best, runner_up = result.best, result.runner_up
+        if best is None or best.distance > self.threshold:
+            return None
+        if runner_up is not None and runner_up.distance - best.distance < self.margin:
+            return None
+        return best.compartment_id
+
     def same_person(self, distance: float) -> bool:
         """The one-frame, one-template verdict (``faces compare``, ``eval``): within the threshold."""
         return distance <= self.threshold
@@ -91,12 +100,7 @@ class FrameAgreement:
 
     def vote_of(self, result: SearchResult) -> str | None:
         """The compartment this frame alone votes for, if it is sure enough."""
-        best, runner_up = result.best, result.runner_up
-        if best is None or best.distance > self.policy.threshold:
-            return None
-        if runner_up is not None and runner_up.distance - best.distance < self.policy.margin:
-            return None
-        return best.compartment_id
+        return self.policy.vote_of(result)
 
     def observe_miss(self, now: float) -> None:
         """Record a frame with no usable face: it counts towards n but votes for nobody."""

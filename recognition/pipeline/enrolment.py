@@ -149,12 +149,16 @@ class AlreadyEnrolled(EnrolmentError):
 
 
 def refuse_if_enrolled(template: FloatArray, gallery: Gallery, policy: AgreementPolicy) -> None:
-    """Refuse a deposit whose face is within the near-miss band of an occupied compartment's template."""
-    best = gallery.search(template).best
-    band = policy.threshold * (1.0 + policy.near_miss)  # as near as the rule counts an attempt on that door
-    if best is not None and best.subject_id != COHORT_SUBJECT and best.distance <= band:
-        raise AlreadyEnrolled(
-            f"this face already owns compartment {best.compartment_id} (distance {best.distance:.3f}): "
-            "retrieve that item first, or ask an operator",
-            (),
-        )
+    """Refuse a deposit only when the accept rule (threshold and margin) says the face owns a compartment.
+
+    The near-miss band is for counting attempts on a door, not for calling two people one: a look-alike
+    in it may deposit. The message names no compartment, so it never tells a caller which door a face uses.
+    """
+    result = gallery.search(template)
+    best = result.best
+    if best is None or best.subject_id == COHORT_SUBJECT or policy.vote_of(result) is None:
+        return
+    raise AlreadyEnrolled(
+        f"this face already has a deposit here (distance {best.distance:.3f}): retrieve it first, or ask an operator",
+        (),
+    )

@@ -37,7 +37,7 @@ def _frames(kind: Path) -> list[Path]:
 def _scenario(tmp_path: Path, assets: Path, attempts: list[list[Path]]) -> Path:
     deposit = [str(assets / POWELL.format(n)) for n in (1, 2, 3)]
     steps: list[object] = [{"deposit": deposit}, {"door": {"compartment": 1, "action": "open"}},
-                           {"door": {"compartment": 1, "action": "close"}}]  # fmt: skip
+                           {"door": {"compartment": 1, "action": "close"}}, {"wait": 5}]  # fmt: skip
     for frames in attempts:
         steps += [{"show": [str(f) for f in frames]}, {"expect": {"unlocked": []}}, {"wait": 2}]
     path = tmp_path / "attack.yaml"

@@ -76,6 +76,7 @@ def test_board_lost_mid_unlock_is_an_alarm_never_a_second_pulse(assets: Path, tm
         tmp_path,
         DEPOSIT_COLIN
         + f"""
+  - wait: 5
   - show: {lfw("Colin_Powell", 4)}
   - expect: {{unlocked: [], states: {{1: verifying}}}}
   - show: {lfw("Colin_Powell", 5)}

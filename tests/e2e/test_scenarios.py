@@ -51,6 +51,14 @@ def _retrieve(outcome: Outcome) -> None:
     assert outcome.vault_refs == set()
 
 
+def _depositor_stays(outcome: Outcome) -> None:
+    # Ten frames of the depositor right after the deposit started nothing; only the return did.
+    assert len(outcome.of_type(ev.VerificationStarted)) == 1
+    assert [cid for cid, _ in confirmations(outcome)] == ["1"]
+    assert outcome.run.unlock_calls == [1, 1]  # the deposit and the one retrieval
+    assert len(outcome.of_type(ev.ItemRetrieved)) == 1
+
+
 def _replay_attack(outcome: Outcome) -> None:
     rejected = outcome.of_type(ev.IdentityRejected)
     assert [e.reason for e in rejected] == ["liveness_failed: replay"] * 2
@@ -266,6 +274,7 @@ CHECKS: dict[str, Callable[[Outcome], None]] = {
     "erasure": _erasure,
     "video_owner": _video_owner,
     "video_other_recording": _video_owner,
+    "depositor_stays": _depositor_stays,
 }
 
 

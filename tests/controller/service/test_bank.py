@@ -22,6 +22,8 @@ from controller.service.scheduler import TimeoutScheduler
 from plc.fake import FakeLockDriver
 from storage.memory import InMemoryEventStore
 
+AWAY_S = BridgeSettings().depositor_away_s
+
 
 class FakeGallery:
     def __init__(self) -> None:
@@ -71,6 +73,7 @@ class World:
         receipt = await self.bank.deposit(subject, f"tpl-{subject}", "m@1")
         await self.door(receipt.compartment_id, True)
         await self.door(receipt.compartment_id, False)
+        self.clock.advance(AWAY_S)  # the depositor walks away; a face after this is a returning owner
         return receipt.compartment_id
 
     def face(
@@ -239,8 +242,13 @@ def test_a_board_fault_left_by_the_last_run_ends_at_boot_when_the_board_answers_
     run(second.bank.boot())
     assert [second.state(c) for c in "1234"] == ["occupied", "free", "alarm", "free"]
     assert second.gallery.members == {"1": "alice"}
-    mismatches = [s.event for s in second.store.read_all() if s.event.compartment_id == "3" and isinstance(
-        s.event, AlarmRaised) and "door is open but the log says closed" in s.event.detail]
+    mismatches = [
+        s.event
+        for s in second.store.read_all()
+        if s.event.compartment_id == "3"
+        and isinstance(s.event, AlarmRaised)
+        and "door is open but the log says closed" in s.event.detail
+    ]
     assert len(mismatches) == 1  # door 3 stays in alarm for an operator, with the reason recorded
 
 
@@ -359,5 +367,34 @@ def test_the_bridge_follows_recognitions_decision_not_its_own_count(world: World
         assert world.state("1") == "verifying"
         await world.bank.on_face(world.face("1", "alice", accepted=False, considered=2, rejected=True), 0.6)
         assert world.service.get("1").failed_attempts == 1
+
+    run(scenario())
+
+
+def test_the_depositor_still_in_view_is_not_handed_the_door_back(world: World) -> None:
+    async def scenario() -> None:
+        receipt = await world.bank.deposit("alice", "tpl-alice", "m@1")
+        await world.door(receipt.compartment_id, True)
+        await world.door(receipt.compartment_id, False)
+        for k in range(100):  # ten seconds in front of the camera after closing the door, recognised
+            await world.bank.on_face(world.face("1", "alice", accepted=True), 100.0 + k * 0.1)
+        assert (world.state("1"), world.locks.pulses, world.vault.destroyed) == ("occupied", [1], [])
+        await world.bank.on_face(world.face(None, None, accepted=False), 112.0)  # someone else, then back
+        await world.bank.on_face(world.face("1", "alice", accepted=False, considered=1), 100.0 + 9.9 + AWAY_S)
+        assert world.state("1") == "verifying"  # gone for the grace period: a returning owner
+
+    run(scenario())
+
+
+def test_an_owner_who_leaves_and_returns_later_starts_a_verification(world: World) -> None:
+    async def scenario() -> None:
+        receipt = await world.bank.deposit("alice", "tpl-alice", "m@1")
+        await world.door(receipt.compartment_id, True)
+        await world.door(receipt.compartment_id, False)
+        await world.bank.on_face(world.face("1", "alice", accepted=False, considered=1), 50.0)
+        assert world.state("1") == "occupied"  # just deposited
+        world.clock.advance(3600)
+        await world.bank.on_face(world.face("1", "alice", accepted=False, considered=1), 3650.0)
+        assert world.state("1") == "verifying"
 
     run(scenario())

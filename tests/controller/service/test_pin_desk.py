@@ -94,6 +94,7 @@ class Bank:
         receipt = await self.bank.enrol_and_deposit(EnrolWith(enrol))
         await self.door(receipt.compartment_id, True)
         await self.door(receipt.compartment_id, False)
+        self.clock.advance(BridgeSettings().depositor_away_s)  # the depositor walks away before coming back
         return receipt.compartment_id, receipt.pin
 
 

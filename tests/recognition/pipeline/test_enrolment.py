@@ -7,12 +7,16 @@ import pytest
 
 from controller.domain.errors import ConfigError
 from recognition.fakes import FAKE_CARD, FakeFacePipeline, analysis
+from recognition.gallery import Gallery
+from recognition.pipeline.agreement import AgreementPolicy
 from recognition.pipeline.enrolment import (
     INCONSISTENT,
+    AlreadyEnrolled,
     EnrolmentError,
     EnrolmentPolicy,
     build_template,
     normalised_mean,
+    refuse_if_enrolled,
 )
 from recognition.types import FrameAnalysis
 
@@ -73,3 +77,32 @@ def test_analysis_helper_reasons() -> None:
 def test_invalid_policy() -> None:
     with pytest.raises(ConfigError):
         EnrolmentPolicy(max_spread=0.0)
+
+
+def _gallery_with(*templates: tuple[str, list[float]]) -> Gallery:
+    gallery = Gallery(dimensions=3)
+    for compartment_id, vector in templates:
+        gallery.add(compartment_id, np.array(vector, dtype=np.float32), subject_id=f"s{compartment_id}")
+    return gallery
+
+
+RULE = AgreementPolicy(threshold=1.0, margin=0.05, near_miss=0.1)
+
+
+def test_a_face_the_accept_rule_calls_an_owner_cannot_deposit_and_is_not_told_the_door() -> None:
+    gallery = _gallery_with(("7", [0.0, 0.0, 0.0]))
+    with pytest.raises(AlreadyEnrolled) as refused:
+        refuse_if_enrolled(np.array([0.9, 0.0, 0.0], dtype=np.float32), gallery, RULE)
+    assert "already has a deposit here" in str(refused.value)
+    assert "compartment" not in str(refused.value) and "7" not in str(refused.value)
+
+
+def test_a_lookalike_in_the_near_miss_band_may_deposit() -> None:
+    gallery = _gallery_with(("7", [0.0, 0.0, 0.0]))
+    for distance in (1.05, 1.08, 1.10):  # the look-alikes: above the threshold, inside the band
+        refuse_if_enrolled(np.array([distance, 0.0, 0.0], dtype=np.float32), gallery, RULE)
+
+
+def test_a_face_between_two_owners_is_not_called_either_of_them() -> None:
+    gallery = _gallery_with(("1", [0.0, 0.0, 0.0]), ("2", [1.9, 0.0, 0.0]))
+    refuse_if_enrolled(np.array([0.94, 0.0, 0.0], dtype=np.float32), gallery, RULE)  # margin 0.02 < 0.05

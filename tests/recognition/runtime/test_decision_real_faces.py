@@ -103,7 +103,7 @@ def test_east_asian_lookalikes_do_not_open(station: FaceStation, photo: Photos, 
 
 
 def test_the_same_face_cannot_deposit_twice(station: FaceStation, photo: Photos) -> None:
-    with pytest.raises(AlreadyEnrolled, match="already owns compartment 2"):
+    with pytest.raises(AlreadyEnrolled, match="already has a deposit here"):
         station.enrol([load_image(photo("Junichiro_Koizumi", n)) for n in (8, 9, 10)])
 
 

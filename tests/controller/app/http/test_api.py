@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from controller.service.bridge import BridgeSettings
 from tests.support.bank import OPERATOR_TOKEN, RunningBank, start_bank, stop_bank
 from tests.support.cli import lockers
 from tests.support.waiting import wait_until
@@ -146,6 +147,7 @@ def test_deposit_then_retrieval_by_face(bank: RunningBank, assets: Path) -> None
         wait_until(lambda: compartment(client, cid)["door"] == "open", 20)  # the simulator pops the door
         client.post(f"/simulate/doors/{cid}", json={"action": "close"})
         wait_until(lambda: compartment(client, cid)["state"] == "occupied", 20)
+        time.sleep(BridgeSettings().depositor_away_s)  # the depositor walks away before coming back
 
         push_frames(
             client, [powell(assets, n) for n in range(10, 24)], lambda: compartment(client, cid)["state"] == "open"

@@ -115,6 +115,7 @@ steps:
   - deposit: [{images}]
   - door: {{compartment: 1, action: open}}
   - door: {{compartment: 1, action: close}}
+  - wait: 5
   - show: ["{COLIN % 4}", "{COLIN % 5}"]
   - expect: {{unlocked: [1], states: {{1: open}}}}
 """
@@ -122,7 +123,7 @@ steps:
     result = lockers("scenario", "run", str(write(tmp_path, text)), "--db", db, "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     document = json.loads(result.stdout)
-    _check_shape(document, steps=5, compartments=3)
+    _check_shape(document, steps=6, compartments=3)  # with the wait: the depositor walks away first
     assert document["ok"] is True and all(s["ok"] for s in document["steps"])
     assert "audit ok" in document["steps"][-1]["detail"]
     assert document["final"]["compartments"][0] == {"id": "1", "state": "open", "version": 8}
@@ -170,6 +171,7 @@ steps:
   - deposit: [{images}]
   - door: {{compartment: 1, action: open}}
   - door: {{compartment: 1, action: close}}
+  - wait: 5
   - show: ["{COLIN % 4}", "{COLIN % 5}", "{COLIN % 6}", "{COLIN % 7}"]
   - expect: {{unlocked: [1]}}
 """
