@@ -113,7 +113,8 @@ def test_turn_head_challenge_is_required_only_when_inconclusive() -> None:
     probes = [rng.normal(size=(48, 48)).astype(np.float32) for _ in range(3)]
 
     def cues(passive: float, yaws: tuple[float, ...]) -> list[FrameCue]:
-        return [FrameCue(passive, _head(yaw), probe) for yaw, probe in zip(yaws, probes, strict=False)]
+        pairs = zip(yaws, probes, strict=False)
+        return [FrameCue(passive, _head(yaw), probe, probe * 40 + 128) for yaw, probe in pairs]
 
     assert judge(cues(0.6, (0.0, 0.02)), policy, "m").reason == "challenge_turn_head"
     assert judge(cues(0.6, (0.0, 0.3, 0.6)), policy, "m").live
