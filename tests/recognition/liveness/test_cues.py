@@ -10,7 +10,7 @@ import pytest
 
 from controller.app.config.loader import load_config
 from controller.domain.errors import ConfigError
-from recognition.evaluation.attacks import GENERATORS, jpeg
+from recognition.evaluation.attacks import GENERATORS
 from recognition.liveness.cues import FrameCue, parallax, same_picture
 from recognition.liveness.monitor import LivenessMonitor
 from recognition.liveness.passive import MiniFasScorer
@@ -47,13 +47,9 @@ def test_distinct_photographs_of_the_owner_pass(
         assert _judge(monitor, pipeline, frames) == (True, None), numbers
 
 
-def test_one_picture_repeated_or_reencoded_is_a_replay(
-    assets: Path, monitor: LivenessMonitor, pipeline: MtcnnPipeline
-) -> None:
+def test_one_picture_repeated_is_a_replay(assets: Path, monitor: LivenessMonitor, pipeline: MtcnnPipeline) -> None:
     photo = load_image(assets / POWELL.format(4))
     assert _judge(monitor, pipeline, [photo] * 6) == (False, "replay")
-    copies = [photo, jpeg(photo, 30), np.ascontiguousarray(photo[:, ::-1]), jpeg(photo[::2, ::2].copy(), 60)]
-    assert _judge(monitor, pipeline, copies) == (False, "replay")
 
 
 @pytest.mark.parametrize("kind", ["printed", "screen"])
