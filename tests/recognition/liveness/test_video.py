@@ -96,3 +96,11 @@ def test_a_zero_length_video_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "broken.mp4").write_bytes(b"")
     with pytest.raises(EvaluationInputError, match="broken.mp4"):
         read_clip(tmp_path / "broken.mp4", 10.0)
+
+
+def test_the_dim_office_clip_passes_the_quality_gates(assets: Path, pipeline: MtcnnPipeline) -> None:
+    frames = _seconds(assets / "data/video/live_lestari15_1.mp4", 1.0)[::3]
+    analyses = [pipeline.analyse(frame) for frame in frames]
+    assert [a.rejection for a in analyses] == [None] * len(frames)
+    dark = (frames[0] // 8).astype(np.uint8)  # a truly dark frame stays refused
+    assert pipeline.analyse(dark).primary is None
