@@ -130,3 +130,9 @@ def test_turn_head_challenge_is_required_only_when_inconclusive() -> None:
 def test_policy_refuses_nonsense(change: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(None, {"liveness": change})
+
+
+def test_replay_similarity_is_deprecated_but_accepted(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING"):
+        policy = load_config(None, {"liveness": {"replay_similarity": 0.8}}).site.liveness
+    assert policy.replay_similarity == 0.8 and "replay_similarity is deprecated" in caplog.text
