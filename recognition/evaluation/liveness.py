@@ -1,67 +1,131 @@
-"""Presentation-attack detection measured in ISO/IEC 30107-3 terms over folders of attempts.
+"""Presentation-attack detection measured in ISO/IEC 30107-3 terms over attempts, clips and images.
 
 APCER (per attack type, "PAI species"): share of attack attempts accepted as live. BPCER: share of
 genuine attempts refused. The overall APCER is the worst type's, and ACER = (APCER + BPCER) / 2.
-An attempt with no usable face is refused (counted under the reason ``too_few_frames``).
+An attempt folder with no usable face is refused (counted under the reason ``too_few_frames``).
+
+A source folder (``live`` or one attack type) may hold attempt sub-folders of frames, video files
+(each cut into attempts by ``clips.Cut``; an attempt in which no frame shows a face is reported as
+``no_face`` and left out of the rates, as a failed acquisition) and single images (scored by the
+per-frame passive cue only and reported apart, under ``images``). Every rate carries its count and
+the upper end of its 95% Clopper-Pearson interval.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from recognition.errors import EvaluationInputError
+from recognition.evaluation.clips import VIDEO_SUFFIXES, Cut, attempts_of, read_clip, upper_95
 from recognition.evaluation.datasets import IMAGE_SUFFIXES
 from recognition.liveness.verdict import LivenessPolicy, LivenessVerdict
+from recognition.pipeline.images import load_image
+from recognition.types import Image
 
-JudgeAttempt = Callable[[list[Path]], LivenessVerdict]
+JudgeAttempt = Callable[[list[Image]], LivenessVerdict | None]
+"""The verdict of one attempt's frames; None when no frame shows a face."""
+ScoreImage = Callable[[Image], float | None]
+"""The passive live score of one image's face; None when it shows none."""
 
 
-def attempt_folders(root: Path) -> dict[str, list[Path]]:
-    """Frames (file-name order) of each attempt sub-folder of ``root``; a folder with no image is an error."""
+@dataclass(slots=True)
+class Tally:
+    """Verdicts of one source (live, or one attack type): attempts, per clip, and single images."""
+
+    verdicts: list[LivenessVerdict] = field(default_factory=list)
+    clips: dict[str, dict[str, object]] = field(default_factory=dict)
+    no_face: int = 0
+    images: list[float | None] = field(default_factory=list)
+
+
+def collect(root: Path, judge: JudgeAttempt, score: ScoreImage, cut: Cut) -> Tally:
+    """Judge every attempt folder, clip and image directly under ``root``."""
     if not root.is_dir():
         raise EvaluationInputError(f"{root}: not a folder")
-    attempts = {}
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        frames = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not frames:
-            raise EvaluationInputError(f"{folder}: an attempt folder with no image")
-        attempts[folder.name] = frames
-    if not attempts:
-        raise EvaluationInputError(f"{root}: no attempt folders (one sub-folder of frames per attempt)")
-    return attempts
+    tally = Tally()
+    for entry in sorted(root.iterdir()):
+        if entry.is_dir():
+            frames = sorted(p for p in entry.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not frames:
+                raise EvaluationInputError(f"{entry}: an attempt folder with no image")
+            verdict = judge([load_image(p) for p in frames])
+            tally.verdicts.append(verdict or _no_usable_face())
+        elif entry.suffix.lower() in VIDEO_SUFFIXES:
+            _clip(entry, judge, cut, tally)
+        elif entry.suffix.lower() in IMAGE_SUFFIXES:
+            tally.images.append(score(load_image(entry)))
+    if not tally.verdicts and not tally.images and not tally.no_face:
+        raise EvaluationInputError(f"{root}: no attempt folders, videos or images")
+    return tally
 
 
-def attack_types(root: Path) -> dict[str, dict[str, list[Path]]]:
-    """Attempts per attack type: ``root/<type>/<attempt>/frames``."""
-    if not root.is_dir():
-        raise EvaluationInputError(f"{root}: not a folder")
-    types = {folder.name: attempt_folders(folder) for folder in sorted(p for p in root.iterdir() if p.is_dir())}
-    if not types:
-        raise EvaluationInputError(f"{root}: no attack-type folders (one per type, each with attempt folders)")
-    return types
+def _clip(path: Path, judge: JudgeAttempt, cut: Cut, tally: Tally) -> None:
+    verdicts, no_face = [], 0
+    for frames in attempts_of(read_clip(path, cut.fps), cut):
+        verdict = judge(frames)
+        if verdict is None:
+            no_face += 1
+        else:
+            verdicts.append(verdict)
+    tally.verdicts += verdicts
+    tally.no_face += no_face
+    tally.clips[path.name] = {**_rate(verdicts, accepted=None), "no_face": no_face, "reasons": _reasons(verdicts)}
 
 
-def evaluate(live: Path, attacks: Path, judge: JudgeAttempt, policy: LivenessPolicy) -> dict[str, object]:
-    """The 30107-3 report: attempts, apcer_by_type, apcer, bpcer, acer, threshold, policy and reasons."""
-    genuine = attempt_folders(live)
-    by_type = attack_types(attacks)
-    live_verdicts = [judge(frames) for frames in genuine.values()]
-    attack_verdicts = {kind: [judge(frames) for frames in found.values()] for kind, found in by_type.items()}
-    bpcer = _share(live_verdicts, accepted=False)
-    apcer_by_type = {kind: _share(verdicts, accepted=True) for kind, verdicts in attack_verdicts.items()}
+def _no_usable_face() -> LivenessVerdict:
+    return LivenessVerdict(False, 0.0, "none", "", "too_few_frames", 0.0, 0.0, 0)
+
+
+def evaluate(
+    live: Path, attacks: Path, judge: JudgeAttempt, policy: LivenessPolicy, score: ScoreImage, cut: Cut
+) -> dict[str, object]:
+    """The 30107-3 report: attempts, apcer_by_type, apcer, bpcer, acer, bounds, clips, images, cut."""
+    genuine = collect(live, judge, score, cut)
+    if not attacks.is_dir():
+        raise EvaluationInputError(f"{attacks}: not a folder")
+    kinds = {p.name: collect(p, judge, score, cut) for p in sorted(attacks.iterdir()) if p.is_dir()}
+    if not kinds:
+        raise EvaluationInputError(f"{attacks}: no attack-type folders (one per type)")
+    bpcer = _share(genuine.verdicts, accepted=False)
+    apcer_by_type = {kind: _share(t.verdicts, accepted=True) for kind, t in kinds.items()}
     apcer = max(apcer_by_type.values())
+    every = {"live": genuine, **kinds}
     return {
-        "attempts": {"live": len(live_verdicts), **{k: len(v) for k, v in attack_verdicts.items()}},
+        "attempts": {name: len(t.verdicts) for name, t in every.items()},
         "apcer_by_type": apcer_by_type,
         "apcer": apcer,
         "bpcer": bpcer,
         "acer": (apcer + bpcer) / 2,
+        "bpcer_upper_95": _rate(genuine.verdicts, accepted=False)["upper_95"],
+        "apcer_upper_95_by_type": {k: _rate(t.verdicts, accepted=True)["upper_95"] for k, t in kinds.items()},
+        "bound": "Clopper-Pearson, two-sided 95%, upper end",
         "threshold": policy.passive_threshold,
         "policy": policy.model_dump(),
-        "reasons": {"live": _reasons(live_verdicts), **{k: _reasons(v) for k, v in attack_verdicts.items()}},
+        "reasons": {name: _reasons(t.verdicts) for name, t in every.items()},
+        "no_face": {name: t.no_face for name, t in every.items()},
+        "clips": {name: t.clips for name, t in every.items() if t.clips},
+        "images": {name: _images(t.images, policy) for name, t in every.items() if t.images},
+        "cut": cut.as_dict(),
     }
+
+
+def _rate(verdicts: list[LivenessVerdict], accepted: bool | None) -> dict[str, object]:
+    """Accepted/refused counts; with ``accepted`` given, the error rate and its 95% upper bound."""
+    live = sum(1 for v in verdicts if v.live)
+    out: dict[str, object] = {"attempts": len(verdicts), "accepted": live, "refused": len(verdicts) - live}
+    if accepted is not None:
+        errors = live if accepted else len(verdicts) - live
+        out["upper_95"] = upper_95(errors, len(verdicts))
+    return out
+
+
+def _images(scores: list[float | None], policy: LivenessPolicy) -> dict[str, int]:
+    faces = [s for s in scores if s is not None]
+    live = sum(1 for s in faces if s >= policy.passive_threshold)
+    return {"images": len(scores), "no_face": len(scores) - len(faces), "live": live, "attack": len(faces) - live}
 
 
 def _share(verdicts: list[LivenessVerdict], accepted: bool) -> float:

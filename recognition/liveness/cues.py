@@ -1,9 +1,12 @@
-"""Cues across the frames of one attempt: replayed pictures and flat motion (NumPy and OpenCV only).
+"""Cues across the frames of one attempt: an injected picture and flat motion (NumPy and OpenCV only).
 
-- *Replay*: two frames whose faces, aligned on one template, blurred and normalised for light, are
-  nearly the same picture (normalised cross-correlation, mirror included) come from one photograph:
-  a repeated frame or re-encoded copies. Blur and normalisation make re-compression, rescaling,
-  light and gamma changes invisible, which a living face's expression and pose changes are not.
+- *Injection* is judged on the picture, not on the face: a camera's sensor noise changes every pixel
+  of every frame, even of a person who stands perfectly still. ``difference`` is the mean absolute
+  difference (grey levels, 0-255) of the aligned face crops *without* blur, the better of direct and
+  mirrored; frames repeated byte for byte give 0, and a feed whose frames differ by less than a
+  camera's noise floor is one picture injected again. Face *similarity* (``same_picture``, the
+  correlation of blurred, normalised crops) is evidence of the same person, not of an attack: still
+  people correlate 0.92-0.999 between frames; it is kept in the verdict as a record only.
 - *Parallax*: the eye corners and mouth corners of a face lie close to one plane; the nose tip does
   not. Between two frames the four plane points fix one homography; a flat picture (print, screen)
   moves its nose by that same homography, a real head does not when it turns. ``parallax`` is the
@@ -38,18 +41,38 @@ class FrameCue:
     passive: float
     landmarks: tuple[tuple[float, float], ...]
     probe: Probe
+    picture: Probe
+    """The aligned face, grey levels as the camera gave them (no blur, no normalisation)."""
 
 
 def frame_cue(image: Image, face: Face, passive: float) -> FrameCue:
     """The cue of one frame's primary face."""
-    return FrameCue(passive, face.landmarks, face_probe(image, face))
+    picture = face_picture(image, face)
+    return FrameCue(passive, face.landmarks, normalised_probe(picture), picture)
+
+
+def face_picture(image: Image, face: Face) -> Probe:
+    """The aligned 48 px face in grey levels, untouched: what the noise-floor check compares."""
+    aligned = align_face(image, face.landmarks, PROBE)
+    return np.asarray(cv2.cvtColor(aligned, cv2.COLOR_RGB2GRAY), dtype=np.float32)
 
 
 def face_probe(image: Image, face: Face) -> Probe:
     """The aligned face, grey, blurred to below re-encoding detail, zero mean and unit variance."""
-    grey = np.asarray(cv2.cvtColor(align_face(image, face.landmarks, PROBE), cv2.COLOR_RGB2GRAY), dtype=np.float32)
+    return normalised_probe(face_picture(image, face))
+
+
+def normalised_probe(grey: Probe) -> Probe:
+    """A grey face crop blurred to below re-encoding detail, zero mean and unit variance."""
     chip = np.asarray(cv2.GaussianBlur(grey, (0, 0), 1.5), dtype=np.float32)
     return np.asarray((chip - chip.mean()) / max(float(chip.std()), 1e-3), dtype=np.float32)
+
+
+def picture_difference(a: Probe, b: Probe) -> float:
+    """Mean absolute grey-level difference of two aligned crops, the better of b and its mirror (0 = same)."""
+    direct = float(np.abs(a - b).mean())
+    mirrored = float(np.abs(a - b[:, ::-1]).mean())
+    return min(direct, mirrored)
 
 
 def same_picture(a: Probe, b: Probe) -> float:
@@ -84,12 +107,16 @@ class AttemptCues:
     same_picture: float
     parallax: float
     plane_motion: float
+    difference: float
+    """Median pairwise ``picture_difference``: below a camera's noise floor the frames are one picture."""
 
 
 def measure(cues: list[FrameCue]) -> AttemptCues:
-    """Passive mean, median pairwise picture similarity, largest parallax and plane motion over pairs."""
+    """Passive mean, median pairwise similarity and difference, largest parallax and plane motion."""
     pairs = list(itertools.combinations(cues, 2))
     similarity = float(np.median([same_picture(a.probe, b.probe) for a, b in pairs])) if pairs else 0.0
+    difference = float(np.median([picture_difference(a.picture, b.picture) for a, b in pairs])) if pairs else 0.0
     motions = [parallax(a.landmarks, b.landmarks) for a, b in pairs] or [(0.0, 0.0)]
     passive = float(np.mean([cue.passive for cue in cues])) if cues else 0.0
-    return AttemptCues(len(cues), passive, similarity, max(m[0] for m in motions), max(m[1] for m in motions))
+    tilt = (max(m[0] for m in motions), max(m[1] for m in motions))
+    return AttemptCues(len(cues), passive, similarity, tilt[0], tilt[1], difference)

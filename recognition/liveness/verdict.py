@@ -1,12 +1,15 @@
 """The liveness decision of one attempt: passive score, replay and flat-motion cues, optional challenge.
 
-Reason codes (first failing check wins): ``replay`` (the frames are one picture), ``flat_motion``
-(the face tilted like a plane, with no parallax), ``passive`` (the networks see a print or a screen),
+Reason codes (first failing check wins): ``replay`` (the frames are one picture injected again: they
+differ by less than a camera's noise floor), ``flat_motion`` (the face tilted like a plane, with no
+parallax; judged only when it tilted: no motion is not an attack), ``passive`` (the networks see a
+print or a screen),
 ``challenge_turn_head`` (an inconclusive attempt did not show the requested head turn), ``too_few_frames``.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,6 +21,12 @@ from recognition.settings import Section
 from recognition.types import Face
 
 METHOD = "passive+replay+parallax"
+_log = logging.getLogger(__name__)
+INJECTION_DIFFERENCE = 0.5
+"""Grey levels (0-255). 12 real recordings of live people (10 people) at 10 fps: consecutive aligned
+face crops differ by 0.63 at the least (one pair), and the median of 4 consecutive pairs by 1.13 at the
+least (1.47 leaving that person out); byte-identical frames differ by 0. The attempt's median pairwise
+difference must fall under less than half the smallest real median to be called one picture."""
 
 
 class LivenessPolicy(Section):
@@ -27,7 +36,13 @@ class LivenessPolicy(Section):
     passive_threshold: float = Field(0.4, ge=0, le=1)
     """Mean live probability of the MiniFASNet pair below which the attempt is an attack."""
     replay_similarity: float = Field(0.9, gt=0, le=1)
-    """Median correlation of the aligned, blurred faces at or above which the frames are one picture."""
+    """Deprecated, no longer decides anything: face similarity is evidence of the same person, not of
+    an attack (still people correlate 0.92-0.999). Still accepted and validated; setting it logs a
+    warning. Injection is judged by ``injection_difference``."""
+    injection_difference: float = Field(INJECTION_DIFFERENCE, ge=0, le=255)
+    """Median pairwise difference of the aligned, unblurred face crops (grey levels) below which the
+    frames are one picture injected again (``replay``); well below the noise floor of real cameras
+    filming still people (docs/liveness.md)."""
     min_parallax: float = Field(0.1, ge=0, le=10)
     """Nose parallax (eye distances) a real head shows once the face has measurably tilted."""
     min_plane_motion: float = Field(0.05, ge=0, le=10)
@@ -46,6 +61,8 @@ class LivenessPolicy(Section):
     def _confident_above_the_threshold(self) -> LivenessPolicy:
         if self.passive_threshold > self.confident_passive:
             raise ValueError("passive_threshold must not exceed confident_passive")
+        if "replay_similarity" in self.model_fields_set:
+            _log.warning("liveness.replay_similarity is deprecated and ignored; see liveness.injection_difference")
         return self
 
 
@@ -82,7 +99,7 @@ def judge(cues: list[FrameCue], policy: LivenessPolicy, model_version: str) -> L
 def _failure(m: AttemptCues, cues: list[FrameCue], policy: LivenessPolicy) -> str | None:
     if m.frames < policy.min_frames:
         return "too_few_frames"
-    if m.frames > 1 and m.same_picture >= policy.replay_similarity:
+    if m.frames > 1 and m.difference < policy.injection_difference:
         return "replay"
     if m.plane_motion >= policy.min_plane_motion and m.parallax < policy.min_parallax:
         return "flat_motion"

@@ -27,7 +27,11 @@ class QualityConfig:
     max_roll_deg: float = 20.0
     max_yaw: float = 0.35
     pitch_range: tuple[float, float] = (0.25, 0.75)
-    brightness_range: tuple[float, float] = (50.0, 210.0)
+    brightness_range: tuple[float, float] = (30.0, 210.0)
+    """Mean grey level of the face crop. The floor was 50; the dim-office webcam clip (live_lestari15_1)
+    shows a plain face at 41.6-45.0 (sharpness 56-64, MTCNN finds it in every frame), so the floor sits
+    below it with margin. Truly dark frames stay refused: a face at 1/8 of its light (mean ~17) is too
+    dark, and at any level where detail is lost the sharpness gate (``too_blurry``) refuses it too."""
     roi: tuple[float, float, float, float] | None = None
     require_single: bool = True
 

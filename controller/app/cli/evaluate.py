@@ -32,18 +32,22 @@ def evaluate(
     liveness: Annotated[bool, typer.Option("--liveness", help="Evaluate liveness (--live, --attacks).")] = False,
     live: Annotated[Path | None, typer.Option("--live", help="One folder of frames per genuine attempt.")] = None,
     attacks: Annotated[Path | None, typer.Option("--attacks", help="<type>/<attempt>/frames.")] = None,
+    fps: Annotated[float, typer.Option("--fps", min=0.1, help="Liveness: pace clips are sampled at.")] = 10.0,
+    config: Annotated[Path | None, typer.Option("--config", help="Liveness: config with the window.")] = None,
 ) -> None:
     """Accuracy, calibrated thresholds (at FAR 0.01 and 0.001), AUC, EER and, for folders, rank-1.
 
     Without --threshold this is the service's default decision for the model (``RecognitionSettings``).
     JSON keys: pairs, accuracy, tar and far (at threshold), threshold, threshold_source, best_threshold, best_accuracy,
     threshold_at_far, tar_at_far, auc, eer, no_face, unreadable; folders add identities, images, rank1.
-    With ``--liveness``: attempts, apcer_by_type, apcer, bpcer, acer, threshold (the passive one).
+    With ``--liveness``: attempts, apcer_by_type, apcer, bpcer, acer, threshold (the passive one), bpcer_upper_95,
+    apcer_upper_95_by_type, bound, no_face, clips, images, cut (``--live``/``--attacks`` folders may hold attempt
+    folders, video files cut into attempts at ``--fps`` by ``[recognition]`` frames_window/window_s, and images).
     """
     if liveness:
         from controller.app.cli.liveness import evaluate_liveness
 
-        return evaluate_liveness(live, attacks, threshold, min_face_size, device, as_json)
+        return evaluate_liveness(live, attacks, threshold, min_face_size, device, as_json, fps, config)
     from recognition.evaluation.datasets import face_embedder
     from recognition.evaluation.runs import evaluate_folder, evaluate_pairs, plot_roc
     from recognition.models.embedder import load_embedder

@@ -36,37 +36,65 @@ def make(
 
 
 def evaluate_liveness(
-    live: Path | None, attacks: Path | None, threshold: float | None, min_face_size: int, device: str, as_json: bool
+    live: Path | None,
+    attacks: Path | None,
+    threshold: float | None,
+    min_face_size: int,
+    device: str,
+    as_json: bool,
+    fps: float = 10.0,
+    config: Path | None = None,
 ) -> None:
-    """``lockers eval --liveness``: APCER per attack type, BPCER and ACER of the attempt decision."""
+    """``lockers eval --liveness``: APCER per attack type, BPCER and ACER, with counts and 95% bounds."""
+    from controller.app.config.loader import load_config
     from recognition.errors import EvaluationInputError
+    from recognition.evaluation.clips import Cut
     from recognition.evaluation.liveness import evaluate
-    from recognition.liveness.monitor import LivenessMonitor
-    from recognition.liveness.passive import load_passive
-    from recognition.liveness.verdict import LivenessPolicy, LivenessVerdict
-    from recognition.pipeline.face import build_pipeline
-    from recognition.pipeline.images import load_image
-    from recognition.pipeline.quality import QualityConfig
 
     if live is None or attacks is None:
         raise EvaluationInputError("--liveness needs --live DIR and --attacks DIR")
-    policy = LivenessPolicy() if threshold is None else LivenessPolicy(passive_threshold=threshold)
+    loaded = load_config(config).site
+    policy = loaded.liveness
+    if threshold is not None:
+        policy = policy.model_copy(update={"passive_threshold": threshold})
+    window = loaded.recognition
+    cut = Cut.of_window(window.frames_window, window.window_s, fps)
+    judge, score = _judges(policy, min_face_size, device)
+    report = evaluate(live, attacks, judge, policy, score, cut)
+    emit(report, as_json, lambda: _text(report))
+
+
+def _judges(policy: Any, min_face_size: int, device: str) -> tuple[Any, Any]:
+    """The attempt judge and the single-image scorer, on the service's pipeline and networks."""
+    from recognition.liveness.monitor import LivenessMonitor
+    from recognition.liveness.passive import load_passive
+    from recognition.pipeline.face import build_pipeline
+    from recognition.pipeline.quality import QualityConfig
+    from recognition.types import Image
+
     # The size gate follows --min-face-size: the face the detector is asked for is the face judged.
     quality = QualityConfig(min_face_px=float(min_face_size))
     pipeline = build_pipeline("dlib-resnet", device=device, min_face_size=min_face_size, quality=quality)
-    monitor = LivenessMonitor(load_passive(device=device), policy, window=0)
+    scorer = load_passive(device=device)
+    monitor = LivenessMonitor(scorer, policy, window=0)
 
-    def judge(paths: list[Path]) -> LivenessVerdict:
-        images = [load_image(path) for path in paths]
-        return monitor.judge_frames([(image, pipeline.analyse(image)) for image in images])
+    def judge(images: list[Image]) -> Any:
+        analyses = [pipeline.analyse(image) for image in images]
+        if not any(a.samples for a in analyses):
+            return None  # no face in any frame: a failed acquisition, not a liveness decision
+        return monitor.judge_frames(list(zip(images, analyses, strict=True)))
 
-    report = evaluate(live, attacks, judge, policy)
-    emit(report, as_json, lambda: _text(report))
+    def score(image: Image) -> float | None:
+        analysis = pipeline.analyse(image)
+        return None if analysis.primary is None else scorer.score(image, analysis.primary.face)
+
+    return judge, score
 
 
 def _text(report: dict[str, Any]) -> str:
     lines = [f"attempts  {report['attempts']}"]
     lines += [f"APCER {kind:<10} {value:.4f}" for kind, value in report["apcer_by_type"].items()]
     lines.append(f"APCER (worst) {report['apcer']:.4f}  BPCER {report['bpcer']:.4f}  ACER {report['acer']:.4f}")
-    lines.append(f"passive threshold {report['threshold']}; reasons {report['reasons']}")
+    lines.append(f"BPCER upper 95% {report['bpcer_upper_95']:.4f}; APCER upper 95% {report['apcer_upper_95_by_type']}")
+    lines.append(f"passive threshold {report['threshold']}; reasons {report['reasons']}; cut {report['cut']}")
     return "\n".join(lines)
