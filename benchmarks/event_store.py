@@ -40,17 +40,7 @@ from controller.app.audit.anchors import write_checkpoint  # noqa: E402
 from controller.app.audit.keys import AuditSettings, load_signer, make_signing_key  # noqa: E402
 from controller.app.audit.verify import verify_log  # noqa: E402
 from controller.app.config.loader import load_config  # noqa: E402
-from controller.domain.events import (  # noqa: E402
-    DepositStarted,
-    DoorClosed,
-    DoorOpened,
-    Event,
-    IdentityConfirmed,
-    ItemDeposited,
-    ItemRetrieved,
-    UnlockPulseSent,
-    VerificationStarted,
-)
+from controller.domain import events as ev  # noqa: E402
 from controller.domain.evidence import Evidence  # noqa: E402
 from controller.service.anchors import ChainHead  # noqa: E402
 from storage.engine import BUSY_TIMEOUT_MS  # noqa: E402
@@ -59,7 +49,7 @@ from storage.event_store import SqlEventStore  # noqa: E402
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def cycle(cid: str, start: int) -> list[Event]:
+def cycle(cid: str, start: int) -> list[ev.Event]:
     """One deposit and one retrieval of compartment ``cid``: 11 events, versions ``start + 1`` on."""
     n = start
     t = T0 + timedelta(seconds=start * 7)
@@ -67,23 +57,23 @@ def cycle(cid: str, start: int) -> list[Event]:
         compartment_id=cid, version=n + i, occurred_at=t + timedelta(seconds=i), correlation_id=f"req-{cid}-{n}"
     )
     return [
-        DepositStarted(**base(1), subject_id=f"subj-{n}", template_ref=f"tpl-{cid}-{n}", model_version="facenet@1",
+        ev.DepositStarted(**base(1), subject_id=f"subj-{n}", template_ref=f"tpl-{cid}-{n}", model_version="facenet@1",
                        unlock_id=f"u-{cid}-{n}", pulse_ms=500),
-        UnlockPulseSent(**base(2), unlock_id=f"u-{cid}-{n}"),
-        DoorOpened(**base(3)),
-        DoorClosed(**base(4)),
-        ItemDeposited(**base(5)),
-        VerificationStarted(**base(6), evidence=Evidence(subject_id=f"subj-{n}", distance=0.3512, threshold=0.6,
+        ev.UnlockPulseSent(**base(2), unlock_id=f"u-{cid}-{n}"),
+        ev.DoorOpened(**base(3)),
+        ev.DoorClosed(**base(4)),
+        ev.ItemDeposited(**base(5)),
+        ev.VerificationStarted(**base(6), evidence=Evidence(subject_id=f"subj-{n}", distance=0.3512, threshold=0.6,
                                                          model_version="facenet@1")),
-        IdentityConfirmed(**base(7), evidence=Evidence(subject_id=f"subj-{n}", distance=0.3121,
+        ev.IdentityConfirmed(**base(7), evidence=Evidence(subject_id=f"subj-{n}", distance=0.3121,
                                                        runner_up_distance=0.9134, threshold=0.6, margin=0.1,
                                                        frames_agreeing=3, frames_considered=5,
                                                        model_version="facenet@1"),
                           unlock_id=f"v-{cid}-{n}", pulse_ms=500),
-        UnlockPulseSent(**base(8), unlock_id=f"v-{cid}-{n}"),
-        DoorOpened(**base(9)),
-        DoorClosed(**base(10)),
-        ItemRetrieved(**base(11), template_ref=f"tpl-{cid}-{n}"),
+        ev.UnlockPulseSent(**base(8), unlock_id=f"v-{cid}-{n}"),
+        ev.DoorOpened(**base(9)),
+        ev.DoorClosed(**base(10)),
+        ev.ItemRetrieved(**base(11), template_ref=f"tpl-{cid}-{n}"),
     ]  # fmt: skip
 
 
@@ -137,7 +127,7 @@ class OurAppends:
         return 1
 
 
-def cycles(cid: str, start: int, count: int) -> list[Event]:
+def cycles(cid: str, start: int, count: int) -> list[ev.Event]:
     """``count`` events of compartment ``cid`` after version ``start``."""
     first = start - start % 11
     events = [e for k in range(first, start + count + 11, 11) for e in cycle(cid, k)]
@@ -163,7 +153,7 @@ class RawAppends:
         for _ in range(count):
             self.version += 1
             self.connection.execute("BEGIN IMMEDIATE")
-            values = ("raw", self.version, T0.isoformat(), "UnlockPulseSent", 1, '{"unlock_id":"u-1"}', "", "h" * 64)
+            values = ("raw", self.version, T0.isoformat(), "ev.UnlockPulseSent", 1, '{"unlock_id":"u-1"}', "", "h" * 64)
             self.connection.execute(self.SQL, (*values, "p" * 64))
             self.connection.execute("COMMIT")
         return count

@@ -4,18 +4,15 @@ Timeouts come from the real ``TimeoutScheduler`` fed with the committed events; 
 armed stays in the pool, so the machine also fires stale ones (armed by an earlier opening, attempt or
 unlock, or before a restart), and stale unlock ids reach the pulse outcome, expiry and decisions.
 
-Every run draws one of the site's retrieval policies. An invariant that no run exercises cannot fail, so
-the machine records the flows it reached (``hypothesis.event``, shown by ``--hypothesis-show-statistics``)
-and the test fails when a flow that an invariant depends on was never reached. Alarms are kept from
-crowding out the flows: after a few steps in alarm only what ends an alarm (an operator, the board coming
-back) may run.
+Each run draws a retrieval policy. An invariant no run exercises cannot fail: the flows reached are recorded
+(``hypothesis.event``) and the test fails when one an invariant needs was never reached. After a few steps in
+alarm only what ends an alarm (an operator, the board coming back) may run, so alarms do not crowd out flows.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hypothesis import event as hypothesis_event
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -26,7 +23,6 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from transitions import Machine
 
 from controller.domain import commands as c
 from controller.domain import events as ev
@@ -37,45 +33,22 @@ from controller.domain.evidence import Evidence
 from controller.domain.lifecycle import Retrieval
 from controller.ports import FixedClock, StoredEvent
 from controller.service.scheduler import Timeouts, TimeoutScheduler
-from tests.controller.domain.helpers import CID
+from tests.controller.domain.helpers import (
+    CID,
+    FLOWS,
+    REACHED,
+    ReferenceCompartment,
+    armed_by_current_flow,
+    not_stuck_in_alarm,
+    reached,
+    vars_of,
+)
 
 SUBJECTS = st.sampled_from(["alice", "bob", "mallory"])
 CLAIMANTS = st.sampled_from(["owner", "owner", "owner", "alice", "mallory"])
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 TIMEOUTS = (c.ExpireDoorOpen, c.ExpireVerification, c.ExpireUnlock)
 DECISIONS = (ev.DepositStarted, ev.IdentityConfirmed, ev.PinConfirmed)
-ALARM_PATIENCE = 3
-"""Steps a run may spend in alarm before only alarm-ending rules may run."""
-
-FLOWS = frozenset({
-    "owner confirmed while verifying",
-    "non-owner refused while verifying",
-    "verification timed out while verifying",
-    "item retrieved",
-    "retrieval by PIN",
-    "face and PIN: PIN then face",
-    "face and PIN: face alone refused",
-    "face and PIN: an unused opening asks for the PIN again",
-    "stale timer ignored",
-    "alarm cleared by an operator",
-    "restart mid-flow",
-})
-"""The flows the invariants need: each must be reached by some run, or an invariant could not fail."""
-REACHED: set[str] = set()
-
-
-def reached(flow: str) -> None:
-    """Record a flow this run reached (for the statistics and for the coverage check)."""
-    assert flow in FLOWS, flow
-    REACHED.add(flow)
-    hypothesis_event(flow)
-
-
-def not_stuck_in_alarm(machine: CompartmentMachine) -> bool:
-    """Whether a flow rule may run: not after ``ALARM_PATIENCE`` steps in alarm."""
-    return machine.alarm_steps < ALARM_PATIENCE
-
-
 class CompartmentMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -413,54 +386,6 @@ class CompartmentMachine(RuleBasedStateMachine):
             elif getattr(event, "released_template_ref", ""):
                 assert getattr(event, "released_pin_ref", "") == pin_ref
                 pin_ref = ""
-
-
-def armed_by_current_flow(log: list[ev.Event], command: c.Command) -> bool:
-    """Whether the flow that armed ``command`` is still the live one, judged from the log alone."""
-    if isinstance(command, c.ExpireDoorOpen):
-        after = [e for e in log if e.version > command.opening_version]
-        return not any(isinstance(e, ev.DoorClosed) for e in after)
-    if isinstance(command, c.ExpireVerification):
-        ends = (ev.IdentityRejected, ev.IdentityConfirmed, ev.PinConfirmed, ev.VerificationTimedOut, ev.AlarmRaised)
-        return not any(isinstance(e, ends) for e in log if e.version > command.attempt_version)
-    assert isinstance(command, c.ExpireUnlock)
-    decisions = [e for e in log if isinstance(e, DECISIONS)]
-    if not decisions or decisions[-1].unlock_id != command.unlock_id:
-        return False
-    ends = (ev.DoorOpened, ev.UnlockExpired, ev.AlarmRaised)
-    return not any(isinstance(e, ends) for e in log if e.version > decisions[-1].version)
-
-
-class ReferenceCompartment(Compartment):
-    """The same table run by transitions' stock Machine, Event and Transition classes."""
-
-    machine_cls = Machine
-
-
-FIELDS = (
-    "version",
-    "subject_id",
-    "template_ref",
-    "purpose",
-    "unlock_id",
-    "pulse_confirmed",
-    "door_open",
-    "failed_attempts",
-    "alarm_reason",
-    "opening_version",
-    "attempt_version",
-    "used_unlock_ids",
-    "board_fault_only",
-    "pin_ref",
-    "face_erased",
-    "pin_verified",
-    "deposit_version",
-    "deposited_at",
-)
-
-
-def vars_of(compartment: Compartment) -> tuple[object, ...]:
-    return tuple(getattr(compartment, name) for name in FIELDS)
 
 
 RUNS = settings(max_examples=400, stateful_step_count=60, deadline=None, derandomize=True)
