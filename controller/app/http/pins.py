@@ -24,14 +24,7 @@ from pydantic import BaseModel, Field
 
 from controller.app.http.context import ApiContext
 from controller.app.http.operators import Principal
-from controller.service.pins import (
-    PinCoolingDown,
-    PinDesk,
-    PinFormatError,
-    PinNeedsOperator,
-    PinNotOffered,
-    PinRefused,
-)
+from controller.service import pins as pin_service
 
 
 class PinBody(BaseModel):
@@ -40,7 +33,7 @@ class PinBody(BaseModel):
     pin: str = Field(max_length=64)
 
 
-def pin_router(ctx: ApiContext, desk: PinDesk) -> APIRouter:
+def pin_router(ctx: ApiContext, desk: pin_service.PinDesk) -> APIRouter:
     """The PIN routes over one bank's PIN desk."""
     access = ctx.web.access
     router = APIRouter()
@@ -77,19 +70,19 @@ def _pin_errors(counted: Counter) -> Iterator[None]:
     """Map the desk's refusals to their statuses (the rest go through the error boundary); count each answer."""
     try:
         yield
-    except PinCoolingDown as exc:
+    except pin_service.PinCoolingDown as exc:
         counted.labels("cooling_down").inc()
         raise HTTPException(429, str(exc), headers={"Retry-After": str(math.ceil(exc.retry_after_s))}) from None
-    except PinRefused as exc:
+    except pin_service.PinRefused as exc:
         counted.labels("refused").inc()
         raise HTTPException(403, str(exc)) from None
-    except PinNotOffered as exc:
+    except pin_service.PinNotOffered as exc:
         counted.labels("not_offered").inc()
         raise HTTPException(403, str(exc)) from None
-    except PinNeedsOperator as exc:
+    except pin_service.PinNeedsOperator as exc:
         counted.labels("needs_operator").inc()
         raise HTTPException(409, str(exc)) from None
-    except PinFormatError:
+    except pin_service.PinFormatError:
         counted.labels("malformed").inc()
         raise
     counted.labels("accepted").inc()

@@ -371,11 +371,16 @@ def test_the_bridge_follows_recognitions_decision_not_its_own_count(world: World
     run(scenario())
 
 
+async def just_deposited(world: World, subject: str) -> None:
+    """A deposit whose door has just closed, on the bank's clock as it is (no walking away yet)."""
+    receipt = await world.bank.deposit(subject, f"tpl-{subject}", "m@1")
+    await world.door(receipt.compartment_id, True)
+    await world.door(receipt.compartment_id, False)
+
+
 def test_the_depositor_still_in_view_is_not_handed_the_door_back(world: World) -> None:
     async def scenario() -> None:
-        receipt = await world.bank.deposit("alice", "tpl-alice", "m@1")
-        await world.door(receipt.compartment_id, True)
-        await world.door(receipt.compartment_id, False)
+        await just_deposited(world, "alice")
         for k in range(100):  # ten seconds in front of the camera after closing the door, recognised
             await world.bank.on_face(world.face("1", "alice", accepted=True), 100.0 + k * 0.1)
         assert (world.state("1"), world.locks.pulses, world.vault.destroyed) == ("occupied", [1], [])
@@ -388,9 +393,7 @@ def test_the_depositor_still_in_view_is_not_handed_the_door_back(world: World) -
 
 def test_an_owner_who_leaves_and_returns_later_starts_a_verification(world: World) -> None:
     async def scenario() -> None:
-        receipt = await world.bank.deposit("alice", "tpl-alice", "m@1")
-        await world.door(receipt.compartment_id, True)
-        await world.door(receipt.compartment_id, False)
+        await just_deposited(world, "alice")
         await world.bank.on_face(world.face("1", "alice", accepted=False, considered=1), 50.0)
         assert world.state("1") == "occupied"  # just deposited
         world.clock.advance(3600)
