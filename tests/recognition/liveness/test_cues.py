@@ -136,3 +136,16 @@ def test_replay_similarity_is_deprecated_but_accepted(caplog: pytest.LogCaptureF
     with caplog.at_level("WARNING"):
         policy = load_config(None, {"liveness": {"replay_similarity": 0.8}}).site.liveness
     assert policy.replay_similarity == 0.8 and "replay_similarity is deprecated" in caplog.text
+
+
+def test_a_face_that_tilts_like_a_plane_is_flat_motion_and_no_motion_is_not_an_attack() -> None:
+    from dataclasses import replace
+
+    from recognition.liveness.cues import AttemptCues
+    from recognition.liveness.verdict import _failure
+
+    policy = LivenessPolicy()
+    flat = AttemptCues(frames=4, passive=0.99, same_picture=0.5, parallax=0.01, plane_motion=0.2, difference=5.0)
+    assert _failure(flat, [], policy) == "flat_motion"  # a print or screen tilted: the nose moved with the plane
+    assert _failure(replace(flat, parallax=0.5), [], policy) is None  # a real head: the nose left the plane
+    assert _failure(replace(flat, plane_motion=0.0), [], policy) is None  # a still person: nothing to judge
