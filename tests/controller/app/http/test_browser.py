@@ -30,6 +30,7 @@ CHROMIUM_FLAGS = [
 ]
 AUTH = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 FLOW_TIMEOUT_MS = 60_000
+AWAY_MS = 5_500  # the bank's depositor grace (controller/service/grace.py) is 5 s
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the playwright package")
 
@@ -94,6 +95,7 @@ def test_deposit_and_retrieval_on_the_kiosk_in_simulate_mode(web_bank: RunningBa
     page.click("[data-testid=sim-close-door]")
     message_is(page, "kiosk.deposit_done")
     message_is(page, "kiosk.welcome")
+    page.wait_for_timeout(AWAY_MS)  # gone longer than the depositor's grace: a face just deposited opens nothing
 
     page.select_option("[data-testid=sim-source]", "Colin_Powell")  # and comes back
     message_is(page, "kiosk.retrieval_open")
