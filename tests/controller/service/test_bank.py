@@ -21,27 +21,9 @@ from controller.service.compartments import CompartmentService
 from controller.service.scheduler import TimeoutScheduler
 from plc.fake import FakeLockDriver
 from storage.memory import InMemoryEventStore
+from tests.controller.service.fakes import FakeGallery, FakeVault
 
 AWAY_S = BridgeSettings().depositor_away_s
-
-
-class FakeGallery:
-    def __init__(self) -> None:
-        self.members: dict[str, str] = {}
-
-    def add(self, compartment_id: str, subject_id: str, template_ref: str) -> None:
-        self.members[compartment_id] = subject_id
-
-    def remove(self, compartment_id: str) -> None:
-        self.members.pop(compartment_id, None)
-
-
-class FakeVault:
-    def __init__(self) -> None:
-        self.destroyed: list[str] = []
-
-    def destroy(self, template_ref: str) -> None:
-        self.destroyed.append(template_ref)
 
 
 class World:

@@ -1,0 +1,22 @@
+"""Fakes of the bank's ports for the service tests: a gallery that remembers members, a vault that records shreds."""
+
+from __future__ import annotations
+
+
+class FakeGallery:
+    def __init__(self) -> None:
+        self.members: dict[str, str] = {}
+
+    def add(self, compartment_id: str, subject_id: str, template_ref: str) -> None:
+        self.members[compartment_id] = subject_id
+
+    def remove(self, compartment_id: str) -> None:
+        self.members.pop(compartment_id, None)
+
+
+class FakeVault:
+    def __init__(self) -> None:
+        self.destroyed: list[str] = []
+
+    def destroy(self, template_ref: str) -> None:
+        self.destroyed.append(template_ref)
