@@ -3,8 +3,9 @@
 A checkpoint names the log (the hash of its first event), its head (position and hash), its size and the
 head of every compartment's stream. Kept outside the database and signed, it makes detectable what the
 hash chain alone cannot: rows cut from the end (``truncated``), a history rewritten and re-chained
-(``rewritten_history``), a compartment's stream removed (``erased_stream``) and another database put in the
-log's place (``replaced_database``). Events written after the last checkpoint are not covered.
+(``rewritten_history``), a compartment's stream removed (``erased_stream``), every row gone (``wiped_log``)
+and another database put in the log's place (``replaced_database``). Events written after the last
+checkpoint are not covered.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from controller.domain.chain import canonical_json
 from controller.ports import StoredEvent
 
 FORMAT = "lockers-checkpoint/1"
-KINDS = ("replaced_database", "truncated", "erased_stream", "rewritten_history", "bad_signature")
+KINDS = (
+    "replaced_database", "truncated", "wiped_log", "erased_stream", "rewritten_history", "bad_signature",
+    "foreign_key", "missing_key", "missing_anchors", "anchors_behind",
+)  # fmt: skip
 """The named problems an anchored audit reports (``kind`` of each ``anchor`` problem)."""
 
 
@@ -126,7 +130,7 @@ def check(checkpoints: Sequence[Checkpoint], facts: LogFacts) -> list[Problem]:
     latest = max(checkpoints, key=lambda c: c.position)
     low, high, count = facts.position_bounds()
     if count == 0:
-        return [(latest.position, "truncated", f"the log is empty; {_named(latest)} anchored {latest.events} events")]
+        return [(latest.position, "wiped_log", f"the log is empty; {_named(latest)} anchored {latest.events} events")]
     first = facts.hashes_at([low]).get(low)
     if first != latest.log_id:
         return [(low, "replaced_database", f"the log's first event is not the one {_named(latest)} names")]

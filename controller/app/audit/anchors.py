@@ -8,7 +8,6 @@ file can be caught against the witness's copy.
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -19,9 +18,10 @@ from typing import Any
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from controller.app.audit.keys import AuditSettings, is_authentic, load_verifier, sign
+from controller.app.audit.anchor_file import append_line, read_anchor_file, write_head
+from controller.app.audit.findings import check_anchors
+from controller.app.audit.keys import AuditSettings, sign
 from controller.app.config.loader import Config
-from controller.domain.errors import ConfigError
 from controller.service import anchors
 from controller.service.anchors import Checkpoint
 from controller.service.audit import AuditReport
@@ -45,15 +45,7 @@ def head_from_log(reader: anchors.LogFacts) -> anchors.ChainHead:
 
 def append_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
     """Add one line to the anchor file and make it durable before returning."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise ConfigError(f"cannot write the anchor file {path}: {exc.strerror}") from None
-    with os.fdopen(descriptor, "a", encoding="utf-8") as file:
-        file.write(checkpoint.to_line() + "\n")
-        file.flush()
-        os.fsync(file.fileno())
+    append_line(path, checkpoint.to_line())
 
 
 def send_to_witness(url: str, checkpoint: Checkpoint, timeout_s: float) -> str | None:
@@ -83,6 +75,7 @@ def write_checkpoint(settings: AuditSettings, signer: Ed25519PrivateKey, head: a
     """Sign the head, append it to the anchor file, then hand it to the witness (whose failure is logged)."""
     checkpoint = sign(head.checkpoint(now_text()), signer)
     append_checkpoint(settings.anchor_path, checkpoint)
+    write_head(settings.head_path, checkpoint)  # after the anchor file: a crash between leaves the older head
     error = None
     if settings.witness_url:
         error = send_to_witness(settings.witness_url, checkpoint, settings.witness_timeout_s)
@@ -92,47 +85,10 @@ def write_checkpoint(settings: AuditSettings, signer: Ed25519PrivateKey, head: a
 
 
 def read_checkpoints(path: Path) -> tuple[list[Checkpoint], list[tuple[int, str]]]:
-    """Every checkpoint in the anchor file and the (line number, reason) of each unreadable line."""
-    checkpoints, unreadable = [], []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return [], []
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the anchor file {path}: {exc}") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            checkpoints.append(Checkpoint.from_line(line))
-        except ValueError as exc:
-            unreadable.append((number, str(exc)))
-    return checkpoints, unreadable
-
-
-def check_anchors(settings: AuditSettings, reader: anchors.LogFacts) -> tuple[list[anchors.Problem], dict[str, Any]]:
-    """The log against every authentic checkpoint of the anchor file; forged or unreadable lines are problems."""
-    checkpoints, unreadable = read_checkpoints(settings.anchor_path)
-    summary: dict[str, Any] = {"path": str(settings.anchor_path), "checkpoints": len(checkpoints)}
-    if not checkpoints and not unreadable:
-        return [], summary
-    verifier = load_verifier(settings)
-    problems: list[anchors.Problem] = [
-        (0, "bad_signature", f"anchor file line {number} is not a checkpoint: {reason}")
-        for number, reason in unreadable
-    ]
-    authentic = []
-    for checkpoint in checkpoints:
-        if is_authentic(checkpoint, verifier):
-            authentic.append(checkpoint)
-        else:
-            text = f"the checkpoint of {checkpoint.time} (position {checkpoint.position}) is not signed by this key"
-            problems.append((checkpoint.position, "bad_signature", text))
-    problems += anchors.check(authentic, reader)
-    if authentic:
-        latest = max(authentic, key=lambda c: c.position)
-        summary.update(anchored_position=latest.position, anchored_at=latest.time)
-    return problems, summary
+    """Every checkpoint in the anchor file and the (line number, reason) of each unreadable or torn line."""
+    file = read_anchor_file(path)
+    torn = [(number, "cut short (a write interrupted by a crash)") for number in file.torn]
+    return [checkpoint for _, checkpoint in file.checkpoints], sorted(file.unreadable + torn)
 
 
 def checkpoint_json(written: Written, settings: AuditSettings) -> dict[str, Any]:
@@ -153,10 +109,10 @@ def add_anchor_findings(report: AuditReport, config: Config, url: str) -> dict[s
 
     reader = AuditReader.from_url(url)
     try:
-        problems, summary = check_anchors(AuditSettings.from_config(config), reader)
+        found = check_anchors(AuditSettings.from_config(config), reader)
     finally:
         reader.close()
-    for position, kind, text in problems:
+    for position, kind, text in found.problems:
         report.flag(position, "anchor", text, kind=kind)
-    report.anchors = summary
-    return summary
+    report.anchors = found.summary
+    return found.summary

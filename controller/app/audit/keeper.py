@@ -1,8 +1,10 @@
 """The daemon's checkpoint writer: every N events, every T seconds when the log moved, and at shutdown.
 
 It follows the head from the service's committed events (no query per checkpoint) and writes on its own
-thread, so an append never waits for a signature, an fsync of the anchor file or the witness. Without a
-signing key it logs one warning and stays idle: the bank runs, unanchored.
+thread, so an append never waits for a signature, an fsync of the anchor file or the witness. The first
+event of a log is anchored at once, and so is, at start, a log that moved past the last checkpoint written
+(a crash, or a log anchored for the first time). The daemon's start check makes the key on a bank's first
+start; without one (a caller that skipped the check) it logs one warning and stays idle.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from controller.app.audit.anchor_file import read_head
 from controller.app.audit.anchors import head_from_log, write_checkpoint
 from controller.app.audit.keys import AuditSettings, load_signer
 from controller.app.config.loader import Config
@@ -38,6 +41,7 @@ class AnchorKeeper:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anchors")
         self._pending: set[asyncio.Future[None]] = set()
         self._closed = False
+        self._anchored = _last_written(settings)
 
     @classmethod
     def start(cls, config: Config, service: Any, store: Any) -> AnchorKeeper | None:
@@ -56,13 +60,16 @@ class AnchorKeeper:
         finally:
             reader.close()
         service.subscribe(keeper.on_committed)
+        if keeper.head.events and keeper.head.position != keeper._anchored:
+            keeper._request()  # events no checkpoint covers yet: anchor them before serving
         return keeper
 
     def on_committed(self, committed: Sequence[StoredEvent]) -> None:
-        """Follow the head; hand a checkpoint to the writer thread once N events wait for one."""
+        """Follow the head; hand a checkpoint to the writer thread at the log's first event and once N wait."""
         self.head.advance(committed)
         every = self.settings.checkpoint_every_events
-        if every and self.head.position - max(self._requested_position, 0) >= every:
+        first = self._requested_position < 0 and self._anchored < 0
+        if first or (every and self.head.position - max(self._requested_position, 0) >= every):
             self._request()
 
     async def run(self) -> None:
@@ -92,9 +99,19 @@ class AnchorKeeper:
         future.add_done_callback(self._pending.discard)
 
     def _write(self, head: ChainHead) -> None:
+        """Sign and write one checkpoint on the writer thread; a failure is logged, the next one tries again."""
         try:
             write_checkpoint(self.settings, self.signer, head)
         except (LockerError, OSError) as exc:  # the bank keeps running; the next checkpoint tries again
             log.error("checkpoint not written", error=str(exc), path=str(self.settings.anchor_path))
             return
         self.written_position = head.position
+
+
+def _last_written(settings: AuditSettings) -> int:
+    """The position of the last checkpoint written (the head file), -1 when none is known."""
+    try:
+        head = read_head(settings.head_path)
+    except ValueError:
+        return -1
+    return -1 if head is None else head.position

@@ -1,7 +1,8 @@
 """The ``[audit]`` settings and the Ed25519 key pair that signs checkpoints of the log's head.
 
 The private key is written with mode 0600 from its first byte (``os.open`` with that mode, never a chmod
-afterwards) and never overwritten; the public key beside it is what ``audit verify`` trusts.
+afterwards) and never overwritten. ``audit verify`` trusts the public key only when its fingerprint (SHA-256
+over its raw bytes) is the one pinned in ``[audit] anchor_key_fingerprint``; unpinned, it trusts the file.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -20,6 +21,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from controller.app.config.loader import Config
 from controller.domain.errors import ConfigError
 from controller.service.anchors import Checkpoint
+
+if TYPE_CHECKING:
+    from controller.app.audit.anchor_file import Acknowledgement
+
+
+HEAD_FILE = "anchor-head.json"
+"""The last checkpoint written, kept beside the log (the data directory) while the anchors live elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,8 @@ class AuditSettings:
     checkpoint_every_s: float = 60.0
     witness_url: str = ""
     witness_timeout_s: float = 5.0
+    key_fingerprint: str = ""  # the pinned public key's fingerprint; "" for unpinned
+    head_path: Path = Path("anchor-head.json")
 
     @classmethod
     def from_config(cls, config: Config) -> AuditSettings:
@@ -47,17 +57,38 @@ class AuditSettings:
             checkpoint_every_s=section.checkpoint_every_s,
             witness_url=section.witness_url,
             witness_timeout_s=section.witness_timeout_s,
+            key_fingerprint=section.anchor_key_fingerprint,
+            head_path=config.data_dir / HEAD_FILE,
         )
+
+    def has_key_files(self) -> bool:
+        """Whether either half of the key pair exists."""
+        return self.signing_key_path.exists() or self.public_key_path.exists()
+
+
+def fingerprint(public_key: Ed25519PublicKey) -> str:
+    """A public key's fingerprint, as ``[audit] anchor_key_fingerprint`` pins it: SHA-256 over its raw bytes."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
-    """A short fingerprint of a public key: the first 16 hex digits of SHA-256 over its raw bytes."""
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
+    """A short fingerprint of a public key: the first 16 hex digits of its ``fingerprint``."""
+    return fingerprint(public_key)[:16]
+
+
+def pin_line(digest: str) -> str:
+    """The configuration line that pins a key."""
+    return f'anchor_key_fingerprint = "{digest}"'
 
 
 def make_signing_key(settings: AuditSettings) -> str:
     """Write a new key pair where ``settings`` say; refuse to replace one. Returns the key id."""
+    return make_key_pair(settings)[:16]
+
+
+def make_key_pair(settings: AuditSettings) -> str:
+    """Write a new key pair where ``settings`` say; refuse to replace one. Returns its fingerprint."""
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -70,7 +101,7 @@ def make_signing_key(settings: AuditSettings) -> str:
             raise ConfigError(f"{path} already exists: checkpoints it signed would no longer verify (not replaced)")
     _write_new(settings.signing_key_path, pem, 0o600)
     _write_new(settings.public_key_path, public, 0o644)
-    return key_id(private.public_key())
+    return fingerprint(private.public_key())
 
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:
@@ -117,13 +148,34 @@ def _load(path: Path, *, private: bool) -> Any:
     return key
 
 
-def sign(checkpoint: Checkpoint, signer: Ed25519PrivateKey) -> Checkpoint:
-    """The checkpoint with its key id and signature."""
+class Signed(Protocol):
+    """A signed line of the anchor file: a checkpoint or an acknowledgement."""
+
+    @property
+    def key_id(self) -> str:
+        """The signer's key id."""
+        ...
+
+    @property
+    def signature(self) -> str:
+        """Base64 Ed25519 over ``body``."""
+        ...
+
+    def body(self) -> bytes:
+        """The exact bytes that are signed."""
+        ...
+
+
+S = TypeVar("S", Checkpoint, "Acknowledgement")
+
+
+def sign(checkpoint: S, signer: Ed25519PrivateKey) -> S:
+    """The checkpoint (or acknowledgement) with its key id and signature."""
     named = replace(checkpoint, key_id=key_id(signer.public_key()))
     return replace(named, signature=base64.b64encode(signer.sign(named.body())).decode())
 
 
-def is_authentic(checkpoint: Checkpoint, verifier: Ed25519PublicKey) -> bool:
+def is_authentic(checkpoint: Signed, verifier: Ed25519PublicKey) -> bool:
     """Whether ``checkpoint`` was signed by the holder of ``verifier``'s private key, unchanged since."""
     try:
         verifier.verify(base64.b64decode(checkpoint.signature, validate=True), checkpoint.body())

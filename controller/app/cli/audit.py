@@ -162,6 +162,43 @@ def audit_anchor(
         raise typer.Exit(1)
 
 
+@audit_app.command("acknowledge")
+def audit_acknowledge(
+    operator: Annotated[str, typer.Option("--operator", help="The operator's id (recorded).")],
+    note: Annotated[str, typer.Option("--note", help="What the operator found and did (recorded).")],
+    config: ConfigOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Accept what the start check found (a restored log, a lost anchor file): signed, recorded, a new baseline."""
+    from controller.app.audit.acknowledge import acknowledge
+    from controller.app.bootstrap import take_writer_lease
+
+    loaded = bank_config(config)
+    url = database_url(loaded, db)
+    release = take_writer_lease(url)  # never beside a running controller
+    try:
+        found, record = acknowledge(loaded, url, operator, note)
+    finally:
+        release()
+    document = {
+        "acknowledged": record is not None,
+        "findings": list(record.findings) if record else [],
+        "compartments_in_doubt": list(record.compartments) if record else [],
+        "anchor_path": found.summary["path"],
+    }
+    if as_json:
+        emit_json(document)
+    elif record is None:
+        typer.echo("nothing to acknowledge: the log matches its anchors")
+    else:
+        typer.echo(f"acknowledged by {operator}, recorded in {found.summary['path']}:")
+        for line in record.findings:
+            typer.echo(f"  {line}")
+        doubt = ", ".join(record.compartments) or "none"
+        typer.echo(f"compartments taken out of service at the next start (their newer state is lost): {doubt}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``audit`` group to the root CLI."""
     app.add_typer(audit_app, name="audit")

@@ -2,7 +2,8 @@
 
 ==  =================  ==========================================================================
 0   ``OK``             done; a check found nothing wrong
-1   ``CHECK_FAILED``   a check ran and found a problem (audit, db check, config check, a scenario)
+1   ``CHECK_FAILED``   a check ran and found a problem (audit, db check, config check, a scenario, the
+                       start check of ``lockers run`` against the log's anchors)
 2   ``BAD_INPUT``      bad usage, configuration, file, URL, image or model; or a refused action
 3   ``OUTCOME_UNKNOWN``an unlock pulse may or may not have reached the board: look before retrying
 4   ``UNAVAILABLE``    the database or the lock board is missing or does not answer
@@ -27,6 +28,10 @@ UNAVAILABLE: Final = 4
 
 def exit_code_for(error: LockerError) -> int:
     """The status a command exits with after ``error``."""
+    from controller.app.audit.start import AnchorAlarm
+
+    if isinstance(error, AnchorAlarm):
+        return CHECK_FAILED
     if isinstance(error, UnlockOutcomeUnknown):
         return OUTCOME_UNKNOWN
     if isinstance(error, DatabaseUnavailable | LockDriverError):

@@ -137,6 +137,14 @@ class AuditSection(Section):
     checkpoint_every_s: float = Field(60.0, ge=0)  # 0: no time-based checkpoints
     witness_url: str = ""  # http:// or https://; "" for none
     witness_timeout_s: float = Field(5.0, ge=0.1, le=600)
+    anchor_key_fingerprint: str = ""  # SHA-256 of the public key (printed at first start); "" for unpinned
+
+    @field_validator("anchor_key_fingerprint")
+    @classmethod
+    def _is_a_fingerprint(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[0-9a-f]{64}", value.lower()):
+            raise ValueError("must be 64 hex digits (the fingerprint `lockers keys signing` prints)")
+        return value.lower()
 
     @field_validator("witness_url")
     @classmethod

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from controller.app.audit.keeper import AnchorKeeper
+from controller.app.audit.start import StartCheck, check_at_start, hold_in_doubt
 from controller.app.bootstrap import open_event_store, take_writer_lease
 from controller.app.config import location
 from controller.app.config.loader import Config
@@ -138,6 +139,7 @@ class Daemon:
         self.worker: RecognitionWorker | None = None
         self.failure: ComponentFailed | None = None
         self.recorder = Recorder()
+        self.start_check = StartCheck()
 
     @property
     def running_worker(self) -> RecognitionWorker:
@@ -204,6 +206,8 @@ class Daemon:
             raise
         try:
             location.check_bank_log(url, self.config, vault)
+            # Before anything could open a door: a log behind or beside its anchors is an alarm (no start).
+            self.start_check = check_at_start(self.config, url)
         except BaseException:
             store.close()
             vault.close()
@@ -257,6 +261,7 @@ class Daemon:
 
         anchors = AnchorKeeper.start(self.config, stack.bank, stack.store)
         await stack.bank.boot()
+        await hold_in_doubt(self.start_check, stack.bank, stack.views.compartment_ids())
         observations: asyncio.Queue[Observation] = asyncio.Queue()
         self.kiosk_feed.bind(asyncio.get_running_loop())
         self.running_worker.start(asyncio_sink(asyncio.get_running_loop(), observations))

@@ -139,12 +139,14 @@ def test_an_intact_log_verifies_against_its_checkpoint(bank: tuple[Config, str, 
     config, url, _ = bank
     report = audit(config, url)
     assert report.ok, report.problems
-    assert report.anchors == {
+    assert report.anchors is not None
+    assert {key: report.anchors[key] for key in ("path", "checkpoints", "anchored_position", "anchored_at")} == {
         "path": str(config.data_dir / "anchors.jsonl"),
         "checkpoints": 1,
         "anchored_position": 18,
         "anchored_at": read_checkpoints(config.data_dir / "anchors.jsonl")[0][0].time,
     }
+    assert report.anchors["pinned"] is False and len(str(report.anchors["key_fingerprint"])) == 64
 
 
 def test_truncated_tail_passes_the_chain_but_not_the_anchor(bank: tuple[Config, str, Path]) -> None:
