@@ -71,6 +71,16 @@ class AuditReader:
                     break
                 after = page[-1][2]
 
+    def read_after(self, position: int) -> Iterator[RawRecord]:
+        """Every row after ``position``, in position order, a page at a time."""
+        sql = f"SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"  # noqa: S608
+        while True:
+            page = self._all(sql, (position, PAGE))
+            yield from starmap(RawRecord, page)
+            if len(page) < PAGE:
+                return
+            position = page[-1][0]
+
     def position_bounds(self) -> tuple[int, int, int]:
         """(lowest position, highest position, row count); zeros for an empty log."""
         low, high, count = self._all("SELECT MIN(position), MAX(position), COUNT(*) FROM events")[0]

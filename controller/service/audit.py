@@ -111,6 +111,31 @@ def verify_streams(records: Iterable[RawRecord], decode: Decoder, max_problems: 
     return report
 
 
+def verify_tail(
+    records: Iterable[RawRecord], previous_hash: str, versions: Mapping[str, int], max_problems: int = 100
+) -> AuditReport:
+    """The rows after a trusted checkpoint, in position order: links, hashes and versions continuing its heads.
+
+    ``previous_hash`` is the anchored head's hash and ``versions`` each compartment's anchored version. The
+    rows before the checkpoint are vouched for by the checkpoint's signature over the chain head; replay, which
+    needs every stream from its start, is left to the full verify.
+    """
+    report, last = AuditReport(), dict(versions)
+    for record in records:
+        report.events += 1
+        problems = _chain_problems(record, previous_hash)
+        expected = last.get(record.compartment_id, 0) + 1
+        if record.version != expected:
+            problems.append(("version", f"version {record.version} follows {expected - 1}: versions not contiguous"))
+        last[record.compartment_id] = record.version
+        previous_hash = record.event_hash
+        for check, problem in problems:
+            report.flag(record.position, check, problem)
+        if len(report.problems) >= max_problems:
+            break
+    return report
+
+
 def link_report(broken_positions: Iterable[int]) -> AuditReport:
     """Problems for the rows whose ``previous_hash`` is not the hash of the row before them."""
     report = AuditReport()

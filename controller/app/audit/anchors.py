@@ -19,7 +19,7 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from controller.app.audit.anchor_file import append_line, read_anchor_file, write_head
-from controller.app.audit.findings import check_anchors
+from controller.app.audit.findings import Findings, check_anchors
 from controller.app.audit.keys import AuditSettings, sign
 from controller.app.config.loader import Config
 from controller.service import anchors
@@ -103,16 +103,25 @@ def checkpoint_json(written: Written, settings: AuditSettings) -> dict[str, Any]
     return document
 
 
-def add_anchor_findings(report: AuditReport, config: Config, url: str) -> dict[str, Any]:
-    """Check the log at ``url`` against the configured anchor file; add its problems to ``report``."""
+def anchor_check(config: Config, url: str) -> Findings:
+    """The log at ``url`` against the configured anchor file, head file and key."""
     from storage.audit_reader import AuditReader
 
     reader = AuditReader.from_url(url)
     try:
-        found = check_anchors(AuditSettings.from_config(config), reader)
+        return check_anchors(AuditSettings.from_config(config), reader)
     finally:
         reader.close()
+
+
+def flag_findings(report: AuditReport, found: Findings) -> dict[str, Any]:
+    """Add the anchor findings to ``report`` (check ``anchor``, with their kind) and its ``anchors`` summary."""
     for position, kind, text in found.problems:
         report.flag(position, "anchor", text, kind=kind)
     report.anchors = found.summary
     return found.summary
+
+
+def add_anchor_findings(report: AuditReport, config: Config, url: str) -> dict[str, Any]:
+    """Check the log at ``url`` against the configured anchor file; add its problems to ``report``."""
+    return flag_findings(report, anchor_check(config, url))

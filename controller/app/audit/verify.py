@@ -12,6 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from controller.app.bootstrap import default_database_url, event_decoder
 from controller.service import audit
+from controller.service.anchors import Checkpoint
 from storage.audit_reader import AuditReader
 
 
@@ -22,6 +23,16 @@ def verify_share(url: str, streams: list[str], low: int, high: int) -> audit.Aud
         report = audit.verify_streams(reader.read_streams(streams), event_decoder())
         links = audit.link_report(reader.chain_breaks(low, high))
         return audit.merge([report, links], events=report.events)
+    finally:
+        reader.close()
+
+
+def verify_since(url: str, checkpoint: Checkpoint) -> audit.AuditReport:
+    """The rows after an authentic ``checkpoint``: their links, hashes and versions (``--since-checkpoint``)."""
+    reader = AuditReader.from_url(url)
+    try:
+        versions = {cid: head[0] for cid, head in checkpoint.streams.items()}
+        return audit.verify_tail(reader.read_after(checkpoint.position), checkpoint.head_hash, versions)
     finally:
         reader.close()
 
