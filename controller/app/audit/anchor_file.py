@@ -104,8 +104,8 @@ def _sort_line(found: AnchorFile, number: int, line: str) -> None:
     try:
         raw = json.loads(line)
     except json.JSONDecodeError as exc:
-        # The writer's lines start with '{"'; one whose JSON ends before its text does was cut short.
-        if line.startswith('{"') and exc.pos >= len(line.rstrip()) - 1:
+        # The writer's lines start with '{"' and end with '}': one that stops before its '}' was cut short.
+        if line.startswith('{"') and not line.rstrip().endswith("}"):
             found.torn.append(number)
         else:
             found.unreadable.append((number, f"not JSON: {exc.msg}"))
