@@ -1,11 +1,13 @@
 """Event store benchmark: durable appends (vs raw sqlite3 and vs ``eventsourcing``), checkpoints, replay+verify.
 
-    python benchmarks/event_store.py --json [--events 1000000] [--appends 2000] [--workers 2]
+    python benchmarks/event_store.py --json [--events 1000000] [--new-events 10000] [--appends 2000] [--workers 2]
 
 Not a test: it prints figures. ``replay_verify`` runs ``lockers audit verify`` itself
 (``controller.app.audit.verify.verify_log``): every link and hash of the chain, contiguous versions, and the replay of
 every event through the compartment state machine, spread over ``--workers`` processes.
 ``replay_verify_per_cpu_s`` divides by the CPU time used, so it stays meaningful on a shared machine.
+``since_checkpoint_s`` is ``lockers audit verify --since-checkpoint`` (the anchor check, then the links, hashes
+and versions of the ``--new-events`` appended after a checkpoint of the ``--events`` log; goal < 1 s).
 
 Single durable appends are timed in interleaved rounds (ours, raw sqlite3, the ``eventsourcing`` library's
 SQLite recorder: ``pip install -e .[bench]``), so that load from other processes hits all three alike;
@@ -36,13 +38,14 @@ from typing import Any
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from controller.app.audit.anchors import write_checkpoint  # noqa: E402
+from controller.app.audit.anchors import anchor_check, head_from_log, write_checkpoint  # noqa: E402
 from controller.app.audit.keys import AuditSettings, load_signer, make_signing_key  # noqa: E402
-from controller.app.audit.verify import verify_log  # noqa: E402
+from controller.app.audit.verify import verify_log, verify_since  # noqa: E402
 from controller.app.config.loader import load_config  # noqa: E402
 from controller.domain import events as ev  # noqa: E402
 from controller.domain.evidence import Evidence  # noqa: E402
 from controller.service.anchors import ChainHead  # noqa: E402
+from storage.audit_reader import AuditReader  # noqa: E402
 from storage.engine import BUSY_TIMEOUT_MS  # noqa: E402
 from storage.event_store import SqlEventStore  # noqa: E402
 
@@ -228,10 +231,12 @@ def _library(folder: Path) -> LibraryAppends | None:
         return None
 
 
-def fill(url: str, total: int, batch_cycles: int = 10, compartments: int = 200) -> float:
-    """Append ``total`` events in batches of ``11 * batch_cycles``; return events per second."""
+def fill(
+    url: str, total: int, batch_cycles: int = 10, compartments: int = 200, versions: dict[str, int] | None = None
+) -> float:
+    """Append ``total`` events in batches of ``11 * batch_cycles`` (after ``versions``, which it advances)."""
     store = SqlEventStore.from_url(url)
-    versions = dict.fromkeys(map(str, range(1, compartments + 1)), 0)
+    versions = dict.fromkeys(map(str, range(1, compartments + 1)), 0) if versions is None else versions
     written, started, turn = 0, time.perf_counter(), 0
     while written < total:
         cid = str(turn % compartments + 1)
@@ -258,6 +263,31 @@ def replay_verify(url: str, last_position: int, workers: int) -> tuple[float, fl
     return report.events / elapsed, report.events / max(cpu, 1e-9), report.events, report.first_bad_position
 
 
+def since_checkpoint(url: str, folder: Path, new_events: int, versions: dict[str, int]) -> dict[str, Any]:
+    """``lockers audit verify --since-checkpoint`` after ``new_events`` appended past a checkpoint of the log.
+
+    Timed as the command runs it: the anchor check (key, anchor file, head file, the log against the
+    checkpoint) and then the links, hashes and versions of the new events.
+    """
+    config = load_config(overrides={"bank": {"data_dir": str(folder / "since")}})
+    settings = AuditSettings.from_config(config)
+    make_signing_key(settings)
+    reader = AuditReader.from_url(url)
+    try:
+        write_checkpoint(settings, load_signer(settings), head_from_log(reader))
+    finally:
+        reader.close()
+    fill(url, new_events, versions=versions)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    found = anchor_check(config, url)
+    assert found.latest is not None and not found.problems, found.problems
+    report = verify_since(url, found.latest)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    if not report.ok or report.events != new_events:
+        raise SystemExit(f"verification since the checkpoint failed: {report.events} events, {report.problems[:3]}")
+    return {"since_checkpoint_s": elapsed, "since_checkpoint_cpu_s": cpu, "since_checkpoint_events": report.events}
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -267,6 +297,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--events", type=int, default=1_000_000, help="log size for replay+verify")
+    parser.add_argument("--new-events", type=int, default=10_000, help="events after the checkpoint")
     parser.add_argument("--appends", type=int, default=2000, help="single-event appends to time")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for replay+verify")
     parser.add_argument("--checkpoint-every", type=int, default=1000, help="events between checkpoints")
@@ -279,15 +310,18 @@ def main() -> None:
         results: dict[str, Any] = {"cpus": os.cpu_count(), "load_average_1m": os.getloadavg()[0]}
         results.update(bench_appends(folder, args.appends, args.checkpoint_every, args.checkpoints, args.rounds))
         big = f"sqlite:///{folder}/big.db"
-        results["append_batch_per_s"] = fill(big, args.events)
-        speed, per_cpu_s, total, bad = replay_verify(big, args.events, args.workers)
+        versions: dict[str, int] = dict.fromkeys(map(str, range(1, 201)), 0)
+        results["append_batch_per_s"] = fill(big, args.events, versions=versions)
+        results.update(since_checkpoint(big, folder, args.new_events, versions))
+        expected = args.events + args.new_events
+        speed, per_cpu_s, total, bad = replay_verify(big, expected, args.workers)
         results.update(
             replay_verify_per_s=speed,
             replay_verify_per_cpu_s=per_cpu_s,  # one core's rate, unaffected by other load on the machine
             replay_verify_events=total,
             replay_verify_workers=args.workers,
         )
-        if bad is not None or total != args.events:
+        if bad is not None or total != expected:
             raise SystemExit(f"verification failed: {total} events, first bad position {bad}")
     rounded = {k: round(v, 2 if abs(v) >= 1 else 4) if isinstance(v, float) else v for k, v in results.items()}
     print(json.dumps(rounded) if args.json else "\n".join(f"{k:>28}: {v}" for k, v in rounded.items()))

@@ -28,8 +28,8 @@ def smoke_commands(tmp: Path) -> dict[str, list[list[str]]]:
     att = str(assets_root() / "data" / "att_faces" / "orl_faces")
     return {
         "api_frames": [["--json", "--frames", "2", "--width", "640", "--height", "480"]],
-        "event_store": [["--json", "--events", "300", "--appends", "20", "--workers", "1", "--checkpoints", "3",
-                         "--rounds", "2", "--dir", str(tmp / "event-store")]],
+        "event_store": [["--json", "--events", "300", "--new-events", "30", "--appends", "20", "--workers", "1",
+                         "--checkpoints", "3", "--rounds", "2", "--dir", str(tmp / "event-store")]],
         "gallery": [["--json", "--size", "500", "--repeats", "5"]],
         "lock_board": [["--json", "--unlocks", "5", "--polls", "5"]],
         "pin_hash": [["--json", "--trials", "2", "--candidates", "1", "3"]],
