@@ -7,7 +7,7 @@ import secrets
 
 import typer
 
-from controller.app.audit.keys import AuditSettings, make_signing_key
+from controller.app.audit.keys import AuditSettings, make_key_pair, pin_line
 from controller.app.cli.common import JsonOption, emit_json
 from controller.app.config.loader import load_config
 from controller.app.config.location import ConfigOption, bank_config
@@ -46,9 +46,11 @@ def operator_token(as_json: JsonOption = False) -> None:
 def keys_signing(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Make the Ed25519 key pair that signs checkpoints of the log (private key mode 0600; never replaced)."""
     settings = AuditSettings.from_config(load_config(config))
-    key = make_signing_key(settings)
+    digest = make_key_pair(settings)
+    key = digest[:16]
     document = {
         "key_id": key,
+        "fingerprint": digest,
         "private_key": str(settings.signing_key_path),
         "public_key": str(settings.public_key_path),
     }
@@ -56,6 +58,7 @@ def keys_signing(config: ConfigOption = None, as_json: JsonOption = False) -> No
         emit_json(document)
     else:
         typer.echo(f"signing key {key}: {settings.signing_key_path} (keep secret), {settings.public_key_path}")
+        typer.echo(f"pin it in the configuration, under [audit]: {pin_line(digest)}")
 
 
 @keys_app.command("rotate")
