@@ -242,7 +242,7 @@ def fill(
         cid = str(turn % compartments + 1)
         turn += 1
         start = versions[cid]
-        events = [e for k in range(batch_cycles) for e in cycle(cid, start + 11 * k)][: total - written]
+        events = cycles(cid, start, min(11 * batch_cycles, total - written))  # a cut cycle goes on where it stopped
         store.append(cid, start, events)
         versions[cid] += len(events)
         written += len(events)
