@@ -19,7 +19,7 @@ from typing import Any, Final
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from controller.app.http.access import KIOSK_COOKIE, Access
+from controller.app.http.access import KIOSK_COOKIE, KIOSK_PAIR_PATH, Access
 from controller.app.http.web.feed import FEED_QUEUE_SIZE, KioskFeed
 from controller.app.http.web.samples import SAMPLE_PEOPLE, camera_frame, sample_frames
 
@@ -74,7 +74,7 @@ def pages_router(access: Access, feed: KioskFeed, kiosk: KioskSettings, docs: bo
             raise HTTPException(404, "no such asset")
         return FileResponse(path, headers={"Cache-Control": "no-cache"})
 
-    @router.get("/kiosk/pair")
+    @router.get(KIOSK_PAIR_PATH)
     def pair(token: str) -> RedirectResponse:
         """Remember the kiosk's credential in this browser (HttpOnly cookie), then show the kiosk."""
         if not access.is_kiosk(token):
