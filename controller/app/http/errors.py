@@ -11,8 +11,9 @@ any other ``LockerError``           422    the request cannot be carried out (e.
 =================================== ====== ===========================================================
 
 The body is ``{"detail": message, "code": code, "compartment_id": id, "state": state}``: ``detail`` in
-English words, ``code`` (a ``Refusal`` of the domain, or one of ``BOUNDARY_CODES``) for screens that say it
-in their reader's language (the console's catalogues have ``op.error.<code>``); the last two where known.
+English words, ``code`` (a ``Refusal`` of the domain, or a ``BoundaryCode``; absent for any other error,
+which ``refused`` names) for screens that say it in their reader's language (the console's catalogues have
+``op.error.<code>``); the last two where known.
 """
 
 from __future__ import annotations
@@ -67,7 +68,10 @@ def code_of(exc: LockerError) -> str:
 
 def error_body(exc: LockerError) -> dict[str, Any]:
     """The JSON body of an error: the message, its code, and the compartment and its state where known."""
-    body: dict[str, Any] = {"detail": plain_message(exc), "code": str(code_of(exc))}
+    body: dict[str, Any] = {"detail": plain_message(exc)}
+    code = code_of(exc)
+    if code != BoundaryCode.REFUSED:  # the catch-all is the absence of a code (bodies stay as they were)
+        body["code"] = str(code)
     if isinstance(exc, TransitionRejected | UnknownCompartment):
         body["compartment_id"] = exc.compartment_id
     if isinstance(exc, TransitionRejected):
