@@ -33,9 +33,13 @@ install-runtime:
 	$(BIN)/pip install --progress-bar on '.[postgres]'
 	@echo "==> installed: $(BIN)/lockers"
 
+# `make run CONFIG=site.toml` runs the simulated bank with a configuration file (its data dir, gates, port...).
+CONFIG ?=
+CONFIG_OPTION := $(if $(CONFIG),--config $(CONFIG))
+
 run: $(STAMP)
-	$(BIN)/lockers operators first
-	$(BIN)/lockers run --simulate
+	$(BIN)/lockers operators first $(CONFIG_OPTION)
+	$(BIN)/lockers run --simulate $(CONFIG_OPTION)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
