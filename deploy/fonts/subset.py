@@ -1,0 +1,45 @@
+"""Subset the kiosk's Korean and Latin font (Pretendard, OFL-1.1, npm ``pretendard@1.3.9``) to what pages show.
+
+Kept: printable ASCII, Latin-1 punctuation, the 2,350 Hangul syllables of KS X 1001 (what Korean text
+uses in practice), and every character of the message catalogues, so a catalogue edit that adds a rarer
+syllable is covered by running this again (``tests/controller/app/http/test_fonts.py`` says when).
+
+    npm pack pretendard@1.3.9 && tar xzf pretendard-1.3.9.tgz
+    python deploy/fonts/subset.py package/dist/public/static
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+STATIC = Path(__file__).resolve().parents[2] / "controller/app/http/web/static"
+WEIGHTS = ("Regular", "Bold")
+
+
+def ks_x_1001_syllables() -> str:
+    """The 2,350 precomposed Hangul syllables of KS X 1001 (EUC-KR rows 0xB0-0xC8)."""
+    return "".join(bytes([high, low]).decode("euc-kr") for high in range(0xB0, 0xC9) for low in range(0xA1, 0xFF))
+
+
+def wanted_text() -> str:
+    """Every character the kiosk and the console may draw with the shipped font."""
+    ascii_and_punctuation = "".join(chr(c) for c in range(0x20, 0x7F)) + "·–—‘’“”…€₩×"
+    catalogues = "".join(p.read_text(encoding="utf-8") for p in sorted((STATIC / "i18n").glob("*.json")))
+    return "".join(sorted(set(ascii_and_punctuation + ks_x_1001_syllables() + catalogues) - {"\n"}))
+
+
+def main(source: Path) -> None:
+    """Write ``static/fonts/Pretendard-<weight>.subset.woff2`` from the package's OTF files."""
+    text_file = STATIC / "fonts" / "subset.txt"
+    text_file.write_text(wanted_text(), encoding="utf-8")
+    for weight in WEIGHTS:
+        subprocess.run([sys.executable, "-m", "fontTools.subset", str(source / f"Pretendard-{weight}.otf"),
+                        f"--text-file={text_file}", "--flavor=woff2", "--layout-features=kern,liga,ccmp,locl",
+                        f"--output-file={STATIC / 'fonts' / f'Pretendard-{weight}.subset.woff2'}"], check=True)
+    text_file.unlink()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
