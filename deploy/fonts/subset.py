@@ -5,7 +5,10 @@ uses in practice), and every character of the message catalogues, so a catalogue
 syllable is covered by running this again (``tests/controller/app/http/test_fonts.py`` says when).
 
     npm pack pretendard@1.3.9 && tar xzf pretendard-1.3.9.tgz
-    python deploy/fonts/subset.py package/dist/public/static
+    python deploy/fonts/subset.py package/dist/public/static   # needs fonttools and brotli
+
+Pretendard reserves its font name (OFL-1.1 RFN): a subset is a Modified Version, so it is renamed
+``Lockers Kiosk Sans`` inside the font and in the stylesheet.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 STATIC = Path(__file__).resolve().parents[2] / "controller/app/http/web/static"
 WEIGHTS = ("Regular", "Bold")
+FAMILY = "Lockers Kiosk Sans"
 
 
 def ks_x_1001_syllables() -> str:
@@ -31,14 +35,33 @@ def wanted_text() -> str:
 
 
 def main(source: Path) -> None:
-    """Write ``static/fonts/Pretendard-<weight>.subset.woff2`` from the package's OTF files."""
+    """Write ``static/fonts/LockersKioskSans-<weight>.woff2`` from the package's OTF files."""
     text_file = STATIC / "fonts" / "subset.txt"
     text_file.write_text(wanted_text(), encoding="utf-8")
     for weight in WEIGHTS:
         subprocess.run([sys.executable, "-m", "fontTools.subset", str(source / f"Pretendard-{weight}.otf"),
                         f"--text-file={text_file}", "--flavor=woff2", "--layout-features=kern,liga,ccmp,locl",
-                        f"--output-file={STATIC / 'fonts' / f'Pretendard-{weight}.subset.woff2'}"], check=True)
+                        f"--output-file={output(weight)}"], check=True)
+        rename(output(weight), weight)
     text_file.unlink()
+
+
+def output(weight: str) -> Path:
+    """Where the subset of ``weight`` is written."""
+    return STATIC / "fonts" / f"LockersKioskSans-{weight}.woff2"
+
+
+def rename(path: Path, weight: str) -> None:
+    """Give the subset its own family name (the OFL's reserved-name rule for Modified Versions)."""
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(path)
+    names = {1: FAMILY, 2: weight, 3: f"{FAMILY} {weight}; subset of Pretendard 1.3.9", 4: f"{FAMILY} {weight}",
+             6: f"LockersKioskSans-{weight}", 16: FAMILY, 17: weight}
+    for record in list(font["name"].names):
+        if record.nameID in names:
+            record.string = names[record.nameID]
+    font.save(path)
 
 
 if __name__ == "__main__":
