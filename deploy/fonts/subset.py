@@ -35,15 +35,14 @@ def wanted_text() -> str:
 
 
 def main(source: Path) -> None:
-    """Write ``static/fonts/LockersKioskSans-<weight>.woff2`` from the package's OTF files."""
-    text_file = STATIC / "fonts" / "subset.txt"
+    """Write ``static/fonts/LockersKioskSans-<weight>.woff2`` and the ``characters.txt`` they hold."""
+    text_file = STATIC / "fonts" / "characters.txt"  # kept: the test checks the catalogues against it
     text_file.write_text(wanted_text(), encoding="utf-8")
     for weight in WEIGHTS:
         subprocess.run([sys.executable, "-m", "fontTools.subset", str(source / f"Pretendard-{weight}.otf"),
                         f"--text-file={text_file}", "--flavor=woff2", "--layout-features=kern,liga,ccmp,locl",
                         f"--output-file={output(weight)}"], check=True)
         rename(output(weight), weight)
-    text_file.unlink()
 
 
 def output(weight: str) -> Path:
