@@ -161,7 +161,7 @@ function screenName() {
   if (kiosk.mode.endsWith("-open")) return "door-open";
   if (!$("pin").hidden) return "pin-shown";
   if ($("pin-input").value || document.activeElement?.closest("#pin-form")) return "pin-entry";
-  if (kiosk.verdict || $("message").dataset.key !== "kiosk.welcome") return "refused";
+  if (kiosk.verdict || $("message").dataset.key !== "kiosk.welcome") return "message";  // a refusal or an outcome
   return "welcome";
 }
 
