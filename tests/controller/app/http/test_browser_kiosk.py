@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -19,16 +19,20 @@ CONTROLS = "button, a[href], select, input, [tabindex]:not([tabindex='-1'])"
 BOXES = f"""() => [...document.querySelectorAll("{CONTROLS}")]
   .filter((el) => el.offsetParent !== null && !el.closest("#simulator"))
   .map((el) => {{ const r = el.getBoundingClientRect();
-    return {{id: el.dataset.testid || el.id || el.textContent, top: r.top + scrollY, width: r.width, height: r.height}}; }})"""
+    return {{id: el.dataset.testid || el.id || el.textContent, top: r.top + scrollY,
+             width: r.width, height: r.height}}; }})"""
 
 
 @pytest.fixture
 def kiosk(browser: Any, web_bank: RunningBank) -> Iterator[Any]:  # noqa: F811
     """A portrait kiosk page (1080x1920); every request it makes is logged in ``page.requests``."""
-    yield from open_kiosk(browser, web_bank, 1080, 1920)
+    with open_kiosk(browser, 1080, 1920) as page:
+        yield page
 
 
-def open_kiosk(browser: Any, bank: RunningBank, width: int, height: int) -> Iterator[Any]:  # noqa: F811
+@contextmanager
+def open_kiosk(browser: Any, width: int, height: int) -> Iterator[Any]:  # noqa: F811
+    """A page in a fresh context of ``width`` x ``height``; closed, and free of script errors, at the end."""
     # bypass_csp only lets the test's own scripts (axe, evaluate) run; the page's CSP is tested elsewhere.
     context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
     page = context.new_page()
@@ -36,8 +40,10 @@ def open_kiosk(browser: Any, bank: RunningBank, width: int, height: int) -> Iter
     page.requests = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("request", lambda request: page.requests.append(request.url))
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
     assert not errors, errors
 
 
@@ -65,7 +71,7 @@ def focused(page: Any) -> str:
 def test_every_control_is_low_large_and_named_on_a_portrait_kiosk(
     browser: Any, web_bank: RunningBank, size: tuple[int, int]  # noqa: F811
 ) -> None:
-    for page in open_kiosk(browser, web_bank, *size):
+    with open_kiosk(browser, *size) as page:
         goto(page, web_bank)
         boxes = page.evaluate(BOXES)
         assert len(boxes) >= 20  # deposit, PIN field and its 13 keys and open button, the tools, the languages

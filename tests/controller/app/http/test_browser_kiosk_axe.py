@@ -28,7 +28,7 @@ def test_no_wcag_violation_on_any_kiosk_screen(
     browser: Any, web_bank: RunningBank, lang: str, tmp_path: Path  # noqa: F811
 ) -> None:
     found: dict[str, list[str]] = {}
-    for page in open_kiosk(browser, web_bank, 1080, 1920):
+    with open_kiosk(browser, 1080, 1920) as page:
         goto(page, web_bank, f"?lang={lang}")
         check(page, "welcome", found)
         screenshot(page, f"kiosk-portrait-{lang}", tmp_path)
@@ -84,22 +84,21 @@ def test_no_wcag_violation_on_any_kiosk_screen(
 def test_help_asked_at_the_kiosk_is_answered_in_the_console(
     browser: Any, web_bank: RunningBank, tmp_path: Path  # noqa: F811
 ) -> None:
-    for kiosk in open_kiosk(browser, web_bank, 1080, 1920):
-        for console in open_kiosk(browser, web_bank, 1280, 860):
-            console.goto(f"{web_bank.url}/operator?lang=en")
-            console.fill("[data-testid=login-user]", OPERATOR[0])
-            console.fill("[data-testid=login-password]", OPERATOR[1])
-            console.click("[data-testid=login-submit]")
-            console.wait_for_selector("[data-testid=grid] [data-compartment='1']")
+    with open_kiosk(browser, 1080, 1920) as kiosk, open_kiosk(browser, 1280, 860) as console:
+        console.goto(f"{web_bank.url}/operator?lang=en")
+        console.fill("[data-testid=login-user]", OPERATOR[0])
+        console.fill("[data-testid=login-password]", OPERATOR[1])
+        console.click("[data-testid=login-submit]")
+        console.wait_for_selector("[data-testid=grid] [data-compartment='1']")
 
-            goto(kiosk, web_bank, "?lang=en")
-            kiosk.click("[data-testid=key-7]")
-            kiosk.click("[data-testid=help]")
-            kiosk.wait_for_selector("[data-testid=help-status]:has-text('Staff have been called')")
-            request = "[data-testid=help-requests] li:has-text('pin-entry')"
-            console.wait_for_selector(request)  # shown by the live stream, no reload
-            screenshot(console, "operator-help", tmp_path)
-            console.click(f"{request} [data-testid=help-answer]")
-            console.wait_for_selector(request, state="detached")
-            kiosk.wait_for_selector("[data-testid=help-status][data-key='kiosk.help_answered']")
-            assert "answered your call" in kiosk.inner_text("[data-testid=help-status]")
+        goto(kiosk, web_bank, "?lang=en")
+        kiosk.click("[data-testid=key-7]")
+        kiosk.click("[data-testid=help]")
+        kiosk.wait_for_selector("[data-testid=help-status]:has-text('Staff have been called')")
+        request = "[data-testid=help-requests] li:has-text('pin-entry')"
+        console.wait_for_selector(request)  # shown by the live stream, no reload
+        screenshot(console, "operator-help", tmp_path)
+        console.click(f"{request} [data-testid=help-answer]")
+        console.wait_for_selector(request, state="detached")
+        kiosk.wait_for_selector("[data-testid=help-status][data-key='kiosk.help_answered']")
+        assert "answered your call" in kiosk.inner_text("[data-testid=help-status]")
