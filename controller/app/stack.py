@@ -34,6 +34,7 @@ from controller.ports import (
 from controller.service.bank import DepositTerms, LockerBank
 from controller.service.bridge import BridgeSettings, RecognitionBridge
 from controller.service.compartments import CompartmentService
+from controller.service.help import HelpDesks
 from controller.service.pins import PinDesk, PinSettings
 from controller.service.scheduler import TimeoutScheduler
 from controller.service.views import BankViews
@@ -101,6 +102,7 @@ class Stack:
     simulator: LockBoardSimulator | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
     pins: PinDesk | None = None
+    help: HelpDesks | None = None
 
     def poller(
         self, emit: Callable[[SensorObservation], Awaitable[None]], debounce_polls: int | None = None
@@ -204,6 +206,7 @@ def build_bank(config: Config, gallery: TemplateGallery, overrides: Overrides | 
     stack = Stack(config, store, vault, driver, plc_config, BankViews(service), bank, given.simulator, closers)
     if bank.terms.pins is not None:
         stack.pins = PinDesk(bank, bank.terms.pins, pin_settings(config))
+    stack.help = HelpDesks(service, given.make_id)
     return stack
 
 

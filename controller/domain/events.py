@@ -313,6 +313,32 @@ class FaceErased(Event):
     operator_id: str = ""
 
 
+# ------------------------------------------------------------------ bank-level events
+# They belong to no compartment: they live in the bank's own stream (``BANK_STREAM``), versioned and
+# hash-chained like every other, and folded by ``controller.domain.help.HelpDesk``, never by a compartment.
+BANK_STREAM = "bank"
+"""The stream id of the bank's own events (compartment ids are numbers, so it never names a compartment)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HelpRequested(Event):
+    """Someone at the kiosk pressed help on ``screen``: an operator should come (or call) and answer."""
+
+    trigger: ClassVar[str] = "request_help"
+    help_id: str
+    kiosk: str
+    screen: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HelpAnswered(Event):
+    """An operator answered the help request ``help_id``."""
+
+    trigger: ClassVar[str] = "answer_help"
+    help_id: str
+    operator_id: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -334,5 +360,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PinConfirmed,
         PinVerified,
         FaceErased,
+        HelpRequested,
+        HelpAnswered,
     )
 }

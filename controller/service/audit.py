@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 from controller.domain.chain import GENESIS_HASH, content_hash
 from controller.domain.compartment import Compartment
 from controller.domain.errors import LockerError
-from controller.domain.events import Event
+from controller.domain.events import BANK_STREAM, Event
+from controller.domain.help import HelpDesk
 from controller.ports import RawRecord, StoredEvent
 
 Decoder = Callable[[RawRecord], Event]
+Stream = Compartment | HelpDesk
+"""What a stream folds into during an audit: a compartment, or the bank's help desk."""
 
 
 @dataclass
@@ -77,7 +80,7 @@ def verify(
     """
     report = AuditReport()
     previous_hash = GENESIS_HASH
-    compartments: dict[str, Compartment | None] = {}
+    compartments: dict[str, Stream | None] = {}
     for record in records:
         report.events += 1
         problems = _chain_problems(record, previous_hash) if shard.checks_row(record.position) else []
@@ -98,7 +101,7 @@ def verify_streams(records: Iterable[RawRecord], decode: Decoder, max_problems: 
     into problems, so a worker needs only its own streams.
     """
     report = AuditReport()
-    compartments: dict[str, Compartment | None] = {}
+    compartments: dict[str, Stream | None] = {}
     for record in records:
         report.events += 1
         # The happy path inline: this loop runs once per event of every audit.
@@ -188,11 +191,12 @@ def _hash_problems(record: RawRecord) -> Problems:
     return []
 
 
-def _replay_problems(record: RawRecord, decode: Decoder, compartments: dict[str, Compartment | None]) -> Problems:
+def _replay_problems(record: RawRecord, decode: Decoder, compartments: dict[str, Stream | None]) -> Problems:
     """Version and replay checks; after its first failure a stream is not replayed further (no cascade)."""
     cid = record.compartment_id
     if cid not in compartments:
-        compartments[cid] = Compartment(cid)
+        # The bank's own stream (help requests) folds into a help desk, every other into a compartment.
+        compartments[cid] = HelpDesk() if cid == BANK_STREAM else Compartment(cid)
     compartment = compartments[cid]
     if compartment is None:
         return []
@@ -208,12 +212,17 @@ def _replay_problems(record: RawRecord, decode: Decoder, compartments: dict[str,
 
 
 def fold(events: Iterable[StoredEvent], until: Callable[[StoredEvent], bool] | None = None) -> dict[str, Compartment]:
-    """The state of every compartment after the events for which ``until`` holds (all, by default)."""
+    """The state of every compartment after the events for which ``until`` holds (all, by default).
+
+    The bank stream's events are skipped: ``HelpDesk.replay`` folds those.
+    """
     compartments: dict[str, Compartment] = {}
     for stored in events:
         if until is not None and not until(stored):
             break
         cid = stored.event.compartment_id
+        if cid == BANK_STREAM:
+            continue  # the bank's own events (help requests) change no compartment
         if cid not in compartments:
             compartments[cid] = Compartment(cid)
         compartments[cid].apply(stored.event)

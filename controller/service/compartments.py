@@ -104,6 +104,11 @@ class CompartmentService:
                 self.compartments[compartment.compartment_id] = self._load(compartment.compartment_id)
                 self._stale.discard(compartment.compartment_id)
             raise
+        self.publish(stored)
+        return stored
+
+    def publish(self, stored: Sequence[StoredEvent]) -> None:
+        """Log committed events and hand them to every listener (the bank stream's writer calls it too)."""
         for record in stored:
             log.info(
                 "transition",
@@ -115,7 +120,6 @@ class CompartmentService:
             )
         for listener in self._listeners:
             listener(stored)
-        return stored
 
     async def _run_effects(self, effects: Sequence[Effect], correlation_id: str) -> None:
         for effect in effects:

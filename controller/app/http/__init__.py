@@ -1,8 +1,8 @@
 """The HTTP API (FastAPI), one router per audience, behind one error boundary (``errors``).
 
 ``bank``: health, compartments, deposits, live events (SSE), metrics; ``operator``: alarm clearing and
-out-of-service behind a bearer token; ``pins``: retrieval and erasure by one-time PIN; ``simulate``:
-frame uploads and simulated doors (simulate mode).
+out-of-service behind a bearer token; ``pins``: retrieval and erasure by one-time PIN; ``help``: the
+kiosk's help button and the operator's answer; ``simulate``: frame uploads and simulated doors (simulate mode).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from controller.app.http.bank import bank_router
 from controller.app.http.context import ApiContext, EventBroadcaster, sse_message
 from controller.app.http.errors import install_error_boundary
+from controller.app.http.help import help_router
 from controller.app.http.operator import operator_router
 from controller.app.http.pins import pin_router
 from controller.app.http.simulate import doors_router, frames_router
@@ -38,6 +39,8 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(operator_router(ctx))
     if ctx.pins is not None:
         app.include_router(pin_router(ctx, ctx.pins))
+    if ctx.help is not None:
+        app.include_router(help_router(ctx.web.access, ctx.help))
     if ctx.simulate_frame is not None:
         app.include_router(frames_router(ctx.simulate_frame))
     if ctx.simulate_door is not None:

@@ -14,6 +14,7 @@ from controller.app.http.web.documents import stored_document
 from controller.app.run.metrics import Metrics
 from controller.ports import StoredEvent
 from controller.service.bank import LockerBank
+from controller.service.help import HelpDesks
 from controller.service.pins import PinDesk
 from controller.service.views import BankViews
 
@@ -59,6 +60,7 @@ class ApiContext:
     simulate_frame: Callable[[bytes], Awaitable[None]] | None = None
     simulate_door: Callable[[int, str], Awaitable[None]] | None = None
     pins: PinDesk | None = None
+    help: HelpDesks | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

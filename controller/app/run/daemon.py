@@ -375,6 +375,7 @@ class Daemon:
                 simulate_frame=inputs.frame if push_frame is not None else None,
                 simulate_door=inputs.door if stack.simulator is not None else None,
                 pins=stack.pins,
+                help=stack.help,
             )
         )
 

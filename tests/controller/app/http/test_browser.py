@@ -94,6 +94,7 @@ def test_deposit_and_retrieval_on_the_kiosk_in_simulate_mode(web_bank: RunningBa
     page.select_option("[data-testid=sim-source]", "")  # the depositor walks away
     page.click("[data-testid=sim-close-door]")
     message_is(page, "kiosk.deposit_done")
+    page.click("[data-testid=pin-kept]")  # the one-time PIN stays until the depositor says they have it
     message_is(page, "kiosk.welcome")
     page.wait_for_timeout(AWAY_MS)  # gone longer than the depositor's grace: a face just deposited opens nothing
 

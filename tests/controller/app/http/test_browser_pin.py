@@ -24,6 +24,8 @@ def test_the_pin_is_shown_once_and_opens_the_locker(web_bank: RunningBank, page:
     page.select_option("[data-testid=sim-source]", "")  # the depositor walks away
     page.click("[data-testid=sim-close-door]")
     message_is(page, "kiosk.deposit_done")
+    assert page.is_visible("[data-testid=pin-code]")  # kept on screen until the depositor says they have it
+    page.click("[data-testid=pin-kept]")
     message_is(page, "kiosk.welcome")
     assert not page.is_visible("[data-testid=pin-code]")  # shown once: gone when the kiosk is idle
 

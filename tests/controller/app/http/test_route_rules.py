@@ -70,6 +70,10 @@ RULES: dict[str, str] = {
     "GET /kiosk/setup": "kiosk-feed",
     "GET /kiosk/samples/{person}/{index}": "kiosk-feed",
     "GET /kiosk/feed": "kiosk-feed",
+    "POST /kiosk/help": "depositor",
+    "GET /kiosk/help/{help_id}": "kiosk-feed",
+    "GET /operator/help": "reader",
+    "POST /operator/help/{help_id}/answer": "operator",
 }
 
 
@@ -99,7 +103,7 @@ def build_app(tmp_path: Path, simulate: bool) -> tuple[FastAPI, dict[str, dict[s
     ctx = ApiContext(bank=unreachable, views=unreachable, metrics=Metrics(), broadcaster=EventBroadcaster(),
                      web=web_options(config, simulate, KioskFeed()), health=lambda: {"status": "ok"},
                      simulate_frame=_nothing if simulate else None, simulate_door=_nothing if simulate else None,
-                     pins=unreachable)
+                     pins=unreachable, help=unreachable)
     callers = {
         "anonymous": {},
         "kiosk": {"authorization": f"Bearer {KIOSK_TOKEN}"},

@@ -1,20 +1,22 @@
-/* The kiosk: one instruction at a time in #message, driven by the deposit call and the /kiosk/feed stream. */
+/* The kiosk: one instruction at a time in #message, driven by the deposit call and the /kiosk/feed stream.
+   kiosk-session.js ends a session only after a warning; kiosk-voice.js speaks what #message says;
+   kiosk-help.js calls staff. */
 "use strict";
 const $ = (id) => document.getElementById(id);
-const IDLE_AFTER_MS = 8000;
-const HOLD_MS = 4000;
-const FRAME_INTERVAL_MS = 450;
 const QUIET_REASONS = new Set(["no_face", "low_probability"]);
 const VERDICTS = new Set(["not_recognised", "liveness_failed", "locked_out", "contact_operator"]);
 const kiosk = {
-  mode: "idle", verdict: null, door: null, openDoors: new Set(), idleTimer: null, holdUntil: 0,
-  samples: {}, sampleIndex: 0, sending: false,
+  mode: "idle", verdict: null, door: null, openDoors: new Set(), welcomeTimer: null, holdUntil: 0,
+  largerText: false, helpId: null, helpTimer: null,
 };
 
 function say(key, vars = {}, hold = false) {
-  $("message").textContent = I18N.t(key, vars);
+  const text = I18N.t(key, vars);
+  const changed = $("message").textContent !== text;
+  $("message").textContent = text;
   $("message").dataset.key = key;
-  if (hold) kiosk.holdUntil = Date.now() + HOLD_MS;
+  if (hold) kiosk.holdUntil = Date.now() + Session.holdMs;
+  if (changed) Voice.say(text);
 }
 
 function showDoor(door) {
@@ -25,29 +27,47 @@ function showDoor(door) {
 }
 
 function showPin(pin) {
-  // Shown once, until the kiosk goes idle again: the server keeps only its hash.
+  // Shown until the person says they have it (or the session ends): the server keeps only its hash.
   $("pin").hidden = !pin;
   $("pin-code").textContent = pin || "";
 }
 
-function idle() {
+function welcome() {
+  clearTimeout(kiosk.welcomeTimer);
   kiosk.mode = "idle";
   showDoor(null);
-  showPin(null);
   $("enrol").hidden = true;
   $("deposit").disabled = false;
   say("kiosk.welcome");
 }
 
-function idleLater(ms = IDLE_AFTER_MS) {
-  clearTimeout(kiosk.idleTimer);
-  kiosk.idleTimer = setTimeout(idle, ms);
+function welcomeLater() {
+  clearTimeout(kiosk.welcomeTimer);
+  kiosk.welcomeTimer = setTimeout(welcome, Session.holdMs);
+}
+
+/** The session ended (after its warning): nothing of this person stays on screen for the next one. */
+function reset() {
+  showPin(null);
+  $("pin-input").value = "";
+  setLargerText(false);
+  Voice.toggle(false);
+  endHelp();
+  kiosk.verdict = null;
+  welcome();
+  $("deposit").focus();
+}
+
+function pristine() {
+  return kiosk.mode === "idle" && $("pin").hidden && !$("pin-input").value && !kiosk.largerText && !Voice.on
+    && kiosk.helpId === null && $("message").dataset.key === "kiosk.welcome";
 }
 
 async function deposit() {
-  clearTimeout(kiosk.idleTimer);
+  clearTimeout(kiosk.welcomeTimer);
   kiosk.mode = "enrolling";
   $("deposit").disabled = true;
+  $("message").focus();  // the pressed button is disabled now: focus goes to what the kiosk says, not to body
   showDoor(null);
   say("kiosk.look_at_camera");
   let response = null;
@@ -60,6 +80,7 @@ async function deposit() {
   if (response && response.status === 201) {
     const receipt = await response.json();
     kiosk.mode = "deposit-open";
+    Session.pause(true);
     showDoor(receipt.compartment_id);
     showPin(receipt.pin);
     say("kiosk.deposit_open", { door: receipt.compartment_id });
@@ -69,7 +90,9 @@ async function deposit() {
   say(response ? failures[response.status] || "kiosk.error" : "kiosk.offline", {}, true);
   $("deposit").disabled = false;
   kiosk.mode = "idle";
-  idleLater();
+  $("deposit").focus();
+  Session.touch();
+  welcomeLater();
 }
 
 async function enterPin(event) {
@@ -96,6 +119,41 @@ async function enterPin(event) {
   say(response ? failures[response.status] || "kiosk.error" : "kiosk.offline", {}, true);
 }
 
+/* ------------------------------------------------------------------ keypad, larger text, the PIN kept */
+function buildKeypad() {
+  const keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "back"];
+  for (const key of keys) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.testid = `key-${key}`;
+    button.textContent = key === "clear" ? I18N.t("kiosk.key_clear") : key === "back" ? "⌫" : key;
+    if (key === "back") button.setAttribute("aria-label", I18N.t("kiosk.key_back"));
+    button.addEventListener("click", () => pressKey(key));
+    $("keypad").append(button);
+  }
+}
+
+function pressKey(key) {
+  const input = $("pin-input");
+  if (key === "clear") input.value = "";
+  else if (key === "back") input.value = input.value.slice(0, -1);
+  else if (input.value.length < input.maxLength) input.value += key;
+  Session.touch();
+}
+
+function setLargerText(on) {
+  kiosk.largerText = on;
+  document.documentElement.classList.toggle("large", on);
+  $("larger-text").setAttribute("aria-pressed", String(on));
+}
+
+function pinKept() {
+  showPin(null);
+  welcome();
+  $("deposit").focus();
+  Session.touch();
+}
+
 /* ------------------------------------------------------------------ feed */
 function onFace(message) {
   drawBox(message.box);
@@ -112,7 +170,7 @@ function onReason(message) {
 function instruct(reason) {
   if (kiosk.mode === "enrolling") {
     say(reason === "face_ok" ? "kiosk.keep_looking" : `reason.${reason}`);
-  } else if (kiosk.mode === "idle" && Date.now() > kiosk.holdUntil) {
+  } else if (kiosk.mode === "idle" && $("pin").hidden && Date.now() > kiosk.holdUntil) {
     if (QUIET_REASONS.has(reason)) say("kiosk.welcome");
     else if (reason === "face_ok") say(kiosk.verdict ? `reason.${kiosk.verdict}` : "kiosk.checking");
     else say(`reason.${reason}`);
@@ -127,17 +185,19 @@ function onEnrol(message) {
 
 function onRefused(message) {
   kiosk.verdict = message.reason;
-  if (kiosk.mode === "idle") say(`reason.${message.reason}`, {}, true);
+  if (kiosk.mode === "idle" && $("pin").hidden) say(`reason.${message.reason}`, {}, true);
 }
 
 function onDoor(message) {
   kiosk.openDoors.delete(message.door);  // unlocked now: it opens after this
   if (message.purpose !== "retrieval") return;
   kiosk.verdict = null;
-  clearTimeout(kiosk.idleTimer);
+  clearTimeout(kiosk.welcomeTimer);
   kiosk.mode = "retrieval-open";
+  Session.pause(true);
   showDoor(message.door);
   say("kiosk.retrieval_open", { door: message.door });
+  $("message").focus();
 }
 
 function onOpened(message) {
@@ -152,7 +212,13 @@ function onDone(message) {
   say(message.purpose === "deposit" ? "kiosk.deposit_done" : "kiosk.retrieval_done", { door: message.door }, true);
   kiosk.mode = "done";
   $("door").hidden = true;
-  idleLater(HOLD_MS);
+  Session.pause(false);
+  if (!$("pin").hidden) {
+    $("pin-kept").focus();  // the PIN stays until the person says they have it (or the session ends)
+    return;
+  }
+  $("deposit").focus();
+  welcomeLater();
 }
 
 function listen() {
@@ -176,97 +242,24 @@ function drawBox(box) {
   });
 }
 
-/* ------------------------------------------------------------- simulate mode */
-async function setUpSimulator() {
-  const response = await fetch("/kiosk/setup");
-  if (response.status === 401) {
-    // Outside simulate mode only a paired kiosk may deposit: say so instead of failing at the first touch.
-    $("deposit").disabled = true;
-    say("kiosk.not_paired");
-  }
-  if (!response.ok) return;
-  const setup = await response.json();
-  if (!setup.simulate) return;
-  $("simulator").hidden = false;
-  for (const sample of setup.samples) {
-    const option = document.createElement("option");
-    option.value = sample.id;
-    option.textContent = `${I18N.t("sim.sample")}: ${sample.id.replaceAll("_", " ")}`;
-    option.dataset.frames = sample.frames;
-    $("source").append(option);
-  }
-  $("source").addEventListener("change", chooseSource);
-  setInterval(sendFrame, FRAME_INTERVAL_MS);
-}
-
-async function chooseSource() {
-  const source = $("source").value;
-  $("video").hidden = source !== "webcam";
-  $("sample").hidden = !source || source === "webcam";
-  if (source === "webcam" && !$("video").srcObject) {
-    try {
-      $("video").srcObject = await navigator.mediaDevices.getUserMedia({ video: true });
-    } catch (error) {
-      say("sim.no_webcam", {}, true);
-    }
-  }
-}
-
-async function nextSampleBlob(person) {
-  const option = $("source").selectedOptions[0];
-  const index = kiosk.sampleIndex++ % Number(option.dataset.frames);
-  const key = `${person}/${index}`;
-  if (!kiosk.samples[key]) {
-    const response = await fetch(`/kiosk/samples/${encodeURIComponent(person)}/${index}`);
-    kiosk.samples[key] = await response.blob();
-  }
-  $("sample").src = URL.createObjectURL(kiosk.samples[key]);
-  return kiosk.samples[key];
-}
-
-function webcamBlob() {
-  const video = $("video");
-  if (!video.videoWidth) return Promise.resolve(null);
-  const canvas = document.createElement("canvas");
-  canvas.width = video.videoWidth;
-  canvas.height = video.videoHeight;
-  canvas.getContext("2d").drawImage(video, 0, 0);
-  return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
-}
-
-async function sendFrame() {
-  const source = $("source").value;
-  if (!source || kiosk.sending) return;
-  kiosk.sending = true;
-  try {
-    const blob = source === "webcam" ? await webcamBlob() : await nextSampleBlob(source);
-    if (blob) await fetch("/simulate/frames", { method: "POST", body: blob });
-  } finally {
-    kiosk.sending = false;
-  }
-}
-
-function renderDoorControls() {
-  const doors = $("doors");
-  doors.replaceChildren();
-  // A person closes a door once it has opened (the simulator pops it a moment after the unlock).
-  if ($("simulator").hidden || !kiosk.openDoors.has(kiosk.door)) return;
-  const close = document.createElement("button");
-  close.dataset.testid = "sim-close-door";
-  close.textContent = I18N.t("sim.close_door", { door: kiosk.door });
-  close.addEventListener("click", () => fetch(`/simulate/doors/${kiosk.door}`, {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ action: "close" }),
-  }));
-  doors.append(close);
-}
-
 async function start() {
   await I18N.load();
-  idle();
+  buildKeypad();
+  Voice.setUp();
+  Session.setUp(() => !pristine(), reset);
+  welcome();
   $("deposit").addEventListener("click", deposit);
   $("pin-form").addEventListener("submit", enterPin);
+  $("pin-kept").addEventListener("click", pinKept);
+  $("pin-read").addEventListener("click", () => {
+    Voice.toggle(true);
+    Voice.say(`${I18N.t("kiosk.your_pin")}: ${$("pin-code").textContent.split("").join(" ")}`);
+  });
+  $("larger-text").addEventListener("click", () => setLargerText(!kiosk.largerText));
+  $("help").addEventListener("click", askHelp);
   listen();
   await setUpSimulator();
+  document.body.dataset.ready = "true";
 }
 
 start();

@@ -207,6 +207,46 @@ function listen() {
   // Every event type the catalogue names (a test holds it to the bank's list) refreshes the grid.
   const kinds = Object.keys(I18N.messages).filter((key) => key.startsWith("op.event.")).map((key) => key.slice(9));
   for (const kind of kinds) consoleState.stream.addEventListener(kind, later);
+  listenForHelp(consoleState.stream);
+}
+
+/* -------------------------------------------------------------- help from the kiosk */
+function listenForHelp(stream) {
+  stream.addEventListener("HelpRequested", () => { beep(); showHelp(); });
+  stream.addEventListener("HelpAnswered", showHelp);
+  stream.addEventListener("open", showHelp);
+}
+
+async function showHelp() {
+  const response = await call("GET", "/operator/help");
+  if (!response.ok) return;
+  const { requests } = await response.json();
+  $("help-requests").hidden = requests.length === 0;
+  $("help-list").replaceChildren(...requests.map((r) => {
+    const when = new Date(r.requested_at).toLocaleTimeString(I18N.lang);
+    const item = element("li", I18N.t("op.help_request", { kiosk: r.kiosk, screen: r.screen, time: when }),
+      { "data-help": r.help_id });
+    if ($("who").dataset.role === "operator") {
+      item.append(" ", button("op.help_answer", "help-answer", () => act(`/operator/help/${r.help_id}/answer`, {})));
+    }
+    return item;
+  }));
+}
+
+function beep() {
+  // A short tone made here (no sound file to fetch): two pulses at 880 Hz.
+  try {
+    const audio = new AudioContext();
+    for (const start of [0, 0.3]) {
+      const tone = audio.createOscillator();
+      tone.frequency.value = 880;
+      tone.connect(audio.destination);
+      tone.start(audio.currentTime + start);
+      tone.stop(audio.currentTime + start + 0.18);
+    }
+  } catch (error) {
+    $("help-requests").dataset.silent = String(error);  // no audio device: the list still shows the call
+  }
 }
 
 async function start() {
