@@ -100,6 +100,8 @@ class LockerBank:
         self.grace = DepositorGrace(bridge.settings.depositor_away_s)
         self.new_id = new_id
         self.unreachable: set[str] = set()  # compartments whose lock board does not answer now
+        self.outage: Callable[[], str] = lambda: ""
+        """Why the log cannot be written now ("": it can); the daemon's recorder knows (storage down, clock skew)."""
         service.subscribe(scheduler.on_committed)
         service.subscribe(self._sync_gallery)
 
@@ -161,6 +163,8 @@ class LockerBank:
         assignment destroys that template and PIN hash again.
         """
         self.free_compartment()
+        if problem := self.outage():
+            raise StoreUnavailable(f"no deposit while the event log refuses writes: {problem}")
         enroller = enroller or self.enroller
         if enroller is None:
             raise NoEnroller("this bank has no camera to enrol a depositor from")
@@ -224,6 +228,15 @@ class LockerBank:
             if not await self._try(command):
                 break
 
+    async def face_too_late(self, match: FaceMatch, seen_at: datetime, ttl_s: float, age_s: float) -> None:
+        """A face that could not be recorded within ``ttl_s``: logged as seen and expired, acted on never."""
+        cid = match.compartment_id or ""
+        if cid not in self._service.compartments:
+            return  # an unknown face calls for nothing, stale or not
+        log.warning("face recorded too late to act on", compartment_id=cid, age_s=round(age_s, 1), ttl_s=ttl_s)
+        stale = c.RecordStaleFace(compartment_id=cid, evidence=match.evidence, ttl_s=ttl_s, observed_at=seen_at)
+        await self._try(stale)
+
     def _depositor_in_view(self, match: FaceMatch, compartment: Compartment, now_s: float) -> bool:
         """Whether this face is the depositor still in view; an attack always counts, held or not."""
         cid = compartment.compartment_id
@@ -233,25 +246,26 @@ class LockerBank:
         return not match.evidence.presentation_attack() and self.grace.holds(cid, now_s, self.now())
 
     # -------------------------------------------------------------- sensors
-    async def on_sensor(self, observation: SensorObservation) -> None:
-        """A debounced door change, a board fault or a recovery."""
+    async def on_sensor(self, observation: SensorObservation, observed_at: datetime | None = None) -> None:
+        """A debounced door change, a board fault or a recovery; ``observed_at``: when it was seen (None: now)."""
         if isinstance(observation, DoorChanged):
             cid = str(observation.compartment)
             if cid in self._service.compartments:
-                await self._observe_door(cid, observation.is_open)
+                await self._observe_door(cid, observation.is_open, observed_at)
         elif isinstance(observation, BoardFaulted):
             for number in observation.compartments:
                 self.unreachable.add(str(number))
                 detail = f"board {observation.board}: {observation.detail}"
-                await self._try(c.ReportBoardFault(compartment_id=str(number), detail=detail))
+                fault = c.ReportBoardFault(compartment_id=str(number), detail=detail, observed_at=observed_at)
+                await self._try(fault)
         elif isinstance(observation, BoardRecovered):
             await self._board_recovered(observation)
 
-    async def _observe_door(self, cid: str, is_open: bool) -> None:
+    async def _observe_door(self, cid: str, is_open: bool, observed_at: datetime | None) -> None:
         """A door change; a deposit it completes holds its depositor's face off the door (``grace``)."""
         compartment = self._service.compartments[cid]
         depositing = compartment.state == S.OPEN and compartment.purpose == Purpose.DEPOSIT
-        await self._try(c.ObserveDoor(compartment_id=cid, is_open=is_open))
+        await self._try(c.ObserveDoor(compartment_id=cid, is_open=is_open, observed_at=observed_at))
         if depositing and self._service.compartments[cid].state == S.OCCUPIED:
             self.grace.deposited(cid, self.now())
 
