@@ -38,6 +38,7 @@ from controller.ports import (
     TemplateGallery,
 )
 from controller.service.bridge import RecognitionBridge
+from controller.service.clock_watch import ClockWatch
 from controller.service.compartments import CommitListener, CompartmentService
 from controller.service.grace import DepositorGrace
 from controller.service.scheduler import TimeoutScheduler
@@ -98,6 +99,7 @@ class LockerBank:
         self.scheduler = scheduler
         self.bridge = bridge
         self.grace = DepositorGrace(bridge.settings.depositor_away_s)
+        self.clock_watch = ClockWatch()
         self.new_id = new_id
         self.unreachable: set[str] = set()  # compartments whose lock board does not answer now
         self.outage: Callable[[], str] = lambda: ""
@@ -285,11 +287,15 @@ class LockerBank:
                 await self._try(c.ResolveBoardFault(compartment_id=cid, door_is_open=doors[int(cid)]))
 
     # ----------------------------------------------------------------- time
-    async def tick(self, now: datetime) -> int:
+    async def tick(self, now: datetime, now_s: float | None = None) -> int:
         """Issue every timeout due at ``now``; returns how many changed something.
 
-        Raises ``StoreUnavailable`` when the log cannot be written; the unissued timeouts stay due.
+        ``now_s`` (monotonic seconds, where the caller has them) lets a jump of the wall clock be named and
+        kept out of every timer (``clock_watch``). Raises ``StoreUnavailable`` when the log cannot be written;
+        the unissued timeouts stay due.
         """
+        if now_s is not None and (jump := self.clock_watch.jumped(now, now_s)):
+            self.scheduler.shift(jump)
         applied, due = 0, self.scheduler.due(now)
         for index, command in enumerate(due):
             try:

@@ -46,6 +46,12 @@ class TimeoutScheduler:
         """Issue ``command`` at ``at``."""
         heapq.heappush(self._queue, (at, next(self._tiebreak), command))
 
+    def shift(self, seconds: float) -> None:
+        """Move every pending deadline by ``seconds``: time the controller did not live through counts for no timer."""
+        delta = timedelta(seconds=seconds)
+        self._queue = [(at + delta, order, command) for at, order, command in self._queue]
+        heapq.heapify(self._queue)
+
     def next_deadline(self) -> datetime | None:
         """When the earliest pending command is due."""
         return self._queue[0][0] if self._queue else None

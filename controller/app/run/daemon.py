@@ -343,7 +343,7 @@ class Daemon:
         while True:
             if self.recorder.healthy:  # during an outage the recorder probes the store; due timeouts wait
                 with contextlib.suppress(StoreUnavailable):
-                    await stack.bank.tick(stack.bank.now())
+                    await stack.bank.tick(stack.bank.now(), time.monotonic())
             watchdog.kick()
             await asyncio.sleep(SCHEDULER_TICK_S)
 
