@@ -78,8 +78,9 @@ class Event:
         for name, value_type in _FLATTENED.items():
             if name in cls.__dataclass_fields__:
                 payload[name] = value_type.take_from(payload)
-        recorded = payload.pop(RECORDED_AT, None)
-        return cls(**base, **payload, recorded_at=None if recorded is None else datetime.fromisoformat(recorded))
+        if isinstance(payload, dict) and isinstance(recorded := payload.get(RECORDED_AT), str):
+            payload[RECORDED_AT] = datetime.fromisoformat(recorded)
+        return cls(**base, **payload)
 
     @property
     def written_at(self) -> datetime:
