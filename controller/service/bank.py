@@ -124,6 +124,7 @@ class LockerBank:
     # ---------------------------------------------------------------- boot
     async def boot(self) -> None:
         """Relays off, reconcile every compartment with its door, reload templates, re-arm timeouts."""
+        last_written = self._service.last_written  # before boot's own events: what the log saw before this start
         for compartment in self._service.compartments.values():
             if compartment.template_ref and not compartment.face_erased:
                 self.gallery.add(compartment.compartment_id, compartment.subject_id, compartment.template_ref)
@@ -139,7 +140,7 @@ class LockerBank:
                 await self._try(c.ReportBoardFault(compartment_id=cid, detail="no door input for this compartment"))
             else:
                 await self._try(c.Reconcile(compartment_id=cid, door_is_open=door_is_open))
-        self.scheduler.resume(self._service.compartments.values(), self._service.clock.now())
+        self.scheduler.resume(self._service.compartments.values(), self._service.clock.now(), last_written)
 
     async def _fault_all(self, detail: str) -> None:
         for cid in self._service.compartments:

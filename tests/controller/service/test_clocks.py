@@ -28,16 +28,21 @@ DAY_S = 86_400.0
 RENTAL_S = 3_600.0
 
 
-def rental_world() -> World:
-    world = World()
-    counter = itertools.count(100)
-    world.bank = LockerBank(
+def rental_bank(world: World, first_id: int = 100) -> LockerBank:
+    """A bank over ``world``'s service whose deposits may stay ``RENTAL_S``."""
+    counter = itertools.count(first_id)
+    return LockerBank(
         world.service,
         world.gallery,
         TimeoutScheduler(Timeouts(), rental_period_s=RENTAL_S),
         RecognitionBridge(BridgeSettings(), lambda: f"id-{next(counter)}"),
         lambda: f"id-{next(counter)}",
     )
+
+
+def rental_world() -> World:
+    world = World()
+    world.bank = rental_bank(world)
     return world
 
 
@@ -126,3 +131,34 @@ def test_a_buffered_door_change_keeps_the_time_it_was_seen_and_says_when_it_was_
         assert opened.payload()["recorded_at"] == opened.recorded_at.isoformat()
 
     asyncio.run(scenario())
+
+
+def test_a_controller_booted_with_its_clock_two_days_fast_expires_no_deposit_at_once() -> None:
+    world = rental_world()
+
+    async def scenario() -> None:
+        cid = await world.deposit()
+        world.clock.advance(RENTAL_S / 2)  # half the rental passes, recorded by a door elsewhere
+        await world.bank.on_sensor(DoorChanged(3, False))
+        await world.door("2", True)
+        world.clock.advance(2 * DAY_S)  # the controller restarts with its clock two days fast
+        restarted = rental_world_over(world)
+        with structlog.testing.capture_logs() as logs:
+            await restarted.bank.boot()
+            assert await restarted.bank.tick(world.clock.now(), 0.0) == 0
+        assert restarted.state(cid) == "occupied"
+        assert any(entry["event"].startswith("clock_jump") for entry in logs), logs
+        world.clock.advance(RENTAL_S / 2 + 1)  # what remained at the log's last position runs out
+        assert await restarted.bank.tick(world.clock.now(), RENTAL_S / 2 + 1) == 1
+        assert restarted.service.get(cid).alarm_reason == "deposit_expired"
+
+    asyncio.run(scenario())
+
+
+def rental_world_over(before: World) -> World:
+    """A new controller over the same log, board and clock (a restart)."""
+    world = World(before.store, before.locks)
+    world.clock = before.clock
+    world.service = CompartmentService(world.store, world.locks, world.vault, world.clock, ["1", "2", "3", "4"])
+    world.bank = rental_bank(world, 200)
+    return world
