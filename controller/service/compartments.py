@@ -61,6 +61,7 @@ class CompartmentService:
         self.compartments = {cid: self._load(cid) for cid in compartment_ids}
         self._lock = asyncio.Lock()
         self._stale: set[str] = set()
+        self._undestroyed: set[str] = set()  # vault refs whose shredding the vault refused (retried)
         self._listeners: list[CommitListener] = []
 
     def subscribe(self, listener: CommitListener) -> None:
@@ -144,11 +145,28 @@ class CompartmentService:
         return stored
 
     async def _run_effects(self, effects: Sequence[Effect], correlation_id: str) -> None:
+        for ref in sorted(self._undestroyed):
+            self._destroy(ref)
         for effect in effects:
             if isinstance(effect, Unlock):
                 await self._unlock(effect, correlation_id)
             elif isinstance(effect, DestroyTemplate):
-                self.vault.destroy(effect.template_ref)
+                self._destroy(effect.template_ref)
+
+    def _destroy(self, ref: str) -> None:
+        """Shred a template or PIN hash; a vault that cannot be written now (a full disk) is retried later.
+
+        The event calling for it is committed already, so retrying the command would decide nothing anew:
+        the reference waits here and every later decision tries it first.
+        """
+        try:
+            self.vault.destroy(ref)
+        except StoreUnavailable as exc:
+            if ref not in self._undestroyed:
+                log.error("template not destroyed yet: the vault refuses writes; retried later", error=str(exc))
+            self._undestroyed.add(ref)
+        else:
+            self._undestroyed.discard(ref)
 
     async def _unlock(self, effect: Unlock, correlation_id: str) -> None:
         outcome, detail = "sent", ""

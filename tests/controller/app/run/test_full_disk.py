@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +23,7 @@ from controller.app.run.recorder import FACE_TTL_S
 from controller.service.bridge import BridgeSettings
 from storage.event_store import SqlEventStore
 from tests.support.bank import OPERATOR_TOKEN, RunningBank, start_bank
+from tests.support.full_disk import FullDisk, small_tmpfs
 from tests.support.waiting import wait_until
 
 READ = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -33,39 +32,8 @@ READ = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 16 MiB tmpfs as the bank's data directory, unmounted afterwards."""
-    data = tmp_path / "data"
-    data.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(data)],
-                             capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "data") as data:
         yield data
-    finally:
-        subprocess.run(["umount", "-l", str(data)], check=False)
-
-
-class FullDisk:
-    """Keeps a disk full from a thread (space SQLite frees after a failed write is taken again) until freed."""
-
-    def __init__(self, data: Path) -> None:
-        self.filler = data / "filler"
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._fill, daemon=True)
-        self.thread.start()
-
-    def _fill(self) -> None:
-        with self.filler.open("ab", buffering=0) as out:
-            while not self.stop.is_set():
-                try:
-                    out.write(b"\0" * 4096)
-                except OSError:
-                    time.sleep(0.01)
-
-    def free(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=10)
-        self.filler.unlink()
 
 
 def storage_status(client: httpx.Client) -> str:
