@@ -142,7 +142,7 @@ def test_a_full_disk_is_a_vault_unavailable_and_a_destroy_succeeds_once_space_re
             full = FullDisk(disk)
             time.sleep(0.5)
             try:
-                with pytest.raises(VaultUnavailable, match="database or disk is full"):  # not SQLite's "cannot rollback"
+                with pytest.raises(VaultUnavailable, match="database or disk is full"):  # not "cannot rollback"
                     for seed in range(3, 400):  # until the vault needs a page the disk no longer has
                         vault.put(vector(seed), "m@1")
             finally:

@@ -1,4 +1,4 @@
-"""Fakes of the bank's ports for the service tests: a gallery that remembers members, a vault that shreds (or refuses)."""
+"""Fakes of the bank's ports for the service tests: a gallery that keeps members, a vault that shreds (or refuses)."""
 
 from __future__ import annotations
 
