@@ -8,6 +8,7 @@ a late commit.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import starmap
@@ -142,7 +143,9 @@ class SqlEventStore:
                 yield cursor
                 cursor.execute("COMMIT")
             except BaseException:
-                cursor.execute("ROLLBACK")
+                # SQLite rolls back by itself when a commit fails (a full disk); the first error is the one to tell.
+                with contextlib.suppress(self._dbapi.Error):
+                    cursor.execute("ROLLBACK")
                 raise
 
     @contextmanager

@@ -20,7 +20,8 @@ Errors (all ``TemplateError``, a ``LockerError``)::
     ├── MasterKeyError       the master key is malformed or is not the one the store was sealed with
     ├── VaultKeyMismatch     the vault key file is missing, damaged or does not belong to this vault
     ├── TemplateNotFound     no template under this ref (never stored, or destroyed)
-    └── TemplateCorrupt      authentication failed: the row was tampered with or damaged
+    ├── TemplateCorrupt      authentication failed: the row was tampered with or damaged
+    └── VaultUnavailable     the vault file cannot be written now (a full disk, a lock): also ``DatabaseUnavailable``
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from controller.domain.errors import LockerError
+from storage.errors import DatabaseUnavailable
 from storage.pins import PINS_SCHEMA, PinHashes
 from storage.vault_keys import (
     VaultKeyError,
@@ -82,6 +84,10 @@ class VaultKeyMismatch(TemplateError, VaultKeyError):
 
 class MasterKeyError(TemplateError):
     """The master key is malformed, or the store was sealed with a different one."""
+
+
+class VaultUnavailable(TemplateError, DatabaseUnavailable):
+    """The vault cannot be written now (a full disk, a lock held elsewhere): retry later, nothing changed."""
 
 
 class TemplateNotFound(TemplateError):
@@ -127,7 +133,8 @@ class SqliteTemplateStore(PinHashes):
         self._master_key = master_key
         self._check = hmac.new(master_key, _CHECK_LABEL, hashlib.sha256).digest()
         self._lock = threading.Lock()
-        self.key_file = key_file_for(Path(path))
+        self.path = Path(path)
+        self.key_file = key_file_for(self.path)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._configure()
         self._verify_master_key()
@@ -232,13 +239,17 @@ class SqliteTemplateStore(PinHashes):
     @contextmanager
     def _begun(self) -> Iterator[sqlite3.Connection]:
         # The caller holds self._lock.
-        self._db.execute("BEGIN IMMEDIATE")
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:  # SQLite has rolled back by itself after a full disk
+                    self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            raise VaultUnavailable(f"template vault {self.path}: {exc}") from exc
 
     def put(self, embedding: Embedding, model_version: str) -> str:
         """Encrypt and store a template; return its opaque random ref."""

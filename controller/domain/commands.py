@@ -7,6 +7,7 @@ began an opening or a verification attempt (unique per compartment, so no payloa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from controller.domain.evidence import EnrolmentLiveness, Evidence
 
@@ -17,6 +18,8 @@ class Command:
 
     compartment_id: str
     correlation_id: str = ""
+    observed_at: datetime | None = None
+    """When the fact this command reports was seen (a buffered door change); None: it is decided now."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +49,14 @@ class ObserveDoor(Command):
     """A debounced door sensor reading."""
 
     is_open: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordStaleFace(Command):
+    """A face seen at ``observed_at`` that could not be recorded within its time to live: record it, act on nothing."""
+
+    evidence: Evidence
+    ttl_s: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

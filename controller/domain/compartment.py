@@ -168,6 +168,9 @@ class Compartment(CompartmentFacts):
         else:
             out.add(ev.ItemRetrieved, template_ref=self.template_ref, pin_ref=self.pin_ref)
 
+    def _on_stale_face(self, command: cmd.RecordStaleFace, out: _EventBuilder) -> None:
+        out.add(ev.FaceSeenTooLate, evidence=command.evidence, ttl_s=command.ttl_s)
+
     def _on_start_verification(self, command: cmd.StartVerification, out: _EventBuilder) -> None:
         self._require(command, CompartmentState.OCCUPIED)
         out.add(ev.VerificationStarted, evidence=command.evidence)
@@ -308,13 +311,20 @@ def _door_word(is_open: bool) -> str:
     return "open" if is_open else "closed"
 
 
+RECORDED_LATE_S = 1.0
+"""A fact recorded this much after it was seen (buffered) keeps both times: ``occurred_at`` and ``recorded_at``."""
+
+
 class _EventBuilder:
     """Builds the next events of one decision with consecutive versions and applies each at once."""
 
     def __init__(self, compartment: Compartment, command: cmd.Command, clock: Clock) -> None:
         self.compartment = compartment
         self.command = command
-        self.occurred_at = clock.now()
+        now = clock.now()
+        seen = command.observed_at or now
+        self.occurred_at = seen
+        self.recorded_at = now if (now - seen).total_seconds() > RECORDED_LATE_S else None
         self.events: list[ev.Event] = []
 
     def add(self, event_type: type[ev.Event], **fields: Any) -> None:
@@ -323,6 +333,7 @@ class _EventBuilder:
             version=self.compartment.version + 1,
             occurred_at=self.occurred_at,
             correlation_id=self.command.correlation_id or self.compartment.flow_id,
+            recorded_at=self.recorded_at,
             **fields,
         )
         self.compartment.apply(event)
@@ -333,6 +344,7 @@ _HANDLERS: dict[type[cmd.Command], Callable[[Compartment, Any, _EventBuilder], N
     cmd.StartDeposit: Compartment._on_start_deposit,
     cmd.RecordUnlockOutcome: Compartment._on_unlock_outcome,
     cmd.ObserveDoor: Compartment._on_observe_door,
+    cmd.RecordStaleFace: Compartment._on_stale_face,
     cmd.StartVerification: Compartment._on_start_verification,
     cmd.ConfirmIdentity: Compartment._on_confirm_identity,
     cmd.RejectIdentity: Compartment._on_reject_identity,

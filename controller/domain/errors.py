@@ -7,6 +7,7 @@ Hierarchy (every package roots its own errors under ``LockerError``)::
     ├── UnknownCompartment        no compartment of that id in this bank
     ├── ConcurrencyError          another writer appended to the stream first (optimistic concurrency)
     ├── StoreUnavailable          the event store cannot be reached now; retry later, lose nothing
+    │   └── ClockSkew             the clock reads before the log's last event: nothing is recorded until it is right
     ├── ConfigError               a configuration file or value is invalid
     └── LockDriverError           the lock board could not do what was asked
         ├── UnlockNotSent         certainly no pulse reached the board: the lock stayed latched
@@ -62,6 +63,14 @@ class ConcurrencyError(LockerError):
 
 class StoreUnavailable(LockerError):
     """The event store does not answer now (locked, down): a transient fault, retried with backoff."""
+
+
+class ClockSkew(StoreUnavailable):
+    """``clock_skew``: the clock reads earlier than the log's last event by more than the tolerance.
+
+    The log refuses to be written, as in an outage: observations wait in order, writes answer 503, and
+    they are recorded once the clock is right again.
+    """
 
 
 class ConfigError(LockerError):

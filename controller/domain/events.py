@@ -8,6 +8,10 @@ the payload so that stored rows keep their flat shape.
 When a payload changes, its class bumps ``schema_version`` and gains, beside it, the static method
 ``upcast_v<N>_v<N+1>(payload) -> payload`` that turns an old stored payload into the next version's;
 storage calls them in turn on every older row it reads (stored rows are never rewritten).
+
+``recorded_at`` is the one optional key every payload may carry, and only when it differs from
+``occurred_at``: a fact seen during a storage outage keeps the time it happened (``occurred_at``) and
+says when it was written. Rows without it were recorded when they occurred, so no upcaster is needed.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ class Event:
     version: int
     occurred_at: datetime
     correlation_id: str = ""
+    recorded_at: datetime | None = None
+    """When the event was written, where that was later than ``occurred_at`` (buffered in an outage)."""
 
     def payload(self) -> dict[str, Any]:
         """The event's own fields, without the base fields, as JSON-ready primitives (evidence flattened)."""
@@ -62,6 +68,8 @@ class Event:
             if f.name not in BASE_FIELDS:
                 value = getattr(self, f.name)
                 out.update(value.flat() if isinstance(value, Liveness) else {f.name: value})
+        if self.recorded_at is not None:
+            out[RECORDED_AT] = self.recorded_at.isoformat()
         return out
 
     @classmethod
@@ -70,10 +78,18 @@ class Event:
         for name, value_type in _FLATTENED.items():
             if name in cls.__dataclass_fields__:
                 payload[name] = value_type.take_from(payload)
+        if isinstance(payload, dict) and isinstance(recorded := payload.get(RECORDED_AT), str):
+            payload[RECORDED_AT] = datetime.fromisoformat(recorded)
         return cls(**base, **payload)
 
+    @property
+    def written_at(self) -> datetime:
+        """When the event reached the log: ``recorded_at`` if it was buffered, else ``occurred_at``."""
+        return self.recorded_at or self.occurred_at
 
-BASE_FIELDS = frozenset({"compartment_id", "version", "occurred_at", "correlation_id"})
+
+RECORDED_AT = "recorded_at"
+BASE_FIELDS = frozenset({"compartment_id", "version", "occurred_at", "correlation_id", RECORDED_AT})
 _FLATTENED: dict[str, type[Liveness]] = {"evidence": Evidence, "enrolment_liveness": Liveness}
 """The fields whose value is stored flat in the payload, and their types."""
 
@@ -313,6 +329,18 @@ class FaceErased(Event):
     operator_id: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FaceSeenTooLate(Event):
+    """A face matched this compartment at ``occurred_at`` but could not be recorded within ``ttl_s``.
+
+    Seen and expired: it starts, confirms and rejects nothing, and the state does not change.
+    """
+
+    trigger: ClassVar[str] = "face_seen_too_late"
+    evidence: Evidence
+    ttl_s: float
+
+
 # ------------------------------------------------------------------ bank-level events
 # They belong to no compartment: they live in the bank's own stream (``BANK_STREAM``), versioned and
 # hash-chained like every other, and folded by ``controller.domain.help.HelpDesk``, never by a compartment.
@@ -362,5 +390,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         FaceErased,
         HelpRequested,
         HelpAnswered,
+        FaceSeenTooLate,
     )
 }

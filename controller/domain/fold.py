@@ -146,6 +146,9 @@ class CompartmentFacts(DepositLifecycle):
     def record_verification_timed_out(self, event: ev.VerificationTimedOut) -> None:
         """Nothing to remember: back to occupied."""
 
+    def record_face_seen_too_late(self, event: ev.FaceSeenTooLate) -> None:
+        """Nothing to remember: a stale face decides nothing."""
+
     def record_retrieval_completed(self, event: ev.ItemRetrieved) -> None:
         """The item is gone and its template with it."""
         self._forget_owner()

@@ -50,6 +50,8 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
         "dest": S.OCCUPIED,
         "conditions": [UNLOCKED_FOR_RETRIEVAL, EXPECTED_UNLOCK],
     },
+    # A face recorded after its time to live: noted in the log, acted on never.
+    {"trigger": "face_seen_too_late", "source": ANY_STATE, "dest": None},
     # Alarms: anything may raise one; an operator clears it (or the board's recovery, below).
     {"trigger": "raise_alarm", "source": ANY_STATE, "dest": S.ALARM},
     {"trigger": "maintenance_unlock", "source": ANY_STATE, "dest": S.ALARM},

@@ -38,6 +38,7 @@ from controller.ports import (
     TemplateGallery,
 )
 from controller.service.bridge import RecognitionBridge
+from controller.service.clock_watch import ClockWatch
 from controller.service.compartments import CommitListener, CompartmentService
 from controller.service.grace import DepositorGrace
 from controller.service.scheduler import TimeoutScheduler
@@ -98,8 +99,11 @@ class LockerBank:
         self.scheduler = scheduler
         self.bridge = bridge
         self.grace = DepositorGrace(bridge.settings.depositor_away_s)
+        self.clock_watch = ClockWatch()
         self.new_id = new_id
         self.unreachable: set[str] = set()  # compartments whose lock board does not answer now
+        self.outage: Callable[[], str] = lambda: ""
+        """Why the log cannot be written now ("": it can); the daemon's recorder knows (storage down, clock skew)."""
         service.subscribe(scheduler.on_committed)
         service.subscribe(self._sync_gallery)
 
@@ -120,6 +124,7 @@ class LockerBank:
     # ---------------------------------------------------------------- boot
     async def boot(self) -> None:
         """Relays off, reconcile every compartment with its door, reload templates, re-arm timeouts."""
+        last_written = self._service.last_written  # before boot's own events: what the log saw before this start
         for compartment in self._service.compartments.values():
             if compartment.template_ref and not compartment.face_erased:
                 self.gallery.add(compartment.compartment_id, compartment.subject_id, compartment.template_ref)
@@ -135,7 +140,7 @@ class LockerBank:
                 await self._try(c.ReportBoardFault(compartment_id=cid, detail="no door input for this compartment"))
             else:
                 await self._try(c.Reconcile(compartment_id=cid, door_is_open=door_is_open))
-        self.scheduler.resume(self._service.compartments.values(), self._service.clock.now())
+        self.scheduler.resume(self._service.compartments.values(), self._service.clock.now(), last_written)
 
     async def _fault_all(self, detail: str) -> None:
         for cid in self._service.compartments:
@@ -161,6 +166,8 @@ class LockerBank:
         assignment destroys that template and PIN hash again.
         """
         self.free_compartment()
+        if problem := self.outage():
+            raise StoreUnavailable(f"no deposit while the event log refuses writes: {problem}")
         enroller = enroller or self.enroller
         if enroller is None:
             raise NoEnroller("this bank has no camera to enrol a depositor from")
@@ -224,6 +231,15 @@ class LockerBank:
             if not await self._try(command):
                 break
 
+    async def face_too_late(self, match: FaceMatch, seen_at: datetime, ttl_s: float, age_s: float) -> None:
+        """A face that could not be recorded within ``ttl_s``: logged as seen and expired, acted on never."""
+        cid = match.compartment_id or ""
+        if cid not in self._service.compartments:
+            return  # an unknown face calls for nothing, stale or not
+        log.warning("face recorded too late to act on", compartment_id=cid, age_s=round(age_s, 1), ttl_s=ttl_s)
+        stale = c.RecordStaleFace(compartment_id=cid, evidence=match.evidence, ttl_s=ttl_s, observed_at=seen_at)
+        await self._try(stale)
+
     def _depositor_in_view(self, match: FaceMatch, compartment: Compartment, now_s: float) -> bool:
         """Whether this face is the depositor still in view; an attack always counts, held or not."""
         cid = compartment.compartment_id
@@ -233,25 +249,26 @@ class LockerBank:
         return not match.evidence.presentation_attack() and self.grace.holds(cid, now_s, self.now())
 
     # -------------------------------------------------------------- sensors
-    async def on_sensor(self, observation: SensorObservation) -> None:
-        """A debounced door change, a board fault or a recovery."""
+    async def on_sensor(self, observation: SensorObservation, observed_at: datetime | None = None) -> None:
+        """A debounced door change, a board fault or a recovery; ``observed_at``: when it was seen (None: now)."""
         if isinstance(observation, DoorChanged):
             cid = str(observation.compartment)
             if cid in self._service.compartments:
-                await self._observe_door(cid, observation.is_open)
+                await self._observe_door(cid, observation.is_open, observed_at)
         elif isinstance(observation, BoardFaulted):
             for number in observation.compartments:
                 self.unreachable.add(str(number))
                 detail = f"board {observation.board}: {observation.detail}"
-                await self._try(c.ReportBoardFault(compartment_id=str(number), detail=detail))
+                fault = c.ReportBoardFault(compartment_id=str(number), detail=detail, observed_at=observed_at)
+                await self._try(fault)
         elif isinstance(observation, BoardRecovered):
             await self._board_recovered(observation)
 
-    async def _observe_door(self, cid: str, is_open: bool) -> None:
+    async def _observe_door(self, cid: str, is_open: bool, observed_at: datetime | None) -> None:
         """A door change; a deposit it completes holds its depositor's face off the door (``grace``)."""
         compartment = self._service.compartments[cid]
         depositing = compartment.state == S.OPEN and compartment.purpose == Purpose.DEPOSIT
-        await self._try(c.ObserveDoor(compartment_id=cid, is_open=is_open))
+        await self._try(c.ObserveDoor(compartment_id=cid, is_open=is_open, observed_at=observed_at))
         if depositing and self._service.compartments[cid].state == S.OCCUPIED:
             self.grace.deposited(cid, self.now())
 
@@ -271,11 +288,15 @@ class LockerBank:
                 await self._try(c.ResolveBoardFault(compartment_id=cid, door_is_open=doors[int(cid)]))
 
     # ----------------------------------------------------------------- time
-    async def tick(self, now: datetime) -> int:
+    async def tick(self, now: datetime, now_s: float | None = None) -> int:
         """Issue every timeout due at ``now``; returns how many changed something.
 
-        Raises ``StoreUnavailable`` when the log cannot be written; the unissued timeouts stay due.
+        ``now_s`` (monotonic seconds, where the caller has them) lets a jump of the wall clock be named and
+        kept out of every timer (``clock_watch``). Raises ``StoreUnavailable`` when the log cannot be written;
+        the unissued timeouts stay due.
         """
+        if now_s is not None and (jump := self.clock_watch.jumped(now, now_s)):
+            self.scheduler.shift(jump)
         applied, due = 0, self.scheduler.due(now)
         for index, command in enumerate(due):
             try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 
 import structlog
 
@@ -17,6 +18,7 @@ from controller.domain import commands as cmd
 from controller.domain.compartment import Compartment, Policy
 from controller.domain.effects import DestroyTemplate, Effect, Unlock, effects_of
 from controller.domain.errors import (
+    ClockSkew,
     ConcurrencyError,
     StoreUnavailable,
     TransitionRejected,
@@ -24,12 +26,15 @@ from controller.domain.errors import (
     UnlockNotSent,
     UnlockOutcomeUnknown,
 )
+from controller.domain.events import Event
 from controller.ports import Clock, EventStore, LockDriver, StoredEvent, TemplateVault
 from controller.service.crash_points import AFTER_COMMIT_BEFORE_PULSE, AFTER_PULSE_BEFORE_ACK, crash_point
 
 log = structlog.get_logger("lockers.service")
 
 CONFLICT_RETRIES = 3
+CLOCK_SKEW_TOLERANCE_S = 120.0
+"""How far before the log's last event the clock may read (NTP steps, a slow RTC) before nothing is recorded."""
 CommitListener = Callable[[Sequence[StoredEvent]], None]
 
 
@@ -50,9 +55,13 @@ class CompartmentService:
         self.vault = vault
         self.clock = clock
         self.policy = policy or Policy()
+        self.clock_tolerance_s = CLOCK_SKEW_TOLERANCE_S
+        self.last_written: datetime | None = None
+        """When the log's latest event was written: a clock reading well before it is ``clock_skew``."""
         self.compartments = {cid: self._load(cid) for cid in compartment_ids}
         self._lock = asyncio.Lock()
         self._stale: set[str] = set()
+        self._undestroyed: set[str] = set()  # vault refs whose shredding the vault refused (retried)
         self._listeners: list[CommitListener] = []
 
     def subscribe(self, listener: CommitListener) -> None:
@@ -60,7 +69,23 @@ class CompartmentService:
         self._listeners.append(listener)
 
     def _load(self, compartment_id: str) -> Compartment:
-        return Compartment.replay(compartment_id, self.store.read_stream(compartment_id), self.policy)
+        events = self.store.read_stream(compartment_id)
+        self._written(events)
+        return Compartment.replay(compartment_id, events, self.policy)
+
+    def _written(self, events: Sequence[Event]) -> None:
+        latest = max((event.written_at for event in events), default=None)
+        if latest is not None and (self.last_written is None or latest > self.last_written):
+            self.last_written = latest
+
+    def _check_clock(self) -> None:
+        """Refuse to date an event well before the log's last one: a clock gone back is named, never recorded."""
+        now, last = self.clock.now(), self.last_written
+        if last is not None and (last - now).total_seconds() > self.clock_tolerance_s:
+            raise ClockSkew(
+                f"clock_skew: the clock reads {now.isoformat()}, {(last - now).total_seconds():.0f} s before the "
+                f"log's last event ({last.isoformat()}); nothing is recorded until the clock is right"
+            )
 
     def get(self, compartment_id: str) -> Compartment:
         """The live compartment; an unknown id is a clear error."""
@@ -90,6 +115,7 @@ class CompartmentService:
             self.compartments[command.compartment_id] = self._load(command.compartment_id)
             self._stale.discard(command.compartment_id)
         compartment = self.get(command.compartment_id)
+        self._check_clock()
         expected = compartment.version
         events = compartment.decide(command, self.clock)
         if not events:
@@ -109,6 +135,7 @@ class CompartmentService:
 
     def publish(self, stored: Sequence[StoredEvent]) -> None:
         """Log committed events and hand them to every listener (the bank stream's writer calls it too)."""
+        self._written([record.event for record in stored])
         for record in stored:
             log.info(
                 "transition",
@@ -122,11 +149,28 @@ class CompartmentService:
             listener(stored)
 
     async def _run_effects(self, effects: Sequence[Effect], correlation_id: str) -> None:
+        for ref in sorted(self._undestroyed):
+            self._destroy(ref)
         for effect in effects:
             if isinstance(effect, Unlock):
                 await self._unlock(effect, correlation_id)
             elif isinstance(effect, DestroyTemplate):
-                self.vault.destroy(effect.template_ref)
+                self._destroy(effect.template_ref)
+
+    def _destroy(self, ref: str) -> None:
+        """Shred a template or PIN hash; a vault that cannot be written now (a full disk) is retried later.
+
+        The event calling for it is committed already, so retrying the command would decide nothing anew:
+        the reference waits here and every later decision tries it first.
+        """
+        try:
+            self.vault.destroy(ref)
+        except StoreUnavailable as exc:
+            if ref not in self._undestroyed:
+                log.error("template not destroyed yet: the vault refuses writes; retried later", error=str(exc))
+            self._undestroyed.add(ref)
+        else:
+            self._undestroyed.discard(ref)
 
     async def _unlock(self, effect: Unlock, correlation_id: str) -> None:
         outcome, detail = "sent", ""

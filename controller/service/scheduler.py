@@ -13,11 +13,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import structlog
+
 from controller.domain import commands as c
 from controller.domain import events as ev
 from controller.domain.compartment import Compartment
 from controller.domain.states import CompartmentState as S
 from controller.ports import StoredEvent
+
+log = structlog.get_logger("lockers.scheduler")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class TimeoutScheduler:
         self.rental_period_s = rental_period_s
         """Seconds a deposit may stay before ``deposit_expired`` (``[policy] rental_period_s``; None: forever)."""
         self._queue: list[tuple[datetime, int, c.Command]] = []
+        self._unseen: tuple[datetime, datetime] | None = None  # the log's last event and the boot time (``resume``)
         self._tiebreak = itertools.count()
 
     def __len__(self) -> int:
@@ -45,6 +50,12 @@ class TimeoutScheduler:
     def schedule(self, at: datetime, command: c.Command) -> None:
         """Issue ``command`` at ``at``."""
         heapq.heappush(self._queue, (at, next(self._tiebreak), command))
+
+    def shift(self, seconds: float) -> None:
+        """Move every pending deadline by ``seconds``: time the controller did not live through counts for no timer."""
+        delta = timedelta(seconds=seconds)
+        self._queue = [(at + delta, order, command) for at, order, command in self._queue]
+        heapq.heapify(self._queue)
 
     def next_deadline(self) -> datetime | None:
         """When the earliest pending command is due."""
@@ -80,11 +91,31 @@ class TimeoutScheduler:
         """The deposit's rental deadline counts from the deposit itself, across restarts too."""
         if self.rental_period_s is not None:
             expire = c.ExpireRental(compartment_id=cid, correlation_id=flow, deposit_version=deposit_version)
-            self.schedule(deposited_at + timedelta(seconds=self.rental_period_s), expire)
+            self.schedule(self._measured(cid, deposited_at + timedelta(seconds=self.rental_period_s)), expire)
 
-    def resume(self, compartments: Iterable[Compartment], now: datetime) -> None:
-        """After a restart: re-arm the deadlines of flows that were in progress, counted from ``now``."""
+    def _measured(self, cid: str, deadline: datetime) -> datetime:
+        """``deadline``, or, if it fell in time the log never saw (``resume``), what remained of it from now."""
+        if self._unseen is None or not self._unseen[0] < deadline <= self._unseen[1]:
+            return deadline
+        last_written, now = self._unseen
+        log.warning(
+            "clock_jump: a rental ran out between the log's last event and now; it is measured on the log "
+            "(what remained at its last position remains from now), not expired at once",
+            compartment_id=cid,
+            last_event=last_written.isoformat(),
+            now=now.isoformat(),
+        )
+        return now + (deadline - last_written)
+
+    def resume(self, compartments: Iterable[Compartment], now: datetime, last_written: datetime | None = None) -> None:
+        """After a restart: re-arm the deadlines of flows that were in progress, counted from ``now``.
+
+        A rental that ran out between the log's last written event and ``now`` (a clock booted days fast, or
+        a controller that was off) is measured on the log instead: what remained at its last position still
+        remains, from ``now`` on. It is named (``clock_jump``), and nothing expires at once because of it.
+        """
         t = self.timeouts
+        self._unseen = None if last_written is None else (last_written, now)
         for k in compartments:
             cid, flow = k.compartment_id, k.flow_id
             if k.door_open and k.state != S.ALARM:

@@ -35,6 +35,7 @@ DIRECT_SKIPS = {
     "tests/storage/test_lease.py": "no PostgreSQL server here (CI starts one)",
     "tests/controller/app/http/test_browser.py": "no Chromium here (CI installs it)",
     "tests/controller/app/cli/test_train_cli.py": "a GPU is present, so the CPU-only message cannot show",
+    "tests/support/full_disk.py": "mounting the full disk's tmpfs needs root (mount refused here)",
 }
 """The only places that call ``pytest.skip`` directly, and why: every missing asset goes through
 ``missing_asset``, which ``LOCKERS_REQUIRE_ASSETS=1`` (CI) turns into a failure."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +16,11 @@ from storage.templates import (
     TemplateCorrupt,
     TemplateError,
     TemplateNotFound,
+    VaultUnavailable,
     generate_master_key,
     parse_master_key,
 )
+from tests.support.full_disk import FullDisk, small_tmpfs
 
 
 @pytest.fixture
@@ -127,3 +130,24 @@ def test_malformed_master_key(encoded: str) -> None:
 def test_bad_template_is_refused(store: SqliteTemplateStore, bad: np.ndarray) -> None:
     with pytest.raises(TemplateError):
         store.put(bad, "m")
+
+
+def test_a_full_disk_is_a_vault_unavailable_and_a_destroy_succeeds_once_space_returns(
+    tmp_path: Path, key: bytes
+) -> None:
+    with small_tmpfs(tmp_path / "disk", "4m") as disk:
+        vault = SqliteTemplateStore(disk / "templates.db", key)
+        try:
+            refs = [vault.put(vector(seed), "m@1") for seed in range(3)]
+            full = FullDisk(disk)
+            time.sleep(0.5)
+            try:
+                with pytest.raises(VaultUnavailable, match="database or disk is full"):  # not "cannot rollback"
+                    for seed in range(3, 400):  # until the vault needs a page the disk no longer has
+                        vault.put(vector(seed), "m@1")
+            finally:
+                full.free()
+            vault.destroy(refs[0])  # the connection is usable again: no transaction was left open
+            assert refs[0] not in vault.refs() and refs[1] in vault.refs()
+        finally:
+            vault.close()

@@ -36,14 +36,14 @@ class RunningBank:
         return self.log_path.read_text(errors="replace")
 
 
-def write_config(directory: Path, extra: str = "", api: str = "") -> Path:
+def write_config(directory: Path, extra: str = "", api: str = "", data_dir: Path | None = None) -> Path:
     token_hash = hashlib.sha256(OPERATOR_TOKEN.encode()).hexdigest()
     config = directory / "lockers.toml"
     config.write_text(
         f"""
 [bank]
 compartments = 4
-data_dir = "{directory}"
+data_dir = "{data_dir or directory}"
 
 [api]
 operator_token_sha256 = "{token_hash}"
@@ -64,14 +64,17 @@ unlocked_door_not_opened_s = 60.0
     return config
 
 
-def start_bank(directory: Path, *args: str, extra: str = "", api: str = "") -> RunningBank:
+def start_bank(
+    directory: Path, *args: str, extra: str = "", api: str = "", data_dir: Path | None = None
+) -> RunningBank:
+    """``lockers run`` configured in ``directory`` (its log there too); its data in ``data_dir`` if given."""
     port = free_port()
     log_path = directory / "daemon.log"
-    command = [*LOCKERS, "--log-format", "json", "run", "--config", str(write_config(directory, extra, api)),
+    command = [*LOCKERS, "--log-format", "json", "run", "--config", str(write_config(directory, extra, api, data_dir)),
                "--port", str(port), *args]
     process = subprocess.Popen(command, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
-                               env=lockers_env(directory))
-    bank = RunningBank(process, f"http://127.0.0.1:{port}", directory, log_path)
+                               env=lockers_env(data_dir or directory))
+    bank = RunningBank(process, f"http://127.0.0.1:{port}", data_dir or directory, log_path)
     wait_until_serving(process, bank.url, bank.log, 90)
     return bank
 

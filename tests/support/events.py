@@ -15,6 +15,7 @@ from controller.domain.events import (
     DoorOpened,
     Event,
     FaceErased,
+    FaceSeenTooLate,
     IdentityConfirmed,
     IdentityRejected,
     ItemDeposited,
@@ -101,6 +102,14 @@ def flow(cid: str, start: int, count: int) -> list[Event]:
         lambda v, t: PinVerified(compartment_id=cid, version=v, occurred_at=t, kiosk="10.0.0.7"),
         lambda v, t: FaceErased(compartment_id=cid, version=v, occurred_at=t, template_ref=f"t-{v}",
                                 requested_by="operator", proof="operator", operator_id="op-3"),
+        lambda v, t: FaceSeenTooLate(
+            compartment_id=cid,
+            version=v,
+            occurred_at=t,
+            recorded_at=t + timedelta(seconds=46),  # a face held back by a full disk: seen, expired, acted on never
+            evidence=Evidence(subject_id="s-1", distance=0.3, threshold=0.6, model_version="m1"),
+            ttl_s=5.0,
+        ),
     ]
     return [
         builders[(start + i) % len(builders)](start + i + 1, T0 + timedelta(seconds=start + i, microseconds=i))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -85,15 +86,21 @@ def _anchored(anchors: dict[str, Any]) -> str:
 @audit_app.command("replay")
 def audit_replay(
     db: DbOption = None,
-    at: Annotated[int | None, typer.Option("--at", help="Fold up to and including this position.")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Fold events up to this ISO-8601 time.")] = None,
+    at: Annotated[
+        int | None, typer.Option("--at", "--until-position", help="Fold up to and including this position.")
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="Fold every position recorded by this ISO-8601 time."),
+    ] = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """The state of every compartment as of a position or a moment, with a timeline."""
     limit = _replay_limit(at, until)
     with event_store(database_url(bank_config(config), db)) as store:
-        events = [stored for stored in store.read_all() if limit(stored)]
+        # Always a prefix of positions: a clock that was wrong for a while dates events out of order.
+        events = list(itertools.takewhile(limit, store.read_all()))
     document = views.log_status(events)  # the log's compartments only: a replay shows history
     if as_json:
         emit_json(document)
@@ -117,7 +124,7 @@ def _replay_limit(at: int | None, until: str | None) -> Any:
             raise LockerError(f"--until {until!r} is not an ISO-8601 time") from None
         if moment.tzinfo is None:
             raise LockerError("--until needs a time zone, e.g. 2026-01-01T12:00:00+00:00")
-        return lambda stored: stored.event.occurred_at <= moment
+        return lambda stored: stored.event.written_at <= moment
     return lambda stored: at is None or stored.position <= at
 
 

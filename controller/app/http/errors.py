@@ -7,6 +7,7 @@ error                               status meaning
 ``TransitionRejected``              409    the compartment's state refuses the action (plain words)
 ``BankFull``, ``ConcurrencyError``  409    the bank's state refuses it now; retrying later may work
 ``StorageError``, ``LockDriverError`` 503  the log or the lock board is unavailable
+``StoreUnavailable`` (``ClockSkew``) 503  the log refuses writes now (an outage, a clock behind the log)
 any other ``LockerError``           422    the request cannot be carried out (e.g. no face enrolled)
 =================================== ====== ===========================================================
 
@@ -30,6 +31,7 @@ from controller.domain.errors import (
     LockDriverError,
     LockerError,
     Refusal,
+    StoreUnavailable,
     TransitionRejected,
     UnknownCompartment,
 )
@@ -85,7 +87,7 @@ def status_of(exc: LockerError) -> int:
         return 404
     if isinstance(exc, TransitionRejected | BankFull | ConcurrencyError):
         return 409
-    if isinstance(exc, StorageError | LockDriverError):
+    if isinstance(exc, StorageError | LockDriverError | StoreUnavailable):
         return 503
     return 422
 
@@ -95,7 +97,7 @@ def plain_message(exc: LockerError) -> str:
     if isinstance(exc, TransitionRejected):
         action = re.sub(r"(?<!^)(?=[A-Z])", " ", exc.action).lower()
         return f"compartment {exc.compartment_id} is {exc.state}, so it cannot {action} now: {exc.reason}"
-    if isinstance(exc, StorageError):
+    if isinstance(exc, StorageError | StoreUnavailable):
         return f"the event log is unavailable: {exc}"
     if isinstance(exc, LockDriverError):
         return f"the lock board is unavailable: {exc}"

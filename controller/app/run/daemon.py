@@ -34,7 +34,7 @@ from controller.app.http.web.feed import KioskFeed
 from controller.app.run.health import BankHealth
 from controller.app.run.key_rotation import vault_key_timer
 from controller.app.run.metrics import Metrics
-from controller.app.run.recorder import Recorder
+from controller.app.run.recorder import FACE_TTL_S, Recorder
 from controller.app.run.sdnotify import Watchdog, notify
 from controller.app.run.simulated_inputs import SimulatedInputs
 from controller.app.stack import Overrides, Stack, build_bank, open_vault, start_simulator
@@ -230,6 +230,7 @@ class Daemon:
         self.health = BankHealth(
             stack, worker, camera or "uploads", uploads=push_frame is not None, recorder=self.recorder
         )
+        stack.bank.outage = self.recorder.outage
         stack.bank.subscribe(self.metrics.on_committed)
         stack.bank.subscribe(self.broadcaster.on_committed)
         stack.bank.subscribe(self.kiosk_feed.on_committed)
@@ -337,7 +338,8 @@ class Daemon:
         async def on_sensor(observation: SensorObservation) -> None:
             self.metrics.on_sensor(observation)
             self.health.on_sensor(observation)
-            self.recorder.put(lambda: stack.bank.on_sensor(observation))
+            seen_at = stack.bank.now()  # a door change keeps the time it happened, however late it is recorded
+            self.recorder.put(lambda: stack.bank.on_sensor(observation, seen_at))
 
         await stack.poller(on_sensor).run()
 
@@ -346,7 +348,7 @@ class Daemon:
         while True:
             if self.recorder.healthy:  # during an outage the recorder probes the store; due timeouts wait
                 with contextlib.suppress(StoreUnavailable):
-                    await stack.bank.tick(stack.bank.now())
+                    await stack.bank.tick(stack.bank.now(), time.monotonic())
             watchdog.kick()
             await asyncio.sleep(SCHEDULER_TICK_S)
 
@@ -360,7 +362,11 @@ class Daemon:
                 self.metrics.on_feedback(feedback.reason)
                 self.broadcaster.on_feedback(feedback)
             if isinstance(observation, FaceMatch):
-                self.recorder.put(functools.partial(stack.bank.on_face, observation, time.monotonic()))
+                self.recorder.put(
+                    functools.partial(stack.bank.on_face, observation, time.monotonic()),
+                    ttl_s=FACE_TTL_S,
+                    too_late=functools.partial(stack.bank.face_too_late, observation, stack.bank.now(), FACE_TTL_S),
+                )
 
     def _app(self, stack: Stack, push_frame: Callable[[bytes], int] | None) -> FastAPI:
         inputs = SimulatedInputs(stack, self.running_worker, push_frame)

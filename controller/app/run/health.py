@@ -96,7 +96,8 @@ class BankHealth:
     def storage_part(self) -> dict[str, str]:
         """Failed when the event log cannot be read, or refuses writes (observations wait, buffered)."""
         if self.recorder is not None and not self.recorder.healthy:
-            return part(FAILED, f"event log refuses writes; {self.recorder.backlog} observations buffered in order")
+            backlog, problem = self.recorder.backlog, self.recorder.problem
+            return part(FAILED, f"event log refuses writes ({problem}); {backlog} observations buffered in order")
         try:
             next(iter(self.stack.store.read_all(after=2**62, limit=1)), None)
         except LockerError as exc:

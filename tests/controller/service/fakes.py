@@ -1,6 +1,8 @@
-"""Fakes of the bank's ports for the service tests: a gallery that remembers members, a vault that records shreds."""
+"""Fakes of the bank's ports for the service tests: a gallery that keeps members, a vault that shreds (or refuses)."""
 
 from __future__ import annotations
+
+from controller.domain.errors import StoreUnavailable
 
 
 class FakeGallery:
@@ -17,6 +19,9 @@ class FakeGallery:
 class FakeVault:
     def __init__(self) -> None:
         self.destroyed: list[str] = []
+        self.refusing = ""  # set: the vault cannot be written (a full disk), with this reason
 
     def destroy(self, template_ref: str) -> None:
+        if self.refusing:
+            raise StoreUnavailable(self.refusing)
         self.destroyed.append(template_ref)

@@ -7,8 +7,10 @@ import pytest
 from controller.app.http.errors import error_body, plain_message, status_of
 from controller.domain.errors import (
     BoardUnreachable,
+    ClockSkew,
     LockerError,
     Refusal,
+    StoreUnavailable,
     TransitionRejected,
     UnknownCompartment,
     UnlockOutcomeUnknown,
@@ -29,6 +31,8 @@ from storage.errors import CorruptRecord, DatabaseUnavailable, VersionConflict
         (CorruptRecord(7, "bad json"), 503),
         (BoardUnreachable("no answer from board main"), 503),
         (UnlockOutcomeUnknown("no reply"), 503),
+        (ClockSkew("clock_skew: the clock reads a day before the log's last event"), 503),
+        (StoreUnavailable("the event log refuses writes: database or disk is full"), 503),
         (LockerError("not an image"), 422),
     ],
 )
