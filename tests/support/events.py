@@ -16,6 +16,8 @@ from controller.domain.events import (
     Event,
     FaceErased,
     FaceSeenTooLate,
+    HelpAnswered,
+    HelpRequested,
     IdentityConfirmed,
     IdentityRejected,
     ItemDeposited,
@@ -110,6 +112,10 @@ def flow(cid: str, start: int, count: int) -> list[Event]:
             evidence=Evidence(subject_id="s-1", distance=0.3, threshold=0.6, model_version="m1"),
             ttl_s=5.0,
         ),
+        lambda v, t: HelpRequested(compartment_id=cid, version=v, occurred_at=t, help_id=f"h-{v}", kiosk="kiosk-1",
+                                   screen="welcome"),
+        lambda v, t: HelpAnswered(compartment_id=cid, version=v, occurred_at=t, help_id=f"h-{v - 1}",
+                                  operator_id="op-4"),
     ]
     return [
         builders[(start + i) % len(builders)](start + i + 1, T0 + timedelta(seconds=start + i, microseconds=i))
