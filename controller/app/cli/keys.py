@@ -1,4 +1,4 @@
-"""``lockers keys master|operator-token|signing|rotate``: every secret a site makes or renews."""
+"""``lockers keys master|operator-token|signing|fleet|rotate``: every secret a site makes or renews."""
 
 from __future__ import annotations
 
@@ -56,6 +56,18 @@ def keys_signing(config: ConfigOption = None, as_json: JsonOption = False) -> No
         emit_json(document)
     else:
         typer.echo(f"signing key {key}: {settings.signing_key_path} (keep secret), {settings.public_key_path}")
+
+
+@keys_app.command("fleet")
+def keys_fleet(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Make the bank's fleet key pair in its data directory (signs what it sends the centre; never replaced)."""
+    from controller.app.central.keys import make_fleet_keys
+
+    key, private, public = make_fleet_keys(load_config(config))
+    if as_json:
+        emit_json({"public_key": str(public), "private_key": str(private), "key_id": key})
+    else:
+        typer.echo(f"fleet key {key}: {private} (keep secret); enrol the bank at the centre with {public}")
 
 
 @keys_app.command("rotate")
