@@ -179,9 +179,12 @@ class CentralStore:
 
     # ------------------------------------------------------------ fleet alarms
     def raise_alarm(self, bank_id: str, kind: str, detail: str) -> None:
-        """A fleet alarm for ``bank_id`` (a refused batch, a bank gone offline), open until cleared."""
+        """A fleet alarm for ``bank_id`` (a refused batch, a bank gone offline) unless one of its kind is open."""
+        open_one = select(alarms.c.id).where(and_(alarms.c.bank_id == bank_id, alarms.c.kind == kind,
+                                                  alarms.c.cleared_at.is_(None)))
         with self._begin() as db:
-            db.execute(insert(alarms).values(bank_id=bank_id, kind=kind, detail=detail, raised_at=now_text()))
+            if db.execute(open_one.limit(1)).first() is None:
+                db.execute(insert(alarms).values(bank_id=bank_id, kind=kind, detail=detail, raised_at=now_text()))
 
     def open_alarms(self) -> list[dict[str, Any]]:
         """Every open fleet alarm, oldest first."""
