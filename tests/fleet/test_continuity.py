@@ -47,7 +47,7 @@ def test_a_different_history_is_a_fork_never_merged() -> None:
 
 
 def test_a_changed_row_or_a_broken_link_is_refused() -> None:
-    changed = [*ROWS[5:7], replace(ROWS[7], payload_json='{"note":"x"}'), *ROWS[8:]]
+    changed = [*ROWS[5:7], replace(ROWS[7], payload_json=ROWS[7].payload_json.replace("op", "someone")), *ROWS[8:]]
     assert refusal(HEAD5, 5, changed) == "hash"
     assert refusal(HEAD5, 5, [ROWS[5], ROWS[7]]) == "chain"
     assert refusal(HEAD5, 5, [ROWS[6], ROWS[5]]) == "fork"

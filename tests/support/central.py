@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 from controller.domain.chain import GENESIS_HASH, RawRecord, content_hash
+from controller.domain.events import AlarmCleared, AlarmRaised
+from storage.serialization import EventSerializer
 from tests.support.bank import free_port
 from tests.support.cli import LOCKERS, lockers, lockers_env
 from tests.support.waiting import wait_until_serving
@@ -77,13 +80,16 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def chain(count: int, start: int = 1, previous: str = GENESIS_HASH, note: str = "") -> list[RawRecord]:
-    """``count`` linked rows at positions ``start``.., one compartment's out-of-service and clear, as a log holds."""
+    """``count`` linked rows at positions ``start``..: compartment 1 taken out of service and back, as a log holds."""
+    serializer = EventSerializer()
     rows = []
     for index in range(count):
-        position = start + index
-        payload = json.dumps({"note": note, "operator_id": "op"}, sort_keys=True, separators=(",", ":"))
-        kind = "TakenOutOfService" if index % 2 == 0 else "AlarmCleared"
-        row = RawRecord(position, "1", position, "2026-12-06T00:00:00+00:00", kind, 1, payload, "c", "", previous)
+        position, moment = start + index, datetime(2026, 12, 6, tzinfo=UTC)
+        event = (AlarmRaised(compartment_id="1", version=position, occurred_at=moment, reason="out_of_service",
+                             detail=note, operator_id="op") if index % 2 == 0 else
+                 AlarmCleared(compartment_id="1", version=position, occurred_at=moment, operator_id="op", note=note,
+                              resume_state="free", released_template_ref=""))
+        row = replace(serializer.encode(event), position=position, previous_hash=previous)
         row = replace(row, event_hash=content_hash(previous, row))
         rows.append(row)
         previous = row.event_hash
