@@ -42,8 +42,9 @@ class FleetViews:
 
     def compartments(self, bank_id: str) -> dict[str, list[dict[str, object]]]:
         """The ``GET /fleet/banks/{id}/compartments`` body: the bank's compartments, as the bank shows them."""
-        self.store.bank(bank_id)  # UnknownBank for an id nobody enrolled
-        return status_document(self._fold(bank_id))
+        bank = self.store.bank(bank_id)  # UnknownBank for an id nobody enrolled
+        reported = (bank.health or {}).get("compartments")  # the bank's compartments, by its heartbeats
+        return status_document(self._fold(bank_id), reported if isinstance(reported, list) else [])
 
     def banks(self) -> dict[str, list[dict[str, Any]]]:
         """The ``GET /fleet/banks`` body."""

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from controller.app.audit.keys import sign
 from controller.app.central.envelope import BATCH, HEARTBEAT, seal
 from controller.app.central.keys import load_fleet_signer
-from controller.app.config.loader import Config
+from controller.app.config.loader import Config, compartment_ids
 from controller.domain.errors import LockerError
 from controller.ports import EventStore
 from controller.service.anchors import ChainHead
@@ -51,6 +51,7 @@ class FleetLink:
     signer: Ed25519PrivateKey
     store: EventStore
     health: Callable[[], dict[str, Any]]
+    compartments: list[str] = field(default_factory=list)  # the bank's, shown at the centre before their events
     acknowledged: int | None = None  # the centre's head, once it said so
     head: ChainHead = field(default_factory=ChainHead)  # the log up to ``acknowledged``
     state: str = "starting"
@@ -61,7 +62,7 @@ class FleetLink:
         settings = config.site.fleet
         if settings is None:
             return None
-        return cls(settings, load_fleet_signer(config), store, health)
+        return cls(settings, load_fleet_signer(config), store, health, compartment_ids(config))
 
     def tasks(self) -> list[asyncio.Task[None]]:
         """The two loops, as tasks of the running event loop."""
@@ -107,7 +108,8 @@ class FleetLink:
     def beat(self) -> int:
         """One heartbeat; the position the centre holds."""
         report = self.health()
-        summary = {"status": report.get("status"), "components": report.get("components", {}), "sync": self.state}
+        summary = {"status": report.get("status"), "components": report.get("components", {}), "sync": self.state,
+                   "compartments": self.compartments}
         document = {"format": HEARTBEAT, "health": summary, "interval_s": self.settings.heartbeat_s}
         return int(self._post("/heartbeat", document)["acknowledged"])
 

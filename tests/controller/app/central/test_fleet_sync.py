@@ -1,0 +1,99 @@
+"""Two real banks and a real centre on PostgreSQL: offline first, every event at the centre once and in order.
+
+The banks are ``lockers run --simulate`` processes with ``[fleet]``; the centre is ``lockers central run``.
+Events are made through the banks' operator API (out of service, then cleared) while the centre is down.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import astuple
+from pathlib import Path
+
+import httpx
+import pytest
+
+from controller.domain.chain import RawRecord
+from fleet.store import CentralStore
+from storage.event_store import SqlEventStore
+from tests.support.bank import OPERATOR_TOKEN, RunningBank, free_port, start_bank, stop_bank, write_config
+from tests.support.central import RunningCentre, enrol, operator_token, start_centre, stop, write_central_config
+from tests.support.waiting import wait_until
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+ACT = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+
+
+def fleet_section(bank_id: str, port: int, batch_events: int = 1000) -> str:
+    return (f'[fleet]\ncentral_url = "http://127.0.0.1:{port}"\nbank_id = "{bank_id}"\nsync_interval_s = 0.3\n'
+            f"heartbeat_s = 1.0\nbatch_events = {batch_events}\n")
+
+
+def make_events(bank: RunningBank, rounds: int) -> None:
+    """Take compartment 1 out of service and clear it, ``rounds`` times (each round is a few events)."""
+    with httpx.Client(base_url=bank.url, timeout=30.0, headers=ACT) as client:
+        for _ in range(rounds):
+            assert client.post("/operator/compartments/1/out-of-service", json={}).status_code == 200
+            assert client.post("/operator/alarms/1/clear", json={}).status_code == 200
+
+
+def bank_rows(bank_dir: Path) -> list[RawRecord]:
+    store = SqlEventStore.from_url(f"sqlite:///{bank_dir}/lockers.db", create=False)
+    try:
+        return list(store.read_raw())
+    finally:
+        store.close()
+
+
+def central_rows(pg_url: str, bank_id: str) -> list[RawRecord]:
+    store = CentralStore.open(pg_url)
+    try:
+        counts = store.event_counts()
+        rows = list(store.rows(bank_id))
+    finally:
+        store.close()
+    assert counts.get(bank_id, 0) == len(rows)
+    return rows
+
+
+def caught_up(pg_url: str, bank_id: str, bank_dir: Path) -> bool:
+    return [astuple(r) for r in central_rows(pg_url, bank_id)] == [astuple(r) for r in bank_rows(bank_dir)]
+
+
+def setup_fleet(tmp_path: Path, pg_url: str, names: list[str], batch_events: int = 1000) -> tuple[Path, int, str]:
+    port = free_port()
+    config = write_central_config(tmp_path / "centre", pg_url, port)
+    for name in names:
+        (tmp_path / name).mkdir()
+        enrol(config, name, write_config(tmp_path / name, fleet_section(name, port, batch_events)))
+    return config, port, operator_token(config)
+
+
+def test_two_banks_work_offline_then_the_centre_holds_every_event_once_in_order(tmp_path: Path, pg_url: str) -> None:
+    config, port, token = setup_fleet(tmp_path, pg_url, ["bank-a", "bank-b"])
+    extra = {name: fleet_section(name, port) for name in ("bank-a", "bank-b")}
+    banks = {name: start_bank(tmp_path / name, "--simulate", extra=extra[name]) for name in extra}
+    centre: RunningCentre | None = None
+    try:
+        make_events(banks["bank-a"], 250)  # the centre is down: the bank goes on, unblocked
+        make_events(banks["bank-b"], 3)
+        assert len(bank_rows(tmp_path / "bank-a")) >= 500
+        centre = start_centre(tmp_path / "centre", config, port, token)
+        for name in banks:
+            wait_until(lambda name=name: caught_up(pg_url, name, tmp_path / name), 60, f"{name} never caught up")
+        make_events(banks["bank-b"], 2)  # live events follow within a sync interval
+        wait_until(lambda: caught_up(pg_url, "bank-b", tmp_path / "bank-b"), 30, "bank-b's new events never came")
+        with centre.client() as fleet, httpx.Client(base_url=banks["bank-a"].url, headers=ACT) as bank_a:
+            listed = wait_until(lambda: fleet.get("/fleet/banks").json()["banks"], 10)
+            assert [(b["id"], b["online"], b["open_alarms"]) for b in listed] == [("bank-a", True, 0),
+                                                                                  ("bank-b", True, 0)]
+            assert listed[0]["events"] == len(bank_rows(tmp_path / "bank-a"))
+            assert fleet.get("/fleet/banks/bank-a/compartments").json() == bank_a.get("/compartments").json()
+            assert fleet.get("/fleet/banks/nobody/compartments").status_code == 404
+            assert httpx.get(f"{centre.url}/fleet/banks").status_code == 401
+    finally:
+        for bank in banks.values():
+            stop_bank(bank)
+        if centre is not None:
+            stop(centre.process)
