@@ -13,7 +13,6 @@ import httpx
 from controller.domain.chain import GENESIS_HASH, RawRecord, content_hash
 from controller.domain.events import AlarmCleared, AlarmRaised
 from storage.serialization import EventSerializer
-from tests.support.bank import free_port
 from tests.support.cli import LOCKERS, lockers, lockers_env
 from tests.support.waiting import wait_until_serving
 
