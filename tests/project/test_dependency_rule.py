@@ -4,7 +4,8 @@
 - ``controller/service``: anything but an adapter (storage, plc, recognition) or a heavy library;
 - ``controller/app``: the shell, the only wing that may import adapters;
 - ``storage/``, ``plc/``, ``recognition/``, ``fleet/`` (adapters), every folder of them: nothing from
-  ``controller.app`` or ``controller.service``, and no command-line library (every ``lockers`` command lives in ``controller/app/cli``).
+  ``controller.app`` or ``controller.service``, and no command-line library (every ``lockers`` command lives in
+  ``controller/app/cli``).
 """
 
 from __future__ import annotations
