@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from controller.app.audit.keys import AuditSettings, is_authentic, load_verifier, sign
 from controller.app.config.loader import Config
@@ -116,11 +116,23 @@ def check_anchors(settings: AuditSettings, reader: anchors.LogFacts) -> tuple[li
     summary: dict[str, Any] = {"path": str(settings.anchor_path), "checkpoints": len(checkpoints)}
     if not checkpoints and not unreadable:
         return [], summary
-    verifier = load_verifier(settings)
     problems: list[anchors.Problem] = [
         (0, "bad_signature", f"anchor file line {number} is not a checkpoint: {reason}")
         for number, reason in unreadable
     ]
+    found, authentic = signed_checkpoint_problems(checkpoints, load_verifier(settings), reader)
+    problems += found
+    if authentic:
+        latest = max(authentic, key=lambda c: c.position)
+        summary.update(anchored_position=latest.position, anchored_at=latest.time)
+    return problems, summary
+
+
+def signed_checkpoint_problems(
+    checkpoints: list[Checkpoint], verifier: Ed25519PublicKey, reader: anchors.LogFacts
+) -> tuple[list[anchors.Problem], list[Checkpoint]]:
+    """Checkpoints not signed by ``verifier``'s key, then the log against the authentic ones; and those."""
+    problems: list[anchors.Problem] = []
     authentic = []
     for checkpoint in checkpoints:
         if is_authentic(checkpoint, verifier):
@@ -128,11 +140,7 @@ def check_anchors(settings: AuditSettings, reader: anchors.LogFacts) -> tuple[li
         else:
             text = f"the checkpoint of {checkpoint.time} (position {checkpoint.position}) is not signed by this key"
             problems.append((checkpoint.position, "bad_signature", text))
-    problems += anchors.check(authentic, reader)
-    if authentic:
-        latest = max(authentic, key=lambda c: c.position)
-        summary.update(anchored_position=latest.position, anchored_at=latest.time)
-    return problems, summary
+    return problems + anchors.check(authentic, reader), authentic
 
 
 def checkpoint_json(written: Written, settings: AuditSettings) -> dict[str, Any]:
