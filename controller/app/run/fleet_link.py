@@ -128,8 +128,7 @@ class FleetLink:
             self.settings.central_url + path, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.settings.timeout_s) as response:  # noqa: S310
-                answer: dict[str, Any] = json.loads(response.read())
-                return answer
+                answer = json.loads(response.read())
         except urllib.error.HTTPError as exc:
             if exc.code in (403, 409):
                 reason = json.loads(exc.read() or b"{}")
@@ -137,6 +136,9 @@ class FleetLink:
             raise CentreUnreachable(f"the centre answered {exc.code}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise CentreUnreachable(f"the centre is unreachable: {getattr(exc, 'reason', exc)}") from None
+        if not isinstance(answer, dict) or not isinstance(answer.get("acknowledged"), int):
+            raise CentreUnreachable(f"the centre's answer is not an acknowledgement: {str(answer)[:200]}")
+        return answer
 
     async def _attempt(self, step: Callable[[], int]) -> int:
         """Run one step off the event loop; any failure is logged, never raised (the bank must not stop)."""
