@@ -43,7 +43,8 @@ def test_a_batch_after_the_centres_head_is_a_gap() -> None:
 def test_a_different_history_is_a_fork_never_merged() -> None:
     other = chain(10, note="rewritten")
     assert refusal(HEAD5, 5, other[5:]) == "fork"  # new rows that do not continue the head
-    assert refusal(HEAD5, 0, other[:6], HELD) == "fork"  # rows the centre holds, different
+    assert refusal(HEAD5, 0, other[:6], HELD) == "fork"  # rows the centre holds, different, then more
+    assert refusal(HEAD5, 0, other[:5], HELD) == "fork"  # only rows the centre holds, different: no duplicate
 
 
 def test_a_changed_row_or_a_broken_link_is_refused() -> None:
