@@ -45,7 +45,7 @@ class FleetSettings(Section):
     bank_id: str = Field(pattern=BANK_ID_PATTERN)
     sync_interval_s: float = Field(2.0, gt=0, le=3600)
     heartbeat_s: float = Field(10.0, gt=0, le=3600)
-    batch_events: int = Field(1000, ge=1, le=50_000)  # events per pushed batch
+    batch_events: int = Field(1000, ge=1, le=10_000)  # events per pushed batch (10,000 stay under 10 MB)
     timeout_s: float = Field(10.0, gt=0, le=600)  # one request to the centre
 
     @field_validator("central_url")

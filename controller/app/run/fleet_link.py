@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -33,6 +34,8 @@ from controller.service.anchors import ChainHead
 from fleet.settings import FleetSettings
 
 log = structlog.get_logger("lockers.fleet")
+CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
+"""A user and password inside a URL (a camera's rtsp://user:pass@host): never sent to the centre."""
 
 
 class CentreRefused(LockerError):
@@ -108,7 +111,9 @@ class FleetLink:
     def beat(self) -> int:
         """One heartbeat; the position the centre holds."""
         report = self.health()
-        summary = {"status": report.get("status"), "components": report.get("components", {}), "sync": self.state,
+        components = {name: {"status": part.get("status"), "detail": CREDENTIALS.sub(r"\1***@", part.get("detail", ""))}
+                      for name, part in report.get("components", {}).items()}
+        summary = {"status": report.get("status"), "components": components, "sync": self.state,
                    "compartments": self.compartments}
         document = {"format": HEARTBEAT, "health": summary, "interval_s": self.settings.heartbeat_s}
         return int(self._post("/heartbeat", document)["acknowledged"])
