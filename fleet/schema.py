@@ -7,6 +7,7 @@
 - ``central_checkpoints``: every signed checkpoint a bank sent with a batch (the central audit checks them).
 - ``fleet_alarms``: refused batches (gap, fork, bad signature, replay) and offline banks, until cleared.
 - ``sync_nonces``: the nonces of signed requests, so a captured request cannot be replayed.
+- ``fleet_commands``: commands for a bank, signed by the centre, delivered until the bank reports an outcome.
 """
 
 from __future__ import annotations
@@ -88,6 +89,21 @@ nonces = Table(
     Column("bank_id", String(64), primary_key=True),
     Column("nonce", String(64), primary_key=True),
     Column("seen_at", String(40), nullable=False, index=True),
+)
+
+commands = Table(
+    "fleet_commands",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("bank_id", String(64), nullable=False, index=True),
+    Column("body", Text(), nullable=False),  # the signed canonical JSON the bank verifies
+    Column("signature", Text(), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=False),
+    Column("delivered", Integer(), nullable=False, server_default="0"),
+    Column("outcome", String(16), nullable=True),  # done, refused, expired, unknown; NULL until reported
+    Column("detail", Text(), nullable=True),
+    Column("reported_at", String(40), nullable=True),
 )
 
 APPEND_ONLY_TRIGGERS: Final = ("central_events_refuse_update", "central_events_refuse_delete",

@@ -47,6 +47,7 @@ class FleetSettings(Section):
     heartbeat_s: float = Field(10.0, gt=0, le=3600)
     batch_events: int = Field(1000, ge=1, le=10_000)  # events per pushed batch (10,000 stay under 10 MB)
     timeout_s: float = Field(10.0, gt=0, le=600)  # one request to the centre
+    central_public_key: str | None = Field(None, min_length=1)  # the centre's central.key.pub: commands pulled
 
     @field_validator("central_url")
     @classmethod

@@ -12,10 +12,13 @@ import httpx
 
 from controller.domain.chain import GENESIS_HASH, RawRecord, content_hash
 from controller.domain.events import AlarmCleared, AlarmRaised
+from storage.event_store import SqlEventStore
 from storage.serialization import EventSerializer
+from tests.support.bank import OPERATOR_TOKEN, RunningBank
 from tests.support.cli import LOCKERS, lockers, lockers_env
 from tests.support.waiting import wait_until_serving
 
+ACT = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}  # the banks' shared operator token
 OPERATOR = "fleetop"
 PASSWORD = "a long fleet password"
 
@@ -76,6 +79,27 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.terminate()
         process.wait(timeout=30)
+
+
+def fleet_section(bank_id: str, port: int, batch_events: int = 1000) -> str:
+    return (f'[fleet]\ncentral_url = "http://127.0.0.1:{port}"\nbank_id = "{bank_id}"\nsync_interval_s = 0.3\n'
+            f"heartbeat_s = 1.0\nbatch_events = {batch_events}\n")
+
+
+def make_events(bank: RunningBank, rounds: int) -> None:
+    """Take compartment 1 out of service and clear it, ``rounds`` times (each round is a few events)."""
+    with httpx.Client(base_url=bank.url, timeout=30.0, headers=ACT) as client:
+        for _ in range(rounds):
+            assert client.post("/operator/compartments/1/out-of-service", json={}).status_code == 200
+            assert client.post("/operator/alarms/1/clear", json={}).status_code == 200
+
+
+def bank_rows(bank_dir: Path) -> list[RawRecord]:
+    store = SqlEventStore.from_url(f"sqlite:///{bank_dir}/lockers.db", create=False)
+    try:
+        return list(store.read_raw())
+    finally:
+        store.close()
 
 
 def chain(count: int, start: int = 1, previous: str = GENESIS_HASH, note: str = "") -> list[RawRecord]:

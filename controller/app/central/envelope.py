@@ -20,6 +20,9 @@ from fleet.errors import SyncRefused
 
 BATCH: Final = "lockers-sync/1"
 HEARTBEAT: Final = "lockers-heartbeat/1"
+PULL: Final = "lockers-pull/1"
+OUTCOME: Final = "lockers-outcome/1"
+COMMAND: Final = "lockers-command/1"
 BANK_HEADER: Final = "x-lockers-bank"
 SIGNATURE_HEADER: Final = "x-lockers-signature"
 MAX_AGE_S: Final = 300.0

@@ -1,4 +1,4 @@
-"""A fleet bank's Ed25519 key pair, in its data directory: it signs every batch and heartbeat it sends.
+"""A fleet bank's Ed25519 key pair (it signs every batch and heartbeat), and the centre's (it signs commands).
 
 The centre pins the public key when an operator enrols the bank (``lockers central banks add``). The pair is
 made with the audit's key code (``controller.app.audit.keys``): private key 0600 from its first byte, never
@@ -15,6 +15,7 @@ from controller.app.audit.keys import load_private_key, make_key_pair
 from controller.app.config.loader import Config
 
 PRIVATE_KEY_FILE = "fleet.key"
+CENTRE_KEY_FILE = "central.key"  # the centre's own pair: it signs the commands it sends
 MAKE_COMMAND = "lockers keys fleet"
 
 
@@ -33,3 +34,12 @@ def make_fleet_keys(config: Config) -> tuple[str, Path, Path]:
 def load_fleet_signer(config: Config) -> Ed25519PrivateKey:
     """The bank's fleet signing key; a clear error naming ``lockers keys fleet`` when it is missing."""
     return load_private_key(fleet_key_paths(config)[0], kind="fleet", command=MAKE_COMMAND)
+
+
+def centre_signer(config: Config) -> tuple[Ed25519PrivateKey, Path]:
+    """The centre's command-signing key in its data directory, made on first use; and its public key's path."""
+    private = config.data_dir / CENTRE_KEY_FILE
+    public = Path(f"{private}.pub")
+    if not private.exists():
+        make_key_pair(private, public, "commands it signed")
+    return load_private_key(private, kind="centre", command="lockers central run"), public

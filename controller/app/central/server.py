@@ -1,8 +1,10 @@
 """``lockers central run``: the centre's HTTP API (sync, heartbeats, fleet API) over its PostgreSQL store.
 
 Routes: ``POST /sync`` and ``POST /heartbeat`` (signed by a bank: ``controller.app.central.envelope``);
-``GET /fleet/banks``, ``GET /fleet/banks/{id}/compartments``, ``GET /fleet/alarms`` (operators and auditors,
-token or session as at a bank); ``POST /fleet/alarms/{id}/clear`` (operators); ``GET /healthz``.
+``POST /commands/pull`` and ``/commands/outcome`` (signed by a bank too); ``GET /fleet/banks``,
+``GET /fleet/banks/{id}/compartments``, ``GET /fleet/alarms``, ``GET /fleet/banks/{id}/commands`` (operators and
+auditors, token or session as at a bank); ``POST /fleet/alarms/{id}/clear`` and ``POST /fleet/banks/{id}/commands``
+(operators); ``GET /healthz``.
 A refused request answers 403 (``bad_signature``, unknown bank) or 409 (gap, fork, chain, hash, checkpoint,
 replay) with ``{"reason", "detail"}``. A monitor raises an ``offline`` fleet alarm for a bank not heard from
 within two of its heartbeat intervals.
@@ -20,15 +22,19 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from controller.app.central.commands import BankCommands, command_router
 from controller.app.central.envelope import BANK_HEADER, SIGNATURE_HEADER
+from controller.app.central.keys import centre_signer
 from controller.app.central.sync import SyncDesk
 from controller.app.central.views import FleetViews, is_online
 from controller.app.config.loader import Config
+from controller.app.http.access import Access
 from controller.app.http.errors import install_error_boundary
 from controller.app.http.operators import Principal
 from controller.app.http.web import access_for
 from controller.app.http.web.guard import GuardMiddleware
 from controller.domain.errors import ConfigError, LockerError
+from fleet.commands import CommandQueue
 from fleet.errors import SyncRefused, UnknownBank
 from fleet.store import CentralStore
 
@@ -46,8 +52,8 @@ def refusal(error: LockerError) -> JSONResponse:
     return JSONResponse({"reason": error.kind, "detail": error.detail}, status_code=status)
 
 
-def sync_router(desk: SyncDesk) -> APIRouter:
-    """``POST /sync`` and ``POST /heartbeat``: a bank's signed requests."""
+def sync_router(desk: SyncDesk, bank_commands: BankCommands) -> APIRouter:
+    """``POST /sync``, ``/heartbeat``, ``/commands/pull`` and ``/commands/outcome``: a bank's signed requests."""
     router = APIRouter()
 
     async def signed(request: Request, handle: Any) -> Any:
@@ -71,12 +77,19 @@ def sync_router(desk: SyncDesk) -> APIRouter:
         result = await signed(request, desk.heartbeat)
         return result if isinstance(result, JSONResponse) else {"acknowledged": result}
 
+    @router.post("/commands/pull", response_model=None)
+    async def pull(request: Request) -> Any:
+        return await signed(request, bank_commands.pull)
+
+    @router.post("/commands/outcome", response_model=None)
+    async def outcome(request: Request) -> Any:
+        return await signed(request, bank_commands.outcome)
+
     return router
 
 
-def fleet_router(views: FleetViews, config: Config) -> APIRouter:
+def fleet_router(views: FleetViews, access: Access) -> APIRouter:
     """``/fleet/...``: the fleet API for operators (readers see, operators act)."""
-    access = access_for(config)
     router = APIRouter(prefix="/fleet")
 
     @router.get("/banks")
@@ -104,12 +117,17 @@ def fleet_router(views: FleetViews, config: Config) -> APIRouter:
 
 
 def create_central_app(store: CentralStore, config: Config) -> FastAPI:
-    """The centre's FastAPI application."""
+    """The centre's FastAPI application (its command-signing key is made in its data directory on first use)."""
     app = FastAPI(title="LOCKERS centre", version="0.1.0", docs_url=None, redoc_url=None)
     app.add_middleware(GuardMiddleware, max_body_bytes=config.api.max_body_bytes)
     install_error_boundary(app)
-    app.include_router(sync_router(SyncDesk(store)))
-    app.include_router(fleet_router(FleetViews(store), config))
+    desk, queue = SyncDesk(store), CommandQueue(store)
+    signer, public = centre_signer(config)
+    log.info("commands are signed by the centre's key: banks pin it as [fleet] central_public_key", key=str(public))
+    access = access_for(config)
+    app.include_router(sync_router(desk, BankCommands(desk, queue)))
+    app.include_router(fleet_router(FleetViews(store), access))
+    app.include_router(command_router(queue, signer, access))
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

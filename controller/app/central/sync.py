@@ -46,6 +46,11 @@ class SyncDesk:
             health = document.get("health") if isinstance(document.get("health"), dict) else {}
             return self.store.heartbeat(bank_id, health, float(document.get("interval_s", 10.0))).position
 
+    def signed(self, bank_id: str, body: bytes, signature: str, kind: str) -> dict[str, Any]:
+        """The document of any other signed request of ``kind`` from ``bank_id``, checked like a batch's."""
+        with self._alarmed(bank_id):
+            return dict(self._unseal(bank_id, body, signature, self._verifier(bank_id), kind))
+
     def forget_old_nonces(self) -> int:
         """Drop nonces older than twice the accepted age (their requests are refused by their time)."""
         return self.store.forget_nonces((datetime.now(UTC) - timedelta(seconds=2 * MAX_AGE_S)).isoformat())

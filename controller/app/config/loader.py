@@ -38,6 +38,7 @@ PATH_KEYS = (
     ("camera", "source"),  # a video file or an image folder
     ("storage", "url"),  # a SQLite file
     ("central", "data_dir"),
+    ("fleet", "central_public_key"),
 )
 """Keys that may hold paths, which a configuration file gives relative to its own folder.
 

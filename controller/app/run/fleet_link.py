@@ -15,7 +15,7 @@ import json
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import astuple, dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
@@ -88,7 +88,7 @@ class FleetLink:
     def push_once(self) -> int:
         """Send the next batch (or ask where the centre's copy ends); how many events it carried."""
         if self.acknowledged is None:
-            self._follow(int(self._post("/sync", {"format": BATCH, "after": 0, "events": []})["acknowledged"]))
+            self._follow(int(self.post("/sync", {"format": BATCH, "after": 0, "events": []})["acknowledged"]))
         assert self.acknowledged is not None
         rows = list(islice(self.store.read_raw(after=self.acknowledged), self.settings.batch_events))
         if not rows:
@@ -100,7 +100,7 @@ class FleetLink:
         checkpoint = sign(after.checkpoint(datetime.now(UTC).isoformat()), self.signer)
         document = {"format": BATCH, "after": self.acknowledged, "events": [list(astuple(row)) for row in rows],
                     "checkpoint": json.loads(checkpoint.to_line())}
-        acknowledged = int(self._post("/sync", document)["acknowledged"])
+        acknowledged = int(self.post("/sync", document)["acknowledged"])
         if acknowledged == after.position:
             self.acknowledged, self.head = acknowledged, after
         else:
@@ -116,7 +116,7 @@ class FleetLink:
         summary = {"status": report.get("status"), "components": components, "sync": self.state,
                    "compartments": self.compartments}
         document = {"format": HEARTBEAT, "health": summary, "interval_s": self.settings.heartbeat_s}
-        return int(self._post("/heartbeat", document)["acknowledged"])
+        return int(self.post("/heartbeat", document)["acknowledged"])
 
     def _follow(self, acknowledged: int) -> None:
         """Rebuild the head up to the centre's acknowledged position from the bank's own log."""
@@ -127,7 +127,8 @@ class FleetLink:
             head.take(row.position, row.compartment_id, row.version, row.event_hash)
         self.acknowledged, self.head = acknowledged, head
 
-    def _post(self, path: str, document: dict[str, Any]) -> dict[str, Any]:
+    def post(self, path: str, document: dict[str, Any]) -> dict[str, Any]:
+        """POST a signed document to the centre; its answer, else ``CentreRefused`` or ``CentreUnreachable``."""
         body, headers = seal(document, self.settings.bank_id, self.signer)
         request = urllib.request.Request(  # noqa: S310 - the URL's scheme is checked when the settings are read
             self.settings.central_url + path, data=body, headers=headers, method="POST")
@@ -147,8 +148,12 @@ class FleetLink:
 
     async def _attempt(self, step: Callable[[], int]) -> int:
         """Run one step off the event loop; any failure is logged, never raised (the bank must not stop)."""
+        return await self.attempt(lambda: asyncio.to_thread(step))
+
+    async def attempt(self, step: Callable[[], Awaitable[int]]) -> int:
+        """Await one step; a refusing or unreachable centre is logged, never raised (the bank must not stop)."""
         try:
-            return await asyncio.to_thread(step)
+            return await step()
         except CentreRefused as exc:
             self._set_state(f"refused: {exc}", error=True)
         except (CentreUnreachable, LockerError) as exc:

@@ -16,34 +16,22 @@ import pytest
 
 from controller.domain.chain import RawRecord
 from fleet.store import CentralStore
-from storage.event_store import SqlEventStore
-from tests.support.bank import OPERATOR_TOKEN, RunningBank, free_port, start_bank, stop_bank, write_config
-from tests.support.central import RunningCentre, enrol, operator_token, start_centre, stop, write_central_config
+from tests.support.bank import free_port, start_bank, stop_bank, write_config
+from tests.support.central import (
+    ACT,
+    RunningCentre,
+    bank_rows,
+    enrol,
+    fleet_section,
+    make_events,
+    operator_token,
+    start_centre,
+    stop,
+    write_central_config,
+)
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-ACT = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
-
-
-def fleet_section(bank_id: str, port: int, batch_events: int = 1000) -> str:
-    return (f'[fleet]\ncentral_url = "http://127.0.0.1:{port}"\nbank_id = "{bank_id}"\nsync_interval_s = 0.3\n'
-            f"heartbeat_s = 1.0\nbatch_events = {batch_events}\n")
-
-
-def make_events(bank: RunningBank, rounds: int) -> None:
-    """Take compartment 1 out of service and clear it, ``rounds`` times (each round is a few events)."""
-    with httpx.Client(base_url=bank.url, timeout=30.0, headers=ACT) as client:
-        for _ in range(rounds):
-            assert client.post("/operator/compartments/1/out-of-service", json={}).status_code == 200
-            assert client.post("/operator/alarms/1/clear", json={}).status_code == 200
-
-
-def bank_rows(bank_dir: Path) -> list[RawRecord]:
-    store = SqlEventStore.from_url(f"sqlite:///{bank_dir}/lockers.db", create=False)
-    try:
-        return list(store.read_raw())
-    finally:
-        store.close()
 
 
 def central_rows(pg_url: str, bank_id: str) -> list[RawRecord]:
