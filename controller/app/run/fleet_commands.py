@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,10 @@ from controller.service.bank import LockerBank
 
 LEDGER_FILE = "fleet-commands.db"
 Outcome = tuple[str, str]
+
+
+class LedgerError(LockerError):
+    """The command ledger cannot be read or written: the command does not run (logged, tried again later)."""
 
 
 class CommandLedger:
@@ -59,10 +64,17 @@ class CommandLedger:
         with self._connect() as db:
             db.execute("UPDATE commands SET outcome = ?, detail = ? WHERE id = ?", (*outcome, command_id))
 
-    def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, isolation_level=None)
-        connection.execute("PRAGMA synchronous = FULL")
-        return connection
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            connection = sqlite3.connect(self.path, isolation_level=None)
+            try:
+                connection.execute("PRAGMA synchronous = FULL")
+                yield connection
+            finally:
+                connection.close()
+        except sqlite3.Error as exc:
+            raise LedgerError(f"the command ledger {self.path}: {exc}") from exc
 
 
 @dataclass
