@@ -6,6 +6,7 @@ Events are made through the banks' operator API (out of service, then cleared) w
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from dataclasses import astuple
@@ -29,6 +30,7 @@ from tests.support.central import (
     stop,
     write_central_config,
 )
+from tests.support.cli import lockers
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -86,6 +88,10 @@ def test_two_banks_work_offline_then_the_centre_holds_every_event_once_in_order(
             assert fleet.get("/fleet/banks/bank-a/compartments").json() == bank_a.get("/compartments").json()
             assert fleet.get("/fleet/banks/nobody/compartments").status_code == 404
             assert httpx.get(f"{centre.url}/fleet/banks").status_code == 401
+        audited = lockers("audit", "verify", "--central", "--config", str(config), "--json")
+        report = json.loads(audited.stdout)
+        assert (audited.returncode, report["ok"]) == (0, True), audited.stderr
+        assert {name: r["events"] for name, r in report["banks"].items()} == central_counts(pg_url)
     finally:
         for bank in banks.values():
             stop_bank(bank)
