@@ -2,7 +2,8 @@
 
 Routes: ``POST /sync`` and ``POST /heartbeat`` (signed by a bank: ``controller.app.central.envelope``);
 ``POST /commands/pull`` and ``/commands/outcome`` (signed by a bank too); ``GET /fleet/banks``,
-``GET /fleet/banks/{id}/compartments``, ``GET /fleet/alarms``, ``GET /fleet/banks/{id}/commands`` (operators and
+``GET /fleet/banks/{id}/compartments``, ``GET /fleet/banks/{id}/timeline``, ``GET /fleet/alarms``,
+``GET /fleet/banks/{id}/commands`` (operators and
 auditors, token or session as at a bank); ``POST /fleet/alarms/{id}/clear`` and ``POST /fleet/banks/{id}/commands``
 (operators); ``GET /healthz``.
 A refused request answers 403 (``bad_signature``, unknown bank) or 409 (gap, fork, chain, hash, checkpoint,
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -100,6 +101,16 @@ def fleet_router(views: FleetViews, access: Access) -> APIRouter:
     def compartments(bank_id: str, _who: Principal = Depends(access.reader)) -> dict[str, Any]:
         try:
             return views.compartments(bank_id)
+        except UnknownBank as error:
+            raise HTTPException(404, str(error)) from None
+
+    @router.get("/banks/{bank_id}/timeline")
+    def timeline(
+        bank_id: str, after: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=10_000),
+        _who: Principal = Depends(access.reader),
+    ) -> dict[str, Any]:
+        try:
+            return views.timeline(bank_id, after, limit)
         except UnknownBank as error:
             raise HTTPException(404, str(error)) from None
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from controller.app.bootstrap import event_decoder
+from controller.app.http.web.documents import stored_document
 from controller.domain.compartment import Compartment
 from controller.domain.states import CompartmentState
 from controller.ports import StoredEvent
@@ -76,6 +78,15 @@ class FleetViews:
                     found.append({"source": "compartment", "bank_id": bank.bank_id, "compartment_id": cid,
                                   "kind": compartment.alarm_reason, "detail": compartment.alarm_detail})
         return {"alarms": found}
+
+    def timeline(self, bank_id: str, after: int = 0, limit: int = 1000) -> dict[str, list[dict[str, Any]]]:
+        """The ``GET /fleet/banks/{id}/timeline`` body: the bank's events after ``after``, as the bank shows them."""
+        self.store.bank(bank_id)  # UnknownBank for an id nobody enrolled
+        events = []
+        for raw in islice(self.store.rows(bank_id, after=after), limit):
+            stored = StoredEvent(raw.position, self._decode(raw), raw.event_hash, raw.previous_hash)
+            events.append(stored_document(stored))
+        return {"events": events}
 
     def _fleet_alarms_by_bank(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -34,6 +34,12 @@ def fill(pg_url: str, bank_id: str, bank_config: Path, count: int) -> None:
         store.close()
 
 
+def write_bank(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "bank.toml").write_text(f'[bank]\ndata_dir = "{folder}"\n')
+    return folder / "bank.toml"
+
+
 def verify(config: Path) -> tuple[int, dict[str, object]]:
     done = lockers("audit", "verify", "--central", "--config", str(config), "--json")
     return done.returncode, json.loads(done.stdout)
@@ -42,11 +48,13 @@ def verify(config: Path) -> tuple[int, dict[str, object]]:
 def test_the_central_audit_names_the_bank_and_the_first_bad_position(tmp_path: Path, pg_url: str) -> None:
     config = write_central_config(tmp_path / "centre", pg_url, 1)
     for name in ("bank-a", "bank-b"):
-        (tmp_path / name).mkdir()
-        bank_config = tmp_path / name / "bank.toml"
-        bank_config.write_text(f'[bank]\ndata_dir = "{tmp_path / name}"\n')
+        bank_config = write_bank(tmp_path / name)
         enrol(config, name, bank_config)
         fill(pg_url, name, bank_config, 6)
+    other = lockers("keys", "fleet", "--config", str(write_bank(tmp_path / "impostor")), "--json")
+    again = lockers("central", "banks", "add", "bank-a", "--public-key", json.loads(other.stdout)["public_key"],
+                    "--config", str(config))
+    assert again.returncode == 2 and "enrolled with another public key" in again.stderr  # pinned, never re-keyed
     code, document = verify(config)
     assert (code, document["ok"]) == (0, True)
     assert {name: (r["ok"], r["events"]) for name, r in document["banks"].items()} == {  # type: ignore[attr-defined]

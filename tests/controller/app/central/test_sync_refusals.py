@@ -81,6 +81,10 @@ def test_replayed_forged_and_forked_batches_are_refused_and_raised(tmp_path: Pat
 
         resent = post(centre.url, "bank-a", batch(2, rows[2:], rows[:2], signer), signer)
         assert resent.json() == {"acknowledged": 8, "stored": 4, "duplicates": 2}
+        with centre.client() as client:
+            timeline = client.get("/fleet/banks/bank-a/timeline", params={"after": 5, "limit": 2}).json()["events"]
+            assert [(e["position"], e["type"], e["payload"]["operator_id"]) for e in timeline] == [
+                (6, "AlarmCleared", "op"), (7, "AlarmRaised", "op")]
         unknown = post(centre.url, "bank-z", batch(0, rows, [], signer), signer)
         assert (unknown.status_code, unknown.json()["reason"]) == (403, "unknown_bank")
     finally:
