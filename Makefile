@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck install install-runtime clean
+.PHONY: run central test lint typecheck install install-runtime clean
 
 # One line per step, and pip's own progress (packages collected, downloads, builds) left visible:
 # the first install fetches torch and friends and takes minutes, which must not look like a hang.
@@ -40,6 +40,13 @@ CONFIG_OPTION := $(if $(CONFIG),--config $(CONFIG))
 run: $(STAMP)
 	$(BIN)/lockers operators first $(CONFIG_OPTION)
 	$(BIN)/lockers run --simulate $(CONFIG_OPTION)
+
+# A fleet's centre beside a local PostgreSQL (README "Running a fleet"): its database must exist
+# (`sudo -u postgres createdb lockers_central --owner=lockers`); CENTRAL_CONFIG names another centre's file.
+CENTRAL_CONFIG ?= deploy/central.toml
+central: $(STAMP)
+	$(BIN)/lockers operators first --config $(CENTRAL_CONFIG) --url http://127.0.0.1:8090
+	$(BIN)/lockers central run --config $(CENTRAL_CONFIG)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

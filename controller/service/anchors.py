@@ -99,10 +99,14 @@ class ChainHead:
     def advance(self, committed: Sequence[StoredEvent]) -> None:
         """Take in a batch of events just committed."""
         for stored in committed:
-            self.log_id = self.log_id or stored.event_hash
-            self.position, self.head_hash = stored.position, stored.event_hash
-            self.events += 1
-            self.streams[stored.event.compartment_id] = (stored.event.version, stored.event_hash)
+            self.take(stored.position, stored.event.compartment_id, stored.event.version, stored.event_hash)
+
+    def take(self, position: int, compartment_id: str, version: int, event_hash: str) -> None:
+        """Take in one row (decoded or raw) just after the head."""
+        self.log_id = self.log_id or event_hash
+        self.position, self.head_hash = position, event_hash
+        self.events += 1
+        self.streams[compartment_id] = (version, event_hash)
 
     def checkpoint(self, time: str) -> Checkpoint:
         """An unsigned checkpoint of this head."""

@@ -211,12 +211,17 @@ def _replay_problems(record: RawRecord, decode: Decoder, compartments: dict[str,
     return []
 
 
-def fold(events: Iterable[StoredEvent], until: Callable[[StoredEvent], bool] | None = None) -> dict[str, Compartment]:
+def fold(
+    events: Iterable[StoredEvent],
+    until: Callable[[StoredEvent], bool] | None = None,
+    into: dict[str, Compartment] | None = None,
+) -> dict[str, Compartment]:
     """The state of every compartment after the events for which ``until`` holds (all, by default).
 
+    ``into``: compartments folded so far, taken further by ``events`` (a fold kept up to date as a log grows).
     The bank stream's events are skipped: ``HelpDesk.replay`` folds those.
     """
-    compartments: dict[str, Compartment] = {}
+    compartments: dict[str, Compartment] = {} if into is None else into
     for stored in events:
         if until is not None and not until(stored):
             break

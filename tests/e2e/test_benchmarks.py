@@ -8,6 +8,7 @@ mean nothing (a few samples on a busy machine): only that the command completes 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT, assets_root
+from tests.support.databases import PG_ENV, postgres_base_url
 from tests.support.training import FAST_FREEZE
 
 BENCHMARKS = REPO_ROOT / "benchmarks"
+NEEDS_POSTGRES = {"fleet"}  # the centre runs on PostgreSQL only
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
@@ -32,6 +35,7 @@ def smoke_commands(tmp: Path) -> dict[str, list[list[str]]]:
                          "--checkpoints", "3", "--rounds", "2", "--dir", str(tmp / "event-store")]],
         "gallery": [["--json", "--size", "500", "--repeats", "5"]],
         "lock_board": [["--json", "--unlocks", "5", "--polls", "5"]],
+        "fleet": [["--json", "--banks", "5", "--rounds", "2", "--batch", "20", "--backlog", "500", "--clients", "2"]],
         "pin_hash": [["--json", "--trials", "2", "--candidates", "1", "3"]],
         "recognition": [["--json", "--models", "dlib-resnet", "--frames", "3", "--memory-frames", "5",
                          "--liveness-frames", "3", "--threads", "1"]],
@@ -67,6 +71,8 @@ def test_model_table_and_cohort_transfer_run(tmp_path: Path, assets: Path, order
     "name", [n for n in benchmark_scripts() if n not in ("models_table", "cohort_transfer")]
 )
 def test_benchmark_runs_at_smoke_size(name: str, tmp_path: Path, assets: Path) -> None:
+    if name in NEEDS_POSTGRES:
+        postgres_base_url()  # skips without LOCKERS_TEST_POSTGRES_URL
     for args in smoke_commands(tmp_path)[name]:
         output = run_benchmark(name, args, assets)
         if "--json" in args:
@@ -83,6 +89,7 @@ def json_document(output: str) -> object:
 def run_benchmark(name: str, args: list[str], assets: Path) -> str:
     """Run ``python benchmarks/NAME.py ARGS`` from outside the repository, as its docstring says; its stdout."""
     env = {"LOCKERS_ASSETS": str(assets), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+    env |= {key: value for key, value in os.environ.items() if key == PG_ENV}
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / f"{name}.py"), *args],
         cwd=assets.parent, env=env, capture_output=True, text=True, timeout=840,

@@ -3,8 +3,9 @@
 - ``controller/domain``: the standard library, ``transitions``, ``structlog``, the domain and ``controller.ports``;
 - ``controller/service``: anything but an adapter (storage, plc, recognition) or a heavy library;
 - ``controller/app``: the shell, the only wing that may import adapters;
-- ``storage/``, ``plc/``, ``recognition/`` (adapters), every folder of them: nothing from ``controller.app`` or
-  ``controller.service``, and no command-line library (every ``lockers`` command lives in ``controller/app/cli``).
+- ``storage/``, ``plc/``, ``recognition/``, ``fleet/`` (adapters), every folder of them: nothing from
+  ``controller.app`` or ``controller.service``, and no command-line library (every ``lockers`` command lives in
+  ``controller/app/cli``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTROLLER = ROOT / "controller"
-PACKAGES = ("controller", "storage", "plc", "recognition", "migrations")
-ADAPTERS = {"storage", "plc", "recognition", "sqlalchemy", "torch", "torchvision", "pymodbus", "fastapi",
+PACKAGES = ("controller", "storage", "plc", "recognition", "migrations", "fleet")
+ADAPTERS = {"storage", "plc", "recognition", "fleet", "sqlalchemy", "torch", "torchvision", "pymodbus", "fastapi",
             "starlette", "uvicorn", "facenet_pytorch", "cv2", "numpy", "alembic", "prometheus_client", "typer"}
 
 
@@ -73,7 +74,7 @@ def test_ports_import_only_the_domain() -> None:
     assert {n.split(".")[0] for n in names} - set(sys.stdlib_module_names) - {"controller", "__future__"} == set()
 
 
-ADAPTER_PACKAGES = ("storage", "plc", "recognition")
+ADAPTER_PACKAGES = ("storage", "plc", "recognition", "fleet")
 SHELL_ONLY = ("controller.app", "controller.service", "typer", "click")
 
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from controller.app.audit.anchor_file import append_line, read_anchor_file, write_head
 from controller.app.audit.findings import Findings, check_anchors
-from controller.app.audit.keys import AuditSettings, sign
+from controller.app.audit.keys import AuditSettings, is_authentic, sign
 from controller.app.config.loader import Config
 from controller.service import anchors
 from controller.service.anchors import Checkpoint
@@ -89,6 +89,21 @@ def read_checkpoints(path: Path) -> tuple[list[Checkpoint], list[tuple[int, str]
     file = read_anchor_file(path)
     torn = [(number, "cut short (a write interrupted by a crash)") for number in file.torn]
     return [checkpoint for _, checkpoint in file.checkpoints], sorted(file.unreadable + torn)
+
+
+def signed_checkpoint_problems(
+    checkpoints: list[Checkpoint], verifier: Ed25519PublicKey, reader: anchors.LogFacts
+) -> tuple[list[anchors.Problem], list[Checkpoint]]:
+    """Checkpoints not signed by ``verifier``'s key, then the log against the authentic ones; and those."""
+    problems: list[anchors.Problem] = []
+    authentic = []
+    for checkpoint in checkpoints:
+        if is_authentic(checkpoint, verifier):
+            authentic.append(checkpoint)
+        else:
+            text = f"the checkpoint of {checkpoint.time} (position {checkpoint.position}) is not signed by this key"
+            problems.append((checkpoint.position, "bad_signature", text))
+    return problems + anchors.check(authentic, reader), authentic
 
 
 def checkpoint_json(written: Written, settings: AuditSettings) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The ``[audit]`` settings and the Ed25519 key pair that signs checkpoints of the log's head.
+"""The ``[audit]`` settings and the Ed25519 key pairs: the one that signs checkpoints, a fleet bank's.
 
 The private key is written with mode 0600 from its first byte (``os.open`` with that mode, never a chmod
 afterwards) and never overwritten. ``audit verify`` trusts the public key only when its fingerprint (SHA-256
@@ -84,24 +84,34 @@ def pin_line(digest: str) -> str:
 
 def make_signing_key(settings: AuditSettings) -> str:
     """Write a new key pair where ``settings`` say; refuse to replace one. Returns the key id."""
-    return make_key_pair(settings)[:16]
+    return make_anchor_keys(settings)[:16]
 
 
-def make_key_pair(settings: AuditSettings) -> str:
-    """Write a new key pair where ``settings`` say; refuse to replace one. Returns its fingerprint."""
+def make_anchor_keys(settings: AuditSettings) -> str:
+    """Write the checkpoint-signing key pair where ``settings`` say; refuse to replace one. Its fingerprint."""
+    return make_key_pair(settings.signing_key_path, settings.public_key_path, "checkpoints it signed")
+
+
+def make_key_pair(private_path: Path, public_path: Path, signed: str = "what it signed") -> str:
+    """Write a new Ed25519 key pair (private key 0600 from its first byte); refuse to replace one. Its fingerprint.
+
+    ``signed`` names what would stop verifying if a key were replaced (in the refusal).
+    """
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    public = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    for path in (settings.signing_key_path, settings.public_key_path):
+    for path in (private_path, public_path):
         if path.exists():
-            raise ConfigError(f"{path} already exists: checkpoints it signed would no longer verify (not replaced)")
-    _write_new(settings.signing_key_path, pem, 0o600)
-    _write_new(settings.public_key_path, public, 0o644)
+            raise ConfigError(f"{path} already exists: {signed} would no longer verify (not replaced)")
+    _write_new(private_path, pem, 0o600)
+    _write_new(public_path, public_pem(private.public_key()), 0o644)
     return fingerprint(private.public_key())
+
+
+def public_pem(public_key: Ed25519PublicKey) -> bytes:
+    """The public key as PEM (SubjectPublicKeyInfo), as key files and the centre's enrolment keep it."""
+    return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:
@@ -118,33 +128,52 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
 
 def load_signer(settings: AuditSettings) -> Ed25519PrivateKey:
     """The private key; a clear error when it is missing or not an Ed25519 PEM key."""
-    key = _load(settings.signing_key_path, private=True)
-    assert isinstance(key, Ed25519PrivateKey)
-    return key
+    return load_private_key(settings.signing_key_path)
 
 
 def load_verifier(settings: AuditSettings) -> Ed25519PublicKey:
     """The public key that checkpoints must verify against."""
-    key = _load(settings.public_key_path, private=False)
+    return load_public_key(settings.public_key_path)
+
+
+def load_private_key(path: Path, kind: str = "audit", command: str = "lockers keys signing") -> Ed25519PrivateKey:
+    """An Ed25519 private key from a PEM file; a clear error naming ``command`` when it is missing."""
+    key = _load(path, private=True, kind=kind, command=command)
+    assert isinstance(key, Ed25519PrivateKey)
+    return key
+
+
+def load_public_key(path: Path, kind: str = "audit", command: str = "lockers keys signing") -> Ed25519PublicKey:
+    """An Ed25519 public key from a PEM file."""
+    key = _load(path, private=False, kind=kind, command=command)
     assert isinstance(key, Ed25519PublicKey)
     return key
 
 
-def _load(path: Path, *, private: bool) -> Any:
-    kind = "signing key" if private else "public key"
+def parse_public_key(pem: bytes, where: str) -> Ed25519PublicKey:
+    """An Ed25519 public key from PEM bytes (``where`` names their source in the error)."""
+    return _parse(pem, where, private=False, kind="public key")  # type: ignore[no-any-return]
+
+
+def _load(path: Path, *, private: bool, kind: str, command: str) -> Any:
+    what = f"{kind} {'signing key' if private else 'public key'}"
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"no audit {kind} at {path}: run `lockers keys signing`") from None
+        raise ConfigError(f"no {what} at {path}: run `{command}`") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read the audit {kind} {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read the {what} {path}: {exc.strerror}") from None
+    return _parse(data, str(path), private=private, kind=what.removeprefix(f"{kind} "))
+
+
+def _parse(data: bytes, where: str, *, private: bool, kind: str) -> Any:
     try:
         key = serialization.load_pem_private_key(data, None) if private else serialization.load_pem_public_key(data)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{path} is not a PEM {kind}: {exc}") from None
+        raise ConfigError(f"{where} is not a PEM {kind}: {exc}") from None
     wanted = Ed25519PrivateKey if private else Ed25519PublicKey
     if not isinstance(key, wanted):
-        raise ConfigError(f"{path} is not an Ed25519 {kind}")
+        raise ConfigError(f"{where} is not an Ed25519 {kind}")
     return key
 
 
@@ -169,16 +198,26 @@ class Signed(Protocol):
 S = TypeVar("S", Checkpoint, "Acknowledgement")
 
 
+def sign_bytes(data: bytes, signer: Ed25519PrivateKey) -> str:
+    """Base64 Ed25519 signature of ``data``."""
+    return base64.b64encode(signer.sign(data)).decode()
+
+
+def verifies(data: bytes, signature: str, verifier: Ed25519PublicKey) -> bool:
+    """Whether ``signature`` (base64) is ``verifier``'s holder's signature of ``data``."""
+    try:
+        verifier.verify(base64.b64decode(signature, validate=True), data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
 def sign(checkpoint: S, signer: Ed25519PrivateKey) -> S:
     """The checkpoint (or acknowledgement) with its key id and signature."""
     named = replace(checkpoint, key_id=key_id(signer.public_key()))
-    return replace(named, signature=base64.b64encode(signer.sign(named.body())).decode())
+    return replace(named, signature=sign_bytes(named.body(), signer))
 
 
 def is_authentic(checkpoint: Signed, verifier: Ed25519PublicKey) -> bool:
     """Whether ``checkpoint`` was signed by the holder of ``verifier``'s private key, unchanged since."""
-    try:
-        verifier.verify(base64.b64decode(checkpoint.signature, validate=True), checkpoint.body())
-    except (InvalidSignature, ValueError):
-        return False
-    return checkpoint.key_id == key_id(verifier)
+    return verifies(checkpoint.body(), checkpoint.signature, verifier) and checkpoint.key_id == key_id(verifier)

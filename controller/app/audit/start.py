@@ -21,7 +21,7 @@ import structlog
 
 from controller.app.audit.anchor_file import read_anchor_file
 from controller.app.audit.findings import Findings, check_anchors
-from controller.app.audit.keys import AuditSettings, make_key_pair, pin_line
+from controller.app.audit.keys import AuditSettings, make_anchor_keys, pin_line
 from controller.app.config.loader import Config
 from controller.domain.errors import LockerError
 
@@ -115,7 +115,7 @@ def alarm_text(found: Findings, config: Config) -> str:
 
 def first_key(config: Config, settings: AuditSettings) -> str:
     """Make the signing key of a bank's first start and pin its fingerprint; returns the fingerprint."""
-    digest = make_key_pair(settings)
+    digest = make_anchor_keys(settings)
     written = pin_in_config(config.source, digest)
     log.warning(
         "first start: audit signing key made; the log is anchored from its first event",

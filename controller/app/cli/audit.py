@@ -43,11 +43,14 @@ def audit_verify(
     as_json: JsonOption = False,
     config: ConfigOption = None,
     since_checkpoint: SinceOption = False,
+    central: Annotated[bool, typer.Option("--central", help="Every bank's copy at this centre ([central]).")] = False,
 ) -> None:
     """Check the hash chain, contiguous versions, replay, and the log against its signed checkpoints."""
     from controller.app.audit.anchors import anchor_check, flag_findings
     from controller.app.audit.verify import verify_log, verify_since
 
+    if central:
+        _verify_central(config, as_json)
     loaded = bank_config(config)
     url = database_url(loaded, db)
     with event_store(url):  # a missing or outdated database is a clear error before any worker starts
@@ -81,6 +84,29 @@ def _anchored(anchors: dict[str, Any]) -> str:
     if "anchored_position" in anchors:
         return f"anchored up to position {anchors['anchored_position']}"
     return f"no checkpoints in {anchors['path']}"
+
+
+def _verify_central(config: Path | None, as_json: bool) -> None:
+    """``audit verify --central``: every enrolled bank's copy at the centre; exits 1 when one is bad."""
+    from controller.app.central.audit import verify_fleet
+    from controller.app.cli.central import central_config
+    from fleet.store import CentralStore
+
+    store = CentralStore.open(central_config(config)[1])
+    try:
+        document = verify_fleet(store)
+    finally:
+        store.close()
+    if as_json:
+        emit_json(document)
+    for bank_id, result in [] if as_json else document["banks"].items():
+        if result["ok"]:
+            typer.echo(f"{bank_id}: ok, {result['events']} events, chain intact, checkpoints agree")
+        else:
+            typer.echo(f"{bank_id}: FAILED at position {result['first_bad_position']}", err=True)
+            for problem in result["problems"][:20]:
+                typer.echo(f"  position {problem['position']}: {problem['problem']}", err=True)
+    raise typer.Exit(exits.OK if document["ok"] else exits.CHECK_FAILED)
 
 
 @audit_app.command("replay")

@@ -1,4 +1,4 @@
-"""``lockers keys master|operator-token|kiosk|signing|rotate``: every secret a site makes or renews."""
+"""``lockers keys master|operator-token|kiosk|signing|fleet|rotate``: every secret a site makes or renews."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import secrets
 
 import typer
 
-from controller.app.audit.keys import AuditSettings, make_key_pair, pin_line
+from controller.app.audit.keys import AuditSettings, make_anchor_keys, pin_line
 from controller.app.cli.common import JsonOption, emit_json
 from controller.app.config.loader import load_config
 from controller.app.config.location import ConfigOption, bank_config
@@ -73,7 +73,7 @@ def kiosk(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 def keys_signing(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Make the Ed25519 key pair that signs checkpoints of the log (private key mode 0600; never replaced)."""
     settings = AuditSettings.from_config(load_config(config))
-    digest = make_key_pair(settings)
+    digest = make_anchor_keys(settings)
     key = digest[:16]
     document = {
         "key_id": key,
@@ -86,6 +86,18 @@ def keys_signing(config: ConfigOption = None, as_json: JsonOption = False) -> No
     else:
         typer.echo(f"signing key {key}: {settings.signing_key_path} (keep secret), {settings.public_key_path}")
         typer.echo(f"pin it in the configuration, under [audit]: {pin_line(digest)}")
+
+
+@keys_app.command("fleet")
+def keys_fleet(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Make the bank's fleet key pair in its data directory (signs what it sends the centre; never replaced)."""
+    from controller.app.central.keys import make_fleet_keys
+
+    key, private, public = make_fleet_keys(load_config(config))
+    if as_json:
+        emit_json({"public_key": str(public), "private_key": str(private), "key_id": key})
+    else:
+        typer.echo(f"fleet key {key}: {private} (keep secret); enrol the bank at the centre with {public}")
 
 
 @keys_app.command("rotate")

@@ -35,6 +35,7 @@ SUBSYSTEM_CLIS = (
     "controller.app.cli.run",
     "controller.app.cli.operators",
     "controller.app.cli.config",
+    "controller.app.cli.central",
 )
 GLOBAL_OPTIONS = ("--log-format", "--log-level")
 """Options of the root command that may also be given after a subcommand."""

@@ -37,6 +37,8 @@ PATH_KEYS = (
     ("recognition", "model"),  # a checkpoint file, alone or in a fusion
     ("camera", "source"),  # a video file or an image folder
     ("storage", "url"),  # a SQLite file
+    ("central", "data_dir"),
+    ("fleet", "central_public_key"),
 )
 """Keys that may hold paths, which a configuration file gives relative to its own folder.
 
@@ -139,13 +141,14 @@ def build_config(raw: Mapping[str, Any], source: Path | None = None) -> Config:
         site = SiteConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError("\n".join(problem_lines(exc))) from None
-    config = Config(site=site, data_dir=resolve_data_dir(site.bank.data_dir), source=source)
+    central_dir = site.central.data_dir if site.central else None
+    config = Config(site=site, data_dir=resolve_data_dir(site.bank.data_dir or central_dir), source=source)
     check_plc_agrees(config)
     return config
 
 
 def resolve_data_dir(configured: str | None) -> Path:
-    """``[bank] data_dir``, else ``LOCKERS_DATA_DIR``, else ``./var``; absolute, so no later ``cd`` moves it."""
+    """``[bank] data_dir`` (a centre's ``[central] data_dir``), else ``LOCKERS_DATA_DIR``, else ``./var``; absolute."""
     chosen = configured or os.environ.get("LOCKERS_DATA_DIR") or DEFAULT_DATA_DIR
     return Path(chosen).expanduser().resolve()
 
@@ -224,7 +227,7 @@ def redacted(config: Config) -> dict[str, Any]:
     document = config.site.model_dump(mode="json")
     for key in SECRET_KEYS:
         section, name = key.split(".")
-        if document[section].get(name):
+        if (document.get(section) or {}).get(name):
             document[section][name] = "<redacted>"
     document["bank"]["data_dir"] = str(config.data_dir)
     return document

@@ -2,7 +2,8 @@
 
 An adapter owns the model of the sections it reads (``recognition.settings``: ``[recognition]`` and
 ``[camera]``; ``recognition.liveness.verdict``: ``[liveness]``; ``plc.settings``: ``[plc]`` and
-``[simulator]``); the shell's own sections are here, their defaults taken from the core objects they become.
+``[simulator]``; ``fleet.settings``: ``[central]`` and ``[fleet]``); the shell's own sections are here, their
+defaults taken from the core objects they become.
 ``SiteConfig`` composes them all, and each component receives its section as validated. Adding a key is one
 field line in its section's model; adding a section is a model and one field of ``SiteConfig``. Every model
 refuses unknown keys, NaN and infinities and values out of range; the loader
@@ -19,12 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from controller.domain.compartment import Policy
 from controller.service.pins import PinSettings
 from controller.service.scheduler import Timeouts
+from fleet.settings import CentralSettings, FleetSettings
 from plc.settings import MAX_BITS_PER_READ, PlcSettings, SimulatorSettings
 from recognition.liveness.verdict import LivenessPolicy
 from recognition.settings import CameraSettings, RecognitionSettings
 
 MAX_COMPARTMENTS = MAX_BITS_PER_READ  # one Modbus read of coils or inputs
-SECRET_KEYS = frozenset({"templates.master_key", "api.operator_token_sha256", "api.kiosk_token_sha256"})
+SECRET_KEYS = frozenset({
+    "templates.master_key", "api.operator_token_sha256", "api.kiosk_token_sha256", "central.database_url"
+})
 """Keys whose values ``lockers config show`` and error messages never print."""
 
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
@@ -169,3 +173,5 @@ class SiteConfig(Section):
     plc: PlcSettings = PlcSettings()
     simulator: SimulatorSettings = SimulatorSettings()
     audit: AuditSection = AuditSection()
+    central: CentralSettings | None = None  # a centre's file (`lockers central run`)
+    fleet: FleetSettings | None = None  # a bank of a fleet; without it the bank runs alone

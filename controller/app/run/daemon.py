@@ -31,6 +31,8 @@ from controller.app.http import ApiContext, EventBroadcaster, create_app
 from controller.app.http.feedback import FeedbackFilter, feedback_of
 from controller.app.http.web import web_options
 from controller.app.http.web.feed import KioskFeed
+from controller.app.run.fleet_commands import CommandRunner
+from controller.app.run.fleet_link import FleetLink
 from controller.app.run.health import BankHealth
 from controller.app.run.key_rotation import vault_key_timer
 from controller.app.run.metrics import Metrics
@@ -261,6 +263,8 @@ class Daemon:
         from recognition.runtime.worker import asyncio_sink
 
         anchors = AnchorKeeper.start(self.config, stack.bank, stack.store)
+        fleet = FleetLink.start(self.config, stack.store, self.health.report)
+        commands = CommandRunner.start(self.config, fleet, stack.bank) if fleet else None
         await stack.bank.boot()
         await hold_in_doubt(self.start_check, stack.bank, stack.views.compartment_ids())
         observations: asyncio.Queue[Observation] = asyncio.Queue()
@@ -288,6 +292,8 @@ class Daemon:
             asyncio.create_task(server.serve(sockets=[self.api_socket]), name="http-api"),
             asyncio.create_task(self.stop_requested.wait(), name="stop"),
             *vault_key_timer(self.config, self.vault),
+            *(fleet.tasks() if fleet else []),
+            *([asyncio.create_task(commands.run(), name="fleet-commands")] if commands else []),
         ] + ([asyncio.create_task(anchors.run(), name="anchors")] if anchors else [])
         self._announce(stack, push_frame is not None)
         notify("READY=1")

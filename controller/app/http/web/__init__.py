@@ -28,6 +28,14 @@ class WebOptions:
 def web_options(config: Config, simulate: bool, feed: KioskFeed) -> WebOptions:
     """Access control, kiosk and console settings from ``[api]`` (accounts in the data dir's ``operators.db``)."""
     api = config.api
+    access = access_for(config, simulate)
+    kiosk = KioskSettings(simulate=simulate, samples_root=assets_root() if simulate else None)
+    return WebOptions(access, feed, kiosk, docs=api.docs, max_body_bytes=api.max_body_bytes)
+
+
+def access_for(config: Config, simulate: bool = False) -> Access:
+    """Who may call what, from ``[api]``, with the operator accounts of the data dir's ``operators.db``."""
+    api = config.api
     settings = AccessSettings(
         shared_token_sha256=api.operator_token_sha256,
         kiosk_token_sha256=api.kiosk_token_sha256,
@@ -37,6 +45,4 @@ def web_options(config: Config, simulate: bool, feed: KioskFeed) -> WebOptions:
         metrics_public=api.metrics_public,
         trusted_proxies=parse_networks(api.trusted_proxies),
     )
-    access = Access(OperatorDirectory(config.data_dir / "operators.db"), settings)
-    kiosk = KioskSettings(simulate=simulate, samples_root=assets_root() if simulate else None)
-    return WebOptions(access, feed, kiosk, docs=api.docs, max_body_bytes=api.max_body_bytes)
+    return Access(OperatorDirectory(config.data_dir / "operators.db"), settings)

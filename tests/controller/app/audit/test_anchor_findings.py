@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from controller.app.audit.acknowledge import acknowledge
-from controller.app.audit.keys import AuditSettings, make_key_pair, make_signing_key
+from controller.app.audit.keys import AuditSettings, make_anchor_keys, make_signing_key
 from controller.app.audit.start import AnchorAlarm, check_at_start, is_first_start, pin_in_config
 from controller.app.audit.verify import verify_since
 from controller.app.config.loader import Config, load_config
@@ -106,7 +106,7 @@ def test_a_new_key_pair_beside_the_log_is_refused(bank: tuple[Config, str, Path]
     assert audit(pinned, url).ok
     for path in (settings.signing_key_path, settings.public_key_path):
         path.unlink()
-    make_key_pair(settings)  # an intruder's key pair where the bank's was
+    make_anchor_keys(settings)  # an intruder's key pair where the bank's was
     report = audit(pinned, url)
     assert kinds(report) == {"foreign_key"}
     assert "is not the pinned key" in str(report.problems[0]["problem"])

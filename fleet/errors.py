@@ -1,0 +1,41 @@
+"""Errors of the centre's adapter.
+
+Hierarchy::
+
+    LockerError
+    └── FleetError                the centre could not do what was asked
+        ├── UnknownBank           no bank of that id is enrolled
+        ├── EnrolmentRefused      the bank is enrolled already with another key
+        └── SyncRefused           a batch refused: ``kind`` is gap, fork, chain, hash, checkpoint, replay or
+                                  bad_signature; it is raised as a fleet alarm and nothing of it is stored
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from controller.domain.errors import LockerError
+
+REFUSALS: Final = ("gap", "fork", "chain", "hash", "checkpoint", "replay", "bad_signature")
+"""The kinds of refused batches (each is a fleet alarm's ``kind`` too)."""
+
+
+class FleetError(LockerError):
+    """Root of the centre's errors."""
+
+
+class UnknownBank(FleetError):
+    """No bank of that id is enrolled at the centre."""
+
+
+class EnrolmentRefused(FleetError):
+    """The bank is enrolled already, with another public key (a pinned key is never silently replaced)."""
+
+
+class SyncRefused(FleetError):
+    """A batch (or a signed request) the centre refuses, and why; nothing of it was stored."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
