@@ -25,8 +25,12 @@ from controller.domain.errors import ConfigError
 from controller.service import anchors
 from controller.service.anchors import Checkpoint
 from controller.service.audit import AuditReport
+from controller.service.crash_points import MID_CHECKPOINT, armed, crash_point
 
 log = structlog.get_logger("lockers.anchors")
+
+TORN = "a checkpoint cut short by a crash (torn write)"
+"""Why an anchor-file line is not a checkpoint when a crash cut it short (``read_checkpoints``)."""
 
 
 def now_text() -> str:
@@ -44,16 +48,31 @@ def head_from_log(reader: anchors.LogFacts) -> anchors.ChainHead:
 
 
 def append_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
-    """Add one line to the anchor file and make it durable before returning."""
+    """Add one line to the anchor file and make it durable before returning.
+
+    A last line left without its end by a crash (a torn checkpoint) is ended first, so the new checkpoint
+    stands on a line of its own; the torn one stays, and verify names it.
+    """
+    line = (checkpoint.to_line() + "\n").encode()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     except OSError as exc:
         raise ConfigError(f"cannot write the anchor file {path}: {exc.strerror}") from None
-    with os.fdopen(descriptor, "a", encoding="utf-8") as file:
-        file.write(checkpoint.to_line() + "\n")
-        file.flush()
-        os.fsync(file.fileno())
+    try:
+        size = os.fstat(descriptor).st_size
+        if size and os.pread(descriptor, 1, size - 1) != b"\n":
+            log.warning("the anchor file's last line was cut short by a crash; it is ended and kept", path=str(path))
+            line = b"\n" + line
+        if armed(MID_CHECKPOINT):  # a crash test's torn write: half the line on disk, then the kill
+            line = line[: len(line) // 2]
+        view = memoryview(line)
+        while view:
+            view = view[os.write(descriptor, view) :]
+        os.fsync(descriptor)
+        crash_point(MID_CHECKPOINT)
+    finally:
+        os.close(descriptor)
 
 
 def send_to_witness(url: str, checkpoint: Checkpoint, timeout_s: float) -> str | None:
@@ -106,8 +125,18 @@ def read_checkpoints(path: Path) -> tuple[list[Checkpoint], list[tuple[int, str]
         try:
             checkpoints.append(Checkpoint.from_line(line))
         except ValueError as exc:
-            unreadable.append((number, str(exc)))
+            unreadable.append((number, TORN if is_torn(line) else str(exc)))
     return checkpoints, unreadable
+
+
+def is_torn(line: str) -> bool:
+    """Whether ``line`` is the start of a JSON object cut off mid-way (a crash's torn write), not a forgery."""
+    try:
+        json.loads(line)
+    except json.JSONDecodeError as exc:
+        # The decoder ran out of text: inside a string, or right where the next token had to start.
+        return line.startswith("{") and (exc.msg.startswith("Unterminated string") or exc.pos >= len(line))
+    return False
 
 
 def check_anchors(settings: AuditSettings, reader: anchors.LogFacts) -> tuple[list[anchors.Problem], dict[str, Any]]:
@@ -117,9 +146,13 @@ def check_anchors(settings: AuditSettings, reader: anchors.LogFacts) -> tuple[li
     if not checkpoints and not unreadable:
         return [], summary
     verifier = load_verifier(settings)
+    torn = [number for number, reason in unreadable if reason == TORN]
+    if torn:  # named, not a problem: it never was a checkpoint, and the ones around it still stand
+        summary["torn_lines"] = torn
     problems: list[anchors.Problem] = [
         (0, "bad_signature", f"anchor file line {number} is not a checkpoint: {reason}")
         for number, reason in unreadable
+        if reason != TORN
     ]
     authentic = []
     for checkpoint in checkpoints:

@@ -50,7 +50,9 @@ def audit_verify(
             if "anchored_position" in anchors
             else (f"no checkpoints in {anchors['path']}")
         )
-        typer.echo(f"ok: {report.events} events, chain intact, replay consistent, {anchored}")
+        torn = "".join(f"; anchor file line {n} is a checkpoint cut short by a crash"
+                       for n in anchors.get("torn_lines", []))
+        typer.echo(f"ok: {report.events} events, chain intact, replay consistent, {anchored}{torn}")
     else:
         typer.echo(f"FAILED at position {report.first_bad_position}", err=True)
         for problem in report.problems[:20]:
