@@ -220,9 +220,6 @@ class RecognitionWorker:
         """
         future: Future[EnrolmentResult] = Future()
         with self._enrolment_lock:
-            if self._ended:
-                future.set_exception(NoCameraFrames(f"recognition has stopped: {self._why_ended()}"))
-                return future
             if self._enrolment is not None:
                 future.set_exception(EnrolmentError("an enrolment is already in progress", ()))
                 return future
@@ -233,8 +230,11 @@ class RecognitionWorker:
             pending.analyses = [a for _, a in recent]
             pending.frames = len(recent)
             self._enrolment = pending
+            ended = self._ended
         if pending.good >= samples:
             self._finish_enrolment_early("enrolment")
+        elif ended:  # no frame will come: answer now with what the look-back gave
+            self._finish_enrolment_early(f"recognition has stopped ({self._why_ended()})")
         return future
 
     def _run(self) -> None:
