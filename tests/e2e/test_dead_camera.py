@@ -22,7 +22,6 @@ from controller.app.audit.keys import AuditSettings, make_signing_key
 from controller.app.config.loader import load_config
 from storage.audit_reader import AuditReader
 from tests.support.bank import RunningBank, start_bank, stop_bank
-from tests.support.waiting import wait_until
 
 NO_FRAME = "the camera is unavailable: enrolment timed out: no frame from the camera in 15 s"
 
@@ -51,6 +50,16 @@ def post_deposit(bank: RunningBank) -> httpx.Response:
     return httpx.post(f"{bank.url}/deposit", timeout=120)
 
 
+def start_enrolment(bank: RunningBank, pool: ThreadPoolExecutor) -> Future[httpx.Response]:
+    """A deposit, once the kiosk feed says that its enrolment waits for frames."""
+    with httpx.stream("GET", f"{bank.url}/kiosk/feed", timeout=120) as feed:
+        lines = feed.iter_lines()
+        assert next(lines) == ": connected"
+        waiting = pool.submit(post_deposit, bank)
+        assert any('"kind": "enrol"' in line for line in lines), "the deposit's enrolment never started"
+    return waiting
+
+
 def test_a_dead_camera_answers_every_deposit_and_sigterm_ends_in_10_s(
     tmp_path: Path, dead_camera: str, assets: Path
 ) -> None:
@@ -64,8 +73,7 @@ def test_a_dead_camera_answers_every_deposit_and_sigterm_ends_in_10_s(
         assert time.monotonic() - started >= 14  # it did wait for the camera, as long as promised
 
         with ThreadPoolExecutor(1) as pool:
-            waiting: Future[httpx.Response] = pool.submit(post_deposit, bank)  # not blocked by the first
-            wait_until(lambda: "already in progress" in post_deposit(bank).text, 60, "the deposit never started")
+            waiting: Future[httpx.Response] = start_enrolment(bank, pool)  # not blocked by the first
             stopping = time.monotonic()
             bank.process.terminate()
             bank.process.wait(timeout=60)
