@@ -33,7 +33,7 @@ import hmac
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,6 +63,10 @@ Embedding = npt.NDArray[np.float32]
 KEY_BYTES = 32
 NONCE_BYTES = 12
 _CHECK_LABEL = b"lockers-template-store/master-key-check/v1"
+NEXT_KEY_WRITTEN = "next_key_written"
+"""A rotation's step: the new key is durable in ``<key>.next``; the vault still uses the old key."""
+SWITCHED = "switched"
+"""A rotation's step: the vault is committed under the new key; the key file still holds the old one."""
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
@@ -191,18 +195,21 @@ class SqliteTemplateStore(PinHashes):
         if stored is not None and stored != self._key_id:
             self._load_key(stored)
 
-    def rotate(self) -> int:
+    def rotate(self, step: Callable[[str], None] | None = None) -> int:
         """Re-seal every live template under a new vault key, then destroy the old key; returns the count.
 
         Crash-safe: the new key is written to ``<key>.next`` first, the vault switches in one transaction,
         and only then does the new file replace the old one; opening the vault finishes a rotation that
-        committed and ignores one that did not, so no template is lost either way.
+        committed and ignores one that did not, so no template is lost either way. ``step`` is called with
+        ``NEXT_KEY_WRITTEN`` and ``SWITCHED`` as the rotation passes them (where crash tests kill it).
         """
+        step = step or _no_step
         new_key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
         pending = pending_file_for(self.key_file)
         with self._lock:
             pending.unlink(missing_ok=True)  # left by a rotation that stopped before committing
             write_secret_file(pending, wrap(self._master_key, new_key))
+            step(NEXT_KEY_WRITTEN)
             try:
                 with self._begun() as db:
                     if self._key_id:
@@ -214,6 +221,7 @@ class SqliteTemplateStore(PinHashes):
                 pending.unlink(missing_ok=True)
                 raise
             self._sealer, self._key_id = AESGCM(new_key), key_id(new_key)
+            step(SWITCHED)
             install(pending, self.key_file)
         return count
 
@@ -312,6 +320,10 @@ class SqliteTemplateStore(PinHashes):
         """Close the database file."""
         with self._lock:
             self._db.close()
+
+
+def _no_step(name: str) -> None:
+    """A rotation step nobody watches."""
 
 
 def _as_vector(embedding: Embedding) -> Embedding:

@@ -239,6 +239,9 @@ class Compartment(CompartmentFacts):
         if self.state == CompartmentState.ALARM and self.alarm_reason == ev.AlarmReason.LOCK_BOARD_FAULT:
             self._board_back(command.door_is_open, out)  # a fault left by the last run: the board answers now
             return
+        if self.state == CompartmentState.OPEN and self.pulse_confirmed and command.door_is_open and not self.door_open:
+            out.add(ev.DoorOpened)  # the log holds the pulse: the door opened for it while the controller was down
+            return
         problems = []
         if command.door_is_open != self.door_open:
             seen, folded = _door_word(command.door_is_open), _door_word(self.door_open)

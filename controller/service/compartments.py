@@ -28,7 +28,12 @@ from controller.domain.errors import (
 )
 from controller.domain.events import Event
 from controller.ports import Clock, EventStore, LockDriver, StoredEvent, TemplateVault
-from controller.service.crash_points import AFTER_COMMIT_BEFORE_PULSE, AFTER_PULSE_BEFORE_ACK, crash_point
+from controller.service.crash_points import (
+    AFTER_COMMIT_BEFORE_PULSE,
+    AFTER_PULSE_BEFORE_ACK,
+    AFTER_PULSE_RECORDED,
+    crash_point,
+)
 
 log = structlog.get_logger("lockers.service")
 
@@ -195,3 +200,5 @@ class CompartmentService:
             except TransitionRejected as exc:
                 # The access already ended (door opened and closed during a long pulse): nothing awaits it.
                 log.warning("unlock outcome not recorded", compartment_id=effect.compartment_id, reason=str(exc))
+        if outcome == "sent":
+            crash_point(AFTER_PULSE_RECORDED)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from controller.domain import commands as c
+from controller.domain import events as ev
 from controller.domain.compartment import Compartment
 from controller.domain.errors import LockerError, TransitionRejected
 from controller.domain.lifecycle import OWNER, Retrieval
@@ -72,6 +73,8 @@ class PinEntry:
     compartment_id: str
     correlation_id: str
     unlocked: bool
+    pulse: str = ""
+    """``sent`` (the board acknowledged it), ``not_sent``, ``unknown``; empty where no pulse was asked for."""
 
 
 def check_format(pin: object, digits: int) -> str:
@@ -114,7 +117,17 @@ class PinDesk:
             else c.VerifyPin(compartment_id=cid, correlation_id=flow, kiosk=kiosk)
         )
         await self._handle(command)
-        return PinEntry(cid, flow, isinstance(command, c.ConfirmPin))
+        if not isinstance(command, c.ConfirmPin):
+            return PinEntry(cid, flow, unlocked=False)
+        pulse = self._pulse_outcome(self._service.get(cid), command.unlock_id)
+        return PinEntry(cid, flow, unlocked=pulse == "sent", pulse=pulse)
+
+    @staticmethod
+    def _pulse_outcome(compartment: Compartment, unlock_id: str) -> str:
+        """What became of the pulse of ``unlock_id``, as the log now says (the effects have run)."""
+        if compartment.unlock_id == unlock_id and compartment.pulse_confirmed:
+            return "sent"
+        return "not_sent" if compartment.alarm_reason == ev.AlarmReason.UNLOCK_FAILED else "unknown"
 
     async def erase(self, pin: str, kiosk: str) -> str:
         """Erase the face template of the deposit this PIN belongs to (the item stays); its compartment id."""

@@ -144,6 +144,13 @@ def _require(policy: EnrolmentPolicy, good: int, total: int, rejections: list[Sa
         raise EnrolmentError(message, tuple(sorted(rejections, key=lambda r: r.index)))
 
 
+class NoCameraFrames(EnrolmentError):
+    """No frame came from the camera for an enrolment (a dead or disconnected camera, or recognition stopped)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, ())
+
+
 class AlreadyEnrolled(EnrolmentError):
     """The depositor's face already owns a compartment: two templates of one face defeat the margin."""
 

@@ -56,6 +56,9 @@ class WorkerEnroller:
         watcher.enrolling(self.samples)
         try:
             result = await asyncio.wrap_future(pending)
+        except asyncio.CancelledError:
+            self.worker.end_enrolment("the deposit was cancelled", pending)  # the next deposit need not wait
+            raise
         finally:
             watcher.enrolled()
         return store_enrolment(self.vault, result, self.worker.pipeline.card.model_version)

@@ -10,11 +10,12 @@ While an enrolment is pending, good frames feed it instead of identification.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -32,6 +33,7 @@ from recognition.pipeline.enrolment import (
     EnrolmentError,
     EnrolmentPolicy,
     EnrolmentResult,
+    NoCameraFrames,
 )
 from recognition.types import Embedding, FacePipeline, FrameAnalysis, Image
 
@@ -126,6 +128,8 @@ class _Enrolment:
     future: Future[EnrolmentResult]
     analyses: list[FrameAnalysis] = field(default_factory=list)
     images: list[Image] = field(default_factory=list)
+    frames: int = 0  # every frame offered while pending, used or not: none at all means a silent camera
+    asked_at: float = 0.0
 
     @property
     def good(self) -> int:
@@ -161,6 +165,7 @@ class RecognitionWorker:
         self._gallery_changed = threading.Event()
         self._enrolment: _Enrolment | None = None
         self._enrolment_lock = threading.Lock()
+        self._ended = False  # the worker thread is over: no frame will ever reach an enrolment again
         self._last_rejection: str | None = None
         self._recent: deque[tuple[float, Image, FrameAnalysis]] = deque(maxlen=RECENT_FRAMES)
         self.processed_index = -1
@@ -210,7 +215,8 @@ class RecognitionWorker:
         ``lookback_s`` also admits frames captured that long before the call (uploads in simulate mode,
         where a script's first frame may overtake its deposit request). At the deadline (or on ``stop``)
         the good frames so far are used if the enrolment policy's minimum is met; otherwise the future
-        fails with ``EnrolmentError`` and every rejection.
+        fails with ``EnrolmentError`` and every rejection (``NoCameraFrames`` when not one frame came, or
+        at once when the worker has ended: no enrolment is left pending for ever).
         """
         future: Future[EnrolmentResult] = Future()
         with self._enrolment_lock:
@@ -218,13 +224,17 @@ class RecognitionWorker:
                 future.set_exception(EnrolmentError("an enrolment is already in progress", ()))
                 return future
             now = self._clock()
-            pending = _Enrolment(samples, now - lookback_s, now + timeout_s, future)
+            pending = _Enrolment(samples, now - lookback_s, now + timeout_s, future, asked_at=now)
             recent = [(image, a) for at, image, a in self._recent if at >= pending.requested_at]
             pending.images = [image for image, _ in recent]  # liveness judges the same frames
             pending.analyses = [a for _, a in recent]
+            pending.frames = len(recent)
             self._enrolment = pending
+            ended = self._ended
         if pending.good >= samples:
             self._finish_enrolment_early("enrolment")
+        elif ended:  # no frame will come: answer now with what the look-back gave
+            self._finish_enrolment_early(f"recognition has stopped ({self._why_ended()})")
         return future
 
     def _run(self) -> None:
@@ -240,7 +250,13 @@ class RecognitionWorker:
             self.error = exc
             raise
         finally:
+            with self._enrolment_lock:
+                self._ended = True
             self._finish_enrolment_early("recognition stopped")
+
+    def _why_ended(self) -> str:
+        reason = self.error or self.camera_error
+        return str(reason) if reason is not None else "the camera's source ended or the controller is stopping"
 
     def _process(self, frame: Frame) -> None:
         started = self._clock()
@@ -292,6 +308,7 @@ class RecognitionWorker:
             pending = self._enrolment
             if pending is None:
                 return False
+            pending.frames += 1
             if frame.captured_at < pending.requested_at:
                 return True  # seen before the request: perhaps the previous person
             pending.analyses.append(analysis)
@@ -299,10 +316,7 @@ class RecognitionWorker:
             if pending.good < pending.samples:
                 return True
             self._enrolment = None
-        try:
-            pending.future.set_result(self._template(pending))
-        except EnrolmentError as exc:
-            pending.future.set_exception(exc)
+        self._answer(pending)
         return True
 
     def _template(self, pending: _Enrolment) -> EnrolmentResult:
@@ -316,15 +330,33 @@ class RecognitionWorker:
         if expired:
             self._finish_enrolment_early("enrolment timed out")
 
-    def _finish_enrolment_early(self, why: str) -> None:
+    def end_enrolment(self, why: str, future: Future[EnrolmentResult] | None = None) -> None:
+        """End the pending enrolment (only the one of ``future`` if given) now, with the good frames so far."""
+        self._finish_enrolment_early(why, future)
+
+    def _finish_enrolment_early(self, why: str, future: Future[EnrolmentResult] | None = None) -> None:
         """Out of time or stopping: the good frames so far still make a template if the policy allows."""
         with self._enrolment_lock:
-            pending, self._enrolment = self._enrolment, None
-        if pending is None:
-            return
+            pending = self._enrolment
+            if pending is None or (future is not None and pending.future is not future):
+                return
+            self._enrolment = None
+        self._answer(pending, why)
+
+    def _answer(self, pending: _Enrolment, why: str = "") -> None:
+        """Settle an enrolment: its template, or why there is none (``why``: it ended before it was complete)."""
+        outcome: EnrolmentResult | EnrolmentError
         try:
-            pending.future.set_result(self._template(pending))
-        except AlreadyEnrolled as exc:
-            pending.future.set_exception(exc)
+            if not pending.frames:
+                raise NoCameraFrames(f"{why}: no frame from the camera in {self._clock() - pending.asked_at:.0f} s")
+            outcome = self._template(pending)
+        except (AlreadyEnrolled, NoCameraFrames) as exc:
+            outcome = exc
         except EnrolmentError as exc:
-            pending.future.set_exception(EnrolmentError(f"{why}: {exc.message}", exc.rejections))
+            outcome = EnrolmentError(f"{why}: {exc.message}", exc.rejections) if why else exc
+        # A deposit that stopped waiting (its request cancelled) cancelled the future: it needs no answer.
+        with contextlib.suppress(InvalidStateError):
+            if isinstance(outcome, EnrolmentError):
+                pending.future.set_exception(outcome)
+            else:
+                pending.future.set_result(outcome)

@@ -5,7 +5,12 @@ Unlike the random-moment kills of ``test_crash_recovery``, each point is reached
   raises ``unlock_outcome_unknown`` for that compartment and sends no pulse for that decision.
 - ``after_pulse_before_ack``: the board took the pulse, the log never recorded it; the next boot raises
   ``unlock_outcome_unknown`` and does not pulse that decision a second time.
+- ``after_pulse_recorded``: the log holds the pulse; the door sprang open while the controller was down. The
+  next boot reads the log's pulse: the open door is that unlock's (``DoorOpened``), never a
+  ``reconciliation_mismatch``, and no second pulse.
 The controller is ``lockers sim history`` on a real Modbus board (the simulator, which outlives it).
+The points of the audit trail (``mid_checkpoint``) and of the vault (``rotation_next_key_written``,
+``rotation_switched``) are tested in ``test_crash_points_audit``.
 """
 
 from __future__ import annotations
@@ -19,11 +24,18 @@ import pytest
 
 from controller.domain import events as ev
 from controller.domain.effects import Unlock, effects_of
-from controller.service.crash_points import AFTER_COMMIT_BEFORE_PULSE, AFTER_PULSE_BEFORE_ACK, CRASH_ENV, POINTS
+from controller.service.crash_points import (
+    AFTER_COMMIT_BEFORE_PULSE,
+    AFTER_PULSE_BEFORE_ACK,
+    AFTER_PULSE_RECORDED,
+    CRASH_ENV,
+    POINTS,
+)
 from plc.simulator import LockBoardSimulator
 from storage.event_store import SqlEventStore
 from tests.support.cli import LOCKERS, lockers_env
 from tests.support.plc import ThreadedSimulator
+from tests.support.waiting import wait_until
 
 COMPARTMENTS = 4
 PULSE_REGISTER = 512  # the board-timed pulse register of compartment k is 512 + (k - 1)
@@ -70,12 +82,15 @@ def unlocks_for(events: list[ev.Event], compartment: str) -> int:
     return sum(1 for e in events for x in effects_of([e]) if isinstance(x, Unlock) and x.compartment_id == compartment)
 
 
-def test_the_points_are_the_ones_documented() -> None:
-    assert {AFTER_COMMIT_BEFORE_PULSE, AFTER_PULSE_BEFORE_ACK} == POINTS
-    assert all(point in (__doc__ or "") for point in POINTS)
+def test_every_point_is_documented_with_its_outcome() -> None:
+    from tests.e2e import test_crash_points_audit
+
+    documented = (__doc__ or "") + (test_crash_points_audit.__doc__ or "")
+    assert {AFTER_COMMIT_BEFORE_PULSE, AFTER_PULSE_BEFORE_ACK} <= POINTS
+    assert [point for point in sorted(POINTS) if f"``{point}``" not in documented] == []
 
 
-@pytest.mark.parametrize("point", sorted(POINTS))
+@pytest.mark.parametrize("point", [AFTER_COMMIT_BEFORE_PULSE, AFTER_PULSE_BEFORE_ACK])
 def test_a_kill_at_a_named_point_ends_in_an_alarm_never_a_second_pulse(
     point: str, tmp_path: Path, board: LockBoardSimulator
 ) -> None:
@@ -99,3 +114,24 @@ def test_a_kill_at_a_named_point_ends_in_an_alarm_never_a_second_pulse(
     assert alarm.reason == ev.AlarmReason.UNLOCK_OUTCOME_UNKNOWN and unlock.unlock_id in alarm.detail
     # Each new decision for the compartment pulsed once; the killed one was not pulsed again.
     assert pulses_to(board, unlock.compartment_id, since=before_restart) == unlocks_for(after, unlock.compartment_id)
+
+
+def test_a_kill_after_the_pulse_is_logged_finds_the_door_open_as_that_unlock_left_it(
+    tmp_path: Path, board: LockBoardSimulator
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'lockers.db'}"
+    killed = sim_history(db_url, board.port, steps=500, crash_at=AFTER_PULSE_RECORDED)
+    assert killed.returncode == -signal.SIGKILL, f"not killed: {killed.returncode} {killed.stderr[-2000:]}"
+    events = logged(db_url)
+    index, unlock = last_unlock(events)
+    assert any(isinstance(e, ev.UnlockPulseSent) and e.unlock_id == unlock.unlock_id for e in events[index:])
+    cid = unlock.compartment_id
+    wait_until(lambda: board.board.door_open(int(cid)), 30, f"door {cid} never sprang open")
+
+    pulsed = pulses_to(board, cid)
+    restarted = sim_history(db_url, board.port, steps=1)
+    assert restarted.returncode == 0, restarted.stderr[-2000:]
+    after = [e for e in logged(db_url)[len(events):] if e.compartment_id == cid]
+    assert after and isinstance(after[0], ev.DoorOpened), after
+    assert not any(isinstance(e, ev.AlarmRaised) for e in after), after
+    assert pulses_to(board, cid) - pulsed == unlocks_for(after, cid)  # the logged pulse was not sent again

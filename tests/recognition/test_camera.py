@@ -21,6 +21,7 @@ from recognition.camera import (
     OpenCvFrameSource,
 )
 from recognition.types import Image
+from tests.support.waiting import wait_until
 
 
 def painted(value: int) -> np.ndarray:
@@ -102,7 +103,9 @@ def test_paced_video_plays_at_its_own_rate_and_loops(video: Path) -> None:
     started = time.monotonic()
     assert [round(v, -1) for v in blues(source, 7)] == [40, 80, 120, 160, 200, 40, 80]
     elapsed = time.monotonic() - started
-    assert 0.55 <= elapsed < 2.0  # 0.4 s for the first pass, one frame's gap, then 0.1 s into the second
+    # 0.4 s for the first pass, one frame's gap, then 0.1 s into the second: never faster (a busy machine
+    # may make it slower; the bound above only says it is not stuck).
+    assert 0.55 <= elapsed < 30
 
 
 def test_real_recording_is_paced_as_a_camera(assets: Path) -> None:
@@ -174,7 +177,7 @@ def test_close_interrupts_reconnection_wait() -> None:
     threading.Timer(0.2, source.close).start()
     started = time.monotonic()
     assert source.read() is None
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # far inside the 30 s backoff it interrupts
 
 
 def frame(index: int) -> Frame:
@@ -203,7 +206,7 @@ def test_producer_never_blocks_on_a_slow_reader(folder: Path) -> None:
     buffer = LatestFrameBuffer()
     grabber = FrameGrabber(FolderFrameSource(folder, loop=True), buffer)
     grabber.start()
-    time.sleep(0.3)
+    wait_until(lambda: buffer.dropped >= 4, 60, "the grabber never ran ahead of its reader")
     latest = buffer.get(timeout=1)
     grabber.stop()
     assert latest is not None and latest.index > 3
@@ -241,5 +244,5 @@ def test_stopping_never_waits_on_a_stuck_camera() -> None:
     grabber.start()
     started = time.monotonic()
     grabber.stop(timeout=0.2)
-    assert time.monotonic() - started < 2.0  # the old stop blocked in close() for the whole 30 s
+    assert time.monotonic() - started < 20  # the old stop blocked in close() for the whole 30 s
     camera.release.set()

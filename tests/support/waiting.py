@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import time
 from collections.abc import Callable
@@ -24,6 +25,18 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise AssertionError(message() if callable(message) else message)
         time.sleep(interval)
+    return result
+
+
+async def wait_until_async(
+    predicate: Callable[[], T], timeout: float, message: str = "condition not reached in time", interval: float = 0.01
+) -> T:
+    """``wait_until`` for a coroutine: the event loop runs on while it waits."""
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()):
+        if time.monotonic() >= deadline:
+            raise AssertionError(message)
+        await asyncio.sleep(interval)
     return result
 
 

@@ -104,8 +104,9 @@ def _sort_line(found: AnchorFile, number: int, line: str) -> None:
     try:
         raw = json.loads(line)
     except json.JSONDecodeError as exc:
-        # The writer's lines start with '{"' and end with '}': one that stops before its '}' was cut short.
-        if line.startswith('{"') and not line.rstrip().endswith("}"):
+        # A line cut short by a crash is the start of a JSON object where the decoder ran out of text (inside
+        # a string, or where the next token had to start); anything else was written whole and is not ours.
+        if line.startswith("{") and (exc.msg.startswith("Unterminated string") or exc.pos >= len(line)):
             found.torn.append(number)
         else:
             found.unreadable.append((number, f"not JSON: {exc.msg}"))
@@ -119,8 +120,11 @@ def _sort_line(found: AnchorFile, number: int, line: str) -> None:
         found.unreadable.append((number, str(exc)))
 
 
-def append_line(path: Path, line: str) -> None:
-    """Add one line to the anchor file, after a line a crash left cut short, and make it durable."""
+def append_line(path: Path, line: str, *, ended: bool = True) -> None:
+    """Add one line to the anchor file, after a line a crash left cut short, and make it durable.
+
+    ``ended=False`` leaves the line without its end: what a crash mid-write leaves (the crash tests' torn line).
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
@@ -129,7 +133,7 @@ def append_line(path: Path, line: str) -> None:
     with os.fdopen(descriptor, "r+b") as file:
         size = file.seek(0, os.SEEK_END)
         torn_tail = size > 0 and os.pread(descriptor, 1, size - 1) != b"\n"
-        file.write((b"\n" if torn_tail else b"") + line.encode() + b"\n")
+        file.write((b"\n" if torn_tail else b"") + line.encode() + (b"\n" if ended else b""))
         file.flush()
         os.fsync(file.fileno())
 

@@ -25,8 +25,12 @@ from controller.app.config.loader import Config
 from controller.service import anchors
 from controller.service.anchors import Checkpoint
 from controller.service.audit import AuditReport
+from controller.service.crash_points import MID_CHECKPOINT, armed, crash_point
 
 log = structlog.get_logger("lockers.anchors")
+
+TORN = "a checkpoint cut short by a crash (torn write)"
+"""Why an anchor-file line is not a checkpoint when a crash cut it short (``read_checkpoints``)."""
 
 
 def now_text() -> str:
@@ -44,8 +48,12 @@ def head_from_log(reader: anchors.LogFacts) -> anchors.ChainHead:
 
 
 def append_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
-    """Add one line to the anchor file and make it durable before returning."""
-    append_line(path, checkpoint.to_line())
+    """Add one line to the anchor file and make it durable before returning (after ending a torn one)."""
+    line = checkpoint.to_line()
+    if armed(MID_CHECKPOINT):  # a crash test's torn write: half the line on disk, then the kill
+        append_line(path, line[: len(line) // 2], ended=False)
+        crash_point(MID_CHECKPOINT)
+    append_line(path, line)
 
 
 def send_to_witness(url: str, checkpoint: Checkpoint, timeout_s: float) -> str | None:

@@ -64,7 +64,9 @@ def audit_verify(
     if as_json:
         emit_json(report.to_json())
     elif report.ok:
-        typer.echo(f"ok: {report.events} events{_scope(anchors)}, {_anchored(anchors)}")
+        torn = "".join(f"; anchor file line {n} is a checkpoint cut short by a crash"
+                       for n in anchors.get("torn_lines", []))
+        typer.echo(f"ok: {report.events} events{_scope(anchors)}, {_anchored(anchors)}{torn}")
         if "pin" in anchors:
             typer.echo(f"note: the signing key is not pinned; add to [audit]: {anchors['pin']}")
     else:

@@ -8,6 +8,7 @@ error                               status meaning
 ``BankFull``, ``ConcurrencyError``  409    the bank's state refuses it now; retrying later may work
 ``StorageError``, ``LockDriverError`` 503  the log or the lock board is unavailable
 ``StoreUnavailable`` (``ClockSkew``) 503  the log refuses writes now (an outage, a clock behind the log)
+``NoCameraFrames``                  503    the camera gave no frame (dead, disconnected) or recognition stopped
 any other ``LockerError``           422    the request cannot be carried out (e.g. no face enrolled)
 =================================== ====== ===========================================================
 
@@ -36,6 +37,7 @@ from controller.domain.errors import (
     UnknownCompartment,
 )
 from controller.service.bank import BankFull
+from recognition.pipeline.enrolment import NoCameraFrames
 from storage.errors import StorageError
 
 
@@ -87,7 +89,7 @@ def status_of(exc: LockerError) -> int:
         return 404
     if isinstance(exc, TransitionRejected | BankFull | ConcurrencyError):
         return 409
-    if isinstance(exc, StorageError | LockDriverError | StoreUnavailable):
+    if isinstance(exc, StorageError | LockDriverError | StoreUnavailable | NoCameraFrames):
         return 503
     return 422
 
@@ -101,6 +103,8 @@ def plain_message(exc: LockerError) -> str:
         return f"the event log is unavailable: {exc}"
     if isinstance(exc, LockDriverError):
         return f"the lock board is unavailable: {exc}"
+    if isinstance(exc, NoCameraFrames):
+        return f"the camera is unavailable: {exc}"
     return str(exc)
 
 

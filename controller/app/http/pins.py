@@ -47,7 +47,8 @@ def pin_router(ctx: ApiContext, desk: pin_service.PinDesk) -> APIRouter:
         return {
             "compartment_id": entry.compartment_id,
             "correlation_id": entry.correlation_id,
-            "unlocked": entry.unlocked,
+            "unlocked": entry.unlocked,  # true only once the lock board acknowledged the pulse
+            "pulse": entry.pulse or None,
             "state": ctx.views.state(entry.compartment_id),
         }
 

@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger("lockers.daemon")
 
 ENROL_TIMEOUT_S = 15.0
+STOP_GRACE_S = 3
+"""At shutdown: how long requests may finish, and each wait on the camera's threads (SIGTERM ends in < 10 s)."""
 ENROL_LOOKBACK_S = 2.0
 """Simulate mode with uploads: frames uploaded this long before ``POST /deposit`` count for its enrolment."""
 
@@ -258,8 +260,7 @@ class Daemon:
         return self.worker, camera, push_frame
 
     async def _serve(self, stack: Stack, push_frame: Callable[[bytes], int] | None) -> None:
-        import uvicorn
-
+        from controller.app.run.serving import api_server
         from recognition.runtime.worker import asyncio_sink
 
         anchors = AnchorKeeper.start(self.config, stack.bank, stack.store)
@@ -271,17 +272,9 @@ class Daemon:
         self.kiosk_feed.bind(asyncio.get_running_loop())
         self.running_worker.start(asyncio_sink(asyncio.get_running_loop(), observations))
         api = self.config.api
-        server = uvicorn.Server(
-            uvicorn.Config(
-                self._app(stack, push_frame),
-                host=self.options.host or api.host,
-                port=self.options.port or api.port,
-                log_config=None,
-                access_log=False,
-                lifespan="off",
-                # The app reads X-Forwarded-For itself, from [api] trusted_proxies only (uvicorn trusts loopback).
-                proxy_headers=False,
-            )
+        server = api_server(
+            self._app(stack, push_frame), self.options.host or api.host, self.options.port or api.port, STOP_GRACE_S,
+            on_exit=lambda: self.running_worker.end_enrolment("the controller is stopping"),  # deposits answer now
         )
         self._install_signal_handlers()
         tasks = [
@@ -394,7 +387,7 @@ class Daemon:
     async def _shutdown(self, stack: Stack) -> None:
         notify("STOPPING=1")
         if self.worker is not None:
-            await asyncio.to_thread(self.worker.stop)
+            await asyncio.to_thread(self.worker.stop, STOP_GRACE_S / 3)
         try:
             await stack.driver.all_relays_off()
         except LockDriverError as exc:

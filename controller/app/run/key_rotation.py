@@ -20,11 +20,21 @@ import structlog
 from controller.app.config.loader import Config
 from controller.app.stack import open_vault, vault_path
 from controller.domain.errors import LockerError
+from controller.service.crash_points import ROTATION_NEXT_KEY_WRITTEN, ROTATION_SWITCHED, crash_point
 
 if TYPE_CHECKING:
     from storage.templates import SqliteTemplateStore
 
 log = structlog.get_logger("lockers.keys")
+
+# The vault's rotation steps (storage.templates) and the crash points that kill a rotation there.
+_CRASH_POINTS = {"next_key_written": ROTATION_NEXT_KEY_WRITTEN, "switched": ROTATION_SWITCHED}
+
+
+def rotation_step(step: str) -> None:
+    """What a rotation does as it passes ``step``: die there when a crash test names its point."""
+    crash_point(_CRASH_POINTS[step])
+
 
 @dataclass(frozen=True, slots=True)
 class RotationReport:
@@ -73,7 +83,7 @@ def rotate_vault_keys(config: Config) -> RotationReport:
     source = master_key_source(config)
     vault = open_vault(config, simulate=source.startswith("key file"))
     try:
-        count = vault.rotate()
+        count = vault.rotate(rotation_step)
     finally:
         vault.close()
     return RotationReport(path, vault.key_file, count, source, operator_note(source, vault.key_file))
@@ -84,7 +94,7 @@ async def rotate_periodically(vault: SqliteTemplateStore, every_s: float) -> Non
     while True:
         await asyncio.sleep(every_s)
         try:
-            count = await asyncio.to_thread(vault.rotate)
+            count = await asyncio.to_thread(vault.rotate, rotation_step)
         except (LockerError, OSError) as exc:
             # The old key stays valid and the bank keeps running; the next period tries again.
             log.error("vault key rotation failed", error=str(exc))

@@ -16,7 +16,7 @@ from controller.app.bootstrap import open_event_store
 from controller.domain.compartment import Policy
 from controller.domain.errors import TransitionRejected
 from controller.domain.evidence import EnrolmentLiveness, Evidence
-from controller.ports import DoorChanged, FaceMatch, FixedClock
+from controller.ports import DoorChanged, FaceMatch, FixedClock, LockDriver
 from controller.service.bank import DepositTerms, EnrolWith, LockerBank
 from controller.service.bridge import BridgeSettings, RecognitionBridge
 from controller.service.compartments import CompartmentService
@@ -57,11 +57,15 @@ class Enrolment:
 class Bank:
     """A bank of 3 over a log and a vault in ``folder``; building it again is a restart."""
 
-    def __init__(self, folder: Path, retrieval: str = "face_or_pin", settings: PinSettings | None = None) -> None:
+    def __init__(
+        self, folder: Path, retrieval: str = "face_or_pin", settings: PinSettings | None = None,
+        locks: LockDriver | None = None,
+    ) -> None:
         self.clock = FixedClock()
         self.store = open_event_store(f"sqlite:///{folder / 'log.db'}")
         self.vault = SqliteTemplateStore(folder / "templates.db", KEY)
-        self.locks = FakeLockDriver(3, pop_doors=False)
+        self.fake_locks = FakeLockDriver(3, pop_doors=False)
+        self.locks: LockDriver = locks or self.fake_locks
         self.gallery = Gallery()
         ids = itertools.count(1)
         policy = Policy(retrieval=retrieval)
@@ -84,7 +88,7 @@ class Bank:
         return str(self.service.get(cid).state)
 
     async def door(self, cid: str, is_open: bool) -> None:
-        (self.locks.open_door if is_open else self.locks.close_door)(int(cid))
+        (self.fake_locks.open_door if is_open else self.fake_locks.close_door)(int(cid))
         await self.bank.on_sensor(DoorChanged(int(cid), is_open))
 
     async def deposit(self) -> tuple[str, str]:
@@ -117,10 +121,10 @@ def test_the_issued_pin_opens_exactly_its_compartment_and_a_wrong_one_nothing(tm
         assert (c1, c2) == ("1", "2") and len(p1) == 8 and p1.isdigit() and p1 != p2
         with pytest.raises(PinRefused, match="^PIN not accepted$"):
             await b.desk.enter(wrong_pin(p1, p2), "kiosk-a")
-        assert (b.state("1"), b.state("2"), b.locks.pulses) == ("occupied", "occupied", [1, 2])
+        assert (b.state("1"), b.state("2"), b.fake_locks.pulses) == ("occupied", "occupied", [1, 2])
         entry = await b.desk.enter(p2, "kiosk-a")
         assert (entry.compartment_id, entry.unlocked) == ("2", True)
-        assert (b.state("1"), b.state("2"), b.locks.pulses) == ("occupied", "open", [1, 2, 2])
+        assert (b.state("1"), b.state("2"), b.fake_locks.pulses) == ("occupied", "open", [1, 2, 2])
         await b.door("2", True)
         await b.door("2", False)
         assert b.state("2") == "free"
@@ -222,12 +226,12 @@ def test_face_and_pin_needs_both(tmp_path: Path) -> None:
         owner = b.service.get("1").subject_id
         evidence = Evidence(subject_id=owner, distance=0.2, threshold=0.45, frames_agreeing=3, model_version="m@1")
         await b.bank.on_face(FaceMatch("1", True, evidence), 1.0)
-        assert (b.state("1"), b.locks.pulses) == ("occupied", [1])  # the face alone starts nothing
+        assert (b.state("1"), b.fake_locks.pulses) == ("occupied", [1])  # the face alone starts nothing
         entry = await b.desk.enter(pin, "kiosk-a")
         assert (entry.unlocked, b.state("1"), b.service.get("1").pin_verified) == (False, "occupied", True)
-        assert b.locks.pulses == [1]
+        assert b.fake_locks.pulses == [1]
         await b.bank.on_face(FaceMatch("1", True, evidence), 2.0)
-        assert (b.state("1"), b.locks.pulses) == ("open", [1, 1])
+        assert (b.state("1"), b.fake_locks.pulses) == ("open", [1, 1])
         kinds = [type(e).__name__ for e in b.store.read_stream("1")][-4:]
         assert kinds == ["PinVerified", "VerificationStarted", "IdentityConfirmed", "UnlockPulseSent"]
 

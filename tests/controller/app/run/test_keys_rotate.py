@@ -16,7 +16,7 @@ from controller.domain.errors import ConfigError
 from storage.templates import SqliteTemplateStore, generate_master_key, parse_master_key
 from tests.support.bank import start_bank
 from tests.support.cli import quiet_lockers
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_until, wait_until_async
 
 
 def face(seed: int) -> np.ndarray:
@@ -73,12 +73,14 @@ def test_the_timer_rotates_while_templates_stay_readable(tmp_path: Path) -> None
     ref = vault.put(face(9), "m")
     seen: set[bytes] = {vault.key_file.read_bytes()}
 
+    def rotated_again_and_again() -> bool:
+        seen.add(vault.key_file.read_bytes())
+        np.testing.assert_array_equal(vault.get(ref), face(9))
+        return len(seen) >= 3
+
     async def go() -> None:
         timer = asyncio.create_task(rotate_periodically(vault, 0.05))
-        for _ in range(8):
-            await asyncio.sleep(0.06)
-            seen.add(vault.key_file.read_bytes())
-            np.testing.assert_array_equal(vault.get(ref), face(9))
+        await wait_until_async(rotated_again_and_again, 60, "the timer did not rotate three times", interval=0.02)
         timer.cancel()
 
     asyncio.run(go())
