@@ -33,9 +33,13 @@ install-runtime:
 	$(BIN)/pip install --progress-bar on '.[postgres]'
 	@echo "==> installed: $(BIN)/lockers"
 
+# `make run CONFIG=site.toml` runs the simulated bank with a configuration file (its data dir, gates, port...).
+CONFIG ?=
+CONFIG_OPTION := $(if $(CONFIG),--config $(CONFIG))
+
 run: $(STAMP)
-	$(BIN)/lockers operators first
-	$(BIN)/lockers run --simulate
+	$(BIN)/lockers operators first $(CONFIG_OPTION)
+	$(BIN)/lockers run --simulate $(CONFIG_OPTION)
 
 # A fleet's centre beside a local PostgreSQL (README "Running a fleet"): its database must exist
 # (`sudo -u postgres createdb lockers_central --owner=lockers`); CENTRAL_CONFIG names another centre's file.

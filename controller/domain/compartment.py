@@ -16,7 +16,7 @@ from transitions import Machine, MachineError
 
 from controller.domain import commands as cmd
 from controller.domain import events as ev
-from controller.domain.errors import TransitionRejected
+from controller.domain.errors import Refusal, TransitionRejected
 from controller.domain.fold import CompartmentFacts, CompartmentMachine
 from controller.domain.lifecycle import Retrieval
 from controller.domain.machine import TRANSITIONS, with_recorders
@@ -255,7 +255,7 @@ class Compartment(CompartmentFacts):
         if not command.operator_id:
             raise self._reject(command, "an operator id is required")
         if self.door_open:
-            raise self._reject(command, "close the door before clearing the alarm")
+            raise self._reject(command, "close the door before clearing the alarm", Refusal.DOOR_OPEN)
         keeps_item = bool(self.template_ref) and not command.release
         out.add(
             ev.AlarmCleared,

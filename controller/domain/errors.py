@@ -18,19 +18,33 @@ Adapters add their own subclasses (``storage.errors``, ``plc.errors``, ``recogni
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 
 class LockerError(Exception):
     """Root of every error this project raises on purpose."""
 
 
+class Refusal(StrEnum):
+    """Why a transition was refused, as a code a screen can put in its reader's language (``reason`` is English)."""
+
+    NOT_ALLOWED_NOW = "not_allowed_now"
+    DOOR_OPEN = "door_open"
+    BOARD_UNREACHABLE = "board_unreachable"
+    NO_FACE_TEMPLATE = "no_face_template"
+
+
 class TransitionRejected(LockerError):
     """A command or event is not valid for the compartment's current state."""
 
-    def __init__(self, compartment_id: str, state: str, action: str, reason: str) -> None:
+    def __init__(
+        self, compartment_id: str, state: str, action: str, reason: str, code: Refusal = Refusal.NOT_ALLOWED_NOW
+    ) -> None:
         self.compartment_id = compartment_id
         self.state = state
         self.action = action
         self.reason = reason
+        self.code = code
         super().__init__(f"compartment {compartment_id} in state {str(state)!r} rejects {action}: {reason}")
 
 

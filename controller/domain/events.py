@@ -78,6 +78,16 @@ _FLATTENED: dict[str, type[Liveness]] = {"evidence": Evidence, "enrolment_livene
 """The fields whose value is stored flat in the payload, and their types."""
 
 
+def payload_names(event_type: type[Event]) -> tuple[str, ...]:
+    """The keys of ``event_type``'s stored payload: its own fields, evidence flattened (for readers' labels)."""
+    names: list[str] = []
+    for f in fields(event_type):
+        flattened = _FLATTENED.get(f.name)
+        if f.name not in BASE_FIELDS:
+            names.extend([g.name for g in fields(flattened)] if flattened else [f.name])
+    return tuple(names)
+
+
 Payload = dict[str, Any]
 """A stored payload as parsed JSON: what upcasters take and return."""
 

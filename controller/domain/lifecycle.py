@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from controller.domain import commands as cmd
 from controller.domain import events as ev
-from controller.domain.errors import TransitionRejected
+from controller.domain.errors import Refusal, TransitionRejected
 from controller.domain.states import CompartmentState
 
 
@@ -85,8 +85,10 @@ class DepositLifecycle:
         if not command.unlock_id or command.unlock_id in self.used_unlock_ids:
             raise self._reject(command, f"unlock id {command.unlock_id!r} is empty or was used before")
 
-    def _reject(self, command: cmd.Command, reason: str) -> TransitionRejected:
-        return TransitionRejected(self.compartment_id, self.state, type(command).__name__, reason)
+    def _reject(
+        self, command: cmd.Command, reason: str, code: Refusal = Refusal.NOT_ALLOWED_NOW
+    ) -> TransitionRejected:
+        return TransitionRejected(self.compartment_id, self.state, type(command).__name__, reason, code)
 
     # ------------------------------------------------------------- recorders
     def record_confirm_pin(self, event: ev.PinConfirmed) -> None:
@@ -150,7 +152,7 @@ class DepositLifecycle:
         if command.requested_by == OPERATOR and not command.operator_id:
             raise self._reject(command, "an operator id is required")
         if not self.template_ref or self.face_erased:
-            raise self._reject(command, "there is no face template to erase")
+            raise self._reject(command, "there is no face template to erase", Refusal.NO_FACE_TEMPLATE)
         out.add(
             ev.FaceErased,
             template_ref=self.template_ref,

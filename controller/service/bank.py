@@ -20,7 +20,7 @@ from controller.domain import commands as c
 from controller.domain import events as ev
 from controller.domain.compartment import Compartment, Policy
 from controller.domain.effects import DestroyTemplate, effects_of
-from controller.domain.errors import BoardUnreachable, LockerError, StoreUnavailable, TransitionRejected
+from controller.domain.errors import BoardUnreachable, LockerError, Refusal, StoreUnavailable, TransitionRejected
 from controller.domain.events import Purpose
 from controller.domain.evidence import EnrolmentLiveness
 from controller.domain.lifecycle import Retrieval
@@ -303,7 +303,9 @@ class LockerBank:
         if compartment_id in self.unreachable:
             state = self._service.get(compartment_id).state
             # Nobody can know the door's state while its board is silent: clearing now would be a guess.
-            raise TransitionRejected(compartment_id, state, "ClearAlarm", "its lock board is unreachable")
+            raise TransitionRejected(
+                compartment_id, state, "ClearAlarm", "its lock board is unreachable", Refusal.BOARD_UNREACHABLE
+            )
         command = c.ClearAlarm(compartment_id=compartment_id, operator_id=operator_id, note=note, release=release)
         await self._service.handle(command)
 

@@ -36,7 +36,7 @@ class RunningBank:
         return self.log_path.read_text(errors="replace")
 
 
-def write_config(directory: Path, extra: str = "") -> Path:
+def write_config(directory: Path, extra: str = "", api: str = "") -> Path:
     token_hash = hashlib.sha256(OPERATOR_TOKEN.encode()).hexdigest()
     config = directory / "lockers.toml"
     config.write_text(
@@ -47,6 +47,7 @@ data_dir = "{directory}"
 
 [api]
 operator_token_sha256 = "{token_hash}"
+{api}
 
 [recognition]
 min_face_size = 40
@@ -63,10 +64,10 @@ unlocked_door_not_opened_s = 60.0
     return config
 
 
-def start_bank(directory: Path, *args: str, extra: str = "") -> RunningBank:
+def start_bank(directory: Path, *args: str, extra: str = "", api: str = "") -> RunningBank:
     port = free_port()
     log_path = directory / "daemon.log"
-    command = [*LOCKERS, "--log-format", "json", "run", "--config", str(write_config(directory, extra)),
+    command = [*LOCKERS, "--log-format", "json", "run", "--config", str(write_config(directory, extra, api)),
                "--port", str(port), *args]
     process = subprocess.Popen(command, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
                                env=lockers_env(directory))

@@ -1,4 +1,4 @@
-"""``lockers keys master|operator-token|signing|fleet|rotate``: every secret a site makes or renews."""
+"""``lockers keys master|operator-token|kiosk|signing|fleet|rotate``: every secret a site makes or renews."""
 
 from __future__ import annotations
 
@@ -40,6 +40,33 @@ def operator_token(as_json: JsonOption = False) -> None:
         return
     typer.echo(f"token: {token}")
     typer.echo(f'[api] operator_token_sha256 = "{digest}"')
+
+
+@keys_app.command("kiosk")
+def kiosk(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Make the kiosk's credential: a token for its browser, its SHA-256 for the configuration, how to pair."""
+    from controller.app.http.access import kiosk_pair_url
+
+    api = load_config(config).api
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    document = {
+        "token": token,
+        "kiosk_token_sha256": token_digest(token),
+        "pair_url": kiosk_pair_url(api.host, api.port, token),
+        "header": f"Authorization: Bearer {token}",
+        "replaces_configured": bool(api.kiosk_token_sha256),
+    }
+    if as_json:
+        emit_json(document)
+        return
+    where = str(config) if config else "the configuration file"
+    typer.echo(f"token: {token}  (the kiosk's secret: keep it for the pairing only)")
+    typer.echo(f"1. add to {where}:  [api] kiosk_token_sha256 = \"{document['kiosk_token_sha256']}\"")
+    if api.kiosk_token_sha256:
+        typer.echo("   (it replaces the configured one: a kiosk paired with the old token must pair again)")
+    typer.echo("2. restart lockers, then open once in the kiosk's browser (it keeps the token in a cookie):")
+    typer.echo(f"   {document['pair_url']}")
+    typer.echo(f"   a kiosk client that is not a browser sends the header  {document['header']}")
 
 
 @keys_app.command("signing")

@@ -15,6 +15,7 @@ import math
 import secrets
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import structlog
 from fastapi import HTTPException, Request
@@ -27,10 +28,18 @@ log = structlog.get_logger("lockers.access")
 
 SESSION_COOKIE = "lockers_session"
 KIOSK_COOKIE = "lockers_kiosk"
+KIOSK_PAIR_PATH = "/kiosk/pair"  # opened once in the kiosk's browser with ?token=: sets KIOSK_COOKIE
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 KIOSK = Principal("kiosk", "kiosk", "kiosk")
 SHARED = Principal("shared-token", "operator", "shared-token")
+
+
+def kiosk_pair_url(host: str, port: int, token: str) -> str:
+    """The address the kiosk's browser opens once to pair (a wildcard host is reached on loopback)."""
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    shown = f"[{reachable}]" if ":" in reachable else reachable
+    return f"http://{shown}:{port}{KIOSK_PAIR_PATH}?{urlencode({'token': token})}"
 
 
 @dataclass(frozen=True)

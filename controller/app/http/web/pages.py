@@ -3,7 +3,7 @@
 Pages and assets come from this package (``static/``); nothing is loaded from elsewhere. Korean is the
 default language; ``?lang=en`` switches (the page's ``lang`` attribute is set here, its text by the
 message catalogues in ``static/i18n``). In simulate mode the kiosk offers sample faces from
-``LOCKERS_ASSETS`` (served at runtime, never copied into the package).
+``LOCKERS_ASSETS`` (served at runtime as a kiosk camera's frames, never copied into the package: ``samples``).
 """
 
 from __future__ import annotations
@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from controller.app.http.access import KIOSK_COOKIE, Access
+from controller.app.http.access import KIOSK_COOKIE, KIOSK_PAIR_PATH, Access
 from controller.app.http.web.feed import FEED_QUEUE_SIZE, KioskFeed
+from controller.app.http.web.samples import SAMPLE_PEOPLE, camera_frame, sample_frames
 
 STATIC: Final = Path(__file__).parent / "static"
 LANGUAGES: Final = ("ko", "en")
-SAMPLE_PEOPLE: Final = ("Colin_Powell", "Roh_Moo-hyun", "Junichiro_Koizumi")
-SAMPLE_FRAMES: Final = 12
 KIOSK_COOKIE_DAYS: Final = 365
 
 
@@ -38,11 +37,8 @@ class KioskSettings:
     people: tuple[str, ...] = field(default=SAMPLE_PEOPLE)
 
     def frames(self, person: str) -> list[Path]:
-        """The first sample pictures of ``person`` (empty when the assets are absent)."""
-        if self.samples_root is None or person not in self.people:
-            return []
-        folder = self.samples_root / "data/lfw-dev/images" / person
-        return sorted(folder.glob("*.jpg"))[:SAMPLE_FRAMES] if folder.is_dir() else []
+        """The sample pictures offered for ``person`` (empty when the assets are absent)."""
+        return sample_frames(self.samples_root, person) if person in self.people else []
 
 
 def page(name: str, request: Request) -> HTMLResponse:
@@ -78,7 +74,7 @@ def pages_router(access: Access, feed: KioskFeed, kiosk: KioskSettings, docs: bo
             raise HTTPException(404, "no such asset")
         return FileResponse(path, headers={"Cache-Control": "no-cache"})
 
-    @router.get("/kiosk/pair")
+    @router.get(KIOSK_PAIR_PATH)
     def pair(token: str) -> RedirectResponse:
         """Remember the kiosk's credential in this browser (HttpOnly cookie), then show the kiosk."""
         if not access.is_kiosk(token):
@@ -94,11 +90,12 @@ def pages_router(access: Access, feed: KioskFeed, kiosk: KioskSettings, docs: bo
         return {"simulate": kiosk.simulate, "samples": [{"id": p, "frames": n} for p, n in counts.items() if n]}
 
     @router.get("/kiosk/samples/{person}/{index}", dependencies=kiosk_only)
-    def sample(person: str, index: int) -> FileResponse:
+    def sample(person: str, index: int) -> Response:
         frames = kiosk.frames(person) if kiosk.simulate else []
         if not 0 <= index < len(frames):
             raise HTTPException(404, "no such sample picture (simulate mode with LOCKERS_ASSETS only)")
-        return FileResponse(frames[index], media_type="image/jpeg")
+        # Framed as the kiosk camera sees a person, so the real gates accept it (``samples``).
+        return Response(camera_frame(frames[index]), media_type="image/jpeg")
 
     @router.get("/kiosk/feed", dependencies=kiosk_only)
     async def kiosk_feed(request: Request) -> StreamingResponse:

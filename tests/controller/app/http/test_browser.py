@@ -154,9 +154,8 @@ def test_operator_login_and_clearing_an_alarm_with_a_click(web_bank: RunningBank
     page.click("[data-testid=confirm]")
     page.wait_for_selector("[data-compartment='4'][data-state='free']")
     page.click("[data-compartment='4'] [data-testid=show-timeline]")
-    page.wait_for_selector("[data-testid=timeline] li:has-text('AlarmCleared')")
-    timeline = page.inner_text("[data-testid=timeline]")
-    assert "AlarmCleared operator_id=alice note=hinge checked" in timeline
+    cleared = page.wait_for_selector("[data-testid=timeline] li[data-type=AlarmCleared]")
+    assert "경보 해제" in cleared.inner_text() and "관리자: alice, 메모: hinge checked" in cleared.inner_text()
     screenshot(page, "operator-timeline", tmp_path)
 
 

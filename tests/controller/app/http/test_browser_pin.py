@@ -59,5 +59,5 @@ def test_the_operator_erases_a_face_on_the_owners_request(web_bank: RunningBank,
     page.wait_for_selector(f"{tile} [data-testid=face-erased]")
     assert page.locator(f"{tile} [data-testid=erase-face]").count() == 0
     page.click(f"{tile} [data-testid=show-timeline]")
-    page.wait_for_selector("[data-testid=timeline] li:has-text('FaceErased')")
-    assert "requested_by=operator" in page.inner_text("[data-testid=timeline]")
+    erased = page.wait_for_selector("[data-testid=timeline] li[data-type=FaceErased]")
+    assert "face erased" in erased.inner_text() and "requested by: operator" in erased.inner_text()

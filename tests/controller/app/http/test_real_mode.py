@@ -1,7 +1,12 @@
-"""A real ``lockers run`` outside simulate mode (lock board simulator, a camera folder): the front door refuses."""
+"""A real ``lockers run`` outside simulate mode (lock board simulator, a camera folder): the front door refuses.
+
+Its kiosk credential is made by ``lockers keys kiosk`` (the real command line), and the kiosk pairs with what
+the command printed.
+"""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,11 +14,26 @@ from pathlib import Path
 import pytest
 
 from tests.support.bank import RunningBank, start_bank, stop_bank
-from tests.support.cli import LOCKERS, lockers_env
+from tests.support.cli import LOCKERS, lockers_env, quiet_lockers
+
+SITE_PORT = 8123  # the port the site's file names: the printed pairing address must use it
+
+KioskKey = dict[str, str]
+"""What ``lockers keys kiosk --json`` printed for the site's configuration file."""
 
 
 @pytest.fixture(scope="module")
-def real_bank(tmp_path_factory: pytest.TempPathFactory, assets: Path) -> Iterator[RunningBank]:
+def kiosk_key(tmp_path_factory: pytest.TempPathFactory) -> KioskKey:
+    """``lockers keys kiosk --config FILE --json`` over a site's file that already has a kiosk credential."""
+    site = tmp_path_factory.mktemp("site") / "site.toml"
+    site.write_text(f'[api]\nhost = "0.0.0.0"\nport = {SITE_PORT}\nkiosk_token_sha256 = "{"0" * 64}"\n')
+    result = quiet_lockers("keys", "kiosk", "--config", str(site), "--json")
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+@pytest.fixture(scope="module")
+def real_bank(tmp_path_factory: pytest.TempPathFactory, assets: Path, kiosk_key: KioskKey) -> Iterator[RunningBank]:
     """``lockers run`` without ``--simulate``: a Modbus board (``lockers plc-sim``) and a one-image camera folder."""
     import cv2
     import numpy as np
@@ -30,7 +50,8 @@ def real_bank(tmp_path_factory: pytest.TempPathFactory, assets: Path) -> Iterato
         port = board.stdout.readline().split(":")[2].split()[0]
         extra = (f'[templates]\nmaster_key = "{key.stdout.split()[-1]}"\n'
                  f'[plc]\nport = {port}\n[camera]\nsource = "{frames}"\n')
-        running = start_bank(directory, extra=extra)
+        digest = kiosk_key["kiosk_token_sha256"]
+        running = start_bank(directory, extra=extra, api=f'kiosk_token_sha256 = "{digest}"')
         yield running
         stop_bank(running)
     finally:
@@ -67,3 +88,27 @@ def test_logins_and_refusals_are_logged_without_the_password(real_bank: RunningB
     log = real_bank.log()
     assert '"login refused"' in log and '"operator": "mallory"' in log and '"client": "127.0.0.1"' in log
     assert '"access refused"' in log and "secret-guess-1" not in log and "203.0.113.9" not in log
+
+
+def test_keys_kiosk_prints_the_credential_and_how_to_pair(kiosk_key: KioskKey) -> None:
+    key = kiosk_key
+    assert key["pair_url"] == f"http://127.0.0.1:{SITE_PORT}/kiosk/pair?token={key['token']}"  # 0.0.0.0: loopback
+    assert key["header"] == f"Authorization: Bearer {key['token']}" and len(key["token"]) >= 40
+    assert key["replaces_configured"] and len(key["kiosk_token_sha256"]) == 64
+    text = quiet_lockers("keys", "kiosk")
+    assert text.returncode == 0 and "/kiosk/pair?token=" in text.stdout and "kiosk_token_sha256 = " in text.stdout
+
+
+def test_the_printed_credential_pairs_the_kiosk_with_the_real_bank(real_bank: RunningBank, kiosk_key: KioskKey) -> None:
+    key = kiosk_key
+    header_name, header_value = key["header"].split(": ", 1)
+    pair = real_bank.url + key["pair_url"].split(f":{SITE_PORT}", 1)[1]
+    with real_bank.client() as client:
+        setup = client.get("/kiosk/setup", headers={header_name: header_value})
+        assert setup.json() == {"simulate": False, "samples": []}
+        paired = client.get(pair, follow_redirects=False)
+        assert paired.status_code == 303, paired.text
+        cookie = paired.headers["set-cookie"].split(";", 1)[0]
+        assert cookie == f"lockers_kiosk={key['token']}"
+        assert client.get("/kiosk/setup", headers={"cookie": cookie}).status_code == 200
+        assert client.get("/kiosk/setup", headers={header_name: "Bearer another-token"}).status_code == 401
