@@ -54,6 +54,14 @@ def _packaged_html(name: str) -> str:
     return (STATIC / name).read_text(encoding="utf-8")
 
 
+def asset(name: str) -> FileResponse:
+    """``GET /assets/{name}``: a script, stylesheet, catalogue or font of ``static/`` (never a page)."""
+    path = (STATIC / name).resolve()
+    if not path.is_relative_to(STATIC.resolve()) or not path.is_file() or path.suffix == ".html":
+        raise HTTPException(404, "no such asset")
+    return FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+
 def pages_router(access: Access, feed: KioskFeed, kiosk: KioskSettings, docs: bool) -> APIRouter:
     """The pages, their assets and the kiosk's own endpoints."""
     router = APIRouter(include_in_schema=False)
@@ -67,12 +75,7 @@ def pages_router(access: Access, feed: KioskFeed, kiosk: KioskSettings, docs: bo
     def console_page(request: Request) -> HTMLResponse:
         return page("operator.html", request)
 
-    @router.get("/assets/{name:path}")
-    def asset(name: str) -> FileResponse:
-        path = (STATIC / name).resolve()
-        if not path.is_relative_to(STATIC.resolve()) or not path.is_file() or path.suffix == ".html":
-            raise HTTPException(404, "no such asset")
-        return FileResponse(path, headers={"Cache-Control": "no-cache"})
+    router.add_api_route("/assets/{name:path}", asset, methods=["GET"])
 
     @router.get(KIOSK_PAIR_PATH)
     def pair(token: str) -> RedirectResponse:
