@@ -61,7 +61,9 @@ function button(key, testid, onClick) {
 async function call(method, path, body) {
   const headers = { "X-CSRF-Token": session.csrf };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const options = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
+  // An unreachable server (restarting, the network gone) is told as "unavailable", never an uncaught error.
+  const response = await fetch(path, options).catch(() => new Response("{}", { status: 503 }));
   if (response.status === 401) signedOut();
   return response;
 }

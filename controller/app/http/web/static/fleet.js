@@ -5,7 +5,7 @@
    Sign-in and the shared helpers are console-common.js's. */
 "use strict";
 const POLL_MS = 3000;
-const fleetState = { timer: null, bank: null, clearing: null, sent: new Set(), evidence: new Map() };
+const fleetState = { timer: null, bank: null, clearing: null, sent: new Set(), evidence: new Map(), unread: false };
 
 function showLogin() {
   $("fleet").hidden = true;
@@ -20,13 +20,18 @@ function showFleet() {
   fleetState.timer = setInterval(refresh, POLL_MS);
 }
 
+/** GET a fleet document; null (and the reason shown) when refused or unreachable. */
 async function read(path) {
   const response = await call("GET", path);
-  return response.ok ? response.json() : null;
+  if (response.ok) return response.json();
+  if (response.status !== 401) $("error").textContent = (await refusal(response)).text;
+  fleetState.unread = true;
+  return null;
 }
 
 async function refresh() {
   const [banks, alarms] = await Promise.all([read("/fleet/banks"), read("/fleet/alarms")]);
+  if (banks && alarms && fleetState.unread) { $("error").textContent = ""; fleetState.unread = false; }  // back
   if (banks) $("bank-rows").replaceChildren(...banks.banks.map(bankRow));
   if (alarms) showAlarms(alarms.alarms);
   if (fleetState.bank) await showBank(fleetState.bank);
