@@ -1,4 +1,4 @@
-"""The fleet console at the centre: its page (``/`` and ``/fleet``), assets, sign-in and a bank's timeline.
+"""The fleet console at the centre: its page (``/``, ``/fleet``, ``/operator``), assets, sign-in and a bank's timeline.
 
 The page is ``static/fleet.html`` with the bank console's shared scripts, catalogues and stylesheet, behind
 the same guard (CSP without inline script). Sign-in is the bank console's (``/operator/login``, session
@@ -35,6 +35,7 @@ def fleet_console_router(store: CentralStore, access: Access, scope: BankScope) 
 
     @router.get("/", include_in_schema=False)
     @router.get("/fleet", include_in_schema=False)
+    @router.get("/operator", include_in_schema=False)  # where `lockers operators first` sends an operator
     def fleet_page(request: Request) -> HTMLResponse:
         return page("fleet.html", request)
 

@@ -85,6 +85,7 @@ def clear_on_bank_a(page: Any, centre: RunningCentre, tmp_path: Path) -> None:
     page.fill("[data-testid=note]", "hinge tightened")
     page.click("[data-testid=confirm]")
     page.wait_for_selector(alarm, state="detached", timeout=SLOW_MS)  # gone once the bank's AlarmCleared synced
+    assert page.inner_text("[data-testid=notice]") == "Alarm cleared."
 
     [cleared] = [json.loads(r.payload_json) for r in bank_rows(tmp_path / "bank-a") if r.event_type == "AlarmCleared"]
     assert (cleared["operator_id"], cleared["note"]) == ("central:fleetop", "hinge tightened")  # run by the bank
@@ -95,6 +96,7 @@ def clear_on_bank_a(page: Any, centre: RunningCentre, tmp_path: Path) -> None:
     stamp = entry.query_selector("time").get_attribute("datetime")
     local = datetime.fromisoformat(stamp).astimezone(ZoneInfo(ZONE)).strftime("%Y-%m-%d %H:%M:%S")
     assert entry.query_selector("time").inner_text() == local  # the browser's zone, not UTC
+    screenshot(page, "fleet-bank-en", tmp_path)
 
 
 def refused_clear_keeps_the_note_in_korean(

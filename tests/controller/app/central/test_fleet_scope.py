@@ -95,3 +95,17 @@ def test_a_banks_recent_events_come_from_the_copy_newest_last_in_the_banks_own_w
     assert client.get("/fleet/banks/nobody/events", headers=reader).status_code == 404
     assert client.get("/fleet/banks/bank-a/events").status_code == 401
     assert client.get("/fleet/banks/bank-a/events?limit=0", headers=reader).status_code == 422
+
+
+def test_the_console_page_is_served_at_the_centre_under_the_banks_guard(
+    centre: tuple[TestClient, CentralStore, Path],
+) -> None:
+    client, _, _ = centre
+    for path in ("/", "/fleet", "/operator?lang=en"):
+        served = client.get(path)
+        assert served.status_code == 200 and '<script src="/assets/fleet.js">' in served.text, path
+        assert "script-src 'self'" in served.headers["content-security-policy"]
+    assert '<html lang="en"' in client.get("/?lang=en").text
+    assert client.get("/assets/console-common.js").status_code == 200
+    assert client.get("/assets/fleet.html").status_code == 404  # pages only at their routes
+    assert client.get("/operator/session").status_code == 401

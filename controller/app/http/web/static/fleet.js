@@ -93,9 +93,11 @@ function alarmKey(alarm) {
 
 function showAlarms(alarms) {
   const open = new Set(alarms.map(alarmKey));
-  for (const key of [...fleetState.sent, ...fleetState.evidence.keys()]) {
-    if (!open.has(key)) { fleetState.sent.delete(key); fleetState.evidence.delete(key); }
+  for (const key of [...fleetState.sent].filter((sent) => !open.has(sent))) {
+    fleetState.sent.delete(key);  // the bank ran the clear and its AlarmCleared came back in its log
+    $("notice").textContent = I18N.t("fleet.cleared");
   }
+  for (const key of [...fleetState.evidence.keys()].filter((seen) => !open.has(seen))) fleetState.evidence.delete(key);
   $("no-alarms").hidden = alarms.length > 0;
   $("alarms").replaceChildren(...alarms.map(alarmItem));
 }
