@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import controller.app.central as central
-from controller.app.http.web.pages import STATIC
+from controller.app.http.web.pages import packaged_html
 from fleet.errors import REFUSALS
 from tests.controller.app.http.test_console_catalogue import HANGUL, LANGUAGES, catalogue, console_keys, page_scripts
 
@@ -31,7 +31,7 @@ def fleet_alarm_kinds() -> set[str]:
 
 def fleet_keys() -> set[str]:
     """The ``fleet.*`` keys the page and its scripts name (a ``label("fleet.x", ...)`` prefix is a template)."""
-    text = (STATIC / PAGE).read_text(encoding="utf-8") + page_scripts(PAGE)
+    text = packaged_html(PAGE) + page_scripts(PAGE)
     prefixes = set(re.findall(r'label\("([\w.]+)"', text))
     literal = set(re.findall(r'"(fleet\.[\w.]+)"', text)) - prefixes
     assert "fleet.alarm" in prefixes, "fleet.js names fleet alarms with label('fleet.alarm', kind)"
