@@ -5,7 +5,8 @@ Routes: ``POST /sync`` and ``POST /heartbeat`` (signed by a bank: ``controller.a
 ``GET /fleet/banks/{id}/compartments``, ``GET /fleet/banks/{id}/timeline``, ``GET /fleet/alarms``,
 ``GET /fleet/banks/{id}/commands`` (operators and
 auditors, token or session as at a bank); ``POST /fleet/alarms/{id}/clear`` and ``POST /fleet/banks/{id}/commands``
-(operators); ``GET /healthz``.
+(operators); ``GET /healthz``. An operator limited to some banks sees and acts on those only
+(``controller.app.central.scope``); the fleet console's page and routes are ``controller.app.central.console``.
 A refused request answers 403 (``bad_signature``, unknown bank) or 409 (gap, fork, chain, hash, checkpoint,
 replay) with ``{"reason", "detail"}``. A monitor raises an ``offline`` fleet alarm for a bank not heard from
 within two of its heartbeat intervals.
@@ -24,8 +25,10 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from controller.app.central.commands import BankCommands, command_router
+from controller.app.central.console import fleet_console_router
 from controller.app.central.envelope import BANK_HEADER, SIGNATURE_HEADER
 from controller.app.central.keys import centre_signer
+from controller.app.central.scope import BankScope
 from controller.app.central.sync import SyncDesk
 from controller.app.central.views import FleetViews, is_online
 from controller.app.config.loader import Config
@@ -33,6 +36,7 @@ from controller.app.http.access import Access
 from controller.app.http.errors import install_error_boundary
 from controller.app.http.operators import Principal
 from controller.app.http.web import access_for
+from controller.app.http.web.console import Note
 from controller.app.http.web.guard import GuardMiddleware
 from controller.domain.errors import ConfigError, LockerError
 from fleet.commands import CommandQueue
@@ -89,13 +93,13 @@ def sync_router(desk: SyncDesk, bank_commands: BankCommands) -> APIRouter:
     return router
 
 
-def fleet_router(views: FleetViews, access: Access) -> APIRouter:
-    """``/fleet/...``: the fleet API for operators (readers see, operators act)."""
-    router = APIRouter(prefix="/fleet")
+def fleet_router(views: FleetViews, access: Access, scope: BankScope) -> APIRouter:
+    """``/fleet/...``: the fleet API for operators (readers see, operators act; each only on its banks)."""
+    router = APIRouter(prefix="/fleet", dependencies=[Depends(scope.guard)])
 
     @router.get("/banks")
-    def banks(_who: Principal = Depends(access.reader)) -> dict[str, Any]:
-        return views.banks()
+    def banks(who: Principal = Depends(access.reader)) -> dict[str, Any]:
+        return {"banks": scope.only(who, views.banks()["banks"], key="id")}
 
     @router.get("/banks/{bank_id}/compartments")
     def compartments(bank_id: str, _who: Principal = Depends(access.reader)) -> dict[str, Any]:
@@ -115,13 +119,15 @@ def fleet_router(views: FleetViews, access: Access) -> APIRouter:
             raise HTTPException(404, str(error)) from None
 
     @router.get("/alarms")
-    def alarms(_who: Principal = Depends(access.reader)) -> dict[str, Any]:
-        return views.alarms()
+    def alarms(who: Principal = Depends(access.reader)) -> dict[str, Any]:
+        return {"alarms": scope.only(who, views.alarms()["alarms"])}
 
     @router.post("/alarms/{alarm_id}/clear")
-    def clear(alarm_id: int, who: Principal = Depends(access.actor)) -> dict[str, Any]:
+    def clear(alarm_id: int, body: Note | None = None, who: Principal = Depends(access.actor)) -> dict[str, Any]:
         if not views.store.clear_alarm(alarm_id, who.name):
             raise HTTPException(404, f"no open fleet alarm {alarm_id}")
+        # The store keeps who cleared it; the note (optional) goes to the centre's log.
+        log.info("fleet alarm cleared", alarm=alarm_id, operator=who.name, note=body.note if body else "")
         return {"id": alarm_id, "cleared_by": who.name}
 
     return router
@@ -136,9 +142,11 @@ def create_central_app(store: CentralStore, config: Config) -> FastAPI:
     signer, public = centre_signer(config)
     log.info("commands are signed by the centre's key: banks pin it as [fleet] central_public_key", key=str(public))
     access = access_for(config)
+    scope = BankScope(access, store)
     app.include_router(sync_router(desk, BankCommands(desk, queue)))
-    app.include_router(fleet_router(FleetViews(store), access))
-    app.include_router(command_router(queue, signer, access))
+    app.include_router(fleet_router(FleetViews(store), access, scope))
+    app.include_router(command_router(queue, signer, access), dependencies=[Depends(scope.guard)])
+    app.include_router(fleet_console_router(store, access, scope))
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

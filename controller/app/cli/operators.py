@@ -21,6 +21,14 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML config
 
 
 NameArgument = Annotated[str, typer.Argument(help="The operator's login name.")]
+BanksOption = Annotated[
+    str, typer.Option("--banks", help="At a centre: the only banks it sees and acts on, by id (A,B); default all.")
+]
+
+
+def bank_list(banks: str) -> list[str]:
+    """``A, B`` as ``["A", "B"]`` (blanks dropped)."""
+    return [bank.strip() for bank in banks.split(",") if bank.strip()]
 
 
 def directory_for(config: Path | None) -> tuple[OperatorDirectory, Path]:
@@ -43,12 +51,22 @@ def add(
     role: Annotated[str, typer.Option("--role", help="operator (acts) or auditor (reads only).")] = "operator",
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
     config: ConfigOption = None,
+    banks: BanksOption = "",
 ) -> None:
     """Create an operator account."""
     password = _read_password(password_stdin)
     directory, _ = directory_for(config)
     directory.add(name, password, role)
-    typer.echo(f"operator {name!r} ({role}) added")
+    directory.set_banks(name, bank_list(banks))
+    limited = f", banks {', '.join(bank_list(banks))}" if bank_list(banks) else ""
+    typer.echo(f"operator {name!r} ({role}{limited}) added")
+
+
+@operators_app.command("banks")
+def banks_of(name: NameArgument, banks: BanksOption = "", config: ConfigOption = None) -> None:
+    """At a centre: limit an account to some banks (``--banks A,B``), or give it every bank (no ``--banks``)."""
+    directory_for(config)[0].set_banks(name, bank_list(banks))
+    typer.echo(f"operator {name!r}: {', '.join(bank_list(banks)) or 'every bank'}")
 
 
 @operators_app.command("token")
@@ -118,11 +136,14 @@ def list_operators(
 ) -> None:
     """Every account and its role."""
     directory, _ = directory_for(config)
-    rows = [{"name": name, "role": role} for name, role in directory.names()]
+    accounts = [(name, role, sorted(directory.banks_of(name))) for name, role in directory.names()]
     if as_json:
+        # "banks" only for an account limited to some (at a centre): a bank's scripts read what they always read
+        rows = [{"name": name, "role": role, **({"banks": banks} if banks else {})} for name, role, banks in accounts]
         typer.echo(json.dumps({"operators": rows}, indent=2))
-    for row in [] if as_json else rows:
-        typer.echo(f"{row['name']:<24} {row['role']}")
+        return
+    for name, role, banks in accounts:
+        typer.echo(f"{name:<24} {role:<10} {', '.join(banks)}".rstrip())
 
 
 @operators_app.command("first")

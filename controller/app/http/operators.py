@@ -4,7 +4,8 @@ Passwords are hashed with scrypt (memory-hard, standard library); API tokens for
 random and only their SHA-256 is kept, with an expiry (tokens issued before expiries existed keep working
 until revoked: a script that ran yesterday must not stop at an upgrade). A disabled account neither logs in
 nor acts through its tokens. Roles: ``operator`` (acts on compartments) and ``auditor``
-(reads the log, the grid and the metrics, changes nothing).
+(reads the log, the grid and the metrics, changes nothing). At a centre an account may be limited to some
+banks (``operator_banks``; no row: every bank); a bank's own API has one bank and ignores the limit.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import hmac
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,11 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     token_sha256 TEXT PRIMARY KEY,
     operator TEXT NOT NULL REFERENCES operators(name),
     created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS operator_banks (
+    operator TEXT NOT NULL REFERENCES operators(name),
+    bank_id TEXT NOT NULL,
+    PRIMARY KEY (operator, bank_id)
 );
 """
 # Columns added after the first release, to files made before it (NULL expiry: never expires).
@@ -178,6 +184,7 @@ class OperatorDirectory:
         self._require(name)
         with self._connect() as db:
             db.execute("DELETE FROM api_tokens WHERE operator = ?", (name,))
+            db.execute("DELETE FROM operator_banks WHERE operator = ?", (name,))
             db.execute("DELETE FROM operators WHERE name = ?", (name,))
 
     def set_disabled(self, name: str, disabled: bool) -> None:
@@ -185,6 +192,22 @@ class OperatorDirectory:
         self._require(name)
         with self._connect() as db:
             db.execute("UPDATE operators SET disabled = ? WHERE name = ?", (int(disabled), name))
+
+    def set_banks(self, name: str, bank_ids: Sequence[str]) -> None:
+        """Limit an account to ``bank_ids`` at a centre (an empty list: every bank)."""
+        self._require(name)
+        with self._connect() as db:
+            db.execute("DELETE FROM operator_banks WHERE operator = ?", (name,))
+            db.executemany("INSERT INTO operator_banks (operator, bank_id) VALUES (?, ?)",
+                           [(name, bank_id) for bank_id in sorted(set(bank_ids))])
+
+    def banks_of(self, name: str) -> frozenset[str]:
+        """The banks an account is limited to; empty when it sees every bank."""
+        if not self.path.exists():
+            return frozenset()
+        with self._connect() as db:
+            rows = db.execute("SELECT bank_id FROM operator_banks WHERE operator = ?", (name,))
+            return frozenset(str(bank_id) for (bank_id,) in rows)
 
     def set_password(self, name: str, password: str) -> None:
         """Replace an account's password."""

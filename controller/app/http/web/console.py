@@ -37,8 +37,8 @@ def session_document(session: Session) -> dict[str, str]:
     return {"name": session.principal.name, "role": session.principal.role, "csrf": session.csrf}
 
 
-def console_router(access: Access, bank: LockerBank, views: BankViews) -> APIRouter:
-    """Routes under ``/operator`` used by the console page (and by scripts with a token)."""
+def session_router(access: Access) -> APIRouter:
+    """``/operator/login``, ``/logout`` and ``/session``: the console pages' sign-in (a bank's and the centre's)."""
     router = APIRouter(prefix="/operator")
 
     @router.post("/login")
@@ -67,6 +67,13 @@ def console_router(access: Access, bank: LockerBank, views: BankViews) -> APIRou
         if current is None:
             raise HTTPException(401, "not logged in")
         return session_document(current)
+
+    return router
+
+
+def console_router(access: Access, bank: LockerBank, views: BankViews) -> APIRouter:
+    """Routes under ``/operator`` used by the console page (and by scripts with a token)."""
+    router = session_router(access)  # under /operator too: sign-in first, then the bank's own routes
 
     @router.get("/compartments/{compartment_id}/timeline", dependencies=[Depends(access.reader)])
     def timeline(compartment_id: str) -> dict[str, Any]:

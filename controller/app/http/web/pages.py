@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from controller.app.http.web.samples import SAMPLE_PEOPLE, camera_frame, sample_
 STATIC: Final = Path(__file__).parent / "static"
 LANGUAGES: Final = ("ko", "en")
 KIOSK_COOKIE_DAYS: Final = 365
+INCLUDE: Final = re.compile(r"^[ \t]*<!-- include: ([\w-]+\.html) -->$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -44,14 +46,27 @@ class KioskSettings:
 def page(name: str, request: Request) -> HTMLResponse:
     """A page with its ``lang`` attribute set from ``?lang=`` (Korean unless English is asked for)."""
     lang = request.query_params.get("lang", "ko")
-    html = _packaged_html(name)
+    html = packaged_html(name)
     return HTMLResponse(html.replace('<html lang="ko"', f'<html lang="{lang if lang in LANGUAGES else "ko"}"', 1))
 
 
 @functools.cache
-def _packaged_html(name: str) -> str:
-    """A page as shipped in the package (read once: it does not change while the bank runs)."""
-    return (STATIC / name).read_text(encoding="utf-8")
+def packaged_html(name: str) -> str:
+    """A page as shipped in the package, its ``<!-- include: PART -->`` lines replaced by ``static/PART``.
+
+    Read once: it does not change while the bank runs. Parts are what several pages show alike (the
+    consoles' login form); like pages, they are never served as assets.
+    """
+    html = (STATIC / name).read_text(encoding="utf-8")
+    return INCLUDE.sub(lambda found: (STATIC / found.group(1)).read_text(encoding="utf-8").rstrip("\n"), html)
+
+
+def asset(name: str) -> FileResponse:
+    """``GET /assets/{name}``: a script, stylesheet, catalogue or font of ``static/`` (never a page)."""
+    path = (STATIC / name).resolve()
+    if not path.is_relative_to(STATIC.resolve()) or not path.is_file() or path.suffix == ".html":
+        raise HTTPException(404, "no such asset")
+    return FileResponse(path, headers={"Cache-Control": "no-cache"})
 
 
 def pages_router(access: Access, feed: KioskFeed, kiosk: KioskSettings, docs: bool) -> APIRouter:
@@ -67,12 +82,7 @@ def pages_router(access: Access, feed: KioskFeed, kiosk: KioskSettings, docs: bo
     def console_page(request: Request) -> HTMLResponse:
         return page("operator.html", request)
 
-    @router.get("/assets/{name:path}")
-    def asset(name: str) -> FileResponse:
-        path = (STATIC / name).resolve()
-        if not path.is_relative_to(STATIC.resolve()) or not path.is_file() or path.suffix == ".html":
-            raise HTTPException(404, "no such asset")
-        return FileResponse(path, headers={"Cache-Control": "no-cache"})
+    router.add_api_route("/assets/{name:path}", asset, methods=["GET"])
 
     @router.get(KIOSK_PAIR_PATH)
     def pair(token: str) -> RedirectResponse:

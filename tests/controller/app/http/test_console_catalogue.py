@@ -13,7 +13,7 @@ import re
 import pytest
 
 from controller.app.http.errors import ERROR_CODES
-from controller.app.http.web.pages import STATIC
+from controller.app.http.web.pages import STATIC, packaged_html
 from controller.domain.events import EVENT_TYPES, AlarmReason, payload_names
 from controller.domain.states import CompartmentState
 
@@ -26,14 +26,22 @@ def catalogue(lang: str) -> dict[str, str]:
     return dict(json.loads((STATIC / "i18n" / f"{lang}.json").read_text(encoding="utf-8")))
 
 
-def console_keys() -> set[str]:
-    """Every catalogue key the console's page and script name literally (templates are checked below)."""
-    html = (STATIC / "operator.html").read_text(encoding="utf-8")
-    script = (STATIC / "operator.js").read_text(encoding="utf-8")
+def page_scripts(page: str) -> str:
+    """The scripts ``page`` loads from the package (the catalogue loader aside), one after the other."""
+    html = packaged_html(page)
+    names = [name for name in re.findall(r'<script src="/assets/([\w.-]+\.js)"', html) if name != "i18n.js"]
+    assert names, f"{page} loads no script of its own"
+    return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in names)
+
+
+def console_keys(page: str = "operator.html") -> set[str]:
+    """Every catalogue key a console's page and the scripts it loads name literally (templates are checked below)."""
+    html = packaged_html(page)  # as served: with the parts it includes
+    script = page_scripts(page)
     keys = set(re.findall(r'data-i18n="([\w.]+)"', html))
     keys |= set(re.findall(r'(?:I18N\.t|button)\("([\w.]+)"', script))
     statuses = re.search(r"STATUS_ERRORS = \{(.*?)\};", script, re.DOTALL)
-    assert statuses is not None, "operator.js names refusals by status in STATUS_ERRORS"
+    assert statuses is not None, f"{page}'s scripts name refusals by status in STATUS_ERRORS"
     fallbacks = {"unavailable", "unknown"} | set(re.findall(r'"(\w+)"', statuses.group(1)))
     return keys | {f"op.error.{code}" for code in fallbacks}
 
