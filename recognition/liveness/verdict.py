@@ -10,6 +10,7 @@ print or a screen),
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,6 +22,8 @@ from recognition.settings import Section
 from recognition.types import Face
 
 METHOD = "passive+replay+parallax"
+CHALLENGE_TURN_HEAD = "challenge_turn_head"
+"""The refusal that asks the person to turn their head (the kiosk says so, it is not an accusation)."""
 _log = logging.getLogger(__name__)
 INJECTION_DIFFERENCE = 0.5
 """Grey levels (0-255). 12 real recordings of live people (10 people) at 10 fps: consecutive aligned
@@ -96,18 +99,29 @@ def judge(cues: list[FrameCue], policy: LivenessPolicy, model_version: str) -> L
     )
 
 
+def check_codes() -> tuple[str, ...]:
+    """Every reason an attempt can be refused for, in the order checked (taken from the checks themselves)."""
+    return tuple(code for code, _ in _checks(AttemptCues(0, 0.0, 0.0, 0.0, 0.0, 0.0), [], LivenessPolicy()))
+
+
 def _failure(m: AttemptCues, cues: list[FrameCue], policy: LivenessPolicy) -> str | None:
-    if m.frames < policy.min_frames:
-        return "too_few_frames"
-    if m.frames > 1 and m.difference < policy.injection_difference:
-        return "replay"
-    if m.plane_motion >= policy.min_plane_motion and m.parallax < policy.min_parallax:
-        return "flat_motion"
-    if m.passive < policy.passive_threshold:
-        return "passive"
-    if policy.challenge == "turn_head" and m.passive < policy.confident_passive and not turned(cues, policy):
-        return "challenge_turn_head"
-    return None
+    return next((code for code, failed in _checks(m, cues, policy) if failed()), None)
+
+
+def _checks(m: AttemptCues, cues: list[FrameCue], policy: LivenessPolicy) -> list[tuple[str, Callable[[], bool]]]:
+    """The checks in order (the first that fails names the refusal); each runs only when asked."""
+    return [
+        ("too_few_frames", lambda: m.frames < policy.min_frames),
+        ("replay", lambda: m.frames > 1 and m.difference < policy.injection_difference),
+        ("flat_motion", lambda: m.plane_motion >= policy.min_plane_motion and m.parallax < policy.min_parallax),
+        ("passive", lambda: m.passive < policy.passive_threshold),
+        (
+            CHALLENGE_TURN_HEAD,
+            lambda: (
+                policy.challenge == "turn_head" and m.passive < policy.confident_passive and not turned(cues, policy)
+            ),
+        ),
+    ]
 
 
 def turned(cues: list[FrameCue], policy: LivenessPolicy) -> bool:

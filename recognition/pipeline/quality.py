@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
 
 import cv2
 import numpy as np
@@ -36,17 +37,28 @@ class QualityConfig:
     require_single: bool = True
 
 
+NO_FACE, OUTSIDE_ROI, MULTIPLE_FACES = "no_face", "outside_roi", "multiple_faces"
+SELECTION_CODES: Final = (NO_FACE, OUTSIDE_ROI, MULTIPLE_FACES)
+"""Why no face of a frame was chosen (``select_primary``)."""
+
+
+def reason_codes() -> tuple[str, ...]:
+    """Every code the gates can give: the selection's, then each check's (taken from the checks themselves)."""
+    neutral = dict.fromkeys(("face_px", "probability", "sharpness", "roll_deg", "yaw", "pitch", "brightness"), 0.0)
+    return SELECTION_CODES + tuple(code for code, _ in _checks(neutral, QualityConfig()))
+
+
 def select_primary(
     faces: list[Face], config: QualityConfig, frame_shape: tuple[int, ...]
 ) -> tuple[int | None, str | None]:
     """The index of the face to use and, when there is none, the reason code."""
     if not faces:
-        return None, "no_face"
+        return None, NO_FACE
     inside = [i for i, face in enumerate(faces) if _in_roi(face, config.roi, frame_shape)]
     if not inside:
-        return None, "outside_roi"
+        return None, OUTSIDE_ROI
     if config.require_single and len(inside) > 1:
-        return None, "multiple_faces"
+        return None, MULTIPLE_FACES
     return max(inside, key=lambda i: _area(faces[i])), None
 
 
