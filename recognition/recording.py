@@ -20,6 +20,7 @@ from recognition.pipeline.images import load_image
 from recognition.types import Image
 
 FOLDER_FPS = 10.0  # a folder of frames has no rate of its own: the service's frame pace
+_STAMP_TOLERANCE_S = 1e-6
 MAX_FRAMES = 600  # one segment is an attempt or an enrolment, not a film: bounds memory (4K frames are 25 MB)
 
 
@@ -33,32 +34,41 @@ class TimedFrame:
 
 def read_segment(path: Path, from_s: float = 0.0, to_s: float = math.inf, fps: float | None = None) -> list[TimedFrame]:
     """The frames of ``path`` between ``from_s`` and ``to_s``, at ``fps`` (default the recording's own rate)."""
-    if to_s <= from_s:
-        raise CameraError(f"{path}: the segment ends ({to_s} s) before it starts ({from_s} s)")
-    if fps is not None and fps <= 0:
-        raise CameraError(f"{path}: fps must be > 0, got {fps}")
-    stream = _folder_frames(path, fps) if path.is_dir() else _video_frames(path)
-    frames = _sample(stream, from_s, to_s, fps)
+    frames: list[TimedFrame] = []
+    for frame in timed_frames(path, from_s, to_s, fps):
+        frames.append(frame)
+        if len(frames) > MAX_FRAMES:
+            raise CameraError(f"more than {MAX_FRAMES} frames in one segment: shorten it or lower its fps")
     if not frames:
         raise CameraError(f"{path}: no frame between {from_s} s and {to_s} s of the recording")
     return frames
 
 
-def _sample(stream: Iterator[tuple[float, Image]], from_s: float, to_s: float, fps: float | None) -> list[TimedFrame]:
+def timed_frames(
+    path: Path, from_s: float = 0.0, to_s: float = math.inf, fps: float | None = None
+) -> Iterator[TimedFrame]:
+    """The frames of ``read_segment`` one at a time, with no bound on their number (a whole clip, for evaluation)."""
+    if to_s <= from_s:
+        raise CameraError(f"{path}: the segment ends ({to_s} s) before it starts ({from_s} s)")
+    if fps is not None and fps <= 0:
+        raise CameraError(f"{path}: fps must be > 0, got {fps}")
+    stream = _folder_frames(path, fps) if path.is_dir() else _video_frames(path)
+    return _sample(stream, from_s, to_s, fps)
+
+
+def _sample(
+    stream: Iterator[tuple[float, Image]], from_s: float, to_s: float, fps: float | None
+) -> Iterator[TimedFrame]:
     """Keep the first frame at or after each tick of ``1 / fps`` (every frame when ``fps`` is None)."""
-    frames: list[TimedFrame] = []
     due = from_s
     for at_s, image in stream:
         if at_s >= to_s:
             break
-        if at_s < due - 1e-6:
+        if at_s < due - _STAMP_TOLERANCE_S:
             continue
-        frames.append(TimedFrame(image, at_s - from_s))
-        if len(frames) > MAX_FRAMES:
-            raise CameraError(f"more than {MAX_FRAMES} frames in one segment: shorten it or lower its fps")
-        while fps is not None and due <= at_s + 1e-6:  # the next tick after this frame (skipped ticks stay skipped)
+        yield TimedFrame(image, at_s - from_s)
+        while fps is not None and due <= at_s + _STAMP_TOLERANCE_S:  # next tick after this frame (skipped stay skipped)
             due += 1.0 / fps
-    return frames
 
 
 def _folder_frames(folder: Path, fps: float | None) -> Iterator[tuple[float, Image]]:

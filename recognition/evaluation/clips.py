@@ -1,6 +1,7 @@
 """Recordings cut into liveness attempts at the service's frame pace, and the 95% bound of a rate.
 
-A clip is decoded by *timestamp* (variable frame rate included), resampled to ``fps`` and cut into
+A clip is read by ``recognition.recording`` (the scenarios' reader: by *timestamp*, variable frame rate
+included), resampled to ``fps``, scaled down to ``MAX_SIDE`` and cut into
 attempts of the liveness window: ``frames_window`` frames, at most ``window_s`` seconds, back to back
 (stride = attempt length, so no frame counts twice). OpenCV applies a phone's rotation matrix.
 """
@@ -14,7 +15,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from recognition.camera import CameraError
 from recognition.errors import EvaluationInputError
+from recognition.recording import timed_frames
 from recognition.types import Image
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".webm", ".mpg", ".mpeg", ".avi", ".mov", ".mkv", ".m4v"})
@@ -41,35 +44,24 @@ class Cut:
 
 
 def read_clip(path: Path, fps: float) -> list[Image]:
-    """RGB frames of a recording at ``fps`` (by timestamp); an unreadable or empty file is an input error."""
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise EvaluationInputError(f"{path}: not a video OpenCV can decode")
-    frames: list[Image] = []
-    next_ms, decoded = 0.0, 0
+    """RGB frames of a whole recording at ``fps`` (by timestamp); an unreadable or empty file is an input error."""
     try:
-        while True:
-            ok, bgr = capture.read()
-            if not ok or bgr is None:
-                break
-            decoded += 1
-            stamp = float(capture.get(cv2.CAP_PROP_POS_MSEC))
-            if stamp + 0.5 >= next_ms:  # the first frame at or after each tick of the service's clock
-                frames.append(_rgb(bgr))
-                next_ms = max(next_ms + 1000.0 / fps, stamp + 0.5)
-    finally:
-        capture.release()
+        frames = [_scaled(frame.image) for frame in timed_frames(path, fps=fps)]
+    except CameraError as exc:
+        raise EvaluationInputError(str(exc)) from exc
     if not frames:
         raise EvaluationInputError(f"{path}: no frame could be decoded (corrupt or empty video)")
     return frames
 
 
-def _rgb(bgr: np.ndarray) -> Image:
-    height, width = bgr.shape[:2]
+def _scaled(image: Image) -> Image:
+    height, width = image.shape[:2]
     scale = MAX_SIDE / max(height, width)
-    if scale < 1:
-        bgr = cv2.resize(bgr, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    if scale >= 1:
+        return image
+    return np.ascontiguousarray(
+        cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    )
 
 
 def attempts_of(frames: list[Image], cut: Cut) -> list[list[Image]]:

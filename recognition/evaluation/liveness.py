@@ -2,7 +2,11 @@
 
 APCER (per attack type, "PAI species"): share of attack attempts accepted as live. BPCER: share of
 genuine attempts refused. The overall APCER is the worst type's, and ACER = (APCER + BPCER) / 2.
-An attempt folder with no usable face is refused (counted under the reason ``too_few_frames``).
+An attempt folder with no usable face is refused (counted under the reason ``too_few_frames``). A refusal
+for too few usable frames names the quality gates that refused the others (``too_few_frames:not_frontal``,
+``named_gates``); when every such frame had no face or more than one (``ACQUISITION``), the attempt is a
+failed acquisition, counted apart (``not_acquired``) and left out of the rates, as ISO/IEC 30107-3 reports
+failures to acquire: "one person at a time" is the right answer there, not a refusal of the person.
 
 A source folder (``live`` or one attack type) may hold attempt sub-folders of frames, video files
 (each cut into attempts by ``clips.Cut``; an attempt in which no frame shows a face is reported as
@@ -13,6 +17,7 @@ the upper end of its 95% Clopper-Pearson interval.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,8 +28,12 @@ from recognition.evaluation.clips import VIDEO_SUFFIXES, Cut, attempts_of, read_
 from recognition.evaluation.datasets import IMAGE_SUFFIXES
 from recognition.liveness.verdict import LivenessPolicy, LivenessVerdict
 from recognition.pipeline.images import load_image
+from recognition.pipeline.quality import SELECTION_CODES
 from recognition.types import Image
 
+ACQUISITION = frozenset(SELECTION_CODES)
+"""Gate codes that say the camera did not get one face to judge (no face, several, outside the region)."""
+TOO_FEW = "too_few_frames"
 JudgeAttempt = Callable[[list[Image]], LivenessVerdict | None]
 """The verdict of one attempt's frames; None when no frame shows a face."""
 ScoreImage = Callable[[Image], float | None]
@@ -38,6 +47,7 @@ class Tally:
     verdicts: list[LivenessVerdict] = field(default_factory=list)
     clips: dict[str, dict[str, object]] = field(default_factory=dict)
     no_face: int = 0
+    not_acquired: int = 0
     images: list[float | None] = field(default_factory=list)
 
 
@@ -52,31 +62,53 @@ def collect(root: Path, judge: JudgeAttempt, score: ScoreImage, cut: Cut) -> Tal
             if not frames:
                 raise EvaluationInputError(f"{entry}: an attempt folder with no image")
             verdict = judge([load_image(p) for p in frames])
-            tally.verdicts.append(verdict or _no_usable_face())
+            _count(verdict or _no_usable_face(), tally)
         elif entry.suffix.lower() in VIDEO_SUFFIXES:
             _clip(entry, judge, cut, tally)
         elif entry.suffix.lower() in IMAGE_SUFFIXES:
             tally.images.append(score(load_image(entry)))
-    if not tally.verdicts and not tally.images and not tally.no_face:
+    if not tally.verdicts and not tally.images and not tally.no_face and not tally.not_acquired:
         raise EvaluationInputError(f"{root}: no attempt folders, videos or images")
     return tally
 
 
 def _clip(path: Path, judge: JudgeAttempt, cut: Cut, tally: Tally) -> None:
-    verdicts, no_face = [], 0
+    clip = Tally()
     for frames in attempts_of(read_clip(path, cut.fps), cut):
         verdict = judge(frames)
         if verdict is None:
-            no_face += 1
+            clip.no_face += 1
         else:
-            verdicts.append(verdict)
-    tally.verdicts += verdicts
-    tally.no_face += no_face
-    tally.clips[path.name] = {**_rate(verdicts, accepted=None), "no_face": no_face, "reasons": _reasons(verdicts)}
+            _count(verdict, clip)
+    tally.verdicts += clip.verdicts
+    tally.no_face += clip.no_face
+    tally.not_acquired += clip.not_acquired
+    tally.clips[path.name] = {
+        **_rate(clip.verdicts, accepted=None),
+        "no_face": clip.no_face,
+        "not_acquired": clip.not_acquired,
+        "reasons": _reasons(clip.verdicts),
+    }
+
+
+def _count(verdict: LivenessVerdict, tally: Tally) -> None:
+    """A judged attempt, or a failed acquisition (only no face or several faces in the frames refused)."""
+    gates = (verdict.reason or "").removeprefix(f"{TOO_FEW}:")
+    if gates != (verdict.reason or "") and set(gates.split("+")) <= ACQUISITION:
+        tally.not_acquired += 1
+    else:
+        tally.verdicts.append(verdict)
+
+
+def named_gates(verdict: LivenessVerdict, rejections: list[str]) -> LivenessVerdict:
+    """A refusal for too few usable frames, named after the gates that refused the other frames."""
+    if verdict.reason != TOO_FEW or not rejections:
+        return verdict
+    return dataclasses.replace(verdict, reason=f"{TOO_FEW}:{'+'.join(sorted(set(rejections)))}")
 
 
 def _no_usable_face() -> LivenessVerdict:
-    return LivenessVerdict(False, 0.0, "none", "", "too_few_frames", 0.0, 0.0, 0)
+    return LivenessVerdict(False, 0.0, "none", "", TOO_FEW, 0.0, 0.0, 0)
 
 
 def evaluate(
@@ -106,6 +138,7 @@ def evaluate(
         "policy": policy.model_dump(),
         "reasons": {name: _reasons(t.verdicts) for name, t in every.items()},
         "no_face": {name: t.no_face for name, t in every.items()},
+        "not_acquired": {name: t.not_acquired for name, t in every.items()},
         "clips": {name: t.clips for name, t in every.items() if t.clips},
         "images": {name: _images(t.images, policy) for name, t in every.items() if t.images},
         "cut": cut.as_dict(),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
 
 import cv2
 import numpy as np
@@ -22,11 +23,29 @@ class QualityConfig:
     """Gate settings; ``roi`` is (x1, y1, x2, y2) in fractions of the frame, None for the whole frame."""
 
     min_face_px: float = 60.0
+    """Short side of the MTCNN box. A kiosk user stands 0.4-1.0 m from the camera; a face box is about
+    15 cm; a 640 px wide webcam with a 60 deg field (focal ~550 px) sees it at ~83 px from 1.0 m and
+    60 px from ~1.4 m, beyond anyone using the kiosk. Below it the embedders' 112-160 px crops would be
+    upsampled more than twice. (``lockers eval --min-face-size`` sets it for evaluations.)"""
     min_probability: float = 0.95
     min_sharpness: float = 25.0
-    max_roll_deg: float = 20.0
-    max_yaw: float = 0.35
-    pitch_range: tuple[float, float] = (0.25, 0.75)
+    """Variance of the Laplacian of the face resampled to 96 px. Sensor noise alone of sigma ~1.1 grey
+    levels at that scale gives 20 sigma^2 = 25: a face whose detail does not rise above what a webcam's
+    noise alone would give is a smear (defocus, motion blur, a re-filmed screen). Live webcam and phone
+    frames measured 47 at the least (docs/liveness.md)."""
+    max_roll_deg: float = 30.0
+    """Head tilted towards a shoulder. The alignment rotates any roll upright, so the limit only guards
+    MTCNN's landmarks, trained and reliable to about 30 deg (was 20: live frames reached 18)."""
+    max_yaw: float = 0.5
+    """Nose offset along the eye axis, in eye distances. With the nose tip ~0.55 eye distances in front
+    of the eyes (anthropometry), a head turned by a angle shows ~0.55 tan(a): 0.35 at 30 deg, 0.5 at
+    40 deg. Up to ~45 deg the far eye stays in view, so the five landmarks and the alignment hold; a
+    slightly turned head (0.36-0.41 in the footage, ~35 deg) passes, a profile does not (was 0.35)."""
+    pitch_range: tuple[float, float] = (0.25, 0.9)
+    """Nose tip height between the eye line (0) and the mouth line (1): ~0.59 for a face level with the
+    camera; 30 deg chin-up gives 0.26, 30 deg chin-down 0.91. A kiosk user looks down at the screen
+    below the camera, and a tall user stands above a camera mounted within reach (was 0.25-0.75, i.e.
+    only 16 deg down)."""
     brightness_range: tuple[float, float] = (30.0, 210.0)
     """Mean grey level of the face crop. The floor was 50; the dim-office webcam clip (live_lestari15_1)
     shows a plain face at 41.6-45.0 (sharpness 56-64, MTCNN finds it in every frame), so the floor sits
@@ -36,17 +55,28 @@ class QualityConfig:
     require_single: bool = True
 
 
+NO_FACE, OUTSIDE_ROI, MULTIPLE_FACES = "no_face", "outside_roi", "multiple_faces"
+SELECTION_CODES: Final = (NO_FACE, OUTSIDE_ROI, MULTIPLE_FACES)
+"""Why no face of a frame was chosen (``select_primary``)."""
+
+
+def reason_codes() -> tuple[str, ...]:
+    """Every code the gates can give: the selection's, then each check's (taken from the checks themselves)."""
+    neutral = dict.fromkeys(("face_px", "probability", "sharpness", "roll_deg", "yaw", "pitch", "brightness"), 0.0)
+    return SELECTION_CODES + tuple(code for code, _ in _checks(neutral, QualityConfig()))
+
+
 def select_primary(
     faces: list[Face], config: QualityConfig, frame_shape: tuple[int, ...]
 ) -> tuple[int | None, str | None]:
     """The index of the face to use and, when there is none, the reason code."""
     if not faces:
-        return None, "no_face"
+        return None, NO_FACE
     inside = [i for i, face in enumerate(faces) if _in_roi(face, config.roi, frame_shape)]
     if not inside:
-        return None, "outside_roi"
+        return None, OUTSIDE_ROI
     if config.require_single and len(inside) > 1:
-        return None, "multiple_faces"
+        return None, MULTIPLE_FACES
     return max(inside, key=lambda i: _area(faces[i])), None
 
 

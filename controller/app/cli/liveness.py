@@ -66,6 +66,7 @@ def evaluate_liveness(
 
 def _judges(policy: Any, min_face_size: int, device: str) -> tuple[Any, Any]:
     """The attempt judge and the single-image scorer, on the service's pipeline and networks."""
+    from recognition.evaluation.liveness import named_gates
     from recognition.liveness.monitor import LivenessMonitor
     from recognition.liveness.passive import load_passive
     from recognition.pipeline.face import build_pipeline
@@ -82,7 +83,8 @@ def _judges(policy: Any, min_face_size: int, device: str) -> tuple[Any, Any]:
         analyses = [pipeline.analyse(image) for image in images]
         if not any(a.samples for a in analyses):
             return None  # no face in any frame: a failed acquisition, not a liveness decision
-        return monitor.judge_frames(list(zip(images, analyses, strict=True)))
+        verdict = monitor.judge_frames(list(zip(images, analyses, strict=True)))
+        return named_gates(verdict, [a.rejection for a in analyses if a.rejection])
 
     def score(image: Image) -> float | None:
         analysis = pipeline.analyse(image)

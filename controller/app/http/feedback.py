@@ -17,6 +17,9 @@ from controller.service.bridge import LIVENESS_FAILED
 
 NOT_RECOGNISED = "not_recognised"
 RECOGNISED = "recognised"
+VERIFYING = "verifying"
+REASONS = (NOT_RECOGNISED, RECOGNISED, VERIFYING, LIVENESS_FAILED)
+"""The reasons this module gives of its own (the others are the gates' and the worker's codes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,7 @@ def feedback_of(observation: object) -> Feedback | None:
             return Feedback(LIVENESS_FAILED, observation.compartment_id, evidence.liveness)
         if observation.compartment_id is None:
             return Feedback(NOT_RECOGNISED)
-        return Feedback(RECOGNISED if observation.accepted else "verifying", observation.compartment_id)
+        return Feedback(RECOGNISED if observation.accepted else VERIFYING, observation.compartment_id)
     reason = getattr(observation, "reason", None)
     return Feedback(reason) if isinstance(reason, str) else None
 

@@ -149,3 +149,12 @@ def test_a_face_that_tilts_like_a_plane_is_flat_motion_and_no_motion_is_not_an_a
     assert _failure(flat, [], policy) == "flat_motion"  # a print or screen tilted: the nose moved with the plane
     assert _failure(replace(flat, parallax=0.5), [], policy) is None  # a real head: the nose left the plane
     assert _failure(replace(flat, plane_motion=0.0), [], policy) is None  # a still person: nothing to judge
+
+
+def test_a_person_filmed_by_a_hand_held_phone_while_talking_is_not_flat_motion() -> None:
+    from recognition.liveness.cues import AttemptCues
+    from recognition.liveness.verdict import _failure
+
+    # live_jomariya_1 (phone selfie, talking, moving): up to 0.16 of plane motion with 0.07-0.1 of parallax.
+    talking = AttemptCues(frames=5, passive=0.99, same_picture=0.9, parallax=0.065, plane_motion=0.16, difference=25.0)
+    assert _failure(talking, [], LivenessPolicy()) is None

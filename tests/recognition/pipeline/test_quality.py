@@ -69,3 +69,31 @@ def test_selection_policies() -> None:
     assert select_primary(faces, QualityConfig(require_single=False), shape) == (1, None)
     assert select_primary(faces, QualityConfig(roi=(0.0, 0.0, 0.3, 1.0)), shape) == (0, None)
     assert select_primary(faces, QualityConfig(roi=(0.9, 0.9, 1.0, 1.0)), shape) == (None, "outside_roi")
+
+
+def _head(obama_face: Face, yaw_deg: float = 0.0, pitch_deg: float = 0.0, roll_deg: float = 0.0) -> Face:
+    """Obama's box with the five points of a head model (eye distance 1, nose tip 0.55 in front) turned."""
+    model = np.array([[-0.5, 0, 0], [0.5, 0, 0], [0, 0.6, -0.55], [-0.4, 1.1, 0], [0.4, 1.1, 0]])
+    a, b, c = np.radians([yaw_deg, pitch_deg, roll_deg])
+    turn = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    nod = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
+    tilt = np.array([[np.cos(c), -np.sin(c), 0], [np.sin(c), np.cos(c), 0], [0, 0, 1]])
+    points = model @ (tilt @ nod @ turn).T
+    points = points[:, :2] / (points[:, 2:] + 8.0) * 8.0 * 40 + np.array(obama_face.landmarks[0]) + (20, 0)
+    return Face(obama_face.box, obama_face.probability, tuple((float(x), float(y)) for x, y in points))
+
+
+@pytest.mark.parametrize(("yaw", "pitch", "roll"), [(0, 0, 0), (35, 0, 0), (-35, 0, 0), (0, 25, 0), (0, -25, 0),
+                                                    (0, 0, 25), (20, 15, 10)])  # fmt: skip
+def test_a_slightly_turned_head_and_a_look_down_at_the_screen_pass(
+    obama: Image, obama_face: Face, yaw: float, pitch: float, roll: float
+) -> None:
+    report = assess(obama, _head(obama_face, yaw, pitch, roll), QualityConfig())
+    assert report.ok, (report.reasons, report.metrics)
+
+
+@pytest.mark.parametrize(("yaw", "pitch", "roll"), [(55, 0, 0), (-55, 0, 0), (0, 40, 0), (0, -40, 0), (0, 0, 40)])
+def test_a_profile_or_a_head_thrown_back_is_not_frontal(
+    obama: Image, obama_face: Face, yaw: float, pitch: float, roll: float
+) -> None:
+    assert "not_frontal" in assess(obama, _head(obama_face, yaw, pitch, roll), QualityConfig()).reasons

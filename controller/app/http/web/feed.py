@@ -14,15 +14,22 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from controller.app.http.feedback import NOT_RECOGNISED
 from controller.domain import events as ev
 from controller.ports import FaceMatch, StoredEvent
+from controller.service.bridge import LIVENESS_FAILED
+from recognition.liveness.verdict import CHALLENGE_TURN_HEAD
 
 FEED_QUEUE_SIZE = 200
 BOX_INTERVAL_S = 0.15
 # The worker's "a face but nobody to compare with" and an unknown face read the same at the kiosk.
-NOT_RECOGNISED = "not_recognised"
 CONTACT_OPERATOR = "contact_operator"
+LOCKED_OUT = "locked_out"
+FACE_OK = "face_ok"
 WORKER_REASONS = {"no_templates": NOT_RECOGNISED}
+# A liveness refusal never reads "not recognised" (advice that cannot help a live person): the checks
+# that a person can answer say what to do, the others say "show your own face".
+LIVENESS_ASKS = {CHALLENGE_TURN_HEAD: CHALLENGE_TURN_HEAD, "too_few_frames": "too_few_frames"}
 
 
 class KioskFeed:
@@ -57,7 +64,7 @@ class KioskFeed:
         """One analysed frame: the face box and the quality verdict, at most every ``BOX_INTERVAL_S``."""
         primary = analysis.primary
         face = primary.face if primary is not None else (analysis.samples[0].face if analysis.samples else None)
-        reason = kiosk_reason(analysis.rejection or ("face_ok" if primary is not None else "no_face"))
+        reason = kiosk_reason(analysis.rejection or (FACE_OK if primary is not None else "no_face"))
         with self._lock:
             if self._enrol_needed and primary is not None and primary.embedding is not None:
                 self._enrol_good += 1
@@ -107,10 +114,15 @@ class KioskFeed:
 
 
 def kiosk_reason(code: str) -> str:
-    """The kiosk's word for a recognition reason code (every liveness refusal reads the same to a person)."""
+    """The kiosk's word for a recognition reason code (a liveness code from the worker reads as ``liveness_failed``)."""
     if "liveness" in code or "spoof" in code:
-        return "liveness_failed"
+        return LIVENESS_FAILED
     return WORKER_REASONS.get(code, code)
+
+
+def liveness_reason(check: str) -> str:
+    """The kiosk's word for an attempt the liveness checks refused (``check`` names the failed check)."""
+    return LIVENESS_ASKS.get(check, LIVENESS_FAILED)
 
 
 def kiosk_message(event: ev.Event) -> dict[str, Any] | None:
@@ -123,9 +135,10 @@ def kiosk_message(event: ev.Event) -> dict[str, Any] | None:
     if isinstance(event, ev.DoorOpened):
         return {"kind": "opened", "door": door}
     if isinstance(event, ev.IdentityRejected):
-        return {"kind": "refused", "reason": NOT_RECOGNISED}
+        attack = event.evidence.presentation_attack()
+        return {"kind": "refused", "reason": liveness_reason(event.evidence.liveness) if attack else NOT_RECOGNISED}
     if isinstance(event, ev.AlarmRaised) and event.reason == ev.AlarmReason.LOCKOUT:
-        return {"kind": "refused", "reason": "locked_out"}
+        return {"kind": "refused", "reason": LOCKED_OUT}
     if isinstance(event, ev.ItemDeposited):
         return {"kind": "done", "purpose": "deposit", "door": door}
     if isinstance(event, ev.ItemRetrieved):
