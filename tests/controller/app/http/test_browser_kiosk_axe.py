@@ -44,10 +44,10 @@ def test_no_wcag_violation_on_any_kiosk_screen(
         message_is(page, "kiosk.pin_refused")
         check(page, "refused", found)
 
-        page.click("[data-testid=deposit]")  # nobody at the camera: the enrolment runs (15 s) then gives up
+        page.click("[data-testid=deposit]")  # the simulator sends no frame (a dead camera): refused after 15 s
         message_is(page, "kiosk.look_at_camera")
         check(page, "deposit in progress", found)
-        message_is(page, "kiosk.enrol_failed")
+        message_is(page, "kiosk.unavailable")
 
         page.select_option("[data-testid=sim-source]", "Colin_Powell")
         page.click("[data-testid=deposit]")

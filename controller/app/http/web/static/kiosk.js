@@ -86,7 +86,8 @@ async function deposit() {
     say("kiosk.deposit_open", { door: receipt.compartment_id });
     return;
   }
-  const failures = { 409: "kiosk.full", 401: "kiosk.not_paired", 422: "kiosk.enrol_failed" };
+  // 503: no frame came from the camera in the enrolment's time, or the log refuses writes (dead camera, full disk).
+  const failures = { 409: "kiosk.full", 401: "kiosk.not_paired", 422: "kiosk.enrol_failed", 503: "kiosk.unavailable" };
   say(response ? failures[response.status] || "kiosk.error" : "kiosk.offline", {}, true);
   $("deposit").disabled = false;
   kiosk.mode = "idle";
