@@ -15,11 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from controller.domain.chain import RawRecord
 from fleet import migration
-from fleet.append import append_rows
+from fleet.append import append_rows, claim_nonce, keep_checkpoint
 from fleet.continuity import Head, new_rows
 from fleet.errors import EnrolmentRefused, SyncRefused, UnknownBank, replayed
 from fleet.schema import ROW_COLUMNS, alarms, banks, checkpoints, events, nonces
@@ -117,7 +116,7 @@ class CentralStore:
     def claim_nonce(self, bank_id: str, nonce: str) -> bool:
         """Record a signed request's nonce; False when it was seen before (a replayed request)."""
         with self._begin() as db:
-            return _claim_nonce(db, bank_id, nonce)
+            return claim_nonce(db, bank_id, nonce, now_text())
 
     def forget_nonces(self, before: str) -> int:
         """Drop nonces seen before ``before`` (requests that old are refused by their time anyway)."""
@@ -134,7 +133,7 @@ class CentralStore:
         """
         with self._begin() as db:
             head = self._locked_head(db, bank_id, key)
-            if nonce is not None and not _claim_nonce(db, bank_id, nonce):
+            if nonce is not None and not claim_nonce(db, bank_id, nonce, now_text()):
                 raise replayed(nonce)
             try:
                 fresh = new_rows(head, after, rows, self._held(db, bank_id, rows, head))
@@ -229,11 +228,6 @@ class CentralStore:
         return {int(position): str(digest) for position, digest in db.execute(query)}
 
 
-def _claim_nonce(db: Connection, bank_id: str, nonce: str) -> bool:
-    statement = pg_insert(nonces).values(bank_id=bank_id, nonce=nonce, seen_at=now_text())
-    return db.execute(statement.on_conflict_do_nothing().returning(nonces.c.nonce)).scalar() is not None
-
-
 def _append(db: Connection, bank_id: str, head: Head, fresh: Sequence[RawRecord], claim: Claim | None,
             sent: int) -> Ingested:
     """Write the new rows, the checkpoint and the bank's new head (three statements whatever the batch's size)."""
@@ -242,8 +236,7 @@ def _append(db: Connection, bank_id: str, head: Head, fresh: Sequence[RawRecord]
     assert claim is not None  # _check_claim refused a batch of new rows without one
     received, last = now_text(), fresh[-1]
     append_rows(db, bank_id, fresh, received)
-    db.execute(pg_insert(checkpoints).values(bank_id=bank_id, position=claim.position, line=claim.line,
-                                             received_at=received).on_conflict_do_nothing())
+    keep_checkpoint(db, bank_id, claim.position, claim.line, received)
     db.execute(update(banks).where(banks.c.bank_id == bank_id).values(
         head_position=last.position, head_hash=last.event_hash, events=head.events + len(fresh),
         log_id=head.log_id or fresh[0].event_hash, checkpoint=claim.line, last_seen=received))
