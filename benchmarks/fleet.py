@@ -9,9 +9,10 @@ checkpoint, sealed as ``lockers run`` seals them) are made and signed before the
 apart: a signed body is accepted for 300 s), so that the figures measure the centre, not the simulated
 banks' hashing and signing; then they are sent from ``--clients`` threads, each over its own connection.
 Prints ``ingest_events_per_s`` (every bank, ``--rounds`` batches of ``--batch`` events each: the events
-stored over the seconds spent sending them) and the centre's CPU seconds meanwhile, ``centre_rss_mib`` after
-it (and its peak after the backlog), ``backlog_s`` (one bank's ``--backlog`` events in batches of 1000, one
-after the other, as the pusher sends a backlog) and ``prepare_s`` (the untimed making and signing).
+stored over the seconds spent sending them) and the centre's CPU seconds meanwhile; the centre's RSS before
+(``centre_idle_rss_mib``) and after it (``centre_rss_mib``), and its peak after the backlog; ``backlog_s``
+(one bank's ``--backlog`` events in batches of 1000, one after the other, as the pusher sends a backlog);
+``prepare_s`` (the untimed making and signing).
 """
 
 from __future__ import annotations
@@ -169,6 +170,7 @@ def run(args: argparse.Namespace, url: str, folder: Path) -> dict[str, object]:
     store.close()
     process, base = start_centre(url, folder)
     clients = [httpx.Client(base_url=base, timeout=120) for _ in range(args.clients)]
+    idle = rss_mib(process.pid)
     stored, ingest_s, prepare_s, centre_cpu = 0, 0.0, 0.0, 0.0
     try:
         for _ in range(args.rounds):  # each round made and signed first (a body is valid for 300 s), then sent
@@ -192,7 +194,8 @@ def run(args: argparse.Namespace, url: str, folder: Path) -> dict[str, object]:
     assert backlog_events == args.backlog, backlog_events
     return {"banks": args.banks, "events": stored, "ingest_s": round(ingest_s, 2),
             "ingest_events_per_s": round(stored / ingest_s), "centre_cpu_s": round(centre_cpu, 2),
-            "centre_rss_mib": round(rss, 1), "centre_peak_rss_mib": round(peak, 1),
+            "centre_idle_rss_mib": round(idle, 1), "centre_rss_mib": round(rss, 1),
+            "centre_peak_rss_mib": round(peak, 1),
             "backlog_events": args.backlog, "backlog_s": round(backlog_s, 2), "prepare_s": round(prepare_s, 2),
             "clients": args.clients, "cpus": os.cpu_count(), "load_average": os.getloadavg()}
 
