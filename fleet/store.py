@@ -1,8 +1,8 @@
 """The centre's PostgreSQL store: enrolled banks, their copied logs, checkpoints, fleet alarms and nonces.
 
-A batch is taken in one transaction that first locks its bank's row: two batches of one bank never
-interleave, a crash mid-batch leaves nothing of it, and each event is stored once (the primary key is the
-bank and the position).
+A batch is taken in one transaction (one commit) that first locks its bank's row and claims the request's
+nonce: two batches of one bank never interleave, a crash mid-batch leaves nothing of it, and each event is
+stored once (the primary key is the bank and the position).
 """
 
 from __future__ import annotations

@@ -38,7 +38,8 @@ class SyncDesk:
             document = unseal(body, bank_id, signature, verifier, BATCH)
             rows = [_row(values) for values in document.get("events", [])]
             claim = _claim(document.get("checkpoint"), verifier)
-            # The nonce is claimed in the batch's own transaction: one commit per batch.
+            # The nonce is claimed in the batch's own transaction: one commit per batch. A body refused above
+            # (its rows, its checkpoint's signature) leaves its nonce unclaimed: sent again, it is refused again.
             return self.store.ingest(bank_id, int(document["after"]), rows, claim, nonce=document["nonce"],
                                      key=pem)
 
