@@ -39,3 +39,8 @@ class SyncRefused(FleetError):
         super().__init__(f"{kind}: {detail}")
         self.kind = kind
         self.detail = detail
+
+
+def replayed(nonce: str) -> SyncRefused:
+    """The refusal of a signed request whose nonce the centre has seen before."""
+    return SyncRefused("replay", f"nonce {nonce} was used before: a replayed request")

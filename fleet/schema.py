@@ -16,7 +16,7 @@ from typing import Final
 
 from sqlalchemy import BigInteger, Column, Float, Identity, Integer, MetaData, String, Table, Text
 
-from controller.domain.chain import GENESIS_HASH
+from controller.domain.chain import GENESIS_HASH, ROW_FIELDS
 
 NAMING_CONVENTION: Final = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -61,6 +61,9 @@ events = Table(
     Column("previous_hash", String(64), nullable=False),
     Column("received_at", String(40), nullable=False),
 )
+
+ROW_COLUMNS: Final = tuple(events.c["payload" if name == "payload_json" else name] for name in ROW_FIELDS)
+"""The columns of ``central_events`` that hold a ``RawRecord``'s fields, in its field order."""
 
 checkpoints = Table(
     "central_checkpoints",

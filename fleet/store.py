@@ -1,8 +1,8 @@
 """The centre's PostgreSQL store: enrolled banks, their copied logs, checkpoints, fleet alarms and nonces.
 
-A batch is taken in one transaction that first locks its bank's row: two batches of one bank never
-interleave, a crash mid-batch leaves nothing of it, and each event is stored once (the primary key is the
-bank and the position).
+A batch is taken in one transaction (one commit) that first locks its bank's row and claims the request's
+nonce: two batches of one bank never interleave, a crash mid-batch leaves nothing of it, and each event is
+stored once (the primary key is the bank and the position).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from controller.domain.chain import RawRecord
 from fleet import migration
+from fleet.append import append_rows, claim_nonce, keep_checkpoint
 from fleet.continuity import Head, new_rows
-from fleet.errors import EnrolmentRefused, SyncRefused, UnknownBank
-from fleet.schema import alarms, banks, checkpoints, events, nonces
+from fleet.errors import EnrolmentRefused, SyncRefused, UnknownBank, replayed
+from fleet.schema import ROW_COLUMNS, alarms, banks, checkpoints, events, nonces
 from storage.engine import create_engine_or_explain, parse_url, unavailable_as_storage_error
 
 PAGE = 10_000
@@ -108,11 +108,15 @@ class CentralStore:
         with self._begin() as db:
             return [_record(row._mapping) for row in db.execute(select(banks).order_by(banks.c.bank_id))]
 
+    def public_keys(self) -> dict[str, str]:
+        """Every enrolled bank's pinned public key (PEM), by bank id."""
+        with self._begin() as db:
+            return {str(bank): str(pem) for bank, pem in db.execute(select(banks.c.bank_id, banks.c.public_key))}
+
     def claim_nonce(self, bank_id: str, nonce: str) -> bool:
         """Record a signed request's nonce; False when it was seen before (a replayed request)."""
-        statement = pg_insert(nonces).values(bank_id=bank_id, nonce=nonce, seen_at=now_text())
         with self._begin() as db:
-            return db.execute(statement.on_conflict_do_nothing().returning(nonces.c.nonce)).scalar() is not None
+            return claim_nonce(db, bank_id, nonce, now_text())
 
     def forget_nonces(self, before: str) -> int:
         """Drop nonces seen before ``before`` (requests that old are refused by their time anyway)."""
@@ -120,26 +124,26 @@ class CentralStore:
             return db.execute(nonces.delete().where(nonces.c.seen_at < before)).rowcount
 
     # ------------------------------------------------------------ sync and heartbeats
-    def ingest(self, bank_id: str, after: int, rows: Sequence[RawRecord], claim: Claim | None) -> Ingested:
-        """Store the rows the centre lacks, once, if they continue its chain and agree with ``claim``."""
+    def ingest(self, bank_id: str, after: int, rows: Sequence[RawRecord], claim: Claim | None, *,
+               nonce: str | None = None, key: str | None = None) -> Ingested:
+        """Store the rows the centre lacks, once, if they continue its chain and agree with ``claim``.
+
+        One transaction: ``nonce`` (the signed request's) is claimed in it, a replay refused, and a refused
+        batch's nonce stays claimed; ``key``, the pinned key the request was verified with, must still be it.
+        """
         with self._begin() as db:
-            head = self._locked_head(db, bank_id)
-            held = self._held(db, bank_id, rows, head)
-            fresh = new_rows(head, after, rows, held)
-            if fresh:
-                if claim is None:
-                    raise SyncRefused("checkpoint", "new events come without a signed checkpoint")
-                _check_claim(head, fresh, claim)
-                received = now_text()
-                db.execute(insert(events), [_event_values(bank_id, row, received) for row in fresh])
-                db.execute(pg_insert(checkpoints).values(bank_id=bank_id, position=claim.position, line=claim.line,
-                                                         received_at=received).on_conflict_do_nothing())
-                last = fresh[-1]
-                db.execute(update(banks).where(banks.c.bank_id == bank_id).values(
-                    head_position=last.position, head_hash=last.event_hash, events=head.events + len(fresh),
-                    log_id=head.log_id or fresh[0].event_hash, checkpoint=claim.line, last_seen=received))
-                return Ingested(last.position, len(fresh), len(rows) - len(fresh))
-            return Ingested(head.position, 0, len(rows))
+            head = self._locked_head(db, bank_id, key)
+            if nonce is not None and not claim_nonce(db, bank_id, nonce, now_text()):
+                raise replayed(nonce)
+            try:
+                fresh = new_rows(head, after, rows, self._held(db, bank_id, rows, head))
+                if fresh:
+                    _check_claim(head, fresh, claim)
+            except SyncRefused as error:
+                refused = error  # leave the with block normally: the claimed nonce is committed
+            else:
+                return _append(db, bank_id, head, fresh, claim, len(rows))
+        raise refused
 
     def heartbeat(self, bank_id: str, health: dict[str, Any], interval_s: float) -> Head:
         """Record that the bank is alive and how its parts are; the head the centre holds of it."""
@@ -152,11 +156,8 @@ class CentralStore:
     # ------------------------------------------------------------ reads
     def rows(self, bank_id: str, after: int = 0) -> Iterator[RawRecord]:
         """The bank's copied log after ``after``, in position order, a page at a time."""
-        columns = [events.c[name] for name in ("position", "compartment_id", "version", "occurred_at", "event_type",
-                                               "schema_version", "payload", "correlation_id", "event_hash",
-                                               "previous_hash")]
         while True:
-            query = (select(*columns).where(and_(events.c.bank_id == bank_id, events.c.position > after))
+            query = (select(*ROW_COLUMNS).where(and_(events.c.bank_id == bank_id, events.c.position > after))
                      .order_by(events.c.position).limit(PAGE))
             with self._begin() as db:
                 page = [RawRecord(*row) for row in db.execute(query)]
@@ -207,12 +208,14 @@ class CentralStore:
             yield connection
 
     @staticmethod
-    def _locked_head(db: Any, bank_id: str) -> Head:
-        query = select(banks.c.head_position, banks.c.head_hash, banks.c.events, banks.c.log_id).where(
-            banks.c.bank_id == bank_id).with_for_update()
+    def _locked_head(db: Any, bank_id: str, key: str | None = None) -> Head:
+        query = select(banks.c.head_position, banks.c.head_hash, banks.c.events, banks.c.log_id,
+                       banks.c.public_key).where(banks.c.bank_id == bank_id).with_for_update()
         row = db.execute(query).one_or_none()
         if row is None:
             raise UnknownBank(f"no bank {bank_id!r} is enrolled at this centre (`lockers central banks add`)")
+        if key is not None and key != row[4]:
+            raise SyncRefused("bad_signature", f"the request was checked against a key bank {bank_id} no longer has")
         return Head(int(row[0]), str(row[1]), int(row[2]), row[3])
 
     @staticmethod
@@ -225,8 +228,25 @@ class CentralStore:
         return {int(position): str(digest) for position, digest in db.execute(query)}
 
 
-def _check_claim(head: Head, fresh: Sequence[RawRecord], claim: Claim) -> None:
+def _append(db: Connection, bank_id: str, head: Head, fresh: Sequence[RawRecord], claim: Claim | None,
+            sent: int) -> Ingested:
+    """Write the new rows, the checkpoint and the bank's new head (three statements whatever the batch's size)."""
+    if not fresh:
+        return Ingested(head.position, 0, sent)
+    assert claim is not None  # _check_claim refused a batch of new rows without one
+    received, last = now_text(), fresh[-1]
+    append_rows(db, bank_id, fresh, received)
+    keep_checkpoint(db, bank_id, claim.position, claim.line, received)
+    db.execute(update(banks).where(banks.c.bank_id == bank_id).values(
+        head_position=last.position, head_hash=last.event_hash, events=head.events + len(fresh),
+        log_id=head.log_id or fresh[0].event_hash, checkpoint=claim.line, last_seen=received))
+    return Ingested(last.position, len(fresh), sent - len(fresh))
+
+
+def _check_claim(head: Head, fresh: Sequence[RawRecord], claim: Claim | None) -> None:
     """The signed checkpoint must describe the log as the batch leaves it."""
+    if claim is None:
+        raise SyncRefused("checkpoint", "new events come without a signed checkpoint")
     last, log_id = fresh[-1], head.log_id or fresh[0].event_hash
     expected = {"position": last.position, "head_hash": last.event_hash, "events": head.events + len(fresh),
                 "log_id": log_id}
@@ -234,14 +254,6 @@ def _check_claim(head: Head, fresh: Sequence[RawRecord], claim: Claim) -> None:
         if getattr(claim, name) != value:
             raise SyncRefused("checkpoint", f"the checkpoint's {name} is {getattr(claim, name)!r}, the batch "
                                             f"makes it {value!r}")
-
-
-def _event_values(bank_id: str, row: RawRecord, received: str) -> dict[str, Any]:
-    return {"bank_id": bank_id, "position": row.position, "compartment_id": row.compartment_id,
-            "version": row.version, "occurred_at": row.occurred_at, "event_type": row.event_type,
-            "schema_version": row.schema_version, "payload": row.payload_json,
-            "correlation_id": row.correlation_id, "event_hash": row.event_hash,
-            "previous_hash": row.previous_hash, "received_at": received}
 
 
 def _record(row: Any) -> BankRecord:

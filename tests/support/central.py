@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from controller.app.audit.keys import sign
+from controller.app.central.envelope import BATCH
 from controller.domain.chain import GENESIS_HASH, RawRecord, content_hash
 from controller.domain.events import AlarmCleared, AlarmRaised
+from controller.service.anchors import ChainHead
 from storage.event_store import SqlEventStore
 from storage.serialization import EventSerializer
 from tests.support.bank import OPERATOR_TOKEN, RunningBank
@@ -117,3 +121,13 @@ def chain(count: int, start: int = 1, previous: str = GENESIS_HASH, note: str = 
         rows.append(row)
         previous = row.event_hash
     return rows
+
+
+def batch(after: int, rows: list[RawRecord], before: list[RawRecord], signer: Ed25519PrivateKey) -> dict[str, object]:
+    """A batch document whose checkpoint describes the log ``before + rows``, signed by ``signer``."""
+    head = ChainHead()
+    for row in [*before, *rows]:
+        head.take(row.position, row.compartment_id, row.version, row.event_hash)
+    checkpoint = sign(head.checkpoint("2026-12-06T00:00:00+00:00"), signer)
+    return {"format": BATCH, "after": after, "events": [list(astuple(row)) for row in rows],
+            "checkpoint": json.loads(checkpoint.to_line())}

@@ -19,7 +19,7 @@ from controller.app.audit.keys import is_authentic, parse_public_key
 from controller.app.central.envelope import BATCH, HEARTBEAT, MAX_AGE_S, unseal
 from controller.domain.chain import ROW_FIELDS, RawRecord, canonical_json
 from controller.service.anchors import Checkpoint
-from fleet.errors import SyncRefused
+from fleet.errors import SyncRefused, replayed
 from fleet.store import CentralStore, Claim, Ingested
 
 
@@ -29,44 +29,52 @@ class SyncDesk:
     def __init__(self, store: CentralStore) -> None:
         self.store = store
         self._keys: dict[str, tuple[str, Ed25519PublicKey]] = {}
+        self._pinned: dict[str, str] | None = None  # every bank's key, read in one query on first use
 
     def batch(self, bank_id: str, body: bytes, signature: str) -> Ingested:
         """Check and store one batch; ``SyncRefused`` (raised as a fleet alarm too) when it is refused."""
         with self._alarmed(bank_id):
-            verifier = self._verifier(bank_id)
-            document = self._unseal(bank_id, body, signature, verifier, BATCH)
+            pem, verifier = self._verifier(bank_id)
+            document = unseal(body, bank_id, signature, verifier, BATCH)
             rows = [_row(values) for values in document.get("events", [])]
             claim = _claim(document.get("checkpoint"), verifier)
-            return self.store.ingest(bank_id, int(document["after"]), rows, claim)
+            # The nonce is claimed in the batch's own transaction: one commit per batch. A body refused above
+            # (its rows, its checkpoint's signature) leaves its nonce unclaimed: sent again, it is refused again.
+            return self.store.ingest(bank_id, int(document["after"]), rows, claim, nonce=document["nonce"],
+                                     key=pem)
 
     def heartbeat(self, bank_id: str, body: bytes, signature: str) -> int:
         """Record a bank's heartbeat; the position the centre holds of its log."""
         with self._alarmed(bank_id):
-            document = self._unseal(bank_id, body, signature, self._verifier(bank_id), HEARTBEAT)
+            document = self._unseal(bank_id, body, signature, HEARTBEAT)
             health = document.get("health") if isinstance(document.get("health"), dict) else {}
             return self.store.heartbeat(bank_id, health, float(document.get("interval_s", 10.0))).position
 
     def signed(self, bank_id: str, body: bytes, signature: str, kind: str) -> dict[str, Any]:
         """The document of any other signed request of ``kind`` from ``bank_id``, checked like a batch's."""
         with self._alarmed(bank_id):
-            return dict(self._unseal(bank_id, body, signature, self._verifier(bank_id), kind))
+            return dict(self._unseal(bank_id, body, signature, kind))
 
     def forget_old_nonces(self) -> int:
         """Drop nonces older than twice the accepted age (their requests are refused by their time)."""
         return self.store.forget_nonces((datetime.now(UTC) - timedelta(seconds=2 * MAX_AGE_S)).isoformat())
 
-    def _verifier(self, bank_id: str) -> Ed25519PublicKey:
-        pem = self.store.bank(bank_id).public_key  # UnknownBank for a bank nobody enrolled
+    def _verifier(self, bank_id: str) -> tuple[str, Ed25519PublicKey]:
+        """The bank's pinned key, read once (a pinned key is never replaced; a batch checks it is still pinned)."""
         cached = self._keys.get(bank_id)
-        if cached is None or cached[0] != pem:
+        if cached is None:
+            if self._pinned is None:
+                self._pinned = self.store.public_keys()
+            # A bank enrolled since (or unknown: UnknownBank) is read on its own.
+            pem = self._pinned.pop(bank_id, None) or self.store.bank(bank_id).public_key
             cached = (pem, parse_public_key(pem.encode(), f"bank {bank_id}'s enrolled key"))
             self._keys[bank_id] = cached
-        return cached[1]
+        return cached
 
-    def _unseal(self, bank_id: str, body: bytes, signature: str, verifier: Ed25519PublicKey, kind: str) -> Any:
-        document = unseal(body, bank_id, signature, verifier, kind)
+    def _unseal(self, bank_id: str, body: bytes, signature: str, kind: str) -> Any:
+        document = unseal(body, bank_id, signature, self._verifier(bank_id)[1], kind)
         if not self.store.claim_nonce(bank_id, document["nonce"]):
-            raise SyncRefused("replay", f"nonce {document['nonce']} was used before: a replayed request")
+            raise replayed(document["nonce"])
         return document
 
     @contextmanager
@@ -75,6 +83,8 @@ class SyncDesk:
         try:
             yield
         except SyncRefused as refused:
+            if refused.kind == "bad_signature":
+                self._keys.pop(bank_id, None)  # read the pinned key afresh next time
             self.store.raise_alarm(bank_id, refused.kind, refused.detail)
             raise
 

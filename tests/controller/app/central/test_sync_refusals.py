@@ -6,34 +6,20 @@ Batches are sealed here with a bank's real key (made by ``lockers keys fleet``) 
 
 from __future__ import annotations
 
-import json
-from dataclasses import astuple, replace
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from controller.app.audit.keys import sign
-from controller.app.central.envelope import BATCH, seal
+from controller.app.central.envelope import seal
 from controller.app.central.keys import load_fleet_signer
 from controller.app.config.loader import load_config
-from controller.domain.chain import RawRecord
-from controller.service.anchors import ChainHead
 from tests.support.bank import free_port
-from tests.support.central import chain, enrol, operator_token, start_centre, stop, write_central_config
+from tests.support.central import batch, chain, enrol, operator_token, start_centre, stop, write_central_config
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-def batch(after: int, rows: list[RawRecord], before: list[RawRecord], signer: Ed25519PrivateKey) -> dict[str, object]:
-    """A batch document whose checkpoint describes the log ``before + rows``, signed by ``signer``."""
-    head = ChainHead()
-    for row in [*before, *rows]:
-        head.take(row.position, row.compartment_id, row.version, row.event_hash)
-    checkpoint = sign(head.checkpoint("2026-12-06T00:00:00+00:00"), signer)
-    return {"format": BATCH, "after": after, "events": [list(astuple(row)) for row in rows],
-            "checkpoint": json.loads(checkpoint.to_line())}
 
 
 def post(url: str, bank_id: str, document: dict[str, object], signer: Ed25519PrivateKey) -> httpx.Response:
