@@ -75,7 +75,8 @@ def test_the_kiosk_hears_open_only_after_the_board_acknowledged_the_pulse(tmp_pa
             told = await face_retrieval(bank, feed, second.compartment_id)
             assert [m["kind"] for m in told] == ["door", "unlock_failed"], told
             assert told[1]["pulse"] in ("not_sent", "unknown") and bank.state(second.compartment_id) == "alarm"
-            assert (await deposit(bank, completed=False)).pulse in ("not_sent", "unknown")  # the deposit's answer says so too
+            # the deposit's answer says so too
+            assert (await deposit(bank, completed=False)).pulse in ("not_sent", "unknown")
         finally:
             driver.close()
             bank.close()
