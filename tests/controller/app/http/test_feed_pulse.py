@@ -21,7 +21,8 @@ from controller.service.bank import DepositReceipt, EnrolWith
 from controller.service.bridge import BridgeSettings
 from plc.driver import ModbusLockDriver
 from plc.registers import default_plc_config
-from plc.simulator import DoorBehaviour, LockBoardSimulator
+from plc.sim_board import DoorBehaviour
+from plc.simulator import LockBoardSimulator
 from tests.controller.service.test_pin_desk import Bank, Enrolment
 
 DOOR_KINDS = ("door", "unlocked", "unlock_failed")
