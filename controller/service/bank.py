@@ -61,6 +61,15 @@ class DepositReceipt:
     compartment_id: str
     correlation_id: str
     pin: str = field(default="", repr=False)  # shown once to the depositor, never logged
+    pulse: str = ""
+    """What became of the unlock pulse (see ``pulse_outcome``); empty before it was sent."""
+
+
+def pulse_outcome(compartment: Compartment, unlock_id: str) -> str:
+    """``sent`` (the board acknowledged it), ``not_sent`` or ``unknown``: the pulse of ``unlock_id`` as the log says."""
+    if compartment.unlock_id == unlock_id and compartment.pulse_confirmed:
+        return "sent"
+    return "not_sent" if compartment.alarm_reason == ev.AlarmReason.UNLOCK_FAILED else "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +228,7 @@ class LockerBank:
                 if ref:
                     self._service.vault.destroy(ref)
             raise
-        return receipt
+        return replace(receipt, pulse=pulse_outcome(self._service.get(receipt.compartment_id), command.unlock_id))
 
     # ---------------------------------------------------------- recognition
     async def on_face(self, match: FaceMatch, now_s: float) -> None:

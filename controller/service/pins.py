@@ -18,13 +18,12 @@ from datetime import datetime, timedelta
 import structlog
 
 from controller.domain import commands as c
-from controller.domain import events as ev
 from controller.domain.compartment import Compartment
 from controller.domain.errors import LockerError, TransitionRejected
 from controller.domain.lifecycle import OWNER, Retrieval
 from controller.domain.states import CompartmentState as S
 from controller.ports import PinVault
-from controller.service.bank import LockerBank
+from controller.service.bank import LockerBank, pulse_outcome
 
 log = structlog.get_logger("lockers.pins")
 
@@ -119,15 +118,8 @@ class PinDesk:
         await self._handle(command)
         if not isinstance(command, c.ConfirmPin):
             return PinEntry(cid, flow, unlocked=False)
-        pulse = self._pulse_outcome(self._service.get(cid), command.unlock_id)
+        pulse = pulse_outcome(self._service.get(cid), command.unlock_id)  # the effects have run
         return PinEntry(cid, flow, unlocked=pulse == "sent", pulse=pulse)
-
-    @staticmethod
-    def _pulse_outcome(compartment: Compartment, unlock_id: str) -> str:
-        """What became of the pulse of ``unlock_id``, as the log now says (the effects have run)."""
-        if compartment.unlock_id == unlock_id and compartment.pulse_confirmed:
-            return "sent"
-        return "not_sent" if compartment.alarm_reason == ev.AlarmReason.UNLOCK_FAILED else "unknown"
 
     async def erase(self, pin: str, kiosk: str) -> str:
         """Erase the face template of the deposit this PIN belongs to (the item stays); its compartment id."""

@@ -15,6 +15,7 @@ from controller.app.audit.anchors import head_from_log, now_text, write_checkpoi
 from controller.app.audit.findings import Findings, check_anchors
 from controller.app.audit.keys import AuditSettings, load_signer, sign
 from controller.app.audit.start import describe
+from controller.app.audit.witness import check_witness
 from controller.app.config.loader import Config
 from controller.domain.errors import ConfigError
 from controller.service.anchors import Checkpoint, LogFacts
@@ -51,6 +52,7 @@ def acknowledge(config: Config, url: str, operator_id: str, note: str) -> tuple[
     reader = AuditReader.from_url(url)
     try:
         found = check_anchors(settings, reader)
+        check_witness(settings, reader, found)
         if not found.problems:
             return found, None
         _refuse_key_findings(found.problems)

@@ -2,7 +2,8 @@
 
 The first start of a bank (no key pair, no anchor file, no head file, no pinned key) makes the signing key,
 pins its fingerprint in the configuration file when it can (else prints the line to add) and leaves the
-first checkpoint to the keeper. Every later start checks the log against the anchors; any finding
+first checkpoint to the keeper. Every later start checks the log against the anchors, and against the
+witness's latest checkpoint when ``[audit] witness_url`` is set (``behind_witness``); any finding
 (``controller.app.audit.findings``) is an ``AnchorAlarm``: the controller does not start, so no door opens,
 until an operator acknowledges the exact finding with ``lockers audit acknowledge``. An acknowledgement names
 the compartments whose newer state the log lost; the next start takes them out of service.
@@ -22,6 +23,7 @@ import structlog
 from controller.app.audit.anchor_file import read_anchor_file
 from controller.app.audit.findings import Findings, check_anchors
 from controller.app.audit.keys import AuditSettings, make_anchor_keys, pin_line
+from controller.app.audit.witness import check_witness
 from controller.app.config.loader import Config
 from controller.domain.errors import LockerError
 
@@ -63,6 +65,7 @@ def check_at_start(config: Config, url: str) -> StartCheck:
     reader = AuditReader.from_url(url)
     try:
         found = check_anchors(settings, reader)
+        check_witness(settings, reader, found)  # a log and its anchors rolled back together: only a witness tells
         head_position = reader.position_bounds()[1]
     finally:
         reader.close()

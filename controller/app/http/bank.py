@@ -38,7 +38,8 @@ def bank_router(ctx: ApiContext) -> APIRouter:
         receipt = await ctx.bank.enrol_and_deposit()
         # The one-time PIN is shown this once (null where the site opens by face only); only its hash is kept.
         pin = receipt.pin or None
-        return {"compartment_id": receipt.compartment_id, "correlation_id": receipt.correlation_id, "pin": pin}
+        return {"compartment_id": receipt.compartment_id, "correlation_id": receipt.correlation_id, "pin": pin,
+                "pulse": receipt.pulse or None}  # "sent" only once the lock board acknowledged the unlock
 
     @router.get("/events", dependencies=[Depends(access.reader)])
     async def events(

@@ -35,12 +35,12 @@ from controller.app.run.fleet_commands import CommandRunner
 from controller.app.run.fleet_link import FleetLink
 from controller.app.run.health import BankHealth
 from controller.app.run.key_rotation import vault_key_timer
-from controller.app.run.metrics import Metrics
+from controller.app.run.metrics import Metrics, TimedPipeline
 from controller.app.run.recorder import FACE_TTL_S, Recorder
 from controller.app.run.sdnotify import Watchdog, notify
 from controller.app.run.simulated_inputs import SimulatedInputs
 from controller.app.stack import Overrides, Stack, build_bank, open_vault, start_simulator
-from controller.domain.errors import ConfigError, LockDriverError, LockerError, StoreUnavailable
+from controller.domain.errors import ClockSkew, ConfigError, LockDriverError, LockerError, StoreUnavailable
 from controller.ports import EventStore, FaceMatch, SensorObservation
 
 if TYPE_CHECKING:
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from plc.simulator import LockBoardSimulator
     from recognition.camera import FrameSource
     from recognition.runtime.worker import Observation, RecognitionWorker
-    from recognition.types import FacePipeline, FrameAnalysis, Image, ModelCard
     from storage.templates import SqliteTemplateStore
 
 log = structlog.get_logger("lockers.daemon")
@@ -66,31 +65,6 @@ class ComponentFailed(LockerError):
 
 
 SCHEDULER_TICK_S = 0.2
-
-
-@dataclass
-class TimedPipeline:
-    """Wraps a face pipeline to record each frame's analysis time in a histogram."""
-
-    inner: FacePipeline
-    histogram: Any  # a prometheus_client Histogram (untyped library)
-    on_analysis: Callable[[Any, tuple[int, ...]], None] | None = None
-
-    @property
-    def card(self) -> ModelCard:
-        """The wrapped pipeline's model card."""
-        return self.inner.card
-
-    def analyse(self, image: Image) -> FrameAnalysis:
-        """Analyse and time one frame."""
-        started = time.perf_counter()
-        try:
-            analysis = self.inner.analyse(image)
-        finally:
-            self.histogram.observe(time.perf_counter() - started)
-        if self.on_analysis is not None:
-            self.on_analysis(analysis, image.shape)
-        return analysis
 
 
 @dataclass(frozen=True)
@@ -266,8 +240,7 @@ class Daemon:
         anchors = AnchorKeeper.start(self.config, stack.bank, stack.store)
         fleet = FleetLink.start(self.config, stack.store, self.health.report)
         commands = CommandRunner.start(self.config, fleet, stack.bank) if fleet else None
-        await stack.bank.boot()
-        await hold_in_doubt(self.start_check, stack.bank, stack.views.compartment_ids())
+        await self._boot_or_wait_for_the_clock(stack)
         observations: asyncio.Queue[Observation] = asyncio.Queue()
         self.kiosk_feed.bind(asyncio.get_running_loop())
         self.running_worker.start(asyncio_sink(asyncio.get_running_loop(), observations))
@@ -303,6 +276,25 @@ class Daemon:
         await asyncio.gather(*tasks, return_exceptions=True)
         if anchors:
             await anchors.close()  # the shutdown checkpoint
+
+    async def _boot(self, stack: Stack) -> None:
+        """Boot reconciliation, then out of service what an acknowledged rollback put in doubt."""
+        await stack.bank.boot()
+        await hold_in_doubt(self.start_check, stack.bank, stack.views.compartment_ids())
+
+    async def _boot_or_wait_for_the_clock(self, stack: Stack) -> None:
+        """Boot; a clock behind the log is the running bank's ``clock_skew``: read-only, booted once it is right.
+
+        Nothing was recorded (the clock is checked before every decision), so the boot is queued first and
+        retried like any record of an outage: ``/healthz`` names it, writes answer 503, timers wait, and every
+        observation is recorded after the boot's reconciliation.
+        """
+        try:
+            await self._boot(stack)
+        except ClockSkew as exc:
+            log.error("clock behind the log at boot: read-only (writes answer 503) until the clock is right",
+                      error=str(exc))  # fmt: skip
+            self.recorder.retry_first(functools.partial(self._boot, stack), exc)
 
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from controller.domain import events as ev
 from controller.ports import BoardFaulted, SensorObservation, StoredEvent
+
+if TYPE_CHECKING:
+    from recognition.types import FacePipeline, FrameAnalysis, Image, ModelCard
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56)
 
@@ -74,3 +80,28 @@ class Metrics:
     def render(self) -> bytes:
         """The text exposition format."""
         return bytes(generate_latest(self.registry))
+
+
+@dataclass
+class TimedPipeline:
+    """Wraps a face pipeline to record each frame's analysis time in a histogram."""
+
+    inner: FacePipeline
+    histogram: Any  # a prometheus_client Histogram (untyped library)
+    on_analysis: Callable[[Any, tuple[int, ...]], None] | None = None
+
+    @property
+    def card(self) -> ModelCard:
+        """The wrapped pipeline's model card."""
+        return self.inner.card
+
+    def analyse(self, image: Image) -> FrameAnalysis:
+        """Analyse and time one frame."""
+        started = time.perf_counter()
+        try:
+            analysis = self.inner.analyse(image)
+        finally:
+            self.histogram.observe(time.perf_counter() - started)
+        if self.on_analysis is not None:
+            self.on_analysis(analysis, image.shape)
+        return analysis

@@ -76,6 +76,11 @@ class Recorder:
         """Queue one observation's recording (never blocks the caller); seen now, stale after ``ttl_s``."""
         self._queue.put_nowait(Observed(record, ttl_s=ttl_s, too_late=too_late))
 
+    def retry_first(self, record: Record, error: StoreUnavailable) -> None:
+        """Start in an outage: ``record`` failed with ``error`` before anything was queued; it is retried first."""
+        self.healthy, self.problem = False, str(error)
+        self.put(record)
+
     async def run(self) -> None:
         """Record queued observations in order until cancelled."""
         while True:

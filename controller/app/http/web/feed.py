@@ -4,6 +4,11 @@ It carries no subject ids, no distances and no images: a face box (as fractions 
 enrolment progress, reason codes (``no_face``, ``face_too_small``, ``not_recognised``,
 ``locked_out``...) and door numbers. Inputs come from the recognition thread and the event loop;
 ``publish`` is thread-safe.
+
+A door is announced twice: ``door`` when its unlock is decided (a face or PIN confirmed, a deposit assigned),
+then ``unlocked`` once the lock board acknowledged the pulse (``UnlockPulseSent``; or the sensor saw the door
+open first, during a long pulse), or ``unlock_failed`` (``pulse``: ``not_sent`` or ``unknown``) when the
+board did not answer and the unlock became an alarm. Only ``unlocked`` tells a person that the door is open.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ WORKER_REASONS = {"no_templates": NOT_RECOGNISED}
 # A liveness refusal never reads "not recognised" (advice that cannot help a live person): the checks
 # that a person can answer say what to do, the others say "show your own face".
 LIVENESS_ASKS = {CHALLENGE_TURN_HEAD: CHALLENGE_TURN_HEAD, "too_few_frames": "too_few_frames"}
+PULSE_FAILURES: dict[str, str] = {
+    ev.AlarmReason.UNLOCK_FAILED: "not_sent", ev.AlarmReason.UNLOCK_OUTCOME_UNKNOWN: "unknown"
+}
 
 
 class KioskFeed:
@@ -43,6 +51,8 @@ class KioskFeed:
         self._enrol_good = 0
         self._last_box_at = 0.0
         self._last_reason: str | None = None
+        self._unlocking: dict[str, str] = {}
+        """Compartment -> purpose, for unlocks decided and not yet acknowledged or failed."""
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Messages are delivered on ``loop`` (the API's)."""
@@ -108,9 +118,21 @@ class KioskFeed:
     def on_committed(self, stored: Sequence[StoredEvent]) -> None:
         """Committed events the kiosk shows: doors opened for someone, refusals, lockouts, done."""
         for record in stored:
-            message = kiosk_message(record.event)
-            if message is not None:
-                self.publish(message)
+            for message in (kiosk_message(record.event), self._unlock_message(record.event)):
+                if message is not None:
+                    self.publish(message)
+
+    def _unlock_message(self, event: ev.Event) -> dict[str, Any] | None:
+        """``unlocked`` or ``unlock_failed`` for an unlock this feed saw decided (None for anything else)."""
+        door = event.compartment_id
+        if (purpose := unlock_purpose(event)) is not None:
+            self._unlocking[door] = purpose
+        elif door in self._unlocking and isinstance(event, ev.UnlockPulseSent | ev.DoorOpened):
+            return {"kind": "unlocked", "purpose": self._unlocking.pop(door), "door": door}
+        elif door in self._unlocking and isinstance(event, ev.AlarmRaised) and event.reason in PULSE_FAILURES:
+            purpose = self._unlocking.pop(door)
+            return {"kind": "unlock_failed", "purpose": purpose, "door": door, "pulse": PULSE_FAILURES[event.reason]}
+        return None
 
 
 def kiosk_reason(code: str) -> str:
@@ -125,13 +147,20 @@ def liveness_reason(check: str) -> str:
     return LIVENESS_ASKS.get(check, LIVENESS_FAILED)
 
 
-def kiosk_message(event: ev.Event) -> dict[str, Any] | None:
-    """What the kiosk says about one event (None for events it does not show)."""
-    door = event.compartment_id
+def unlock_purpose(event: ev.Event) -> str | None:
+    """``deposit`` or ``retrieval`` for an event that decides a person's unlock (None for any other)."""
     if isinstance(event, ev.DepositStarted):
-        return {"kind": "door", "purpose": "deposit", "door": door}
+        return "deposit"
     if isinstance(event, ev.IdentityConfirmed | ev.PinConfirmed):
-        return {"kind": "door", "purpose": "retrieval", "door": door}
+        return "retrieval"
+    return None
+
+
+def kiosk_message(event: ev.Event) -> dict[str, Any] | None:
+    """What the kiosk says about one event on its own (None for events it does not show)."""
+    door = event.compartment_id
+    if (purpose := unlock_purpose(event)) is not None:
+        return {"kind": "door", "purpose": purpose, "door": door}  # decided: not open until ``unlocked``
     if isinstance(event, ev.DoorOpened):
         return {"kind": "opened", "door": door}
     if isinstance(event, ev.IdentityRejected):

@@ -79,6 +79,11 @@ async function deposit() {
   $("enrol").hidden = true;
   if (response && response.status === 201) {
     const receipt = await response.json();
+    if (receipt.pulse && receipt.pulse !== "sent") {
+      showPin(receipt.pin);  // the door may have opened all the same: the PIN is this person's way back
+      unlockFailed({ door: receipt.compartment_id, pulse: receipt.pulse });
+      return;
+    }
     kiosk.mode = "deposit-open";
     Session.pause(true);
     showDoor(receipt.compartment_id);
@@ -190,7 +195,11 @@ function onRefused(message) {
 }
 
 function onDoor(message) {
-  kiosk.openDoors.delete(message.door);  // unlocked now: it opens after this
+  kiosk.openDoors.delete(message.door);  // an unlock is decided: the door opens after this
+}
+
+function onUnlocked(message) {
+  // The lock board acknowledged the pulse (or the door is seen open): only now is the door said to be open.
   if (message.purpose !== "retrieval") return;
   kiosk.verdict = null;
   clearTimeout(kiosk.welcomeTimer);
@@ -199,6 +208,22 @@ function onDoor(message) {
   showDoor(message.door);
   say("kiosk.retrieval_open", { door: message.door });
   $("message").focus();
+}
+
+function onUnlockFailed(message) {
+  if (message.purpose === "retrieval") unlockFailed(message);  // a deposit hears it from its own answer
+}
+
+function unlockFailed(message) {
+  // The board did not answer: the unlock is an alarm for staff, and nobody is told that the door is open.
+  kiosk.verdict = null;
+  clearTimeout(kiosk.welcomeTimer);
+  kiosk.mode = "done";
+  showDoor(null);
+  $("deposit").disabled = false;
+  say(message.pulse === "not_sent" ? "kiosk.unlock_failed" : "kiosk.unlock_unknown", { door: message.door }, true);
+  $("message").focus();
+  welcomeLater();
 }
 
 function onOpened(message) {
@@ -225,7 +250,8 @@ function onDone(message) {
 function listen() {
   const feed = new EventSource("/kiosk/feed");
   const handlers = {
-    face: onFace, reason: onReason, enrol: onEnrol, refused: onRefused, door: onDoor, opened: onOpened, done: onDone,
+    face: onFace, reason: onReason, enrol: onEnrol, refused: onRefused, door: onDoor, unlocked: onUnlocked,
+    unlock_failed: onUnlockFailed, opened: onOpened, done: onDone,
   };
   for (const [kind, handle] of Object.entries(handlers)) {
     feed.addEventListener(kind, (event) => handle(JSON.parse(event.data)));
