@@ -26,6 +26,7 @@ from pathlib import Path
 from recognition.errors import EvaluationInputError
 from recognition.evaluation.clips import VIDEO_SUFFIXES, Cut, attempts_of, read_clip, upper_95
 from recognition.evaluation.datasets import IMAGE_SUFFIXES
+from recognition.evaluation.transactions import ACCEPTED, AttemptRule, is_non_response, summary
 from recognition.liveness.verdict import LivenessPolicy, LivenessVerdict
 from recognition.pipeline.images import load_image
 from recognition.pipeline.quality import SELECTION_CODES
@@ -49,6 +50,8 @@ class Tally:
     no_face: int = 0
     not_acquired: int = 0
     images: list[float | None] = field(default_factory=list)
+    outcomes: list[list[str]] = field(default_factory=list)
+    """Each clip's window outcomes in order (``live``, a refusal reason, ``no_face``): its transactions."""
 
 
 def collect(root: Path, judge: JudgeAttempt, score: ScoreImage, cut: Cut) -> Tally:
@@ -74,12 +77,15 @@ def collect(root: Path, judge: JudgeAttempt, score: ScoreImage, cut: Cut) -> Tal
 
 def _clip(path: Path, judge: JudgeAttempt, cut: Cut, tally: Tally) -> None:
     clip = Tally()
+    outcomes: list[str] = []
     for frames in attempts_of(read_clip(path, cut.fps), cut):
         verdict = judge(frames)
         if verdict is None:
             clip.no_face += 1
         else:
             _count(verdict, clip)
+        outcomes.append("no_face" if verdict is None else verdict.reason or ACCEPTED)
+    tally.outcomes.append(outcomes)
     tally.verdicts += clip.verdicts
     tally.no_face += clip.no_face
     tally.not_acquired += clip.not_acquired
@@ -88,6 +94,7 @@ def _clip(path: Path, judge: JudgeAttempt, cut: Cut, tally: Tally) -> None:
         "no_face": clip.no_face,
         "not_acquired": clip.not_acquired,
         "reasons": _reasons(clip.verdicts),
+        "outcomes": outcomes,
     }
 
 
@@ -112,9 +119,21 @@ def _no_usable_face() -> LivenessVerdict:
 
 
 def evaluate(
-    live: Path, attacks: Path, judge: JudgeAttempt, policy: LivenessPolicy, score: ScoreImage, cut: Cut
+    live: Path,
+    attacks: Path,
+    judge: JudgeAttempt,
+    policy: LivenessPolicy,
+    score: ScoreImage,
+    cut: Cut,
+    rule: AttemptRule | None = None,
 ) -> dict[str, object]:
-    """The 30107-3 report: attempts, apcer_by_type, apcer, bpcer, acer, bounds, clips, images, cut."""
+    """The 30107-3 report: attempts, apcer_by_type, apcer, bpcer, acer, bounds, clips, images, cut.
+
+    ``bpcer``/``apcer`` count every window that reached a verdict, a gate's refusal included (the
+    strictest view); ``judged`` counts only the windows the liveness checks decided, with the gates'
+    non-responses apart; ``transactions`` replays each clip through the service's attempt ``rule``.
+    """
+    rule = rule or AttemptRule()
     genuine = collect(live, judge, score, cut)
     if not attacks.is_dir():
         raise EvaluationInputError(f"{attacks}: not a folder")
@@ -142,7 +161,28 @@ def evaluate(
         "clips": {name: t.clips for name, t in every.items() if t.clips},
         "images": {name: _images(t.images, policy) for name, t in every.items() if t.images},
         "cut": cut.as_dict(),
+        "judged": _judged(every),
+        "transactions": {name: summary(t.outcomes, rule, attack=name != "live") for name, t in every.items()},
+        "transaction_rule": rule.describe(),
     }
+
+
+def _judged(every: dict[str, Tally]) -> dict[str, object]:
+    """Rates over the windows the liveness checks decided; the gates' non-responses counted apart."""
+    decided = {name: [v for v in t.verdicts if not is_non_response(v.reason or ACCEPTED)] for name, t in every.items()}
+    report: dict[str, object] = {"attempts": {name: len(v) for name, v in decided.items()}}
+    for name, verdicts in decided.items():
+        windows = len(every[name].verdicts) + every[name].no_face + every[name].not_acquired
+        silent = windows - len(verdicts)
+        errors = _rate(verdicts, accepted=name != "live")
+        report[name] = {
+            "error_rate": _share(verdicts, accepted=name != "live"),
+            "upper_95": errors["upper_95"],
+            "non_responses": silent,
+            "non_response_rate": silent / windows if windows else 0.0,
+            "non_response_upper_95": upper_95(silent, windows),
+        }
+    return report
 
 
 def _rate(verdicts: list[LivenessVerdict], accepted: bool | None) -> dict[str, object]:

@@ -50,6 +50,7 @@ def evaluate_liveness(
     from recognition.errors import EvaluationInputError
     from recognition.evaluation.clips import Cut
     from recognition.evaluation.liveness import evaluate
+    from recognition.evaluation.transactions import AttemptRule
 
     if live is None or attacks is None:
         raise EvaluationInputError("--liveness needs --live DIR and --attacks DIR")
@@ -60,7 +61,9 @@ def evaluate_liveness(
     window = loaded.recognition
     cut = Cut.of_window(window.frames_window, window.window_s, fps)
     judge, score = _judges(policy, min_face_size, device)
-    report = evaluate(live, attacks, judge, policy, score, cut)
+    limits = loaded.policy  # the compartment's alarm rule ends a person's transaction
+    rule = AttemptRule(limits.max_presentation_attacks, limits.max_failed_verifications)
+    report = evaluate(live, attacks, judge, policy, score, cut, rule)
     emit(report, as_json, lambda: _text(report))
 
 
@@ -98,5 +101,10 @@ def _text(report: dict[str, Any]) -> str:
     lines += [f"APCER {kind:<10} {value:.4f}" for kind, value in report["apcer_by_type"].items()]
     lines.append(f"APCER (worst) {report['apcer']:.4f}  BPCER {report['bpcer']:.4f}  ACER {report['acer']:.4f}")
     lines.append(f"BPCER upper 95% {report['bpcer_upper_95']:.4f}; APCER upper 95% {report['apcer_upper_95_by_type']}")
+    judged = report["judged"]
+    lines.append(f"judged windows {judged['attempts']}: " + "; ".join(
+        f"{name} error {judged[name]['error_rate']:.4f} (upper 95% {judged[name]['upper_95']:.4f}), "
+        f"non-responses {judged[name]['non_responses']}" for name in judged["attempts"]))  # fmt: skip
+    lines += [f"transactions {name:<10} {t}" for name, t in report["transactions"].items()]
     lines.append(f"passive threshold {report['threshold']}; reasons {report['reasons']}; cut {report['cut']}")
     return "\n".join(lines)

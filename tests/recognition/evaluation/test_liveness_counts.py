@@ -46,3 +46,8 @@ def test_no_face_or_two_faces_is_a_failed_acquisition_counted_apart(tmp_path: Pa
     assert report["not_acquired"] == {"live": 1, "screen": 0}
     assert report["bpcer"] == 0.5
     assert report["reasons"]["live"] == {"live": 1, "too_few_frames:multiple_faces+not_frontal": 1}  # type: ignore[index]
+    judged = report["judged"]
+    assert judged["attempts"] == {"live": 1, "screen": 1}  # type: ignore[index]
+    assert judged["live"]["non_responses"] == 2 and judged["live"]["error_rate"] == 0.0  # type: ignore[index]
+    assert judged["screen"]["error_rate"] == 0.0  # type: ignore[index]
+    assert report["transactions"]["live"]["transactions"] == 0  # type: ignore[index]  # folders are no clips
