@@ -193,10 +193,23 @@ class CentralStore:
         with self._begin() as db:
             return [dict(row._mapping) for row in db.execute(query)]
 
-    def clear_alarm(self, alarm_id: int, operator: str) -> bool:
-        """Clear an open fleet alarm, naming the operator; False when there is no such open alarm."""
+    def cleared_alarms(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The ``limit`` fleet alarms cleared last, newest clear first, with who cleared them, when and why."""
+        query = select(alarms).where(alarms.c.cleared_at.is_not(None)).order_by(alarms.c.cleared_at.desc(),
+                                                                               alarms.c.id.desc())
+        with self._begin() as db:
+            return [dict(row._mapping) for row in db.execute(query.limit(limit))]
+
+    def alarm(self, alarm_id: int) -> dict[str, Any] | None:
+        """One fleet alarm, open or cleared; None when there is none of that id."""
+        with self._begin() as db:
+            row = db.execute(select(alarms).where(alarms.c.id == alarm_id)).one_or_none()
+        return None if row is None else dict(row._mapping)
+
+    def clear_alarm(self, alarm_id: int, operator: str, note: str = "") -> bool:
+        """Clear an open fleet alarm, keeping the operator, the time and the note; False when none is open."""
         statement = (update(alarms).where(and_(alarms.c.id == alarm_id, alarms.c.cleared_at.is_(None)))
-                     .values(cleared_at=now_text(), cleared_by=operator))
+                     .values(cleared_at=now_text(), cleared_by=operator, cleared_note=note))
         with self._begin() as db:
             return db.execute(statement).rowcount == 1
 

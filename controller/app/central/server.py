@@ -2,11 +2,12 @@
 
 Routes: ``POST /sync`` and ``POST /heartbeat`` (signed by a bank: ``controller.app.central.envelope``);
 ``POST /commands/pull`` and ``/commands/outcome`` (signed by a bank too); ``GET /fleet/banks``,
-``GET /fleet/banks/{id}/compartments``, ``GET /fleet/banks/{id}/timeline``, ``GET /fleet/alarms``,
-``GET /fleet/banks/{id}/commands`` (operators and
-auditors, token or session as at a bank); ``POST /fleet/alarms/{id}/clear`` and ``POST /fleet/banks/{id}/commands``
-(operators); ``GET /healthz``. An operator limited to some banks sees and acts on those only
-(``controller.app.central.scope``); the fleet console's page and routes are ``controller.app.central.console``.
+``GET /fleet/banks/{id}/compartments``, ``GET /fleet/banks/{id}/timeline``, ``GET /fleet/alarms`` (open ones,
+and those cleared last with who, when and the note), ``GET /fleet/alarms/{id}``,
+``GET /fleet/banks/{id}/commands`` (operators and auditors, token or session as at a bank);
+``POST /fleet/alarms/{id}/clear`` and ``POST /fleet/banks/{id}/commands`` (operators); ``GET /healthz``. An
+operator limited to some banks sees and acts on those only (``controller.app.central.scope``); the fleet
+console's page and routes are ``controller.app.central.console``.
 A refused request answers 403 (``bad_signature``, unknown bank) or 409 (gap, fork, chain, hash, checkpoint,
 replay) with ``{"reason", "detail"}``. A monitor raises an ``offline`` fleet alarm for a bank not heard from
 within two of its heartbeat intervals.
@@ -30,7 +31,7 @@ from controller.app.central.envelope import BANK_HEADER, SIGNATURE_HEADER
 from controller.app.central.keys import centre_signer
 from controller.app.central.scope import BankScope
 from controller.app.central.sync import SyncDesk
-from controller.app.central.views import FleetViews, is_online
+from controller.app.central.views import FleetViews, fleet_alarm_document, is_online
 from controller.app.config.loader import Config
 from controller.app.http.access import Access
 from controller.app.http.errors import install_error_boundary
@@ -120,14 +121,22 @@ def fleet_router(views: FleetViews, access: Access, scope: BankScope) -> APIRout
 
     @router.get("/alarms")
     def alarms(who: Principal = Depends(access.reader)) -> dict[str, Any]:
-        return {"alarms": scope.only(who, views.alarms()["alarms"])}
+        found = views.alarms()
+        return {"alarms": scope.only(who, found["alarms"]), "cleared": scope.only(who, found["cleared"])}
+
+    @router.get("/alarms/{alarm_id}")
+    def alarm(alarm_id: int, _who: Principal = Depends(access.reader)) -> dict[str, Any]:
+        found = views.store.alarm(alarm_id)
+        if found is None:
+            raise HTTPException(404, f"no fleet alarm {alarm_id}")
+        return fleet_alarm_document(found)
 
     @router.post("/alarms/{alarm_id}/clear")
     def clear(alarm_id: int, body: Note | None = None, who: Principal = Depends(access.actor)) -> dict[str, Any]:
-        if not views.store.clear_alarm(alarm_id, who.name):
+        note = body.note if body else ""
+        if not views.store.clear_alarm(alarm_id, who.name, note):
             raise HTTPException(404, f"no open fleet alarm {alarm_id}")
-        # The store keeps who cleared it; the note (optional) goes to the centre's log.
-        log.info("fleet alarm cleared", alarm=alarm_id, operator=who.name, note=body.note if body else "")
+        log.info("fleet alarm cleared", alarm=alarm_id, operator=who.name, note=note)
         return {"id": alarm_id, "cleared_by": who.name}
 
     return router

@@ -33,6 +33,12 @@ def is_online(bank: BankRecord, now: datetime) -> bool:
     return now - datetime.fromisoformat(bank.last_seen) <= allowed
 
 
+def fleet_alarm_document(alarm: dict[str, Any]) -> dict[str, Any]:
+    """A fleet alarm as the fleet API shows it: what was raised and, once cleared, by whom, when and why."""
+    shown = ("id", "bank_id", "kind", "detail", "raised_at", "cleared_at", "cleared_by", "cleared_note")
+    return {"source": "fleet", **{name: alarm[name] for name in shown}}
+
+
 class FleetViews:
     """Reads the centre's store for the fleet API; keeps each bank's fold between requests."""
 
@@ -66,18 +72,14 @@ class FleetViews:
         return {"banks": rows}
 
     def alarms(self) -> dict[str, list[dict[str, Any]]]:
-        """The ``GET /fleet/alarms`` body: open fleet alarms (sync, liveness) and compartments in alarm."""
-        found: list[dict[str, Any]] = [
-            {"source": "fleet", "id": alarm["id"], "bank_id": alarm["bank_id"], "kind": alarm["kind"],
-             "detail": alarm["detail"], "raised_at": alarm["raised_at"]}
-            for alarm in self.store.open_alarms()
-        ]
+        """The ``GET /fleet/alarms`` body: open fleet alarms and compartments in alarm; fleet alarms cleared last."""
+        found = [fleet_alarm_document(alarm) for alarm in self.store.open_alarms()]
         for bank in self.store.banks():
             for cid, compartment in sorted(self._fold(bank.bank_id).items()):
                 if compartment.state == CompartmentState.ALARM:
                     found.append({"source": "compartment", "bank_id": bank.bank_id, "compartment_id": cid,
                                   "kind": compartment.alarm_reason, "detail": compartment.alarm_detail})
-        return {"alarms": found}
+        return {"alarms": found, "cleared": [fleet_alarm_document(alarm) for alarm in self.store.cleared_alarms()]}
 
     def timeline(self, bank_id: str, after: int = 0, limit: int = 1000) -> dict[str, list[dict[str, Any]]]:
         """The ``GET /fleet/banks/{id}/timeline`` body: the bank's events after ``after``, as the bank shows them."""

@@ -81,6 +81,28 @@ def test_an_operator_limited_to_a_bank_sees_and_acts_on_that_bank_only(
     assert len(client.get("/fleet/banks", headers=alice).json()["banks"]) == 2
 
 
+def test_a_cleared_fleet_alarm_shows_who_cleared_it_when_and_the_note_typed(
+    centre: tuple[TestClient, CentralStore, Path],
+) -> None:
+    client, store, config = centre
+    alice = {"Authorization": f"Bearer {account(config, 'alice', '--banks', 'bank-a')}"}
+    auditor = {"Authorization": f"Bearer {account(config, 'carol', '--role', 'auditor')}"}
+    alarm_of = {a["bank_id"]: a["id"] for a in store.open_alarms()}
+    assert client.get(f"/fleet/alarms/{alarm_of['bank-a']}", headers=alice).json()["cleared_at"] is None
+    assert client.post(f"/fleet/alarms/{alarm_of['bank-a']}/clear", json={"note": "power back"},
+                       headers=alice).status_code == 200
+
+    shown = client.get(f"/fleet/alarms/{alarm_of['bank-a']}", headers=auditor).json()
+    assert (shown["source"], shown["bank_id"], shown["kind"]) == ("fleet", "bank-a", "offline")
+    assert (shown["cleared_by"], shown["cleared_note"]) == ("alice", "power back")
+    assert shown["cleared_at"] >= shown["raised_at"]
+    listed = client.get("/fleet/alarms", headers=auditor).json()
+    assert [a["bank_id"] for a in listed["alarms"]] == ["bank-b"] and listed["cleared"] == [shown]
+    assert client.get("/fleet/alarms", headers=alice).json() == {"alarms": [], "cleared": [shown]}
+    assert client.get(f"/fleet/alarms/{alarm_of['bank-b']}", headers=alice).status_code == 403
+    assert client.get("/fleet/alarms/999999", headers=auditor).status_code == 404
+
+
 def test_a_banks_recent_events_come_from_the_copy_newest_last_in_the_banks_own_words(
     centre: tuple[TestClient, CentralStore, Path],
 ) -> None:
