@@ -1,6 +1,6 @@
 /* The fleet console at the centre: every bank (online or offline since when, last seen, head, events, alarms),
-   every open alarm across the fleet with its evidence and a clear action, a bank's compartments and recent
-   events folded from the centre's copy. Read again every few seconds; words from the catalogues (fleet.*, and
+   every open alarm across the fleet with its evidence and a clear action, the fleet alarms cleared lately (by
+   whom, when, the note), a bank's compartments and recent events folded from the centre's copy. Read again every few seconds; words from the catalogues (fleet.*, and
    the bank console's op.* for states, alarm reasons, events and refusals); times in the browser's zone.
    Sign-in and the shared helpers are console-common.js's. */
 "use strict";
@@ -34,6 +34,7 @@ async function refresh() {
   if (banks && alarms && fleetState.unread) { $("error").textContent = ""; fleetState.unread = false; }  // back
   if (banks) $("bank-rows").replaceChildren(...banks.banks.map(bankRow));
   if (alarms) showAlarms(alarms.alarms);
+  if (alarms) $("cleared").replaceChildren(...(alarms.cleared ?? []).map(clearedItem));
   if (fleetState.bank) await showBank(fleetState.bank);
 }
 
@@ -115,6 +116,15 @@ function alarmItem(alarm) {
   if (!fleetState.evidence.has(key)) findEvidence(alarm, key, evidence);
   if (fleetState.sent.has(key)) item.append(element("p", I18N.t("fleet.clear_sent"), { "data-testid": "sent" }));
   else item.append(button("op.clear", "clear-alarm", () => askToClear(alarm)));
+  return item;
+}
+
+/** A fleet alarm cleared at the centre: what it was, who cleared it, when, and the note they typed. */
+function clearedItem(alarm) {
+  const item = element("li", undefined, { "data-alarm": alarmKey(alarm), "data-testid": "cleared-alarm" });
+  const when = element("time", localTime(alarm.cleared_at), { datetime: alarm.cleared_at });
+  item.append(element("strong", `${alarm.bank_id} · ${label("fleet.alarm", alarm.kind)}`), " — ", when,
+    ` ${I18N.t("fleet.cleared_by", { name: alarm.cleared_by })}: ${alarm.cleared_note || "—"}`);
   return item;
 }
 
