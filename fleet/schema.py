@@ -86,6 +86,8 @@ alarms = Table(
     Column("cleared_at", String(40), nullable=True, index=True),
     Column("cleared_by", String(64), nullable=True),
     Column("cleared_note", Text(), nullable=True),  # revision c0003: the note typed when clearing
+    Column("detail_code", String(48), nullable=True),  # revision c0004: fleet.details.DETAILS; NULL before it
+    Column("detail_args", Text(), nullable=True),  # the code's arguments, JSON
 )
 
 nonces = Table(

@@ -18,12 +18,12 @@ pytestmark = pytest.mark.postgres
 
 def test_the_newest_revision_matches_the_schema(pg_url: str) -> None:
     url = parse_url(pg_url)
-    assert migration.upgrade(url) == migration.head_revision() == "c0003"
-    assert migration.upgrade(url) == "c0003"  # nothing left to do
+    assert migration.upgrade(url) == migration.head_revision() == "c0004"
+    assert migration.upgrade(url) == "c0004"  # nothing left to do
     assert migration.schema_differences(url) == []
 
 
-def test_an_alarm_stored_before_c0003_is_kept_and_its_clear_note_stored_after(pg_url: str) -> None:
+def test_an_alarm_stored_at_c0002_is_kept_and_its_clear_note_stored_after_the_upgrade(pg_url: str) -> None:
     url = parse_url(pg_url)
     assert migration.upgrade(url, "c0002") == "c0002"
     engine = create_engine_or_explain(url)
@@ -36,6 +36,7 @@ def test_an_alarm_stored_before_c0003_is_kept_and_its_clear_note_stored_after(pg
     try:
         [before] = store.open_alarms()
         assert (before["bank_id"], before["kind"], before["cleared_note"]) == ("bank-a", "offline", None)
+        assert (before["detail"], before["detail_code"]) == ("no heartbeat since then", None)  # c0004: no code
         assert store.clear_alarm(before["id"], "fleetop", "power restored on site")
         cleared = store.alarm(before["id"])
         assert cleared is not None and cleared["cleared_by"] == "fleetop"

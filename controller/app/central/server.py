@@ -41,6 +41,7 @@ from controller.app.http.web.console import Note
 from controller.app.http.web.guard import GuardMiddleware
 from controller.domain.errors import ConfigError, LockerError
 from fleet.commands import CommandQueue
+from fleet.details import detail
 from fleet.errors import SyncRefused, UnknownBank
 from fleet.store import CentralStore
 
@@ -48,14 +49,14 @@ log = structlog.get_logger("lockers.central")
 MONITOR_S = 2.0
 
 
-def refusal(error: LockerError) -> JSONResponse:
+def refusal(error: SyncRefused | UnknownBank) -> JSONResponse:
     """A refused signed request: 403 when it cannot be trusted, 409 when it disagrees with the copy."""
-    if isinstance(error, UnknownBank):
-        return JSONResponse({"reason": "unknown_bank", "detail": str(error)}, status_code=403)
-    assert isinstance(error, SyncRefused)
-    status = 403 if error.kind == "bad_signature" else 409
-    log.warning("request refused", reason=error.kind, detail=error.detail)
-    return JSONResponse({"reason": error.kind, "detail": error.detail}, status_code=status)
+    what = error.what
+    status = 403 if what.kind in {"bad_signature", "unknown_bank"} else 409
+    if isinstance(error, SyncRefused):
+        log.warning("request refused", reason=what.kind, detail=what.text)
+    return JSONResponse({"reason": what.kind, "detail": what.text, "detail_code": what.code,
+                         "detail_args": dict(what.args)}, status_code=status)
 
 
 def sync_router(desk: SyncDesk, bank_commands: BankCommands) -> APIRouter:
@@ -169,7 +170,7 @@ def raise_offline_alarms(store: CentralStore, now: datetime | None = None) -> li
     now = now or datetime.now(UTC)
     silent = [bank for bank in store.banks() if bank.last_seen and not is_online(bank, now)]
     for bank in silent:
-        store.raise_alarm(bank.bank_id, "offline", f"no heartbeat since {bank.last_seen}")
+        store.raise_alarm(bank.bank_id, "offline", detail("offline.silent", last_seen_at=str(bank.last_seen)))
     return [bank.bank_id for bank in silent]
 
 

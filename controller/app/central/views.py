@@ -7,6 +7,7 @@ A bank is online while its last heartbeat (or batch) is younger than two of its 
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -34,9 +35,11 @@ def is_online(bank: BankRecord, now: datetime) -> bool:
 
 
 def fleet_alarm_document(alarm: dict[str, Any]) -> dict[str, Any]:
-    """A fleet alarm as the fleet API shows it: what was raised and, once cleared, by whom, when and why."""
-    shown = ("id", "bank_id", "kind", "detail", "raised_at", "cleared_at", "cleared_by", "cleared_note")
-    return {"source": "fleet", **{name: alarm[name] for name in shown}}
+    """A fleet alarm as the API shows it: what was raised (its detail coded too), once cleared by whom, when, why."""
+    shown = ("id", "bank_id", "kind", "detail", "detail_code", "raised_at", "cleared_at", "cleared_by",
+             "cleared_note")
+    args = json.loads(alarm["detail_args"]) if alarm["detail_args"] else {}
+    return {"source": "fleet", **{name: alarm[name] for name in shown}, "detail_args": args}
 
 
 class FleetViews:

@@ -128,9 +128,19 @@ function clearedItem(alarm) {
   return item;
 }
 
+/** A fleet alarm's detail in the page's language (its code's words, times local); an old alarm's English text. */
+function fleetDetail(alarm) {
+  const key = `fleet.detail.${alarm.detail_code}`;
+  if (!alarm.detail_code || !I18N.has(key)) return alarm.detail;
+  const args = Object.entries(alarm.detail_args ?? {})
+    .map(([name, value]) => [name, name.endsWith("_at") ? localTime(value) : value]);
+  return I18N.t(key, Object.fromEntries(args));
+}
+
 /** A fleet alarm's evidence is its own; a compartment's is its last AlarmRaised in the centre's copy. */
 async function findEvidence(alarm, key, target) {
-  let text = `${I18N.t("op.evidence")}: ${localTime(alarm.raised_at)} ${label("op.field", "detail")}: ${alarm.detail}`;
+  let text = `${I18N.t("op.evidence")}: ${localTime(alarm.raised_at)} ${label("op.field", "detail")}: `
+    + fleetDetail(alarm);
   if (alarm.source !== "fleet") {
     const bank = encodeURIComponent(alarm.bank_id), cid = encodeURIComponent(alarm.compartment_id);
     const found = await read(`/fleet/banks/${bank}/events?compartment_id=${cid}&limit=20`);
