@@ -127,6 +127,9 @@ def test_the_console_page_is_served_at_the_centre_under_the_banks_guard(
         served = client.get(path)
         assert served.status_code == 200 and '<script src="/assets/fleet.js">' in served.text, path
         assert "script-src 'self'" in served.headers["content-security-policy"]
+        assert "<!-- include" not in served.text  # the shared parts are in the page as served
+        assert '<meta charset="utf-8">' in served.text and 'data-testid="lang-ko"' in served.text
+        assert 'data-testid="confirm"' in served.text
     assert '<html lang="en"' in client.get("/?lang=en").text
     assert client.get("/assets/console-common.js").status_code == 200
     assert client.get("/assets/fleet.html").status_code == 404  # pages only at their routes
