@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from controller.domain.chain import GENESIS_HASH, RawRecord, content_hash
-from fleet.errors import SyncRefused
+from fleet.errors import refused
 
 
 @dataclass(frozen=True)
@@ -32,22 +32,21 @@ def new_rows(head: Head, after: int, rows: Sequence[RawRecord], held: Mapping[in
     ``held`` maps each position of the batch at or below ``head.position`` to the hash the centre holds there.
     """
     if after > head.position:
-        raise SyncRefused("gap", f"the batch starts after position {after}; the centre holds up to {head.position}")
+        raise refused("gap.after_held", after=after, held=head.position)
     previous_position, previous_hash = after, None
     fresh: list[RawRecord] = []
     for row in rows:
         if row.position <= previous_position:
-            raise SyncRefused("chain", f"position {row.position} follows {previous_position}: not in order")
+            raise refused("chain.out_of_order", position=row.position, previous=previous_position)
         if previous_hash is not None and row.previous_hash != previous_hash:
-            raise SyncRefused("chain", f"position {row.position} does not link to the row before it")
+            raise refused("chain.unlinked", position=row.position)
         if content_hash(row.previous_hash, row) != row.event_hash:
-            raise SyncRefused("hash", f"position {row.position}: the row does not hash to its event_hash")
+            raise refused("hash.mismatch", position=row.position)
         if row.position <= head.position:
             if held.get(row.position) != row.event_hash:
-                raise SyncRefused("fork", f"position {row.position} differs from the copy the centre holds")
+                raise refused("fork.differs", position=row.position)
         elif not fresh and row.previous_hash != head.hash:
-            raise SyncRefused("fork", f"position {row.position} does not continue the centre's head "
-                                      f"(position {head.position})")
+            raise refused("fork.off_head", position=row.position, held=head.position)
         if row.position > head.position:
             fresh.append(row)
         previous_position, previous_hash = row.position, row.event_hash

@@ -34,12 +34,12 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
 
 
-def upgrade(url: URL) -> str:
-    """Bring the centre's database at ``url`` to the newest revision; return it."""
+def upgrade(url: URL, revision: str = "head") -> str:
+    """Bring the centre's database at ``url`` to ``revision`` (the newest unless named); return it."""
     engine = migration_engine(url, write=True)
     try:
         with unavailable_as_storage_error(url), engine.connect() as connection:
-            command.upgrade(alembic_config(connection), "head")
+            command.upgrade(alembic_config(connection), revision)
             connection.commit()
             return current_revision(connection) or ""
     finally:

@@ -5,7 +5,8 @@
 - ``central_events``: every bank's events exactly as the bank stored them, unique on (bank, position); the
   database refuses UPDATE, DELETE and TRUNCATE, as the bank's own log does.
 - ``central_checkpoints``: every signed checkpoint a bank sent with a batch (the central audit checks them).
-- ``fleet_alarms``: refused batches (gap, fork, bad signature, replay) and offline banks, until cleared.
+- ``fleet_alarms``: refused batches (gap, fork, bad signature, replay) and offline banks, until cleared (by whom,
+  when and with which note).
 - ``sync_nonces``: the nonces of signed requests, so a captured request cannot be replayed.
 - ``fleet_commands``: commands for a bank, signed by the centre, delivered until the bank reports an outcome.
 """
@@ -82,8 +83,11 @@ alarms = Table(
     Column("kind", String(32), nullable=False),
     Column("detail", Text(), nullable=False),
     Column("raised_at", String(40), nullable=False),
-    Column("cleared_at", String(40), nullable=True),
+    Column("cleared_at", String(40), nullable=True, index=True),
     Column("cleared_by", String(64), nullable=True),
+    Column("cleared_note", Text(), nullable=True),  # revision c0003: the note typed when clearing
+    Column("detail_code", String(48), nullable=True),  # revision c0004: fleet.details.DETAILS; NULL before it
+    Column("detail_args", Text(), nullable=True),  # the code's arguments, JSON
 )
 
 nonces = Table(

@@ -20,7 +20,8 @@ from controller.domain.chain import RawRecord
 from fleet import migration
 from fleet.append import append_rows, claim_nonce, keep_checkpoint
 from fleet.continuity import Head, new_rows
-from fleet.errors import EnrolmentRefused, SyncRefused, UnknownBank, replayed
+from fleet.details import AlarmDetail
+from fleet.errors import EnrolmentRefused, SyncRefused, UnknownBank, refused, replayed
 from fleet.schema import ROW_COLUMNS, alarms, banks, checkpoints, events, nonces
 from storage.engine import create_engine_or_explain, parse_url, unavailable_as_storage_error
 
@@ -100,7 +101,7 @@ class CentralStore:
         with self._begin() as db:
             row = db.execute(select(banks).where(banks.c.bank_id == bank_id)).one_or_none()
         if row is None:
-            raise UnknownBank(f"no bank {bank_id!r} is enrolled at this centre (`lockers central banks add`)")
+            raise UnknownBank(bank_id)
         return _record(row._mapping)
 
     def banks(self) -> list[BankRecord]:
@@ -179,13 +180,19 @@ class CentralStore:
             return [str(line) for line in db.execute(query).scalars()]
 
     # ------------------------------------------------------------ fleet alarms
-    def raise_alarm(self, bank_id: str, kind: str, detail: str) -> None:
-        """A fleet alarm for ``bank_id`` (a refused batch, a bank gone offline) unless one of its kind is open."""
+    def raise_alarm(self, bank_id: str, kind: str, detail: str | AlarmDetail) -> None:
+        """A fleet alarm for ``bank_id`` (a refused batch, a bank gone offline) unless one of its kind is open.
+
+        A detail given as an ``AlarmDetail`` keeps its code and arguments too (the console words them).
+        """
         open_one = select(alarms.c.id).where(and_(alarms.c.bank_id == bank_id, alarms.c.kind == kind,
                                                   alarms.c.cleared_at.is_(None)))
+        coded = {} if isinstance(detail, str) else {
+            "detail": detail.text, "detail_code": detail.code, "detail_args": json.dumps(dict(detail.args))}
+        values = {"bank_id": bank_id, "kind": kind, "detail": detail, "raised_at": now_text(), **coded}
         with self._begin() as db:
             if db.execute(open_one.limit(1)).first() is None:
-                db.execute(insert(alarms).values(bank_id=bank_id, kind=kind, detail=detail, raised_at=now_text()))
+                db.execute(insert(alarms).values(values))
 
     def open_alarms(self) -> list[dict[str, Any]]:
         """Every open fleet alarm, oldest first."""
@@ -193,10 +200,23 @@ class CentralStore:
         with self._begin() as db:
             return [dict(row._mapping) for row in db.execute(query)]
 
-    def clear_alarm(self, alarm_id: int, operator: str) -> bool:
-        """Clear an open fleet alarm, naming the operator; False when there is no such open alarm."""
+    def cleared_alarms(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The ``limit`` fleet alarms cleared last, newest clear first, with who cleared them, when and why."""
+        query = select(alarms).where(alarms.c.cleared_at.is_not(None)).order_by(alarms.c.cleared_at.desc(),
+                                                                               alarms.c.id.desc())
+        with self._begin() as db:
+            return [dict(row._mapping) for row in db.execute(query.limit(limit))]
+
+    def alarm(self, alarm_id: int) -> dict[str, Any] | None:
+        """One fleet alarm, open or cleared; None when there is none of that id."""
+        with self._begin() as db:
+            row = db.execute(select(alarms).where(alarms.c.id == alarm_id)).one_or_none()
+        return None if row is None else dict(row._mapping)
+
+    def clear_alarm(self, alarm_id: int, operator: str, note: str = "") -> bool:
+        """Clear an open fleet alarm, keeping the operator, the time and the note; False when none is open."""
         statement = (update(alarms).where(and_(alarms.c.id == alarm_id, alarms.c.cleared_at.is_(None)))
-                     .values(cleared_at=now_text(), cleared_by=operator))
+                     .values(cleared_at=now_text(), cleared_by=operator, cleared_note=note))
         with self._begin() as db:
             return db.execute(statement).rowcount == 1
 
@@ -213,9 +233,9 @@ class CentralStore:
                        banks.c.public_key).where(banks.c.bank_id == bank_id).with_for_update()
         row = db.execute(query).one_or_none()
         if row is None:
-            raise UnknownBank(f"no bank {bank_id!r} is enrolled at this centre (`lockers central banks add`)")
+            raise UnknownBank(bank_id)
         if key is not None and key != row[4]:
-            raise SyncRefused("bad_signature", f"the request was checked against a key bank {bank_id} no longer has")
+            raise refused("bad_signature.key_changed", bank=bank_id)
         return Head(int(row[0]), str(row[1]), int(row[2]), row[3])
 
     @staticmethod
@@ -246,14 +266,13 @@ def _append(db: Connection, bank_id: str, head: Head, fresh: Sequence[RawRecord]
 def _check_claim(head: Head, fresh: Sequence[RawRecord], claim: Claim | None) -> None:
     """The signed checkpoint must describe the log as the batch leaves it."""
     if claim is None:
-        raise SyncRefused("checkpoint", "new events come without a signed checkpoint")
+        raise refused("checkpoint.missing")
     last, log_id = fresh[-1], head.log_id or fresh[0].event_hash
     expected = {"position": last.position, "head_hash": last.event_hash, "events": head.events + len(fresh),
                 "log_id": log_id}
     for name, value in expected.items():
         if getattr(claim, name) != value:
-            raise SyncRefused("checkpoint", f"the checkpoint's {name} is {getattr(claim, name)!r}, the batch "
-                                            f"makes it {value!r}")
+            raise refused("checkpoint.mismatch", field=name, claimed=repr(getattr(claim, name)), expected=repr(value))
 
 
 def _record(row: Any) -> BankRecord:

@@ -24,6 +24,7 @@ from controller.app.http.access import Access
 from controller.app.http.operators import Principal
 from controller.domain.chain import canonical_json
 from fleet.commands import CommandQueue
+from fleet.details import detail as alarm_detail
 from fleet.errors import UnknownBank
 
 ACTIONS = ("maintenance_unlock", "clear_alarm", "out_of_service")
@@ -86,5 +87,6 @@ class BankCommands:
         outcome, detail = str(document.get("outcome")), str(document.get("detail", ""))
         recorded = self.queue.report(bank_id, str(document.get("id")), outcome, detail)
         if recorded and outcome == "unknown":
-            self.desk.store.raise_alarm(bank_id, "command_unknown", f"command {document.get('id')}: {detail}")
+            self.desk.store.raise_alarm(bank_id, "command_unknown", alarm_detail(
+                "command_unknown.outcome", command=str(document.get("id")), detail=detail))
         return {"acknowledged": self.desk.store.bank(bank_id).head.position, "recorded": recorded}

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from controller.app.audit.keys import sign_bytes, verifies
 from controller.domain.chain import canonical_json
-from fleet.errors import SyncRefused
+from fleet.errors import refused
 
 BATCH: Final = "lockers-sync/1"
 HEARTBEAT: Final = "lockers-heartbeat/1"
@@ -40,15 +40,15 @@ def seal(document: dict[str, Any], bank_id: str, signer: Ed25519PrivateKey) -> t
 def unseal(body: bytes, bank_id: str, signature: str, verifier: Ed25519PublicKey, expected: str) -> dict[str, Any]:
     """The signed document of format ``expected`` from ``bank_id``; ``SyncRefused`` when it cannot be trusted."""
     if not verifies(body, signature, verifier):
-        raise SyncRefused("bad_signature", f"the request is not signed by bank {bank_id}'s enrolled key")
+        raise refused("bad_signature.request", bank=bank_id)
     try:
         document = json.loads(body)
         sent_at = datetime.fromisoformat(document["sent_at"])
         named, nonce, kind = document["bank_id"], document["nonce"], document["format"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise SyncRefused("bad_signature", f"a signed body that is not a {expected} request: {exc!r}") from None
+        raise refused("bad_signature.unreadable", format=expected, error=repr(exc)) from None
     if named != bank_id or kind != expected or not isinstance(nonce, str) or not 16 <= len(nonce) <= 64:
-        raise SyncRefused("bad_signature", f"the signed body names bank {named!r} and format {kind!r}")
+        raise refused("bad_signature.names", named=repr(named), format=repr(kind))
     if abs(datetime.now(UTC) - sent_at) > timedelta(seconds=MAX_AGE_S):
-        raise SyncRefused("replay", f"the request was sent at {document['sent_at']}: too old (or a clock far off)")
+        raise refused("replay.stale", sent_at=str(document["sent_at"]))
     return dict(document)

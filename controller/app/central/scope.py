@@ -48,5 +48,5 @@ class BankScope:
             raise HTTPException(403, f"{who.role} {who.name!r} is not given bank {bank_id!r}")
 
     def _alarm_bank(self, alarm_id: str) -> str | None:
-        found = [alarm["bank_id"] for alarm in self.store.open_alarms() if str(alarm["id"]) == alarm_id]
-        return str(found[0]) if found else None
+        alarm = self.store.alarm(int(alarm_id)) if alarm_id.isdecimal() else None
+        return None if alarm is None else str(alarm["bank_id"])

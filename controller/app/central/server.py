@@ -2,11 +2,12 @@
 
 Routes: ``POST /sync`` and ``POST /heartbeat`` (signed by a bank: ``controller.app.central.envelope``);
 ``POST /commands/pull`` and ``/commands/outcome`` (signed by a bank too); ``GET /fleet/banks``,
-``GET /fleet/banks/{id}/compartments``, ``GET /fleet/banks/{id}/timeline``, ``GET /fleet/alarms``,
-``GET /fleet/banks/{id}/commands`` (operators and
-auditors, token or session as at a bank); ``POST /fleet/alarms/{id}/clear`` and ``POST /fleet/banks/{id}/commands``
-(operators); ``GET /healthz``. An operator limited to some banks sees and acts on those only
-(``controller.app.central.scope``); the fleet console's page and routes are ``controller.app.central.console``.
+``GET /fleet/banks/{id}/compartments``, ``GET /fleet/banks/{id}/timeline``, ``GET /fleet/alarms`` (open ones,
+and those cleared last with who, when and the note), ``GET /fleet/alarms/{id}``,
+``GET /fleet/banks/{id}/commands`` (operators and auditors, token or session as at a bank);
+``POST /fleet/alarms/{id}/clear`` and ``POST /fleet/banks/{id}/commands`` (operators); ``GET /healthz``. An
+operator limited to some banks sees and acts on those only (``controller.app.central.scope``); the fleet
+console's page and routes are ``controller.app.central.console``.
 A refused request answers 403 (``bad_signature``, unknown bank) or 409 (gap, fork, chain, hash, checkpoint,
 replay) with ``{"reason", "detail"}``. A monitor raises an ``offline`` fleet alarm for a bank not heard from
 within two of its heartbeat intervals.
@@ -30,7 +31,7 @@ from controller.app.central.envelope import BANK_HEADER, SIGNATURE_HEADER
 from controller.app.central.keys import centre_signer
 from controller.app.central.scope import BankScope
 from controller.app.central.sync import SyncDesk
-from controller.app.central.views import FleetViews, is_online
+from controller.app.central.views import FleetViews, fleet_alarm_document, is_online
 from controller.app.config.loader import Config
 from controller.app.http.access import Access
 from controller.app.http.errors import install_error_boundary
@@ -40,6 +41,7 @@ from controller.app.http.web.console import Note
 from controller.app.http.web.guard import GuardMiddleware
 from controller.domain.errors import ConfigError, LockerError
 from fleet.commands import CommandQueue
+from fleet.details import detail
 from fleet.errors import SyncRefused, UnknownBank
 from fleet.store import CentralStore
 
@@ -47,14 +49,14 @@ log = structlog.get_logger("lockers.central")
 MONITOR_S = 2.0
 
 
-def refusal(error: LockerError) -> JSONResponse:
+def refusal(error: SyncRefused | UnknownBank) -> JSONResponse:
     """A refused signed request: 403 when it cannot be trusted, 409 when it disagrees with the copy."""
-    if isinstance(error, UnknownBank):
-        return JSONResponse({"reason": "unknown_bank", "detail": str(error)}, status_code=403)
-    assert isinstance(error, SyncRefused)
-    status = 403 if error.kind == "bad_signature" else 409
-    log.warning("request refused", reason=error.kind, detail=error.detail)
-    return JSONResponse({"reason": error.kind, "detail": error.detail}, status_code=status)
+    what = error.what
+    status = 403 if what.kind in {"bad_signature", "unknown_bank"} else 409
+    if isinstance(error, SyncRefused):
+        log.warning("request refused", reason=what.kind, detail=what.text)
+    return JSONResponse({"reason": what.kind, "detail": what.text, "detail_code": what.code,
+                         "detail_args": dict(what.args)}, status_code=status)
 
 
 def sync_router(desk: SyncDesk, bank_commands: BankCommands) -> APIRouter:
@@ -120,14 +122,22 @@ def fleet_router(views: FleetViews, access: Access, scope: BankScope) -> APIRout
 
     @router.get("/alarms")
     def alarms(who: Principal = Depends(access.reader)) -> dict[str, Any]:
-        return {"alarms": scope.only(who, views.alarms()["alarms"])}
+        found = views.alarms()
+        return {"alarms": scope.only(who, found["alarms"]), "cleared": scope.only(who, found["cleared"])}
+
+    @router.get("/alarms/{alarm_id}")
+    def alarm(alarm_id: int, _who: Principal = Depends(access.reader)) -> dict[str, Any]:
+        found = views.store.alarm(alarm_id)
+        if found is None:
+            raise HTTPException(404, f"no fleet alarm {alarm_id}")
+        return fleet_alarm_document(found)
 
     @router.post("/alarms/{alarm_id}/clear")
     def clear(alarm_id: int, body: Note | None = None, who: Principal = Depends(access.actor)) -> dict[str, Any]:
-        if not views.store.clear_alarm(alarm_id, who.name):
+        note = body.note if body else ""
+        if not views.store.clear_alarm(alarm_id, who.name, note):
             raise HTTPException(404, f"no open fleet alarm {alarm_id}")
-        # The store keeps who cleared it; the note (optional) goes to the centre's log.
-        log.info("fleet alarm cleared", alarm=alarm_id, operator=who.name, note=body.note if body else "")
+        log.info("fleet alarm cleared", alarm=alarm_id, operator=who.name, note=note)
         return {"id": alarm_id, "cleared_by": who.name}
 
     return router
@@ -160,7 +170,7 @@ def raise_offline_alarms(store: CentralStore, now: datetime | None = None) -> li
     now = now or datetime.now(UTC)
     silent = [bank for bank in store.banks() if bank.last_seen and not is_online(bank, now)]
     for bank in silent:
-        store.raise_alarm(bank.bank_id, "offline", f"no heartbeat since {bank.last_seen}")
+        store.raise_alarm(bank.bank_id, "offline", detail("offline.silent", last_seen_at=str(bank.last_seen)))
     return [bank.bank_id for bank in silent]
 
 

@@ -19,7 +19,7 @@ from controller.app.audit.keys import is_authentic, parse_public_key
 from controller.app.central.envelope import BATCH, HEARTBEAT, MAX_AGE_S, unseal
 from controller.domain.chain import ROW_FIELDS, RawRecord, canonical_json
 from controller.service.anchors import Checkpoint
-from fleet.errors import SyncRefused, replayed
+from fleet.errors import SyncRefused, refused, replayed
 from fleet.store import CentralStore, Claim, Ingested
 
 
@@ -82,10 +82,10 @@ class SyncDesk:
         """A ``SyncRefused`` inside becomes a fleet alarm of the bank, and is raised on."""
         try:
             yield
-        except SyncRefused as refused:
-            if refused.kind == "bad_signature":
+        except SyncRefused as refusal:
+            if refusal.kind == "bad_signature":
                 self._keys.pop(bank_id, None)  # read the pinned key afresh next time
-            self.store.raise_alarm(bank_id, refused.kind, refused.detail)
+            self.store.raise_alarm(bank_id, refusal.kind, refusal.what)
             raise
 
 
@@ -97,7 +97,7 @@ def _row(values: Any) -> RawRecord:
         return RawRecord(int(position), str(cid), int(version), str(occurred_at), str(kind), int(schema),
                          str(payload), str(correlation), str(digest), str(previous))
     except (TypeError, ValueError) as exc:
-        raise SyncRefused("chain", f"an event of the batch is not a log row: {exc}") from None
+        raise refused("chain.not_a_row", error=str(exc)) from None
 
 
 def _claim(raw: Any, verifier: Ed25519PublicKey) -> Claim | None:
@@ -106,9 +106,8 @@ def _claim(raw: Any, verifier: Ed25519PublicKey) -> Claim | None:
     try:
         checkpoint = Checkpoint.from_line(canonical_json(raw))
     except (ValueError, TypeError) as exc:
-        raise SyncRefused("checkpoint", f"the batch's checkpoint cannot be read: {exc}") from None
+        raise refused("checkpoint.unreadable", error=str(exc)) from None
     if not is_authentic(checkpoint, verifier):
-        raise SyncRefused("bad_signature", f"the checkpoint at position {checkpoint.position} is not signed by "
-                                           "the bank's enrolled key")
+        raise refused("bad_signature.checkpoint", position=checkpoint.position)
     return Claim(checkpoint.position, checkpoint.head_hash, checkpoint.events, checkpoint.log_id,
                  checkpoint.to_line())

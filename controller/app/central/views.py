@@ -7,6 +7,7 @@ A bank is online while its last heartbeat (or batch) is younger than two of its 
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -31,6 +32,14 @@ def is_online(bank: BankRecord, now: datetime) -> bool:
         return False
     allowed = timedelta(seconds=MISSED_INTERVALS * (bank.heartbeat_s or DEFAULT_HEARTBEAT_S))
     return now - datetime.fromisoformat(bank.last_seen) <= allowed
+
+
+def fleet_alarm_document(alarm: dict[str, Any]) -> dict[str, Any]:
+    """A fleet alarm as the API shows it: what was raised (its detail coded too), once cleared by whom, when, why."""
+    shown = ("id", "bank_id", "kind", "detail", "detail_code", "raised_at", "cleared_at", "cleared_by",
+             "cleared_note")
+    args = json.loads(alarm["detail_args"]) if alarm["detail_args"] else {}
+    return {"source": "fleet", **{name: alarm[name] for name in shown}, "detail_args": args}
 
 
 class FleetViews:
@@ -66,18 +75,14 @@ class FleetViews:
         return {"banks": rows}
 
     def alarms(self) -> dict[str, list[dict[str, Any]]]:
-        """The ``GET /fleet/alarms`` body: open fleet alarms (sync, liveness) and compartments in alarm."""
-        found: list[dict[str, Any]] = [
-            {"source": "fleet", "id": alarm["id"], "bank_id": alarm["bank_id"], "kind": alarm["kind"],
-             "detail": alarm["detail"], "raised_at": alarm["raised_at"]}
-            for alarm in self.store.open_alarms()
-        ]
+        """The ``GET /fleet/alarms`` body: open fleet alarms and compartments in alarm; fleet alarms cleared last."""
+        found = [fleet_alarm_document(alarm) for alarm in self.store.open_alarms()]
         for bank in self.store.banks():
             for cid, compartment in sorted(self._fold(bank.bank_id).items()):
                 if compartment.state == CompartmentState.ALARM:
                     found.append({"source": "compartment", "bank_id": bank.bank_id, "compartment_id": cid,
                                   "kind": compartment.alarm_reason, "detail": compartment.alarm_detail})
-        return {"alarms": found}
+        return {"alarms": found, "cleared": [fleet_alarm_document(alarm) for alarm in self.store.cleared_alarms()]}
 
     def timeline(self, bank_id: str, after: int = 0, limit: int = 1000) -> dict[str, list[dict[str, Any]]]:
         """The ``GET /fleet/banks/{id}/timeline`` body: the bank's events after ``after``, as the bank shows them."""

@@ -3,7 +3,8 @@
 An operator logs in at the centre, sees both banks online, clears a compartment's alarm on one of them (a
 ``clear_alarm`` command the bank pulls and runs: the alarm leaves the console when the bank's own
 ``AlarmCleared`` comes back in its log), reads the bank's timeline in words and local time; then sees the
-other bank go offline, and a clear refused (someone cleared it meanwhile) keeps the typed note. axe-core finds
+other bank go offline (its alarm's detail in Korean), and a clear refused (someone cleared it meanwhile) keeps the
+typed note while the list of cleared alarms names who cleared it and their note. axe-core finds
 no WCAG 2.2 A/AA violation on the login, the fleet and the clear dialog, in English and in Korean.
 """
 
@@ -110,6 +111,8 @@ def refused_clear_keeps_the_note_in_korean(
     assert "부터 연결 끊김" in page.inner_text("[data-testid=bank-row][data-bank=bank-b]")
     offline = page.wait_for_selector("[data-testid=alarm][data-bank=bank-b][data-kind=offline]", timeout=SLOW_MS)
     assert "연결 끊김" in offline.inner_text()
+    evidence = offline.wait_for_selector("[data-testid=evidence]:not(:empty)").inner_text()
+    assert "이후 신호가 없습니다" in evidence and "heartbeat" not in evidence  # its detail code, in Korean
     alarm_id = int(str(offline.get_attribute("data-alarm")).removeprefix("fleet:"))
     assert not axe_violations(page), "fleet (ko)"
     screenshot(page, "fleet-console-ko", tmp_path)
@@ -122,3 +125,6 @@ def refused_clear_keeps_the_note_in_korean(
     assert "찾을 수 없습니다" in page.inner_text("[data-testid=clear-error]")
     assert page.input_value("[data-testid=note]") == "전원 확인함"  # kept for the next try
     assert not axe_violations(page), "clear dialog (ko)"
+    page.click("[data-testid=clear-dialog] button[value=cancel]")
+    cleared = page.wait_for_selector(f"[data-testid=cleared-alarm][data-alarm='fleet:{alarm_id}']")
+    assert f"{OPERATOR} 님이 해제: by phone" in cleared.inner_text()  # who cleared it first, and their note

@@ -1,8 +1,10 @@
-"""The fleet console's words: every ``fleet.*`` key its page and scripts use, every fleet alarm kind, in ko and en.
+"""The fleet console's words: every ``fleet.*`` key its page and scripts use, every fleet alarm kind and detail code,
+in ko and en.
 
 The lists come from the files: the keys ``fleet.html`` and the scripts it loads name, the kinds of refused batches
 (``fleet.errors.REFUSALS``) and the kinds the centre raises by name (``raise_alarm(..., "kind", ...)`` in
-``controller/app/central``); the ``op.*`` words it borrows from the bank console are held like the bank console's.
+``controller/app/central``), every detail code (``fleet.details.DETAILS``: the console words ``fleet.detail.CODE``
+with the code's arguments); the ``op.*`` words it borrows from the bank console are held like the bank console's.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pytest
 
 import controller.app.central as central
 from controller.app.http.web.pages import packaged_html
+from fleet.details import DETAILS
 from fleet.errors import REFUSALS
 from tests.controller.app.http.test_console_catalogue import HANGUL, LANGUAGES, catalogue, console_keys, page_scripts
 
@@ -35,7 +38,13 @@ def fleet_keys() -> set[str]:
     prefixes = set(re.findall(r'label\("([\w.]+)"', text))
     literal = set(re.findall(r'"(fleet\.[\w.]+)"', text)) - prefixes
     assert "fleet.alarm" in prefixes, "fleet.js names fleet alarms with label('fleet.alarm', kind)"
-    return literal | {f"fleet.alarm.{kind}" for kind in fleet_alarm_kinds()}
+    assert "`fleet.detail.${alarm.detail_code}`" in text, "fleet.js words a fleet alarm's detail by its code"
+    details = {f"fleet.detail.{code}" for code in DETAILS}
+    return literal | details | {f"fleet.alarm.{kind}" for kind in fleet_alarm_kinds()}
+
+
+def placeholders(text: str) -> set[str]:
+    return set(re.findall(r"\{(\w+)\}", text))
 
 
 def needed() -> set[str]:
@@ -56,3 +65,16 @@ def test_the_korean_fleet_console_speaks_korean_and_both_have_the_same_keys() ->
     assert not untranslated, untranslated
     fleet = [{key for key in words if key.startswith("fleet.")} for words in (korean, english)]
     assert fleet[0] == fleet[1], fleet[0] ^ fleet[1]
+
+
+def test_every_alarm_kind_has_detail_codes_and_every_code_a_kind() -> None:
+    kinds = {code.split(".", 1)[0] for code in DETAILS}
+    assert fleet_alarm_kinds() <= kinds, fleet_alarm_kinds() - kinds
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_each_detail_text_names_the_arguments_of_its_code(lang: str) -> None:
+    words = catalogue(lang)
+    wrong = sorted(code for code, english in DETAILS.items()
+                   if placeholders(words.get(f"fleet.detail.{code}", "")) != placeholders(english))
+    assert not wrong, f"{lang}.json words these detail codes with other arguments: {wrong}"

@@ -34,6 +34,11 @@ def account(config: Path, name: str, *options: str) -> str:
     return issued.stdout.strip()
 
 
+def bearer(config: Path, name: str, *options: str) -> dict[str, str]:
+    """The headers of a new account's API token."""
+    return {"Authorization": f"Bearer {account(config, name, *options)}"}
+
+
 @pytest.fixture
 def centre(tmp_path: Path, pg_url: str) -> Iterator[tuple[TestClient, CentralStore, Path]]:
     config = write_central_config(tmp_path / "centre", pg_url, 1)  # never served: in-process
@@ -57,8 +62,8 @@ def test_an_operator_limited_to_a_bank_sees_and_acts_on_that_bank_only(
     centre: tuple[TestClient, CentralStore, Path],
 ) -> None:
     client, store, config = centre
-    alice = {"Authorization": f"Bearer {account(config, 'alice', '--banks', 'bank-a')}"}
-    everyone = {"Authorization": f"Bearer {account(config, 'bob')}"}
+    alice = bearer(config, "alice", "--banks", "bank-a")
+    everyone = bearer(config, "bob")
     listed = json.loads(lockers("operators", "list", "--json", "--config", str(config)).stdout)["operators"]
     assert listed == [{"name": "alice", "role": "operator", "banks": ["bank-a"]}, {"name": "bob", "role": "operator"}]
 
@@ -81,11 +86,33 @@ def test_an_operator_limited_to_a_bank_sees_and_acts_on_that_bank_only(
     assert len(client.get("/fleet/banks", headers=alice).json()["banks"]) == 2
 
 
+def test_a_cleared_fleet_alarm_shows_who_cleared_it_when_and_the_note_typed(
+    centre: tuple[TestClient, CentralStore, Path],
+) -> None:
+    client, store, config = centre
+    alice = bearer(config, "alice", "--banks", "bank-a")
+    auditor = bearer(config, "carol", "--role", "auditor")
+    alarm_of = {a["bank_id"]: a["id"] for a in store.open_alarms()}
+    assert client.get(f"/fleet/alarms/{alarm_of['bank-a']}", headers=alice).json()["cleared_at"] is None
+    assert client.post(f"/fleet/alarms/{alarm_of['bank-a']}/clear", json={"note": "power back"},
+                       headers=alice).status_code == 200
+
+    shown = client.get(f"/fleet/alarms/{alarm_of['bank-a']}", headers=auditor).json()
+    assert (shown["source"], shown["bank_id"], shown["kind"]) == ("fleet", "bank-a", "offline")
+    assert (shown["cleared_by"], shown["cleared_note"]) == ("alice", "power back")
+    assert shown["cleared_at"] >= shown["raised_at"]
+    listed = client.get("/fleet/alarms", headers=auditor).json()
+    assert [a["bank_id"] for a in listed["alarms"]] == ["bank-b"] and listed["cleared"] == [shown]
+    assert client.get("/fleet/alarms", headers=alice).json() == {"alarms": [], "cleared": [shown]}
+    assert client.get(f"/fleet/alarms/{alarm_of['bank-b']}", headers=alice).status_code == 403
+    assert client.get("/fleet/alarms/999999", headers=auditor).status_code == 404
+
+
 def test_a_banks_recent_events_come_from_the_copy_newest_last_in_the_banks_own_words(
     centre: tuple[TestClient, CentralStore, Path],
 ) -> None:
     client, _, config = centre
-    reader = {"Authorization": f"Bearer {account(config, 'carol', '--role', 'auditor')}"}
+    reader = bearer(config, "carol", "--role", "auditor")
     recent = client.get("/fleet/banks/bank-a/events?limit=3", headers=reader).json()
     assert [(e["position"], e["type"]) for e in recent["events"]] == [
         (4, "AlarmCleared"), (5, "AlarmRaised"), (6, "AlarmCleared")]
@@ -105,6 +132,9 @@ def test_the_console_page_is_served_at_the_centre_under_the_banks_guard(
         served = client.get(path)
         assert served.status_code == 200 and '<script src="/assets/fleet.js">' in served.text, path
         assert "script-src 'self'" in served.headers["content-security-policy"]
+        assert "<!-- include" not in served.text  # the shared parts are in the page as served
+        assert '<meta charset="utf-8">' in served.text and 'data-testid="lang-ko"' in served.text
+        assert 'data-testid="confirm"' in served.text
     assert '<html lang="en"' in client.get("/?lang=en").text
     assert client.get("/assets/console-common.js").status_code == 200
     assert client.get("/assets/fleet.html").status_code == 404  # pages only at their routes

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from controller.app.central.envelope import seal
 from controller.app.central.keys import load_fleet_signer
 from controller.app.config.loader import load_config
+from fleet.details import DETAILS
 from tests.support.bank import free_port
 from tests.support.central import batch, chain, enrol, operator_token, start_centre, stop, write_central_config
 
@@ -60,8 +61,15 @@ def test_replayed_forged_and_forked_batches_are_refused_and_raised(tmp_path: Pat
         assert post(centre.url, "bank-a", lying, signer).json()["reason"] == "checkpoint"
 
         with centre.client() as client:
-            kinds = {a["kind"] for a in client.get("/fleet/alarms").json()["alarms"] if a["source"] == "fleet"}
+            raised = [a for a in client.get("/fleet/alarms").json()["alarms"] if a["source"] == "fleet"]
+            kinds = {a["kind"] for a in raised}
             assert kinds == {"replay", "bad_signature", "hash", "fork", "gap", "checkpoint"}
+            # Each keeps a detail code and its arguments (the console words them) beside the English text.
+            coded = {a["detail_code"]: a["detail_args"] for a in raised}
+            assert coded["gap.after_held"] == {"after": 6, "held": 4}
+            assert coded["hash.mismatch"] == {"position": 6} and coded["fork.off_head"] == {"position": 5, "held": 4}
+            assert {"replay.nonce", "bad_signature.request", "checkpoint.mismatch"} <= set(coded)
+            assert all(a["detail"] == DETAILS[a["detail_code"]].format(**a["detail_args"]) for a in raised)
             [bank] = client.get("/fleet/banks").json()["banks"]
             assert (bank["head_position"], bank["events"], bank["open_alarms"]) == (4, 4, 6)
 
@@ -73,5 +81,7 @@ def test_replayed_forged_and_forked_batches_are_refused_and_raised(tmp_path: Pat
                 (6, "AlarmCleared", "op"), (7, "AlarmRaised", "op")]
         unknown = post(centre.url, "bank-z", batch(0, rows, [], signer), signer)
         assert (unknown.status_code, unknown.json()["reason"]) == (403, "unknown_bank")
+        assert (unknown.json()["detail_code"], unknown.json()["detail_args"]) == (
+            "unknown_bank.not_enrolled", {"bank": "'bank-z'"})
     finally:
         stop(centre.process)

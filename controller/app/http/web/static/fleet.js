@@ -1,6 +1,6 @@
 /* The fleet console at the centre: every bank (online or offline since when, last seen, head, events, alarms),
-   every open alarm across the fleet with its evidence and a clear action, a bank's compartments and recent
-   events folded from the centre's copy. Read again every few seconds; words from the catalogues (fleet.*, and
+   every open alarm across the fleet with its evidence and a clear action, the fleet alarms cleared lately (by
+   whom, when, the note), a bank's compartments and recent events folded from the centre's copy. Read again every few seconds; words from the catalogues (fleet.*, and
    the bank console's op.* for states, alarm reasons, events and refusals); times in the browser's zone.
    Sign-in and the shared helpers are console-common.js's. */
 "use strict";
@@ -34,6 +34,7 @@ async function refresh() {
   if (banks && alarms && fleetState.unread) { $("error").textContent = ""; fleetState.unread = false; }  // back
   if (banks) $("bank-rows").replaceChildren(...banks.banks.map(bankRow));
   if (alarms) showAlarms(alarms.alarms);
+  if (alarms) $("cleared").replaceChildren(...(alarms.cleared ?? []).map(clearedItem));
   if (fleetState.bank) await showBank(fleetState.bank);
 }
 
@@ -118,9 +119,28 @@ function alarmItem(alarm) {
   return item;
 }
 
+/** A fleet alarm cleared at the centre: what it was, who cleared it, when, and the note they typed. */
+function clearedItem(alarm) {
+  const item = element("li", undefined, { "data-alarm": alarmKey(alarm), "data-testid": "cleared-alarm" });
+  const when = element("time", localTime(alarm.cleared_at), { datetime: alarm.cleared_at });
+  item.append(element("strong", `${alarm.bank_id} · ${label("fleet.alarm", alarm.kind)}`), " — ", when,
+    ` ${I18N.t("fleet.cleared_by", { name: alarm.cleared_by })}: ${alarm.cleared_note || "—"}`);
+  return item;
+}
+
+/** A fleet alarm's detail in the page's language (its code's words, times local); an old alarm's English text. */
+function fleetDetail(alarm) {
+  const key = `fleet.detail.${alarm.detail_code}`;
+  if (!alarm.detail_code || !I18N.has(key)) return alarm.detail;
+  const args = Object.entries(alarm.detail_args ?? {})
+    .map(([name, value]) => [name, name.endsWith("_at") ? localTime(value) : value]);
+  return I18N.t(key, Object.fromEntries(args));
+}
+
 /** A fleet alarm's evidence is its own; a compartment's is its last AlarmRaised in the centre's copy. */
 async function findEvidence(alarm, key, target) {
-  let text = `${I18N.t("op.evidence")}: ${localTime(alarm.raised_at)} ${label("op.field", "detail")}: ${alarm.detail}`;
+  let text = `${I18N.t("op.evidence")}: ${localTime(alarm.raised_at)} ${label("op.field", "detail")}: `
+    + fleetDetail(alarm);
   if (alarm.source !== "fleet") {
     const bank = encodeURIComponent(alarm.bank_id), cid = encodeURIComponent(alarm.compartment_id);
     const found = await read(`/fleet/banks/${bank}/events?compartment_id=${cid}&limit=20`);
