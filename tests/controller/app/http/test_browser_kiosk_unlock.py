@@ -32,6 +32,7 @@ from tests.support.cli import BANK_VARIABLES
 from tests.support.waiting import wait_until
 
 T = TypeVar("T")
+NOT_OPEN = {"ko": "문이 열리지 않았습니다", "en": "did not open"}  # what the words must say, whatever else they say
 
 
 def serve_while(daemon: Daemon, url: str, drive: Callable[[], T]) -> T:
@@ -86,6 +87,7 @@ def says_unlock_failed(page: Any, lang: str, door: str) -> None:
     said = page.inner_text("[data-testid=message]")
     assert page.get_attribute("[data-testid=message]", "data-key") == "kiosk.unlock_failed", said
     assert said == catalogue(lang)["kiosk.unlock_failed"].format(door=door)
+    assert NOT_OPEN[lang] in said and door in said  # the catalogue's words say so too
     assert page.is_hidden("#door")
 
 
