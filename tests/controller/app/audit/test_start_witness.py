@@ -7,6 +7,7 @@ and the CLI's own functions.
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -19,7 +20,8 @@ from controller.app.audit.acknowledge import acknowledge
 from controller.app.audit.keys import AuditSettings, make_signing_key
 from controller.app.audit.start import AnchorAlarm, check_at_start
 from controller.app.config.loader import Config, load_config
-from tests.controller.app.audit.test_anchored_audit import append, checkpoint
+from controller.service.anchors import Checkpoint
+from tests.controller.app.audit.test_anchored_audit import append, audit, behind_the_triggers, checkpoint
 
 
 class Witness(BaseHTTPRequestHandler):
@@ -101,3 +103,40 @@ def test_without_a_witness_the_same_rollback_passes_and_an_unreachable_one_stops
     gone = load_config(overrides={"bank": {"data_dir": str(data)},
                                   "audit": {"witness_url": "http://127.0.0.1:9/nothing", "witness_timeout_s": 1}})
     assert check_at_start(gone, url).in_doubt == ()  # logged; a bank never waits for its witness
+
+
+def test_a_log_rewritten_and_re_anchored_by_the_key_holder_forks_from_the_witness(tmp_path: Path, witness: str) -> None:
+    data = tmp_path / "data"
+    config, url = anchored_bank(data, witness)  # the witness holds the checkpoint of position 12
+    assert check_at_start(config, url).in_doubt == ()
+    witnessed = Checkpoint.from_line(Witness.held[-1].decode())
+
+    # Whoever holds the signing key rewrites compartment 2's deposit (position 5), re-chains the log and
+    # anchors it afresh (a new anchor file and head file, signed with the same key, never sent to the witness).
+    with behind_the_triggers(data / "lockers.db") as raw:
+        changed = raw.execute("UPDATE events SET payload = replace(payload, '\"s\"', '\"mallory\"')"
+                              " WHERE position = 5 AND event_type = 'DepositStarted'").rowcount
+        assert changed == 1
+    settings = AuditSettings.from_config(config)
+    settings.anchor_path.unlink()
+    settings.head_path.unlink()
+    unwitnessed = load_config(overrides={"bank": {"data_dir": str(data)}})
+    forged = checkpoint(unwitnessed, url)
+    assert (forged.position, forged.log_id) == (witnessed.position, witnessed.log_id)  # same position and log
+    assert forged.head_hash != witnessed.head_hash  # another history
+    assert audit(unwitnessed, url).ok and check_at_start(unwitnessed, url).in_doubt == ()  # the log agrees with itself
+
+    with pytest.raises(AnchorAlarm) as alarm:
+        check_at_start(config, url)
+    findings = re.findall(r"^(\w+) at position (\d+): (.*)$", str(alarm.value), re.MULTILINE)
+    against = f"against the witness's checkpoint of {witnessed.time}: "
+    assert [(kind, position) for kind, position, _ in findings] == [("rewritten_history", "12")] * 3
+    assert all(text.startswith(against) for _, _, text in findings)
+    assert [text.removeprefix(against).split(" is not ")[0] for _, _, text in findings] == [
+        "the row at position 12",  # the head the witness holds
+        "compartment 2: version 4",  # the rewritten stream; compartment 3's, written after it, is re-chained too
+        "compartment 3: version 4",
+    ]  # compartment 1, written before position 5, is untouched
+
+    acknowledge(config, url, "alice", "the log was rewritten with the key; restored what we could")
+    assert check_at_start(config, url).in_doubt == ()  # acknowledged: the witness holds the fresh checkpoint

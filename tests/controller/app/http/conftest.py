@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -62,3 +64,24 @@ def web_bank(tmp_path_factory: pytest.TempPathFactory, assets: Path) -> Iterator
     running = start_bank(directory, "--simulate")
     yield running
     stop_bank(running)
+
+
+@contextmanager
+def open_page(browser: Any, width: int = 1280, height: int = 860, **options: Any) -> Iterator[Any]:
+    """A page in a fresh Chromium context of ``width`` x ``height``; closed, and free of script errors, at the end.
+
+    ``options`` go to ``browser.new_context`` (``timezone_id``, ``permissions``, ``bypass_csp``: the latter only
+    lets the test's own scripts, axe and evaluate, run; the page's CSP is tested elsewhere). Every request the
+    page makes is logged in ``page.requests``.
+    """
+    context = browser.new_context(viewport={"width": width, "height": height}, **options)
+    page = context.new_page()
+    errors: list[str] = []
+    page.requests = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("request", lambda request: page.requests.append(request.url))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not errors, errors

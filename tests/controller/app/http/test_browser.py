@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.controller.app.http.conftest import OPERATOR
+from tests.controller.app.http.conftest import OPERATOR, open_page
 from tests.support.bank import OPERATOR_TOKEN, RunningBank
 
 CHROMIUM = Path(os.environ.get("LOCKERS_CHROMIUM", "/usr/bin/chromium"))
@@ -43,22 +44,22 @@ def playwright() -> Iterator[Any]:
         yield running
 
 
+def launch(playwright: Any, *flags: str) -> Any:
+    """Debian's Chromium, headless, with ``flags`` added to ``CHROMIUM_FLAGS``."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_FLAGS, *flags])
+
+
 @pytest.fixture(scope="module")
 def browser(playwright: Any) -> Iterator[Any]:
-    launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+    launched = launch(playwright)
     yield launched
     launched.close()
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert not errors, errors
+    with open_page(browser) as opened:
+        yield opened
 
 
 def screenshot(page: Any, name: str, tmp_path: Path) -> None:
@@ -169,10 +170,8 @@ def test_anonymous_browsers_are_refused(web_bank: RunningBank, page: Any) -> Non
 
 
 def test_the_webcam_feeds_the_kiosk_and_a_faceless_deposit_is_refused(web_bank: RunningBank, playwright: Any) -> None:
-    fake_camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS + fake_camera)
-    try:
-        page = browser.new_context(permissions=["camera"]).new_page()
+    fake_camera = launch(playwright, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
+    with closing(fake_camera) as browser, open_page(browser, permissions=["camera"]) as page:
         page.goto(web_bank.url + "/?lang=en")
         message_is(page, "kiosk.welcome")
         page.select_option("[data-testid=sim-source]", "webcam")
@@ -181,5 +180,3 @@ def test_the_webcam_feeds_the_kiosk_and_a_faceless_deposit_is_refused(web_bank: 
         assert "cannot see a face" in page.inner_text("[data-testid=message]")
         message_is(page, "kiosk.enrol_failed")  # the enrolment gives up after 15 s: told what to do next
         assert page.is_enabled("[data-testid=deposit]")
-    finally:
-        browser.close()

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.controller.app.http.conftest import OPERATOR
+from tests.controller.app.http.conftest import OPERATOR, open_page
 from tests.controller.app.http.test_browser import browser, playwright  # noqa: F401 - fixtures
 from tests.support.axe import axe_violations
 from tests.support.bank import RunningBank
@@ -25,13 +25,8 @@ ZONE = "America/New_York"  # neither UTC nor the machine's zone: the console mus
 @pytest.fixture
 def console(browser: Any) -> Iterator[Any]:  # noqa: F811
     """A page in a browser set to ``ZONE`` (axe is injected past the page's CSP)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, timezone_id=ZONE, bypass_csp=True)
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert not errors, errors
+    with open_page(browser, timezone_id=ZONE, bypass_csp=True) as opened:
+        yield opened
 
 
 def log_in(page: Any, url: str, lang: str) -> None:

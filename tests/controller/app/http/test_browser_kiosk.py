@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.controller.app.http.conftest import open_page
 from tests.controller.app.http.test_browser import AUTH, browser, message_is, playwright  # noqa: F401 - fixtures
 from tests.support.bank import RunningBank
 
@@ -26,25 +26,8 @@ BOXES = f"""() => [...document.querySelectorAll("{CONTROLS}")]
 @pytest.fixture
 def kiosk(browser: Any, web_bank: RunningBank) -> Iterator[Any]:  # noqa: F811
     """A portrait kiosk page (1080x1920); every request it makes is logged in ``page.requests``."""
-    with open_kiosk(browser, 1080, 1920) as page:
+    with open_page(browser, *PORTRAITS[0], bypass_csp=True) as page:
         yield page
-
-
-@contextmanager
-def open_kiosk(browser: Any, width: int, height: int) -> Iterator[Any]:  # noqa: F811
-    """A page in a fresh context of ``width`` x ``height``; closed, and free of script errors, at the end."""
-    # bypass_csp only lets the test's own scripts (axe, evaluate) run; the page's CSP is tested elsewhere.
-    context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.requests = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("request", lambda request: page.requests.append(request.url))
-    try:
-        yield page
-    finally:
-        context.close()
-    assert not errors, errors
 
 
 def goto(page: Any, bank: RunningBank, query: str = "") -> None:
@@ -71,7 +54,7 @@ def focused(page: Any) -> str:
 def test_every_control_is_low_large_and_named_on_a_portrait_kiosk(
     browser: Any, web_bank: RunningBank, size: tuple[int, int]  # noqa: F811
 ) -> None:
-    with open_kiosk(browser, *size) as page:
+    with open_page(browser, *size, bypass_csp=True) as page:
         goto(page, web_bank)
         boxes = page.evaluate(BOXES)
         assert len(boxes) >= 20  # deposit, PIN field and its 13 keys and open button, the tools, the languages

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.controller.app.http.conftest import OPERATOR
+from tests.controller.app.http.conftest import OPERATOR, open_page
 from tests.controller.app.http.test_browser import browser, message_is, playwright, screenshot  # noqa: F401
-from tests.controller.app.http.test_browser_kiosk import goto, open_kiosk
+from tests.controller.app.http.test_browser_kiosk import PORTRAITS, goto
 from tests.support.axe import axe_violations
 from tests.support.bank import RunningBank
 
@@ -28,7 +28,7 @@ def test_no_wcag_violation_on_any_kiosk_screen(
     browser: Any, web_bank: RunningBank, lang: str, tmp_path: Path  # noqa: F811
 ) -> None:
     found: dict[str, list[str]] = {}
-    with open_kiosk(browser, 1080, 1920) as page:
+    with open_page(browser, *PORTRAITS[0], bypass_csp=True) as page:
         goto(page, web_bank, f"?lang={lang}")
         check(page, "welcome", found)
         screenshot(page, f"kiosk-portrait-{lang}", tmp_path)
@@ -84,7 +84,7 @@ def test_no_wcag_violation_on_any_kiosk_screen(
 def test_help_asked_at_the_kiosk_is_answered_in_the_console(
     browser: Any, web_bank: RunningBank, tmp_path: Path  # noqa: F811
 ) -> None:
-    with open_kiosk(browser, 1080, 1920) as kiosk, open_kiosk(browser, 1280, 860) as console:
+    with open_page(browser, *PORTRAITS[0], bypass_csp=True) as kiosk, open_page(browser) as console:
         console.goto(f"{web_bank.url}/operator?lang=en")
         console.fill("[data-testid=login-user]", OPERATOR[0])
         console.fill("[data-testid=login-password]", OPERATOR[1])

@@ -115,7 +115,9 @@ async function enterPin(event) {
   }
   if (response && response.ok) {
     const entry = await response.json();
-    if (!entry.unlocked) say("kiosk.pin_then_face", {}, true);
+    // A refused pulse is said whether this answer or the feed's message comes last; no pulse: a face must follow.
+    if (entry.pulse && entry.pulse !== "sent") unlockFailed({ door: entry.compartment_id, pulse: entry.pulse });
+    else if (!entry.unlocked) say("kiosk.pin_then_face", {}, true);
     return;  // an unlock is announced by the feed's door message, as a face's is
   }
   const failures = {
