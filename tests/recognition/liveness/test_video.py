@@ -90,6 +90,13 @@ def test_screen_clip_figures_are_reported_with_counts_and_bounds(
     assert report["cut"] == {"frames": 5, "stride": 5, "fps": 10.0}
     assert 0 < report["apcer_upper_95_by_type"]["screen"] <= 1  # type: ignore[index]
     assert report["clips"]["screen"]["screen.mp4"]["attempts"] == 2  # type: ignore[index]
+    # The still man's two windows are two accepted transactions; the empty clip's windows decide nothing.
+    assert report["clips"]["live"]["empty.mp4"]["outcomes"] == ["no_face", "no_face"]  # type: ignore[index]
+    assert report["transactions"]["live"] == {  # type: ignore[index]
+        "transactions": 2, "accepted": 2, "refused": 0, "open": 0, "rate": 0.0,
+        "upper_95": report["transactions"]["live"]["upper_95"],  # type: ignore[index]
+    }  # fmt: skip
+    assert report["judged"]["live"]["non_responses"] == 2  # type: ignore[index]
 
 
 def test_a_zero_length_video_is_a_clear_error(tmp_path: Path) -> None:
