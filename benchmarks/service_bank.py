@@ -186,6 +186,7 @@ class Bank:
     clock: Clock
     committed: list[StoredEvent] = field(default_factory=list)
     owners: dict[str, Person] = field(default_factory=dict)
+    deposited_s: dict[str, float] = field(default_factory=dict)  # when each deposit completed (monotonic)
 
     async def door(self, compartment: str, action: str) -> None:
         from plc.sim_board import Control
@@ -206,6 +207,7 @@ class Bank:
         await self.door(receipt.compartment_id, "open")
         await self.door(receipt.compartment_id, "close")
         self.owners[receipt.compartment_id] = person
+        self.deposited_s[receipt.compartment_id] = time.monotonic()
         return receipt.compartment_id, unlocked
 
     def now_s(self) -> float:

@@ -4,7 +4,9 @@ A trial shows one owner to the real pipeline at camera rate and stops at the boa
 unlock pulse. What the camera gives depends on the owner (``trial_frames``): a recorded owner's consecutive
 frames of the clip's later stretch, from a random start; an owner known by photographs only, one of their
 photographs as a camera films a still person: the same picture with fresh sensor noise in every frame.
-Trials alternate between the two kinds, so each figure is reported over all trials and per kind.
+Trials alternate between the two kinds, so each figure is reported over all trials and per kind. An owner
+is shown only once back from away (the depositor's grace: someone who has just deposited is not a returning
+owner).
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ async def latency(
         for person in people:
             await bank.deposit(person, templates[person.name], model_version)
         for trial in range(trials):
-            cid = pick_owner(bank, trial, rng)
+            cid = await pick_owner(bank, trial, rng)
             owner = bank.owners[cid]
             kind = kinds[RECORDED if owner.recording else STILL]
             into = [every, kind]
@@ -158,9 +160,18 @@ async def latency(
     }
 
 
-def pick_owner(bank: Bank, trial: int, rng: random.Random) -> str:
-    """A random occupied compartment, of a recorded owner on even trials and a still one on odd (when both exist)."""
+async def pick_owner(bank: Bank, trial: int, rng: random.Random) -> str:
+    """A random owner back from away: a recorded one on even trials and a still one on odd (when both exist).
+
+    A depositor still in view is not a returning owner (``controller/service/grace.py``): an owner comes back
+    once away for the grace's ``away_s`` since their deposit, waiting for it if nobody of that kind is back yet.
+    """
     recorded = sorted(c for c, p in bank.owners.items() if p.recording)
     still = sorted(c for c, p in bank.owners.items() if not p.recording)
     pool = recorded if (trial % 2 == 0 and recorded) or not still else still
-    return rng.choice(pool)
+    away_s = bank.stack.bank.grace.away_s
+    back = [c for c in pool if time.monotonic() - bank.deposited_s[c] >= away_s]
+    if not back:
+        await asyncio.sleep(away_s - (time.monotonic() - min(bank.deposited_s[c] for c in pool)) + 0.01)
+        return await pick_owner(bank, trial, rng)
+    return rng.choice(back)
