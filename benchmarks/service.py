@@ -22,7 +22,9 @@ most 1280 px, as ``lockers eval`` reads clips), from a random start; an owner kn
 is shown one of their probe photographs as a camera films a still person, with fresh sensor noise
 (sigma 2 grey levels, ``camera_frames.py``) in every frame. (The same photograph unchanged in every frame
 would be a frozen feed, which the injection check refuses as ``replay``: ``latency_refusals`` counts every
-refusal by its reason.)
+refusal by its reason.) A trial starts with no votes or liveness cues from the one before, and shows an
+owner only once back from away for the depositor's grace (someone who has just deposited is not a returning
+owner): each owner deposits again after their trial, whether it opened or an operator emptied the door.
 ``face_to_unlock_processing_ms``: the frames processed back to back (pure processing time).
 ``face_to_unlock_ms``: the same frames arriving at camera rate (``--fps``, default 10) from the first
 frame's arrival; a frame that arrives while the previous one is processed waits (a latest-frame buffer
