@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from benchmarks.camera_frames import with_sensor_noise  # noqa: E402
 from recognition.errors import WeightsMissing  # noqa: E402
 from recognition.pipeline.face import MtcnnPipeline, build_pipeline, set_threads  # noqa: E402
 from recognition.pipeline.images import load_image  # noqa: E402
@@ -147,8 +148,7 @@ def liveness_cost(frame: np.ndarray, frames: int, min_face_size: int, window: in
     rng = np.random.default_rng(0)
     walls, cpus, verdicts, cues = [], [], [], []
     for index in range(frames + 10):
-        # A camera's sensor noise (sigma 2 grey levels): the injection check compares real, not repeated, pixels.
-        noisy = np.clip(frame + rng.normal(0, 2, frame.shape), 0, 255).astype(np.uint8)
+        noisy = with_sensor_noise(frame, rng)  # the injection check compares real, not repeated, pixels
         wall, cpu = time.perf_counter(), time.process_time()
         cues = [*cues[-(window - 1) :], frame_cue(noisy, face, scorer.score(noisy, face))]
         cue_wall, cue_cpu = time.perf_counter(), time.process_time()

@@ -7,17 +7,29 @@ log in a temporary folder, the encrypted template vault, the Modbus lock-board s
 (in-process, as ``lockers run --simulate``), the door poller, the timeout scheduler and the recognition
 bridge, with the recognition station of ``controller.app.cli.run.make_station``. Faces are LFW photos of
 the people with >= 20 images (``$LOCKERS_ASSETS/data/lfw-dev``): the first three that pass the quality
-gates enrol a person, the others are the frames shown at retrieval.
+gates enrol a person, the others are the frames shown at retrieval; and, for the latency, people filmed by
+real cameras (``$LOCKERS_ASSETS/data/video``: the 10 people of the live clips, one clip each).
 
-**Latency** (``face_to_unlock_*``): 24 compartments hold 24 enrolled people. A trial shows one owner's
-probe frames to the *real* pipeline (MTCNN, quality gates, alignment, the default embedding model and the
-liveness checks, as configured by default; nothing cached) and
-stops at the unlock pulse's acknowledgement by the board, i.e. after k-of-n agreement, the verification
-and confirmation events committed to SQLite, the Modbus pulse acknowledged and its event committed.
+**Latency** (``face_to_unlock_*``): 24 compartments hold the 10 recorded owners and 14 LFW people. A
+trial shows one owner to the *real* pipeline (MTCNN, quality gates, alignment, the default embedding model
+and the liveness checks, as configured by default; nothing cached), at most 20 frames, and stops at the
+unlock pulse's acknowledgement by the board, i.e. after k-of-n agreement and the liveness verdict, the
+verification and confirmation events committed to SQLite, the Modbus pulse acknowledged and its event
+committed. Trials alternate between two kinds of owner (``latency_by_owner_kind``), and show what a camera
+gives: a *recorded* owner enrolled from the first second of their clip (3 frames that pass the gates) and is
+shown consecutive frames of the clip's stretch 1.5-6 s, resampled to ``--fps`` by timestamp (scaled to at
+most 1280 px, as ``lockers eval`` reads clips), from a random start; an owner known only by *photographs*
+is shown one of their probe photographs as a camera films a still person, with fresh sensor noise
+(sigma 2 grey levels, ``camera_frames.py``) in every frame. (The same photograph unchanged in every frame
+would be a frozen feed, which the injection check refuses as ``replay``: ``latency_refusals`` counts every
+refusal by its reason.) A trial starts with no votes or liveness cues from the one before, and shows an
+owner only once back from away for the depositor's grace (someone who has just deposited is not a returning
+owner): each owner deposits again after their trial, whether it opened or an operator emptied the door.
 ``face_to_unlock_processing_ms``: the frames processed back to back (pure processing time).
 ``face_to_unlock_ms``: the same frames arriving at camera rate (``--fps``, default 10) from the first
 frame's arrival; a frame that arrives while the previous one is processed waits (a latest-frame buffer
-would hand over a newer frame at the same moment). Measured on a real clock.
+would hand over a newer frame at the same moment). Measured on a real clock. ``frame_match_ms``: one
+frame through the station (pipeline, liveness cue, search, agreement), every frame of every trial.
 
 **Soak** (``soak_*``): ``--cycles`` deposit/retrieve cycles over 24 compartments kept full, on a
 simulated clock. To make 1,000 cycles affordable, every image is analysed once by the real pipeline
@@ -45,7 +57,6 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,17 +68,19 @@ sys.path.insert(0, str(REPO))
 from service_bank import (  # noqa: E402  (this folder, after the repository: see above)
     COMPARTMENTS,
     RECOGNITION,
-    Bank,
     Faces,
     Person,
     ReplayPipeline,
     config_for,
     load_faces,
+    load_recordings,
     machine,
     open_bank,
+    settle_failed,
     stats,
     templates_of,
 )
+from service_latency import latency  # noqa: E402
 
 from controller.app.bootstrap import event_decoder, open_event_store  # noqa: E402
 from controller.app.cli.run import make_station  # noqa: E402
@@ -75,104 +88,11 @@ from controller.app.config.loader import assets_root  # noqa: E402
 from controller.app.stack import open_vault, start_simulator  # noqa: E402
 from controller.domain import events as ev  # noqa: E402
 from controller.domain.states import CompartmentState as S  # noqa: E402
-from controller.ports import FixedClock, SystemClock  # noqa: E402
+from controller.ports import FixedClock  # noqa: E402
 from controller.service import audit, views  # noqa: E402
 from recognition.pipeline.images import load_image  # noqa: E402
 from recognition.runtime.station import FaceStation  # noqa: E402
 from recognition.types import Image  # noqa: E402
-
-
-async def latency(
-    faces: Faces, templates: dict[str, Any], data_dir: Path, trials: int, fps: float, seed: int
-) -> dict[str, Any]:
-    config = config_for(data_dir)
-    simulator = await start_simulator(config)
-    vault = open_vault(config, simulate=True)
-    station = make_station(vault, config)  # the real pipeline (cached per process by the composition root)
-    bank = await open_bank(config, f"sqlite:///{data_dir / 'latency.db'}", simulator, SystemClock(), station)
-    rng = random.Random(seed)
-    interval = 1.0 / fps
-    paced_ms: list[float] = []
-    processing_ms: list[float] = []
-    processing_cpu_ms: list[float] = []
-    last_frame_ms: list[float] = []
-    commands_ms: list[float] = []
-    frames_used: Counter[int] = Counter()
-    failures = 0
-    wrong = 0
-    people = [p for p in faces.people if p.name in templates]
-    try:
-        for person in people[:COMPARTMENTS]:
-            await bank.deposit(person, templates[person.name], station.pipeline.card.model_version)
-        for _ in range(trials):
-            cid = rng.choice(sorted(bank.owners))
-            owner = bank.owners[cid]
-            frames = owner.probes[:]
-            rng.shuffle(frames)
-            bank.locks.unlocked.clear()
-            bank.locks.acknowledged_at = None
-            station.agreement.reset()
-            first_arrival = time.perf_counter()
-            busy_ms = busy_cpu_ms = 0.0
-            for i, image in enumerate(frames):
-                arrival = first_arrival + i * interval
-                wait = arrival - time.perf_counter()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                started, started_cpu = time.perf_counter(), time.process_time()
-                match = station.match(image, time.monotonic())
-                analysed = time.perf_counter()
-                if match is not None:
-                    await bank.stack.bank.on_face(match, time.monotonic())
-                done = time.perf_counter()
-                busy_ms += (done - started) * 1000
-                busy_cpu_ms += (time.process_time() - started_cpu) * 1000
-                if bank.locks.acknowledged_at is not None:
-                    paced_ms.append((bank.locks.acknowledged_at - first_arrival) * 1000)
-                    processing_ms.append(busy_ms)
-                    processing_cpu_ms.append(busy_cpu_ms)
-                    last_frame_ms.append((analysed - started) * 1000)
-                    commands_ms.append((done - analysed) * 1000)
-                    frames_used[i + 1] += 1
-                    break
-            if bank.locks.unlocked != [int(cid)]:
-                failures += not bank.locks.unlocked
-                wrong += len([c for c in bank.locks.unlocked if c != int(cid)])
-                await settle_failed(bank, cid)
-                continue
-            await bank.door(cid, "open")
-            await bank.door(cid, "close")
-            await bank.deposit(owner, templates[owner.name], station.pipeline.card.model_version)
-    finally:
-        bank.stack.close()
-        await simulator.stop()
-    return {
-        **stats("face_to_unlock_ms", paced_ms),
-        **stats("face_to_unlock_processing_ms", processing_ms),
-        **stats("face_to_unlock_processing_cpu_ms", processing_cpu_ms),
-        **stats("last_frame_analyse_ms", last_frame_ms),
-        **stats("unlock_commands_ms", commands_ms),
-        "latency_trials": trials,
-        "latency_unlocked": len(paced_ms),
-        "latency_not_unlocked": failures,
-        "latency_wrong_doors": wrong,
-        "latency_frames_to_unlock": dict(sorted(frames_used.items())),
-        "camera_fps": fps,
-    }
-
-
-async def settle_failed(bank: Bank, cid: str) -> None:
-    """The owner could not open: let verification time out, then an operator empties the compartment."""
-    clock = bank.clock
-    if isinstance(clock, FixedClock):
-        clock.advance(30)
-    await bank.stack.bank.tick(clock.now() + timedelta(seconds=30))
-    seen = bank.stack.views
-    if seen.state(cid) == S.OCCUPIED:
-        await bank.stack.bank.take_out_of_service(cid, "bench-ops", "owner not recognised")
-    if seen.state(cid) == S.ALARM and not seen.door_open(cid):
-        await bank.stack.bank.clear_alarm(cid, "bench-ops", "released for the benchmark", release=True)
-    bank.owners.pop(cid, None)
 
 
 # ----------------------------------------------------------------------------------------- soak
@@ -325,10 +245,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         faces = load_faces(pipeline, args.people, args.images)
         precompute_s = time.perf_counter() - started
         templates = templates_of(faces, pipeline.card, station)
+        recordings = load_recordings(pipeline, args.fps) if args.trials else Faces([])
+        recorded = templates_of(recordings, pipeline.card, station)
         vault.close()
         if args.trials:
             (data_dir / "latency").mkdir()
-            result.update(await latency(faces, templates, data_dir / "latency", args.trials, args.fps, args.seed))
+            result.update(
+                await latency(
+                    faces, recordings, templates | recorded, data_dir / "latency", args.trials, args.fps, args.seed
+                )
+            )
         if args.cycles:
             (data_dir / "soak").mkdir()
             result.update(await soak(faces, templates, data_dir / "soak", args.cycles, args.seed))
@@ -347,6 +273,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "images_rejected_by_gates": dict(faces.rejected),
         **stats("analyse_ms", faces.analyse_ms),
         "precompute_s": round(precompute_s, 1),
+    }
+    result["recordings"] = {
+        "owners": [person.recording for person in recordings.people],
+        "enrolment_frames_analysed": len(recordings.analyse_ms),
+        "enrolment_frames_rejected_by_gates": dict(recordings.rejected),
+        "frames_shown_per_owner": {person.name: len(person.probes) for person in recordings.people},
     }
     result["soak_method"] = (
         "each image analysed once by the real pipeline; the soak's station replays those cached analyses "

@@ -1,4 +1,4 @@
-"""The bank a service benchmark drives: LFW faces analysed once, a simulate-mode stack, unlock recording.
+"""The bank a service benchmark drives: LFW faces and recorded owners analysed once, a simulate-mode stack.
 
 Shared by the latency and soak phases of ``benchmarks/service.py`` (see its docstring for what each
 measures); it builds the real stack of ``lockers scenario run`` and adds nothing to what it measures.
@@ -13,13 +13,16 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from controller.app.config.loader import Config, assets_root, load_config
 from controller.app.stack import Overrides, Stack, build_bank
-from controller.ports import Clock, LockDriver, SensorObservation, StoredEvent
+from controller.domain.states import CompartmentState as S
+from controller.ports import Clock, FixedClock, LockDriver, SensorObservation, StoredEvent
 from controller.service.bank import EnrolWith
+from recognition.evaluation.clips import read_clip
 from recognition.pipeline.enrolment import EnrolmentError, build_template
 from recognition.pipeline.images import load_image
 from recognition.runtime.station import FaceStation, StoredEnrolment, store_enrolment
@@ -30,6 +33,23 @@ COMPARTMENTS = 24
 # only the detector's size floor is lowered, as LFW faces are smaller than a kiosk camera's.
 RECOGNITION = {"min_face_px": 40}
 ENROL_FRAMES = 3
+# Owners filmed by a real camera (``$LOCKERS_ASSETS/data/video``, see its SOURCE.txt): one clip per person (the
+# three proctoring clips show one man; the four GRID clips four speakers). Each enrols from the clip's first
+# ``ENROL_S`` seconds and is shown frames of the later stretch ``PROBE_S`` (seconds of the recording).
+RECORDED_OWNERS = (
+    "live_proctoring_1.mp4",
+    "live_grid_1.mpg",
+    "live_grid_2.mpg",
+    "live_grid_3.mpg",
+    "live_grid_4.mpg",
+    "live_lestari15_1.mp4",
+    "live_tranvanluyt_1.mp4",
+    "live_jomariya_1.mp4",
+    "live_zubair_1.webm",
+    "live_krzysiek_1.webm",
+)
+ENROL_S = 1.0
+PROBE_S = (1.5, 6.0)
 
 
 def percentile(samples: Sequence[float], q: float) -> float:
@@ -46,19 +66,35 @@ def stats(prefix: str, samples: Sequence[float]) -> dict[str, float | None]:
 # ----------------------------------------------------------------------------------------- faces
 @dataclass
 class Person:
-    """One LFW identity: enrolment frames and probe frames (images that passed the quality gates)."""
+    """One identity: enrolment frames that passed the quality gates, and the frames shown at retrieval.
+
+    An LFW person's probes are photographs that passed the gates; a recorded owner's (``recording`` names the
+    clip) are every frame of the clip's later stretch at the camera rate, in order, as the camera gave them.
+    """
 
     name: str
     enrol: list[Image] = field(default_factory=list)
     probes: list[Image] = field(default_factory=list)
+    recording: str = ""
 
 
 @dataclass
 class Faces:
     people: list[Person]
-    analyses: dict[int, FrameAnalysis]  # id(image) -> the real pipeline's analysis
-    analyse_ms: list[float]
-    rejected: Counter[str]
+    analyses: dict[int, FrameAnalysis] = field(default_factory=dict)  # id(image) -> the real pipeline's analysis
+    analyse_ms: list[float] = field(default_factory=list)
+    rejected: Counter[str] = field(default_factory=Counter)
+
+    def usable(self, pipeline: Any, image: Image) -> bool:
+        """Analyse ``image`` once with the real pipeline (timed, cached); whether it gives an embedding."""
+        started = time.perf_counter()
+        analysis = pipeline.analyse(image)
+        self.analyse_ms.append((time.perf_counter() - started) * 1000)
+        if analysis.primary is None or analysis.primary.embedding is None:
+            self.rejected[analysis.rejection or "no_embedding"] += 1
+            return False
+        self.analyses[id(image)] = analysis
+        return True
 
 
 def load_faces(pipeline: Any, people: int, images_per_person: int) -> Faces:
@@ -66,32 +102,41 @@ def load_faces(pipeline: Any, people: int, images_per_person: int) -> Faces:
     root = assets_root() / "data" / "lfw-dev"
     names = [line.split("\t")[0] for line in (root / "people_min20.txt").read_text().splitlines()]
     names = [n for n in names if n and not n.startswith("#")]
-    chosen: list[Person] = []
-    analyses: dict[int, FrameAnalysis] = {}
-    analyse_ms: list[float] = []
-    rejected: Counter[str] = Counter()
+    faces = Faces([])
     for name in names:
-        if len(chosen) == people:
+        if len(faces.people) == people:
             break
         person = Person(name)
         for number in range(1, images_per_person + 1):
             path = root / "images" / name / f"{name}_{number:04d}.jpg"
-            if not path.is_file():
+            if not path.is_file() or not faces.usable(pipeline, image := load_image(path)):
                 continue
-            image = load_image(path)
-            started = time.perf_counter()
-            analysis = pipeline.analyse(image)
-            analyse_ms.append((time.perf_counter() - started) * 1000)
-            if analysis.primary is None or analysis.primary.embedding is None:
-                rejected[analysis.rejection or "no_embedding"] += 1
-                continue
-            analyses[id(image)] = analysis
             (person.enrol if len(person.enrol) < ENROL_FRAMES else person.probes).append(image)
         if len(person.enrol) == ENROL_FRAMES and len(person.probes) >= 3:
-            chosen.append(person)
-    if len(chosen) <= COMPARTMENTS:
-        raise SystemExit(f"only {len(chosen)} usable people; the soak needs more than {COMPARTMENTS}")
-    return Faces(chosen, analyses, analyse_ms, rejected)
+            faces.people.append(person)
+    if len(faces.people) <= COMPARTMENTS:
+        raise SystemExit(f"only {len(faces.people)} usable people; the soak needs more than {COMPARTMENTS}")
+    return faces
+
+
+def load_recordings(pipeline: Any, fps: float) -> Faces:
+    """The recorded owners present under the assets: enrolment frames analysed once, probe frames as decoded."""
+    folder = assets_root() / "data" / "video"
+    recordings = Faces([])
+    for clip in RECORDED_OWNERS:
+        if not (folder / clip).is_file():
+            continue
+        frames = read_clip(folder / clip, fps)  # resampled by timestamp, a phone's rotation applied, <= 1280 px
+        person = Person(Path(clip).stem, recording=clip)
+        person.probes = frames[round(PROBE_S[0] * fps) : round(PROBE_S[1] * fps)]
+        opening = frames[: round(ENROL_S * fps)]
+        # Spread over the second (every third frame first), as a kiosk's enrolment samples are.
+        for index in sorted(range(len(opening)), key=lambda i: (i % 3, i)):
+            if len(person.enrol) < ENROL_FRAMES and recordings.usable(pipeline, opening[index]):
+                person.enrol.append(opening[index])
+        if len(person.enrol) == ENROL_FRAMES and person.probes:
+            recordings.people.append(person)
+    return recordings
 
 
 class ReplayPipeline:
@@ -141,6 +186,7 @@ class Bank:
     clock: Clock
     committed: list[StoredEvent] = field(default_factory=list)
     owners: dict[str, Person] = field(default_factory=dict)
+    deposited_s: dict[str, float] = field(default_factory=dict)  # when each deposit completed (monotonic)
 
     async def door(self, compartment: str, action: str) -> None:
         from plc.sim_board import Control
@@ -161,10 +207,25 @@ class Bank:
         await self.door(receipt.compartment_id, "open")
         await self.door(receipt.compartment_id, "close")
         self.owners[receipt.compartment_id] = person
+        self.deposited_s[receipt.compartment_id] = time.monotonic()
         return receipt.compartment_id, unlocked
 
     def now_s(self) -> float:
         return self.clock.now().timestamp()
+
+
+async def settle_failed(bank: Bank, cid: str) -> None:
+    """The owner could not open: let verification time out, then an operator empties the compartment."""
+    clock = bank.clock
+    if isinstance(clock, FixedClock):
+        clock.advance(30)
+    await bank.stack.bank.tick(clock.now() + timedelta(seconds=30))
+    seen = bank.stack.views
+    if seen.state(cid) == S.OCCUPIED:
+        await bank.stack.bank.take_out_of_service(cid, "bench-ops", "owner not recognised")
+    if seen.state(cid) == S.ALARM and not seen.door_open(cid):
+        await bank.stack.bank.clear_alarm(cid, "bench-ops", "released for the benchmark", release=True)
+    bank.owners.pop(cid, None)
 
 
 def config_for(data_dir: Path) -> Config:
@@ -211,9 +272,6 @@ def templates_of(faces: Faces, card: ModelCard, station: FaceStation) -> dict[st
         except EnrolmentError:
             continue
     return results
-
-
-# -------------------------------------------------------------------------------------- latency
 
 
 def machine() -> dict[str, Any]:

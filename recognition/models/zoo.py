@@ -15,9 +15,11 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from recognition.errors import CheckpointInvalid, WeightsMissing
 from recognition.models import registry as models
+from recognition.pipeline.align import AlignedChipEmbedder, AlignTemplate, align_face
 from recognition.types import Embedder, Embedding, Face, Image, ModelCard
 
 _THIN = (
@@ -127,8 +129,20 @@ class FusedEmbedder:
 
     def embed(self, image: Image, faces: list[Face]) -> list[Embedding]:
         """One fused descriptor per face."""
-        per_part = [part.embed(image, faces) for part in self.parts]
+        chips: dict[AlignTemplate, npt.NDArray[np.uint8]] = {}
+        per_part = [self._embed_part(part, image, faces, chips) for part in self.parts]
         return [self._fuse([rows[i] for rows in per_part]) for i in range(len(faces))]
+
+    @staticmethod
+    def _embed_part(
+        part: Embedder, image: Image, faces: list[Face], chips: dict[AlignTemplate, npt.NDArray[np.uint8]]
+    ) -> list[Embedding]:
+        """A part's descriptors; parts on one template share its chips (aligning shrinks the whole frame)."""
+        if not faces or not isinstance(part, AlignedChipEmbedder):
+            return part.embed(image, faces)
+        if part.template not in chips:
+            chips[part.template] = np.stack([align_face(image, face.landmarks, part.template) for face in faces])
+        return list(part.embed_chips(chips[part.template]))
 
     def _fuse(self, rows: list[Embedding]) -> Embedding:
         unit = [r / max(float(np.linalg.norm(r)), 1e-12) for r in rows]

@@ -7,14 +7,21 @@ mean nothing (a few samples on a busy machine): only that the command completes 
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from recognition.evaluation.clips import read_clip
+from recognition.liveness.cues import frame_cue
+from recognition.liveness.verdict import LivenessPolicy, judge
+from recognition.pipeline.detector import DetectorConfig, MtcnnDetector
+from recognition.pipeline.images import load_image
 from tests.conftest import REPO_ROOT, assets_root
 from tests.support.databases import PG_ENV, postgres_base_url
 from tests.support.training import FAST_FREEZE
@@ -76,7 +83,26 @@ def test_benchmark_runs_at_smoke_size(name: str, tmp_path: Path, assets: Path) -
     for args in smoke_commands(tmp_path)[name]:
         output = run_benchmark(name, args, assets)
         if "--json" in args:
-            assert isinstance(json_document(output), dict)
+            document = json_document(output)
+            assert isinstance(document, dict)
+            if name == "service":  # a frozen feed (one picture as every frame) is refused as replay
+                assert not any("replay" in reason for reason in document["latency_refusals"]), document
+
+
+def test_service_latency_trials_show_what_a_camera_gives(assets: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither kind of owner is shown a frozen feed: the injection check passes the frames of every trial."""
+    monkeypatch.setattr(sys, "path", [*sys.path, str(BENCHMARKS)])  # after the packages: the scripts' helpers
+    latency = importlib.import_module("service_latency")
+    bank = importlib.import_module("service_bank")
+    photo = load_image(assets / "data" / "lfw-dev" / "images" / "Colin_Powell" / "Colin_Powell_0001.jpg")
+    clip = read_clip(assets / "data" / "video" / "live_grid_1.mpg", 10.0)
+    owners = [bank.Person("still", probes=[photo]), bank.Person("filmed", probes=clip[15:], recording="grid")]
+    detector = MtcnnDetector(DetectorConfig(min_face_size=40))
+    for owner in owners:
+        frames = latency.trial_frames(owner, random.Random(1))[:5]  # the liveness window at 10 fps
+        cues = [frame_cue(frame, detector.detect(frame)[0], passive=1.0) for frame in frames]
+        verdict = judge(cues, LivenessPolicy(), "test")
+        assert (verdict.reason, verdict.frames) == (None, 5), (owner.name, verdict)
 
 
 def json_document(output: str) -> object:

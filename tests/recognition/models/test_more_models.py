@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from recognition.errors import CheckpointInvalid, WeightsMissing
+from recognition.models import zoo
 from recognition.models.embedder import load_checkpoint, load_embedder, load_torch_embedder, save_checkpoint
+from recognition.pipeline.align import ARCFACE_112, AlignTemplate
 from recognition.pipeline.detector import MtcnnDetector
 from recognition.pipeline.images import load_image
 from recognition.types import Embedder, Face, Image
@@ -60,6 +62,23 @@ def test_fused_distance_is_the_mean_of_the_parts_squared(needs_weights: Path, at
     parts = [_distances(load_embedder(n, root=needs_weights), att_faces)[0] for n in ("fr-feature", "mobilefacenet")]
     fused, _ = _distances(load_embedder("fr-feature+mobilefacenet", root=needs_weights), att_faces)
     assert np.allclose(fused**2, (parts[0] ** 2 + parts[1] ** 2) / 2, atol=1e-4)
+
+
+def test_the_fusion_aligns_each_face_once_per_template(
+    needs_weights: Path, att_faces: Faces, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both parts take ArcFace chips: one alignment per face serves both, with the parts' own descriptors."""
+    fused = load_embedder("fr-feature+mobilefacenet", root=needs_weights)
+    assert isinstance(fused, zoo.FusedEmbedder)
+    _, image, face = att_faces[0]
+    alone = [part.embed(image, [face, face])[1] for part in fused.parts]
+    aligned: list[AlignTemplate] = []
+    real = zoo.align_face
+    monkeypatch.setattr(zoo, "align_face", lambda *args: aligned.append(args[2]) or real(*args))
+    descriptor = fused.embed(image, [face, face])[1]
+    assert aligned == [ARCFACE_112, ARCFACE_112]  # two faces, one template
+    expected = np.concatenate([row / np.linalg.norm(row) for row in alone]) * np.float32(1 / np.sqrt(2))
+    assert np.array_equal(descriptor, expected)  # the parts' descriptors, bit for bit
 
 
 def test_cards_record_thin_provenance_and_the_pinned_hash(needs_weights: Path) -> None:
