@@ -1,7 +1,8 @@
 """Passive liveness per frame: the MiniFASNet pair scores one face crop each, their softmaxes summed.
 
 ``load_passive()`` finds the registered ``minifasnet`` weights, checks each file against its pinned
-SHA-256 before unpickling anything, and builds the two networks of ``network``.
+SHA-256 before unpickling anything, and builds the two networks of ``network``; the scorer runs them
+as ``inference.prepare`` made them (batch norms folded, traced: the same probabilities, faster).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import torch
 
 from recognition.liveness.card import CROP_SIZE, LivenessCard, context_crop
+from recognition.liveness.inference import Forward, channels_last, prepare
 from recognition.liveness.network import MiniFASNet, minifasnet_v1se, minifasnet_v2
 from recognition.models import registry as models
 from recognition.models.zoo import verified_with_digests
@@ -29,20 +31,26 @@ _NETWORKS = (
 class MiniFasScorer:
     """Probability that a detected face is live, from the two MiniFASNet crops (torch, CPU or GPU)."""
 
-    def __init__(self, networks: list[tuple[float, MiniFASNet]], card: LivenessCard, device: str = "cpu") -> None:
+    def __init__(
+        self, networks: list[tuple[float, MiniFASNet]], card: LivenessCard, device: str = "cpu", prepared: bool = True
+    ) -> None:
         self.device = torch.device(device)
         self.networks = [(scale, net.eval().to(self.device)) for scale, net in networks]
         self.card = card
+        # ``prepared=False`` runs the networks as defined: the reference the prepared ones are tested against.
+        self.forwards: list[tuple[float, Forward]] = [
+            (scale, prepare(net, self.device) if prepared else net) for scale, net in self.networks
+        ]
 
     def score(self, image: Image, face: Face) -> float:
         """Live probability in [0, 1]: the mean of the networks' softmax for the live class."""
         total = 0.0
         with torch.inference_mode():
-            for scale, net in self.networks:
+            for scale, forward in self.forwards:
                 crop = context_crop(image, face, scale)
-                batch = torch.from_numpy(crop).to(self.device).permute(2, 0, 1)[None].float()
-                total += float(torch.softmax(net(batch), dim=1)[0, LIVE_CLASS])
-        return total / len(self.networks)
+                batch = channels_last(torch.from_numpy(crop).to(self.device).permute(2, 0, 1)[None].float())
+                total += float(torch.softmax(forward(batch), dim=1)[0, LIVE_CLASS])
+        return total / len(self.forwards)
 
 
 def load_passive(device: str = "cpu", root: Path | None = None) -> MiniFasScorer:
