@@ -71,10 +71,15 @@ class TfliteGraph(nn.Module):
     @staticmethod
     def _conv(step: Step, args: list[torch.Tensor]) -> torch.Tensor:
         x, weight, bias = args[0], args[1], args[2]
-        if step.same:
-            x = F.pad(x, same_padding(x.shape[-2:], weight.shape[-2:], step.stride))
         groups = x.shape[1] if step.kind == "DEPTHWISE_CONV_2D" else 1
-        return F.conv2d(x, weight, bias, stride=step.stride, groups=groups)
+        padding: tuple[int, int] = (0, 0)
+        if step.same:
+            left, right, top, bottom = same_padding(x.shape[-2:], weight.shape[-2:], step.stride)
+            if (left, top) == (right, bottom):
+                padding = (top, left)  # symmetric: conv2d pads as it reads, no padded copy of the frame
+            else:
+                x = F.pad(x, (left, right, top, bottom))  # TF puts the odd pixel after: conv2d cannot
+        return F.conv2d(x, weight, bias, stride=step.stride, padding=padding, groups=groups)
 
 
 def same_padding(size: torch.Size, kernel: torch.Size, stride: int) -> tuple[int, int, int, int]:
