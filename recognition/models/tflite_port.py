@@ -3,6 +3,10 @@
 Only the operators MobileFaceNet uses are supported (CONV_2D, DEPTHWISE_CONV_2D, RELU, ABS, SUB, MUL,
 ADD, RESHAPE); anything else is a clear ``CheckpointInvalid``. The graph runs in NCHW; the constant
 tensors become trainable parameters, so the port can be fine-tuned like any other network.
+
+The converter spelt each PReLU out as ``relu(x) + a * (x - |x|)``: five passes over the tensor. The
+port runs it as one ``F.prelu(x, 2a)`` (bit for bit the same: ``x - |x|`` is ``2x`` exactly for x < 0,
+and scaling by 2 is exact), with ``a`` still the file's parameter, so checkpoints keep their keys.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ class TfliteGraph(nn.Module):
         args = [self._value(i, values) for i in step.inputs]
         if step.kind in _CONVS:
             return self._conv(step, args)
+        if step.kind == "PRELU":
+            return F.prelu(args[0], 2.0 * args[1].reshape(-1))
         if step.kind == "RELU":
             return F.relu(args[0])
         if step.kind == "ABS":
@@ -106,7 +112,43 @@ def load_tflite(path: Path) -> TfliteGraph:
     steps = [_step(model, graph, graph.Operators(i), names, path) for i in range(graph.OperatorsLength())]
     produced = {s.output for s in steps} | {int(graph.Inputs(0))}
     constants = {i: _constant(model, graph, i, s) for s in steps for i in s.inputs if i not in produced}
-    return TfliteGraph(steps, constants, int(graph.Inputs(0)), int(graph.Outputs(0)))
+    return TfliteGraph(fuse_prelu(steps, set(constants)), constants, int(graph.Inputs(0)), int(graph.Outputs(0)))
+
+
+_PRELU = ("RELU", "ABS", "SUB", "MUL", "ADD")
+
+
+def fuse_prelu(steps: list[Step], constants: set[int]) -> list[Step]:
+    """The steps with each spelt-out PReLU (``relu(x) + a * (x - |x|)``, ``a`` a constant) as one PRELU step."""
+    used = [i for s in steps for i in s.inputs]
+    out: list[Step] = []
+    while steps:
+        alpha = _prelu_alpha(steps[:5], constants, used)
+        if alpha is None:
+            out.append(steps[0])
+            steps = steps[1:]
+        else:
+            out.append(Step("PRELU", (steps[0].inputs[0], alpha), steps[4].output))
+            steps = steps[5:]
+    return out
+
+
+def _prelu_alpha(window: list[Step], constants: set[int], used: list[int]) -> int | None:
+    """The constant ``a`` when ``window`` is exactly a spelt-out PReLU whose inner values nothing else reads."""
+    if tuple(s.kind for s in window) != _PRELU:
+        return None
+    relu, absolute, sub, mul, add = window
+    x = relu.inputs[0]
+    alpha = next((i for i in mul.inputs if i in constants), None)
+    inner = (relu.output, absolute.output, sub.output, mul.output)
+    shape_ok = (
+        absolute.inputs == (x,)
+        and sub.inputs == (x, absolute.output)
+        and alpha is not None
+        and sorted(mul.inputs) == sorted((alpha, sub.output))
+        and sorted(add.inputs) == sorted((relu.output, mul.output))
+    )
+    return alpha if shape_ok and all(used.count(i) == 1 for i in inner) else None
 
 
 def _step(model: object, graph: object, op: object, names: dict[int, str], path: Path) -> Step:

@@ -1,4 +1,4 @@
-"""The TFLite port's convolutions: symmetric SAME padding handed to ``conv2d`` gives the padded copy's output."""
+"""The TFLite port as it runs (padding inside ``conv2d``, PReLU fused) gives the graph as the file spells it."""
 
 from __future__ import annotations
 
@@ -42,16 +42,21 @@ def _padded_copy_conv(step: tflite_port.Step, args: list[torch.Tensor]) -> torch
     return F.conv2d(x, weight, bias, stride=step.stride, groups=groups)
 
 
-def test_mobilefacenet_descriptors_match_the_padded_copy(
+def test_mobilefacenet_descriptors_match_the_graph_as_spelt(
     models_root: Path, chips: npt.NDArray[np.uint8], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Real faces give the same 192-d rows (max abs difference <= 1e-5) with and without the padded copies."""
+    """Real faces give the same 192-d rows (max abs difference <= 1e-5) as padded copies and spelt-out PReLUs."""
     embedder = load_torch_embedder("mobilefacenet", root=models_root)
     steps = embedder.network.graph.steps
     assert any(s.same and s.stride == 2 for s in steps)  # the asymmetric case (odd pixel after) is exercised
     assert any(s.same and s.stride == 1 for s in steps)  # and the symmetric one
+    assert [s.kind for s in steps].count("PRELU") == 33  # every spelt-out PReLU of the file was fused
     fast = embedder.embed_chips(chips)
     monkeypatch.setattr(tflite_port.TfliteGraph, "_conv", staticmethod(_padded_copy_conv))
-    reference = embedder.embed_chips(chips)
+    monkeypatch.setattr(tflite_port, "fuse_prelu", lambda steps, constants: steps)
+    spelt = load_torch_embedder("mobilefacenet", root=models_root)
+    assert "PRELU" not in {s.kind for s in spelt.network.graph.steps}
+    reference = spelt.embed_chips(chips)
     assert fast.shape == (len(chips), 192)
     assert np.abs(fast - reference).max() <= 1e-5
+    assert embedder.network.state_dict().keys() == spelt.network.state_dict().keys()  # checkpoints keep their keys
