@@ -12,6 +12,7 @@ and scaling by 2 is exact), with ``a`` still the file's parameter, so checkpoint
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,7 +121,7 @@ _PRELU = ("RELU", "ABS", "SUB", "MUL", "ADD")
 
 def fuse_prelu(steps: list[Step], constants: set[int]) -> list[Step]:
     """The steps with each spelt-out PReLU (``relu(x) + a * (x - |x|)``, ``a`` a constant) as one PRELU step."""
-    used = [i for s in steps for i in s.inputs]
+    used = Counter(i for s in steps for i in s.inputs)
     out: list[Step] = []
     while steps:
         alpha = _prelu_alpha(steps[:5], constants, used)
@@ -133,7 +134,7 @@ def fuse_prelu(steps: list[Step], constants: set[int]) -> list[Step]:
     return out
 
 
-def _prelu_alpha(window: list[Step], constants: set[int], used: list[int]) -> int | None:
+def _prelu_alpha(window: list[Step], constants: set[int], used: Counter[int]) -> int | None:
     """The constant ``a`` when ``window`` is exactly a spelt-out PReLU whose inner values nothing else reads."""
     if tuple(s.kind for s in window) != _PRELU:
         return None
@@ -148,7 +149,7 @@ def _prelu_alpha(window: list[Step], constants: set[int], used: list[int]) -> in
         and sorted(mul.inputs) == sorted((alpha, sub.output))
         and sorted(add.inputs) == sorted((relu.output, mul.output))
     )
-    return alpha if shape_ok and all(used.count(i) == 1 for i in inner) else None
+    return alpha if shape_ok and all(used[i] == 1 for i in inner) else None
 
 
 def _step(model: object, graph: object, op: object, names: dict[int, str], path: Path) -> Step:
