@@ -2,12 +2,15 @@
 
 One ``LivenessMonitor`` sits beside one camera's frame agreement: every frame with a usable face
 adds a cue (the passive score is computed here), and when the agreement accepts a match the monitor
-judges the same window of frames. Nothing leaves it but a ``LivenessVerdict``.
+judges the same window of frames. Nothing leaves it but a ``LivenessVerdict``. ``start`` computes a
+face's cue on a thread of the monitor's own while the caller embeds that face; ``observe`` then takes it.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from recognition.liveness.card import LivenessCard
@@ -41,6 +44,8 @@ class LivenessMonitor:
         self.policy = policy
         self.window_s = window_s
         self._cues: deque[tuple[float, FrameCue]] = deque(maxlen=max(window, policy.min_frames))
+        self._pending: tuple[Face, Future[FrameCue]] | None = None
+        self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
     def off(cls) -> LivenessMonitor:
@@ -60,11 +65,23 @@ class LivenessMonitor:
             while self._cues and self._cues[0][0] < now - self.window_s:
                 self._cues.popleft()
 
+    def start(self, image: Image, face: Face) -> None:
+        """Begin the cue of a frame's primary face on the monitor's thread (``observe`` of that frame takes it)."""
+        if not self.active or self.scorer is None:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="liveness-cue")
+            weakref.finalize(self, self._pool.shutdown, wait=False)
+        self._pending = (face, self._pool.submit(_compute, self.scorer, image, face))
+
     def _cue(self, image: Image, analysis: FrameAnalysis) -> FrameCue | None:
         primary = analysis.primary
+        pending, self._pending = self._pending, None
         if primary is None or primary.embedding is None or self.scorer is None:
             return None
-        return frame_cue(image, primary.face, self.scorer.score(image, primary.face))
+        if pending is not None and pending[0] is primary.face:  # the face this frame's analysis found
+            return pending[1].result()  # started beside the embedding: the same cue, already (nearly) done
+        return _compute(self.scorer, image, primary.face)
 
     def verdict(self) -> LivenessVerdict:
         """Judge the frames seen since the last reset (live and ``disabled`` when liveness is off)."""
@@ -83,3 +100,8 @@ class LivenessMonitor:
     def reset(self) -> None:
         """Forget the cues (a decision was taken, or the gallery changed)."""
         self._cues.clear()
+
+
+def _compute(scorer: PassiveScorer, image: Image, face: Face) -> FrameCue:
+    """The cue of one primary face: passive score and picture."""
+    return frame_cue(image, face, scorer.score(image, face))

@@ -3,11 +3,16 @@
 Only the operators MobileFaceNet uses are supported (CONV_2D, DEPTHWISE_CONV_2D, RELU, ABS, SUB, MUL,
 ADD, RESHAPE); anything else is a clear ``CheckpointInvalid``. The graph runs in NCHW; the constant
 tensors become trainable parameters, so the port can be fine-tuned like any other network.
+
+The converter spelt each PReLU out as ``relu(x) + a * (x - |x|)``: five passes over the tensor. The
+port runs it as one ``F.prelu(x, 2a)`` (bit for bit the same: ``x - |x|`` is ``2x`` exactly for x < 0,
+and scaling by 2 is exact), with ``a`` still the file's parameter, so checkpoints keep their keys.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +61,8 @@ class TfliteGraph(nn.Module):
         args = [self._value(i, values) for i in step.inputs]
         if step.kind in _CONVS:
             return self._conv(step, args)
+        if step.kind == "PRELU":
+            return F.prelu(args[0], 2.0 * args[1].reshape(-1))
         if step.kind == "RELU":
             return F.relu(args[0])
         if step.kind == "ABS":
@@ -71,10 +78,15 @@ class TfliteGraph(nn.Module):
     @staticmethod
     def _conv(step: Step, args: list[torch.Tensor]) -> torch.Tensor:
         x, weight, bias = args[0], args[1], args[2]
-        if step.same:
-            x = F.pad(x, same_padding(x.shape[-2:], weight.shape[-2:], step.stride))
         groups = x.shape[1] if step.kind == "DEPTHWISE_CONV_2D" else 1
-        return F.conv2d(x, weight, bias, stride=step.stride, groups=groups)
+        padding: tuple[int, int] = (0, 0)
+        if step.same:
+            left, right, top, bottom = same_padding(x.shape[-2:], weight.shape[-2:], step.stride)
+            if (left, top) == (right, bottom):
+                padding = (top, left)  # symmetric: conv2d pads as it reads, no padded copy of the frame
+            else:
+                x = F.pad(x, (left, right, top, bottom))  # TF puts the odd pixel after: conv2d cannot
+        return F.conv2d(x, weight, bias, stride=step.stride, padding=padding, groups=groups)
 
 
 def same_padding(size: torch.Size, kernel: torch.Size, stride: int) -> tuple[int, int, int, int]:
@@ -101,7 +113,43 @@ def load_tflite(path: Path) -> TfliteGraph:
     steps = [_step(model, graph, graph.Operators(i), names, path) for i in range(graph.OperatorsLength())]
     produced = {s.output for s in steps} | {int(graph.Inputs(0))}
     constants = {i: _constant(model, graph, i, s) for s in steps for i in s.inputs if i not in produced}
-    return TfliteGraph(steps, constants, int(graph.Inputs(0)), int(graph.Outputs(0)))
+    return TfliteGraph(fuse_prelu(steps, set(constants)), constants, int(graph.Inputs(0)), int(graph.Outputs(0)))
+
+
+_PRELU = ("RELU", "ABS", "SUB", "MUL", "ADD")
+
+
+def fuse_prelu(steps: list[Step], constants: set[int]) -> list[Step]:
+    """The steps with each spelt-out PReLU (``relu(x) + a * (x - |x|)``, ``a`` a constant) as one PRELU step."""
+    used = Counter(i for s in steps for i in s.inputs)
+    out: list[Step] = []
+    while steps:
+        alpha = _prelu_alpha(steps[:5], constants, used)
+        if alpha is None:
+            out.append(steps[0])
+            steps = steps[1:]
+        else:
+            out.append(Step("PRELU", (steps[0].inputs[0], alpha), steps[4].output))
+            steps = steps[5:]
+    return out
+
+
+def _prelu_alpha(window: list[Step], constants: set[int], used: Counter[int]) -> int | None:
+    """The constant ``a`` when ``window`` is exactly a spelt-out PReLU whose inner values nothing else reads."""
+    if tuple(s.kind for s in window) != _PRELU:
+        return None
+    relu, absolute, sub, mul, add = window
+    x = relu.inputs[0]
+    alpha = next((i for i in mul.inputs if i in constants), None)
+    inner = (relu.output, absolute.output, sub.output, mul.output)
+    shape_ok = (
+        absolute.inputs == (x,)
+        and sub.inputs == (x, absolute.output)
+        and alpha is not None
+        and sorted(mul.inputs) == sorted((alpha, sub.output))
+        and sorted(add.inputs) == sorted((relu.output, mul.output))
+    )
+    return alpha if shape_ok and all(used[i] == 1 for i in inner) else None
 
 
 def _step(model: object, graph: object, op: object, names: dict[int, str], path: Path) -> Step:

@@ -12,6 +12,8 @@ is one vector per face, so the gallery, cohort normalisation and evaluation trea
 from __future__ import annotations
 
 import hashlib
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +110,7 @@ class FusedEmbedder:
 
     def __init__(self, parts: list[Embedder]) -> None:
         self.parts = parts
+        self._pool: ThreadPoolExecutor | None = None
         self._scale = np.float32(1.0 / np.sqrt(len(parts)))
         hashes = "".join(p.card.weights_sha256 for p in parts)
         self._card = ModelCard(
@@ -128,22 +131,42 @@ class FusedEmbedder:
         return self._card
 
     def embed(self, image: Image, faces: list[Face]) -> list[Embedding]:
-        """One fused descriptor per face."""
-        chips: dict[AlignTemplate, npt.NDArray[np.uint8]] = {}
-        per_part = [self._embed_part(part, image, faces, chips) for part in self.parts]
+        """One fused descriptor per face (the parts run concurrently: one on the caller's thread)."""
+        chips = self._chips(image, faces)
+        first, *others = self.parts
+        futures = [self._executor().submit(_embed_part, part, image, faces, chips) for part in others]
+        per_part = [_embed_part(first, image, faces, chips), *(future.result() for future in futures)]
         return [self._fuse([rows[i] for rows in per_part]) for i in range(len(faces))]
 
-    @staticmethod
-    def _embed_part(
-        part: Embedder, image: Image, faces: list[Face], chips: dict[AlignTemplate, npt.NDArray[np.uint8]]
-    ) -> list[Embedding]:
-        """A part's descriptors; parts on one template share its chips (aligning shrinks the whole frame)."""
-        if not faces or not isinstance(part, AlignedChipEmbedder):
-            return part.embed(image, faces)
-        if part.template not in chips:
-            chips[part.template] = np.stack([align_face(image, face.landmarks, part.template) for face in faces])
-        return list(part.embed_chips(chips[part.template]))
+    def close(self) -> None:
+        """Stop the parts' worker threads (idle ones; a later ``embed`` starts them again)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+    def _executor(self) -> ThreadPoolExecutor:
+        # Threads only where there is a second part; inference releases the GIL, so the parts use two cores.
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(len(self.parts) - 1, thread_name_prefix="fused-part")
+            weakref.finalize(self, self._pool.shutdown, wait=False)
+        return self._pool
+
+    def _chips(self, image: Image, faces: list[Face]) -> dict[AlignTemplate, npt.NDArray[np.uint8]]:
+        """Parts on one template share its chips (aligning shrinks the whole frame): each aligned once, here."""
+        if not faces:
+            return {}
+        templates = {part.template for part in self.parts if isinstance(part, AlignedChipEmbedder)}
+        return {t: np.stack([align_face(image, face.landmarks, t) for face in faces]) for t in templates}
 
     def _fuse(self, rows: list[Embedding]) -> Embedding:
         unit = [r / max(float(np.linalg.norm(r)), 1e-12) for r in rows]
         return np.concatenate(unit).astype(np.float32) * self._scale
+
+
+def _embed_part(
+    part: Embedder, image: Image, faces: list[Face], chips: dict[AlignTemplate, npt.NDArray[np.uint8]]
+) -> list[Embedding]:
+    """A part's descriptors, from the shared chips of its template where it takes aligned chips."""
+    if not faces or not isinstance(part, AlignedChipEmbedder):
+        return part.embed(image, faces)
+    return list(part.embed_chips(chips[part.template]))

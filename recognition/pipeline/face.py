@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from recognition.models.embedder import load_embedder
+from recognition.pipeline.beside import primary_found
 from recognition.pipeline.detector import DetectorConfig, MtcnnDetector
 from recognition.pipeline.images import ensure_rgb
 from recognition.pipeline.quality import QualityConfig, assess, select_primary
@@ -39,6 +40,7 @@ class MtcnnPipeline:
         embedding: Embedding | None = None
         embed_ms = 0.0
         if index is not None and reports[index].ok:
+            primary_found(image, faces[index])  # work beside the embedding starts here (see ``beside``)
             start = time.perf_counter()
             embedding = self.embedder.embed(image, [faces[index]])[0]
             embed_ms = (time.perf_counter() - start) * 1000

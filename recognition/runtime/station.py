@@ -20,6 +20,7 @@ from recognition.gallery import Gallery
 from recognition.liveness.attempt import LiveAgreement
 from recognition.liveness.monitor import LivenessMonitor
 from recognition.pipeline.agreement import AgreementPolicy, FrameAgreement
+from recognition.pipeline.beside import beside_embedding
 from recognition.pipeline.enrolment import EnrolmentPolicy, EnrolmentResult
 from recognition.types import Embedding, FacePipeline, Image
 
@@ -74,7 +75,8 @@ class FaceStation:
 
     def match(self, image: Image, now_s: float) -> FaceMatch | None:
         """Identify one frame against the gallery; None when no usable face or no template."""
-        analysis = self.pipeline.analyse(image)
+        with beside_embedding(self.attempts.monitor.start):  # the liveness cue runs while the face is embedded
+            analysis = self.pipeline.analyse(image)
         embedding = analysis.primary.embedding if analysis.primary is not None else None
         if embedding is None:
             self.attempts.observe_miss(now_s)

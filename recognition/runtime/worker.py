@@ -28,6 +28,7 @@ from recognition.gallery import Gallery
 from recognition.liveness.attempt import LiveAgreement
 from recognition.liveness.monitor import LivenessMonitor
 from recognition.pipeline.agreement import AgreementPolicy, FrameAgreement
+from recognition.pipeline.beside import beside_embedding
 from recognition.pipeline.enrolment import (
     AlreadyEnrolled,
     EnrolmentError,
@@ -261,7 +262,8 @@ class RecognitionWorker:
     def _process(self, frame: Frame) -> None:
         started = self._clock()
         try:
-            analysis = self.pipeline.analyse(frame.image)
+            with beside_embedding(self.attempts.monitor.start):  # the liveness cue runs while the face is embedded
+                analysis = self.pipeline.analyse(frame.image)
         except RecognitionError as exc:
             # One bad frame must not stop the camera: report it and carry on with the next.
             self.last_frame_error = exc

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -136,3 +138,43 @@ def test_fr_feature_leaves_the_callers_floating_point_state_alone(needs_weights:
     embedder.embed(att_faces[0][1], [att_faces[0][2]])
     tiny = np.array([1e-300], dtype=np.float64)
     assert (tiny * 1e-10)[0] > 0.0
+
+
+def test_the_fusion_runs_its_parts_concurrently(
+    needs_weights: Path, att_faces: Faces, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each part on a thread of its own (the caller's and the embedder's pool), same descriptors; ``close`` ends it."""
+    fused = load_embedder("fr-feature+mobilefacenet", root=needs_weights)
+    assert isinstance(fused, zoo.FusedEmbedder)
+    _, image, face = att_faces[1]
+    expected = fused._fuse([part.embed(image, [face])[0] for part in fused.parts])  # one after the other
+    threads: dict[str, int] = {}
+    for part in fused.parts:
+        monkeypatch.setattr(part, "embed_chips", _noting_thread(part, threads))
+    assert np.array_equal(fused.embed(image, [face])[0], expected)
+    assert threads["fr-feature"] == threading.get_ident() != threads["mobilefacenet"]
+    pool = [t for t in threading.enumerate() if t.name.startswith("fused-part")]
+    assert len(pool) == 1
+    fused.close()
+    pool[0].join(timeout=5)
+    assert not pool[0].is_alive()
+    assert np.array_equal(fused.embed(image, [face])[0], expected)  # a closed embedder still embeds
+    fused.close()
+
+
+def _noting_thread(part: Embedder, threads: dict[str, int]) -> Callable[[np.ndarray], np.ndarray]:
+    real = part.embed_chips  # type: ignore[attr-defined]
+
+    def embed_chips(chips: np.ndarray) -> np.ndarray:
+        threads[part.card.name] = threading.get_ident()
+        return real(chips)  # type: ignore[no-any-return]
+
+    return embed_chips
+
+
+def test_a_fusion_of_one_part_starts_no_thread(needs_weights: Path, att_faces: Faces) -> None:
+    """One part runs on the caller's thread: no pool."""
+    fused = zoo.FusedEmbedder([load_embedder("mobilefacenet", root=needs_weights)])
+    _, image, face = att_faces[0]
+    fused.embed(image, [face])
+    assert fused._pool is None
