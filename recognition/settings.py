@@ -19,6 +19,7 @@ were validated. Example::
     min_face_px = 60            # quality gate: the smallest face accepted for enrolment and matching
     device = "cpu"
     enrol_samples = 3
+    threads = 1                 # torch's intra-op threads: a frame's parts already run side by side
 
     [camera]
     source = "0"                # device index, rtsp:// or http:// URL, video file, or folder of images
@@ -62,6 +63,10 @@ class RecognitionSettings(Section):
     min_face_px: float = Field(60.0, gt=0, le=4096)
     device: str = Field("cpu", min_length=1)
     enrol_samples: int = Field(3, ge=1, le=50)
+    threads: int = Field(1, ge=1, le=256)
+    """Torch's intra-op threads (process-wide). One: a frame's work already runs on several threads (the
+    fusion's parts, the liveness score beside the embedding), and a kiosk's cores also serve its page;
+    two intra-op threads per part on two shared cores made the per-frame time 4-5x longer under load."""
 
     @model_validator(mode="before")
     @classmethod

@@ -46,7 +46,9 @@ def build_recognition(site: SiteConfig) -> Recognition:
     from recognition.pipeline.enrolment import EnrolmentPolicy
 
     settings = site.recognition
-    pipeline = face_pipeline(settings.model, settings.min_face_size, settings.min_face_px, settings.device)
+    pipeline = face_pipeline(
+        settings.model, settings.min_face_size, settings.min_face_px, settings.device, settings.threads
+    )
     card = pipeline.card
     return Recognition(
         pipeline=pipeline,
@@ -58,10 +60,10 @@ def build_recognition(site: SiteConfig) -> Recognition:
 
 
 @cache
-def face_pipeline(model: str, min_face_size: int, min_face_px: float, device: str) -> FacePipeline:
+def face_pipeline(model: str, min_face_size: int, min_face_px: float, device: str, threads: int = 1) -> FacePipeline:
     """One pipeline per process and model: loading the networks is the slow part of a (re)start."""
     from recognition.pipeline.face import build_pipeline
     from recognition.pipeline.quality import QualityConfig
 
     quality = QualityConfig(min_face_px=min_face_px)
-    return build_pipeline(model, device=device, min_face_size=min_face_size, quality=quality)
+    return build_pipeline(model, device=device, min_face_size=min_face_size, quality=quality, threads=threads)
