@@ -198,6 +198,7 @@ class Bank:
 
     async def deposit(self, person: Person, template: Any, model_version: str) -> tuple[str, list[int]]:
         """Store a fresh encrypted copy of the person's template, deposit, open and close the door."""
+
         async def enrol() -> StoredEnrolment:
             return store_enrolment(self.station.vault, template, model_version)
 
@@ -229,12 +230,16 @@ async def settle_failed(bank: Bank, cid: str) -> None:
 
 
 def config_for(data_dir: Path) -> Config:
+    import torch
+
+    # The service sets torch's threads from [recognition] threads: keep the ones --threads (or torch) chose.
+    recognition = {**RECOGNITION, "threads": torch.get_num_threads()}
     return load_config(
         None,
         {
             "bank": {"compartments": COMPARTMENTS, "data_dir": str(data_dir)},
             "simulator": {"behaviour": "stay-closed"},
-            "recognition": RECOGNITION,
+            "recognition": recognition,
         },
     )
 
