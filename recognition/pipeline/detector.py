@@ -41,6 +41,11 @@ class MtcnnDetector:
             post_process=False,
             device=torch.device(self.config.device),
         ).eval()
+        # The same weights in channels-last order: R-Net and O-Net run on dozens of small crops, and torch's
+        # CPU convolutions and max-pools are about three times faster on them in this layout (outputs equal
+        # to float rounding: tests/recognition/pipeline/test_detection_alignment.py).
+        for stage in (self._mtcnn.pnet, self._mtcnn.rnet, self._mtcnn.onet):
+            stage.to(memory_format=torch.channels_last)
 
     def detect(self, image: Image) -> list[Face]:
         """Every face found, most probable first."""
@@ -49,8 +54,18 @@ class MtcnnDetector:
             size = (max(1, round(image.shape[1] * self.shrink)), max(1, round(image.shape[0] * self.shrink)))
             small = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
         with torch.inference_mode():
-            boxes, probs, points = self._mtcnn.detect(small, landmarks=True)
+            boxes, probs, points = self._mtcnn.detect(_planar(small, self.config.device), landmarks=True)
         return faces_from_mtcnn(boxes, probs, points, scale=1.0 / self.shrink)
+
+
+def _planar(image: Image, device: str) -> torch.Tensor:
+    """The frame as float pixels stored plane by plane but shaped (H, W, 3), as MTCNN takes a frame.
+
+    MTCNN turns a frame into (1, 3, H, W) by a permutation; from these strides that is contiguous, and its
+    image pyramid (area resampling) about twice as fast as on the interleaved pixels of an RGB array.
+    """
+    planes = torch.from_numpy(np.ascontiguousarray(image)).to(torch.device(device)).permute(2, 0, 1)
+    return planes.float().contiguous().permute(1, 2, 0)
 
 
 def faces_from_mtcnn(boxes: object, probs: object, points: object, scale: float = 1.0) -> list[Face]:

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
+import torch
 
+from recognition.evaluation.clips import read_clip
 from recognition.pipeline.align import DLIB_150, FACENET_160, align_face, similarity_transform
-from recognition.pipeline.detector import MtcnnDetector, faces_from_mtcnn
+from recognition.pipeline.detector import DetectorConfig, MtcnnDetector, faces_from_mtcnn
 from recognition.pipeline.images import load_image
 
 
@@ -64,3 +67,30 @@ def test_alignment_puts_landmarks_on_the_template(detector: MtcnnDetector, sampl
         found = np.asarray(again[0].landmarks) - 40
         error = np.linalg.norm(found - template.as_array(), axis=1)
         assert error[:3].max() < 4.0 and error.mean() < 5.0  # eyes and nose land; mouths vary (smiles)
+
+
+def test_the_fast_layout_finds_what_plain_mtcnn_finds_on_real_frames(assets: Path, samples: Path) -> None:
+    # The detector runs MTCNN's stages channels-last on a planar frame (for speed); the faces must be the ones
+    # facenet-pytorch's own MTCNN finds on the frame as given, on webcam footage and on a photograph.
+    config = DetectorConfig(min_face_size=80)
+    detector = MtcnnDetector(config)
+    reference = MtcnnDetector(config)._mtcnn
+    for stage in (reference.pnet, reference.rnet, reference.onet):
+        stage.to(memory_format=torch.contiguous_format)
+    video = assets / "data" / "video"
+    frames = read_clip(video / "live_krzysiek_1.webm", fps=2)[:4] + read_clip(video / "live_grid_1.mpg", fps=2)[:2]
+    frames.append(load_image(samples / "examples" / "two_people.jpg"))
+    found = 0
+    for frame in frames:
+        size = (round(frame.shape[1] * detector.shrink), round(frame.shape[0] * detector.shrink))
+        small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        with torch.inference_mode():
+            expected = faces_from_mtcnn(*reference.detect(small, landmarks=True), scale=1 / detector.shrink)
+        faces = detector.detect(frame)
+        assert len(faces) == len(expected)
+        for face, want in zip(faces, expected, strict=True):
+            assert np.allclose(face.box, want.box, atol=0.01)
+            assert np.allclose(face.landmarks, want.landmarks, atol=0.01)
+            assert abs(face.probability - want.probability) < 1e-5
+        found += len(faces)
+    assert found >= len(frames)
