@@ -39,6 +39,14 @@ class Recognition:
 
         return FaceStation(self.pipeline, vault, self.agreement, self.enrolment, self.gallery, self.liveness)
 
+    def close(self) -> None:
+        """At shutdown, once no frame is analysed any more: stop the liveness cue's and the fusion's threads."""
+        from recognition.pipeline.face import MtcnnPipeline
+
+        self.liveness.close()
+        if isinstance(self.pipeline, MtcnnPipeline):
+            self.pipeline.close()
+
 
 def build_recognition(site: SiteConfig) -> Recognition:
     """The configured model, decision rule, gallery, liveness monitor and enrolment policy."""

@@ -97,6 +97,12 @@ class LivenessMonitor:
         cues = [self._cue(image, analysis) for image, analysis in frames]
         return judge([cue for cue in cues if cue is not None], self.policy, self.scorer.card.model_version)
 
+    def close(self) -> None:
+        """Stop the cue's worker thread (an idle one; a later ``start`` starts it again)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
     def reset(self) -> None:
         """Forget the cues (a decision was taken, or the gallery changed)."""
         self._cues.clear()

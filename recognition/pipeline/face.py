@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from recognition.models.embedder import load_embedder
+from recognition.models.zoo import FusedEmbedder
 from recognition.pipeline.beside import primary_found
 from recognition.pipeline.detector import DetectorConfig, MtcnnDetector
 from recognition.pipeline.images import ensure_rgb
@@ -52,6 +53,12 @@ class MtcnnPipeline:
         )
         primary = samples[index] if index is not None else None
         return FrameAnalysis(samples, primary, rejection, detect_ms, embed_ms)
+
+
+    def close(self) -> None:
+        """Stop the embedder's idle worker threads where it has any (a fusion's parts start them again)."""
+        if isinstance(self.embedder, FusedEmbedder):
+            self.embedder.close()
 
 
 def build_pipeline(

@@ -46,6 +46,7 @@ from controller.ports import EventStore, FaceMatch, SensorObservation
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from controller.app.recognition import Recognition
     from plc.simulator import LockBoardSimulator
     from recognition.camera import FrameSource
     from recognition.runtime.worker import Observation, RecognitionWorker
@@ -115,6 +116,7 @@ class Daemon:
         self.stop_requested = asyncio.Event()
         self.stack: Stack | None = None
         self.worker: RecognitionWorker | None = None
+        self.recognition: Recognition | None = None
         self.failure: ComponentFailed | None = None
         self.recorder = Recorder()
         self.start_check = StartCheck()
@@ -219,7 +221,7 @@ class Daemon:
         from controller.app.recognition import build_recognition
         from recognition.runtime.worker import RecognitionWorker
 
-        parts = build_recognition(self.config.site)
+        parts = self.recognition = build_recognition(self.config.site)
         camera = self.options.camera or self.config.site.camera.source
         source, push_frame = open_camera(camera, self.options.simulate)
         self.worker = RecognitionWorker(
@@ -380,6 +382,8 @@ class Daemon:
         notify("STOPPING=1")
         if self.worker is not None:
             await asyncio.to_thread(self.worker.stop, STOP_GRACE_S / 3)
+        if self.recognition is not None:
+            self.recognition.close()
         try:
             await stack.driver.all_relays_off()
         except LockDriverError as exc:

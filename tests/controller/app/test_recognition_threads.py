@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import torch
 
 from controller.app.config.loader import load_config
 from controller.app.recognition import build_recognition
+from recognition.pipeline.beside import beside_embedding
+from recognition.pipeline.images import load_image
 
 
 @pytest.fixture
@@ -29,3 +32,23 @@ def test_the_configured_threads_reach_torch(
     site = load_config(None, {"recognition": {"model": "dlib-resnet", "min_face_size": 77 + expected, **section}})
     build_recognition(site.site)
     assert torch.get_num_threads() == expected
+
+
+def test_closing_the_recognition_ends_its_worker_threads(assets: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What the daemon's shutdown does once the worker has stopped: the liveness cue's thread and the fusion's
+    # part thread end (they were started by a frame that reached the embedding), and nothing else breaks.
+    monkeypatch.setenv("LOCKERS_ASSETS", str(assets))
+    site = load_config(None, {"recognition": {"min_face_size": 40, "min_face_px": 40}})
+    recognition = build_recognition(site.site)
+    image = load_image(assets / "data" / "lfw-dev" / "images" / "Colin_Powell" / "Colin_Powell_0001.jpg")
+    before = set(threading.enumerate())
+    with beside_embedding(recognition.liveness.start):
+        analysis = recognition.pipeline.analyse(image)
+    recognition.liveness.observe(image, analysis)
+    started = [t for t in set(threading.enumerate()) - before if t.name.startswith(("fused-part", "liveness-cue"))]
+    assert {t.name.split("_")[0] for t in started} == {"fused-part", "liveness-cue"}
+    recognition.close()
+    for thread in started:
+        thread.join(timeout=5)
+        assert not thread.is_alive(), thread.name
+    assert recognition.pipeline.analyse(image).primary is not None  # a closed recognition still analyses
