@@ -68,7 +68,7 @@ def build_recognition(site: SiteConfig) -> Recognition:
 
 
 @cache
-def face_pipeline(model: str, min_face_size: int, min_face_px: float, device: str, threads: int = 1) -> FacePipeline:
+def face_pipeline(model: str, min_face_size: int, min_face_px: float, device: str, threads: int) -> FacePipeline:
     """One pipeline per process and model: loading the networks is the slow part of a (re)start."""
     from recognition.pipeline.face import build_pipeline
     from recognition.pipeline.quality import QualityConfig
