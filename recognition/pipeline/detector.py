@@ -64,7 +64,8 @@ def _planar(image: Image, device: str) -> torch.Tensor:
     MTCNN turns a frame into (1, 3, H, W) by a permutation; from these strides that is contiguous, and its
     image pyramid (area resampling) about twice as fast as on the interleaved pixels of an RGB array.
     """
-    planes = torch.from_numpy(np.ascontiguousarray(image)).to(torch.device(device)).permute(2, 0, 1)
+    pixels = np.require(image, requirements=["C_CONTIGUOUS", "WRITEABLE"])  # torch refuses to share read-only memory
+    planes = torch.from_numpy(pixels).to(torch.device(device)).permute(2, 0, 1)
     return planes.float().contiguous().permute(1, 2, 0)
 
 

@@ -21,11 +21,15 @@ CONFIG = {
 
 @pytest.fixture(scope="module")
 def attack_set(assets: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _attack_set(assets, tmp_path_factory, seed=3)
+
+
+def _attack_set(assets: Path, tmp_path_factory: pytest.TempPathFactory, seed: int) -> Path:
     source = tmp_path_factory.mktemp("owner")
     for number in range(4, 14):  # photographs never used at enrolment (1-3)
         (source / f"p{number:02d}.jpg").symlink_to(assets / POWELL.format(number))
     out = tmp_path_factory.mktemp("attacks")
-    make_attack_set(source, out, seed=3, frames=4, per_person=1)
+    make_attack_set(source, out, seed=seed, frames=4, per_person=1)
     return out
 
 
@@ -57,17 +61,33 @@ def test_screen_attacks_open_nothing_and_raise_the_alarm(attack_set: Path, asset
     assert not outcome.of_type(ev.IdentityConfirmed)
 
 
+WARP_SEEDS = range(3, 13)
+"""Warped attempts of ten seeds: the passive networks score these photographs near their threshold, and one
+attempt's verdict can flip on a sub-pixel change of the face box (the crop moves by a pixel), so one seed
+alone says nothing about the gap."""
+
+
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     reason="known gap (issue 18): one digital photograph warped frame by frame is an injected feed, not a print "
     "in front of the camera; its warps differ by more than a camera's noise floor, so the picture-based injection "
-    "check lets it through and the passive networks see a real photograph. The camera link must exclude injection "
-    "(docs/liveness.md); this test passes, and strict xfail then fails the run, once liveness refuses it",
+    "check lets it through and the passive networks score the photograph near their threshold. The camera link "
+    "must exclude injection (docs/liveness.md); this test passes, and strict xfail then fails the run, once "
+    "liveness refuses the warped attempts of every seed",
 )
-def test_a_warped_digital_photograph_is_refused(attack_set: Path, assets: Path, tmp_path: Path) -> None:
-    outcome = run_scenario(_scenario(tmp_path, assets, [_frames(attack_set / "attacks" / "printed")]), tmp_path)
-    assert_passed(outcome)
+def test_a_warped_digital_photograph_is_refused(
+    assets: Path, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    opened = []
+    for seed in WARP_SEEDS:
+        attacks = _attack_set(assets, tmp_path_factory, seed)
+        run_dir = tmp_path / f"seed{seed}"
+        run_dir.mkdir()
+        outcome = run_scenario(_scenario(run_dir, assets, [_frames(attacks / "attacks" / "printed")]), run_dir)
+        if outcome.of_type(ev.IdentityConfirmed):
+            opened.append(seed)
+    assert not opened, f"warped photographs of seeds {opened} of {list(WARP_SEEDS)} opened the owner's door"
 
 
 @pytest.mark.slow
