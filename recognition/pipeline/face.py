@@ -54,7 +54,6 @@ class MtcnnPipeline:
         primary = samples[index] if index is not None else None
         return FrameAnalysis(samples, primary, rejection, detect_ms, embed_ms)
 
-
     def close(self) -> None:
         """Stop the embedder's idle worker threads where it has any (a fusion's parts start them again)."""
         if isinstance(self.embedder, FusedEmbedder):
