@@ -8,14 +8,14 @@ face's cue on a thread of the monitor's own while the caller embeds that face; `
 
 from __future__ import annotations
 
+import weakref
 from collections import deque
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from recognition.liveness.card import LivenessCard
 from recognition.liveness.cues import FrameCue, frame_cue
 from recognition.liveness.verdict import LivenessPolicy, LivenessVerdict, judge
-from recognition.threads import LazyThreads
 from recognition.types import Face, FrameAnalysis, Image
 
 DISABLED = "disabled"
@@ -45,7 +45,7 @@ class LivenessMonitor:
         self.window_s = window_s
         self._cues: deque[tuple[float, FrameCue]] = deque(maxlen=max(window, policy.min_frames))
         self._pending: tuple[Face, Future[FrameCue]] | None = None
-        self._threads = LazyThreads(1, "liveness-cue")
+        self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
     def off(cls) -> LivenessMonitor:
@@ -69,7 +69,10 @@ class LivenessMonitor:
         """Begin the cue of a frame's primary face on the monitor's thread (``observe`` of that frame takes it)."""
         if not self.active or self.scorer is None:
             return
-        self._pending = (face, self._threads.submit(_compute, self.scorer, image, face))
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="liveness-cue")
+            weakref.finalize(self, self._pool.shutdown, wait=False)
+        self._pending = (face, self._pool.submit(_compute, self.scorer, image, face))
 
     def _cue(self, image: Image, analysis: FrameAnalysis) -> FrameCue | None:
         primary = analysis.primary
@@ -96,7 +99,9 @@ class LivenessMonitor:
 
     def close(self) -> None:
         """Stop the cue's worker thread (an idle one; a later ``start`` starts it again)."""
-        self._threads.close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
 
     def reset(self) -> None:
         """Forget the cues (a decision was taken, or the gallery changed)."""

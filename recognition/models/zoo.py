@@ -12,6 +12,8 @@ is one vector per face, so the gallery, cohort normalisation and evaluation trea
 from __future__ import annotations
 
 import hashlib
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,6 @@ import numpy.typing as npt
 from recognition.errors import CheckpointInvalid, WeightsMissing
 from recognition.models import registry as models
 from recognition.pipeline.align import AlignedChipEmbedder, AlignTemplate, align_face
-from recognition.threads import LazyThreads
 from recognition.types import Embedder, Embedding, Face, Image, ModelCard
 
 _THIN = (
@@ -109,8 +110,7 @@ class FusedEmbedder:
 
     def __init__(self, parts: list[Embedder]) -> None:
         self.parts = parts
-        # Threads only where there is a second part; inference releases the GIL, so the parts use two cores.
-        self._threads = LazyThreads(max(1, len(parts) - 1), "fused-part")
+        self._pool: ThreadPoolExecutor | None = None
         self._scale = np.float32(1.0 / np.sqrt(len(parts)))
         hashes = "".join(p.card.weights_sha256 for p in parts)
         self._card = ModelCard(
@@ -134,13 +134,22 @@ class FusedEmbedder:
         """One fused descriptor per face (the parts run concurrently: one on the caller's thread)."""
         chips = self._chips(image, faces)
         first, *others = self.parts
-        futures = [self._threads.submit(_embed_part, part, image, faces, chips) for part in others]
+        futures = [self._executor().submit(_embed_part, part, image, faces, chips) for part in others]
         per_part = [_embed_part(first, image, faces, chips), *(future.result() for future in futures)]
         return [self._fuse([rows[i] for rows in per_part]) for i in range(len(faces))]
 
     def close(self) -> None:
         """Stop the parts' worker threads (idle ones; a later ``embed`` starts them again)."""
-        self._threads.close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+    def _executor(self) -> ThreadPoolExecutor:
+        # Threads only where there is a second part; inference releases the GIL, so the parts use two cores.
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(len(self.parts) - 1, thread_name_prefix="fused-part")
+            weakref.finalize(self, self._pool.shutdown, wait=False)
+        return self._pool
 
     def _chips(self, image: Image, faces: list[Face]) -> dict[AlignTemplate, npt.NDArray[np.uint8]]:
         """Parts on one template share its chips (aligning shrinks the whole frame): each aligned once, here."""

@@ -104,7 +104,7 @@ def test_without_the_station_the_cue_is_computed_in_place(
     monitor = build_monitor(LivenessPolicy(), 8, float("inf"), root=liveness_models_root)
     verdict = monitor.judge_frames([(image, pipeline.analyse(image)) for image in frames])
     assert verdict.frames == len(frames)
-    assert not monitor._threads.started  # no thread was started
+    assert monitor._pool is None  # no thread was started
 
 
 def test_the_camera_worker_starts_the_cue_beside_the_embedding(
