@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -66,19 +66,12 @@ def test_fused_distance_is_the_mean_of_the_parts_squared(needs_weights: Path, at
     assert np.allclose(fused**2, (parts[0] ** 2 + parts[1] ** 2) / 2, atol=1e-4)
 
 
-@pytest.fixture
-def fused(needs_weights: Path) -> Iterator[zoo.FusedEmbedder]:
-    """The default fusion, loaded for one test (its own pool thread, closed after)."""
-    embedder = load_embedder("fr-feature+mobilefacenet", root=needs_weights)
-    assert isinstance(embedder, zoo.FusedEmbedder)
-    yield embedder
-    embedder.close()
-
-
 def test_the_fusion_aligns_each_face_once_per_template(
-    fused: zoo.FusedEmbedder, att_faces: Faces, monkeypatch: pytest.MonkeyPatch
+    needs_weights: Path, att_faces: Faces, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Both parts take ArcFace chips: one alignment per face serves both, with the parts' own descriptors."""
+    fused = load_embedder("fr-feature+mobilefacenet", root=needs_weights)
+    assert isinstance(fused, zoo.FusedEmbedder)
     _, image, face = att_faces[0]
     alone = [part.embed(image, [face, face])[1] for part in fused.parts]
     aligned: list[AlignTemplate] = []
@@ -148,9 +141,11 @@ def test_fr_feature_leaves_the_callers_floating_point_state_alone(needs_weights:
 
 
 def test_the_fusion_runs_its_parts_concurrently(
-    fused: zoo.FusedEmbedder, att_faces: Faces, monkeypatch: pytest.MonkeyPatch
+    needs_weights: Path, att_faces: Faces, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each part on a thread of its own (the caller's and the embedder's pool), same descriptors; ``close`` ends it."""
+    fused = load_embedder("fr-feature+mobilefacenet", root=needs_weights)
+    assert isinstance(fused, zoo.FusedEmbedder)
     _, image, face = att_faces[1]
     expected = fused._fuse([part.embed(image, [face])[0] for part in fused.parts])  # one after the other
     threads: dict[str, int] = {}
@@ -183,4 +178,4 @@ def test_a_fusion_of_one_part_starts_no_thread(needs_weights: Path, att_faces: F
     fused = zoo.FusedEmbedder([load_embedder("mobilefacenet", root=needs_weights)])
     _, image, face = att_faces[0]
     fused.embed(image, [face])
-    assert not fused._threads.started
+    assert fused._pool is None
